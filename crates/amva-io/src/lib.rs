@@ -1,1 +1,11 @@
-//! placeholder
+//! Everything amva reads and writes: images and image lists, NumPy arrays, atomic
+//! files, and checksummed downloads from public package registries into the cache.
+
+mod error;
+pub mod atomic;
+pub mod fetch;
+pub mod images;
+pub mod models;
+pub mod npy;
+
+pub use error::{Error, Result};

@@ -1,0 +1,238 @@
+//! Image lists (a folder, or a CSV/TSV with a path column) and decoding with limits.
+//!
+//! Image ids are paths relative to the list's root with `/` separators, so they are the
+//! same on every platform and in every output file.
+
+use crate::{Error, Result};
+use image::RgbImage;
+use std::path::{Path, PathBuf};
+
+/// File endings that are read as images when listing a folder.
+pub const IMAGE_EXTENSIONS: [&str; 10] = ["jpg", "jpeg", "png", "pgm", "ppm", "pnm", "bmp", "tif", "tiff", "webp"];
+
+/// One image of a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageItem {
+    /// Path relative to the root, `/`-separated.
+    pub id: String,
+    /// Where to read it.
+    pub path: PathBuf,
+}
+
+/// A sorted list of images under one root.
+#[derive(Debug, Clone, Default)]
+pub struct ImageList {
+    pub root: PathBuf,
+    pub items: Vec<ImageItem>,
+}
+
+impl ImageList {
+    /// A folder (recursive, sorted by id) or a CSV/TSV list file.
+    pub fn open(spec: &Path) -> Result<Self> {
+        let meta = std::fs::metadata(spec).map_err(|e| Error::io(spec, e))?;
+        if meta.is_dir() {
+            Self::from_dir(spec)
+        } else {
+            Self::from_list_file(spec)
+        }
+    }
+
+    /// Every image file below `root`, sorted by id. Hidden files are skipped.
+    pub fn from_dir(root: &Path) -> Result<Self> {
+        let mut items = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
+                let entry = entry.map_err(|e| Error::io(&dir, e))?;
+                let path = entry.path();
+                if entry.file_name().to_string_lossy().starts_with('.') {
+                    continue;
+                }
+                if path.is_dir() {
+                    stack.push(path);
+                } else if has_image_extension(&path) {
+                    items.push(ImageItem { id: relative_id(root, &path), path });
+                }
+            }
+        }
+        items.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(ImageList { root: root.to_path_buf(), items })
+    }
+
+    /// A CSV (or, for `.tsv`/`.txt` with tabs, TSV) file with a header. The path column is
+    /// the one named `path`, `image`, `img`, `file`, `relpath` or `filename`, else the first.
+    /// Relative paths are taken relative to the list file's folder, which is the root.
+    pub fn from_list_file(list: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(list).map_err(|e| Error::io(list, e))?;
+        let first = text.lines().next().unwrap_or("");
+        let delim = if first.contains('\t') { b'\t' } else { b',' };
+        let mut rdr = csv::ReaderBuilder::new().delimiter(delim).flexible(true).from_reader(text.as_bytes());
+        let bad = |reason: String| Error::List { path: list.to_path_buf(), reason };
+        let headers = rdr.headers().map_err(|e| bad(e.to_string()))?.clone();
+        let col = ["path", "image", "img", "file", "relpath", "filename"]
+            .iter()
+            .find_map(|n| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(n)))
+            .unwrap_or(0);
+        let root = list.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut items = Vec::new();
+        for (i, rec) in rdr.records().enumerate() {
+            let line = i + 2;
+            let rec = rec.map_err(|e| bad(format!("line {line}: {e}")))?;
+            let raw = rec.get(col).map(str::trim).unwrap_or("");
+            if raw.is_empty() {
+                return Err(bad(format!("line {line}: empty path in column '{}'", &headers[col])));
+            }
+            let p = Path::new(raw);
+            let path = if p.is_absolute() { p.to_path_buf() } else { root.join(p) };
+            let id = if p.is_absolute() { relative_id(&root, p) } else { raw.replace('\\', "/") };
+            items.push(ImageItem { id, path });
+        }
+        Ok(ImageList { root, items })
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The deterministic `i`-th of `n` shards (1-based `i`): every n-th image from i-1.
+    pub fn shard(&self, i: usize, n: usize) -> ImageList {
+        let items = self.items.iter().skip(i - 1).step_by(n).cloned().collect();
+        ImageList { root: self.root.clone(), items }
+    }
+}
+
+fn has_image_extension(p: &Path) -> bool {
+    p.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.as_str()))
+}
+
+fn relative_id(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+}
+
+/// Decoding limits against hostile files: at most 20,000 px a side and 1 GiB of pixels.
+pub fn decode_limits() -> image::Limits {
+    let mut l = image::Limits::default();
+    l.max_image_width = Some(20_000);
+    l.max_image_height = Some(20_000);
+    l.max_alloc = Some(1 << 30);
+    l
+}
+
+/// Reads any supported image as 8-bit RGB (greyscale expanded, alpha dropped).
+pub fn load_rgb(path: &Path) -> Result<RgbImage> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    decode_rgb(&bytes, path)
+}
+
+/// Decodes image bytes (format guessed from content) as 8-bit RGB; `path` names it in errors.
+pub fn decode_rgb(bytes: &[u8], path: &Path) -> Result<RgbImage> {
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| Error::io(path, e))?;
+    if reader.format().is_none() {
+        return Err(Error::Decode { path: path.into(), reason: "not a recognised image format".into() });
+    }
+    reader.limits(decode_limits());
+    let img = reader.decode().map_err(|e| Error::Decode { path: path.into(), reason: e.to_string() })?;
+    Ok(img.to_rgb8())
+}
+
+/// Returns `img` at exactly `w` x `h`: unchanged if it already is, bilinearly resized
+/// if `resize` is allowed, else an error naming the image and both sizes.
+pub fn fit(img: RgbImage, w: u32, h: u32, resize: bool, path: &Path) -> Result<RgbImage> {
+    if img.dimensions() == (w, h) {
+        Ok(img)
+    } else if resize {
+        Ok(image::imageops::resize(&img, w, h, image::imageops::FilterType::Triangle))
+    } else {
+        let (got_w, got_h) = img.dimensions();
+        Err(Error::WrongSize { path: path.into(), got_w, got_h, want_w: w, want_h: h })
+    }
+}
+
+/// Loads and fits one image (see [`load_rgb`] and [`fit`]).
+pub fn load_fitted(path: &Path, w: u32, h: u32, resize: bool) -> Result<RgbImage> {
+    fit(load_rgb(path)?, w, h, resize, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn greyscale_is_expanded_to_three_equal_channels() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("g.pgm");
+        let grey = image::GrayImage::from_fn(4, 3, |x, y| image::Luma([(x * 40 + y * 7) as u8]));
+        grey.save(&p).unwrap();
+        let rgb = load_rgb(&p).unwrap();
+        assert_eq!(rgb.dimensions(), (4, 3));
+        for (x, y, px) in rgb.enumerate_pixels() {
+            let g = grey.get_pixel(x, y)[0];
+            assert_eq!(px.0, [g, g, g]);
+        }
+    }
+
+    #[test]
+    fn corrupt_file_names_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("broken.jpg");
+        std::fs::write(&p, b"\xFF\xD8\xFF\xE0 not really a jpeg").unwrap();
+        let err = load_rgb(&p).unwrap_err().to_string();
+        assert!(err.contains("broken.jpg"), "{err}");
+        let q = dir.path().join("text.png");
+        std::fs::write(&q, b"hello").unwrap();
+        assert!(load_rgb(&q).unwrap_err().to_string().contains("text.png"));
+    }
+
+    #[test]
+    fn wrong_size_is_an_error_unless_resize() {
+        let img = RgbImage::from_pixel(50, 40, image::Rgb([10, 20, 30]));
+        let err = fit(img.clone(), 112, 112, false, Path::new("a/b.png")).unwrap_err().to_string();
+        assert!(err.contains("a/b.png") && err.contains("50x40") && err.contains("112x112") && err.contains("--resize"), "{err}");
+        let ok = fit(img, 112, 112, true, Path::new("a/b.png")).unwrap();
+        assert_eq!(ok.dimensions(), (112, 112));
+        assert_eq!(ok.get_pixel(56, 56).0, [10, 20, 30]);
+    }
+
+    #[test]
+    fn folder_listing_is_recursive_sorted_and_relative() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("b/c")).unwrap();
+        for p in ["b/c/z.png", "a.JPG", "b/y.webp", "notes.txt", ".hidden.png"] {
+            std::fs::write(dir.path().join(p), b"").unwrap();
+        }
+        let list = ImageList::from_dir(dir.path()).unwrap();
+        let ids: Vec<_> = list.items.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, ["a.JPG", "b/c/z.png", "b/y.webp"]);
+    }
+
+    #[test]
+    fn list_file_finds_path_column_and_names_bad_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("list.tsv");
+        std::fs::write(&p, "identity\timage\nx\tp/1.jpg\ny\tp/2.jpg\n").unwrap();
+        let list = ImageList::open(&p).unwrap();
+        assert_eq!(list.items[1].id, "p/2.jpg");
+        assert_eq!(list.items[1].path, dir.path().join("p/2.jpg"));
+        std::fs::write(&p, "identity\timage\nx\t\n").unwrap();
+        let err = ImageList::open(&p).unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("list.tsv"), "{err}");
+    }
+
+    #[test]
+    fn shards_partition_the_list() {
+        let items = (0..10).map(|i| ImageItem { id: format!("{i:02}"), path: PathBuf::new() }).collect();
+        let list = ImageList { root: PathBuf::new(), items };
+        let mut all: Vec<String> = (1..=3).flat_map(|i| list.shard(i, 3).items).map(|i| i.id).collect();
+        all.sort();
+        assert_eq!(all, list.items.iter().map(|i| i.id.clone()).collect::<Vec<_>>());
+    }
+}
