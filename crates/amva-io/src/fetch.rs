@@ -67,7 +67,11 @@ pub fn download(url: &str, limit: u64) -> Result<Vec<u8>> {
         return std::fs::read(path).map_err(|e| Error::io(path, e));
     }
     let fail = |reason: String| Error::Download { url: url.into(), reason };
-    let mut resp = ureq::get(url).call().map_err(|e| fail(e.to_string()))?;
+    // The platform verifier trusts the system's certificate store, so machines behind a
+    // TLS-inspecting proxy (with its CA installed) download like any other.
+    let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::PlatformVerifier).build();
+    let agent: ureq::Agent = ureq::Agent::config_builder().tls_config(tls).build().into();
+    let mut resp = agent.get(url).call().map_err(|e| fail(e.to_string()))?;
     resp.body_mut().with_config().limit(limit).read_to_vec().map_err(|e| fail(e.to_string()))
 }
 
