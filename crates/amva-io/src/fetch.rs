@@ -49,7 +49,11 @@ pub fn verify(what: &str, bytes: &[u8], expected: &str) -> Result<()> {
     if actual.eq_ignore_ascii_case(expected) {
         Ok(())
     } else {
-        Err(Error::Checksum { what: what.into(), expected: expected.to_lowercase(), actual })
+        Err(Error::Checksum {
+            what: what.into(),
+            expected: expected.to_lowercase(),
+            actual,
+        })
     }
 }
 
@@ -66,20 +70,33 @@ pub fn download(url: &str, limit: u64) -> Result<Vec<u8>> {
     if let Some(path) = url.strip_prefix("file://") {
         return std::fs::read(path).map_err(|e| Error::io(path, e));
     }
-    let fail = |reason: String| Error::Download { url: url.into(), reason };
+    let fail = |reason: String| Error::Download {
+        url: url.into(),
+        reason,
+    };
     // The platform verifier trusts the system's certificate store, so machines behind a
     // TLS-inspecting proxy (with its CA installed) download like any other.
-    let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::PlatformVerifier).build();
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+        .build();
     let agent: ureq::Agent = ureq::Agent::config_builder().tls_config(tls).build().into();
     let mut resp = agent.get(url).call().map_err(|e| fail(e.to_string()))?;
-    resp.body_mut().with_config().limit(limit).read_to_vec().map_err(|e| fail(e.to_string()))
+    resp.body_mut()
+        .with_config()
+        .limit(limit)
+        .read_to_vec()
+        .map_err(|e| fail(e.to_string()))
 }
 
 /// The URL of a registry mirror override, if set: `AMVA_NPM_REGISTRY`, `AMVA_PYPI_FILES`.
 pub fn npm_tarball_url(package: &str, version: &str) -> String {
-    let base = std::env::var("AMVA_NPM_REGISTRY").unwrap_or_else(|_| "https://registry.npmjs.org".into());
+    let base =
+        std::env::var("AMVA_NPM_REGISTRY").unwrap_or_else(|_| "https://registry.npmjs.org".into());
     let short = package.rsplit('/').next().unwrap_or(package);
-    format!("{}/{package}/-/{short}-{version}.tgz", base.trim_end_matches('/'))
+    format!(
+        "{}/{package}/-/{short}-{version}.tgz",
+        base.trim_end_matches('/')
+    )
 }
 
 /// Extracts the entries of a gzipped tarball whose path passes `keep`, returning
@@ -91,7 +108,11 @@ pub fn untar_gz(bytes: &[u8], keep: impl Fn(&str) -> bool) -> Result<Vec<(String
     let mut out = Vec::new();
     for entry in archive.entries().map_err(bad)? {
         let mut entry = entry.map_err(bad)?;
-        let path = entry.path().map_err(bad)?.to_string_lossy().replace('\\', "/");
+        let path = entry
+            .path()
+            .map_err(bad)?
+            .to_string_lossy()
+            .replace('\\', "/");
         if keep(&path) {
             let mut data = Vec::with_capacity(entry.size() as usize);
             entry.read_to_end(&mut data).map_err(bad)?;
@@ -131,13 +152,21 @@ mod tests {
     #[test]
     fn sha256_of_known_string() {
         // FIPS 180-2 test vector.
-        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]
     fn mismatch_names_both_hashes() {
-        let err = verify("x.tgz", b"abc", &"0".repeat(64)).unwrap_err().to_string();
-        assert!(err.contains(&"0".repeat(64)) && err.contains("ba7816bf"), "{err}");
+        let err = verify("x.tgz", b"abc", &"0".repeat(64))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&"0".repeat(64)) && err.contains("ba7816bf"),
+            "{err}"
+        );
         assert!(err.contains("x.tgz"));
     }
 

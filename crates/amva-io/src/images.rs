@@ -8,7 +8,9 @@ use image::RgbImage;
 use std::path::{Path, PathBuf};
 
 /// File endings that are read as images when listing a folder.
-pub const IMAGE_EXTENSIONS: [&str; 10] = ["jpg", "jpeg", "png", "pgm", "ppm", "pnm", "bmp", "tif", "tiff", "webp"];
+pub const IMAGE_EXTENSIONS: [&str; 10] = [
+    "jpg", "jpeg", "png", "pgm", "ppm", "pnm", "bmp", "tif", "tiff", "webp",
+];
 
 /// One image of a list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,12 +53,18 @@ impl ImageList {
                 if path.is_dir() {
                     stack.push(path);
                 } else if has_image_extension(&path) {
-                    items.push(ImageItem { id: relative_id(root, &path), path });
+                    items.push(ImageItem {
+                        id: relative_id(root, &path),
+                        path,
+                    });
                 }
             }
         }
         items.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(ImageList { root: root.to_path_buf(), items })
+        Ok(ImageList {
+            root: root.to_path_buf(),
+            items,
+        })
     }
 
     /// A CSV (or, for `.tsv`/`.txt` with tabs, TSV) file with a header. The path column is
@@ -66,12 +74,22 @@ impl ImageList {
         let text = std::fs::read_to_string(list).map_err(|e| Error::io(list, e))?;
         let first = text.lines().next().unwrap_or("");
         let delim = if first.contains('\t') { b'\t' } else { b',' };
-        let mut rdr = csv::ReaderBuilder::new().delimiter(delim).flexible(true).from_reader(text.as_bytes());
-        let bad = |reason: String| Error::List { path: list.to_path_buf(), reason };
+        let mut rdr = csv::ReaderBuilder::new()
+            .delimiter(delim)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let bad = |reason: String| Error::List {
+            path: list.to_path_buf(),
+            reason,
+        };
         let headers = rdr.headers().map_err(|e| bad(e.to_string()))?.clone();
         let col = ["path", "image", "img", "file", "relpath", "filename"]
             .iter()
-            .find_map(|n| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(n)))
+            .find_map(|n| {
+                headers
+                    .iter()
+                    .position(|h| h.trim().eq_ignore_ascii_case(n))
+            })
             .unwrap_or(0);
         let root = list.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut items = Vec::new();
@@ -80,11 +98,22 @@ impl ImageList {
             let rec = rec.map_err(|e| bad(format!("line {line}: {e}")))?;
             let raw = rec.get(col).map(str::trim).unwrap_or("");
             if raw.is_empty() {
-                return Err(bad(format!("line {line}: empty path in column '{}'", &headers[col])));
+                return Err(bad(format!(
+                    "line {line}: empty path in column '{}'",
+                    &headers[col]
+                )));
             }
             let p = Path::new(raw);
-            let path = if p.is_absolute() { p.to_path_buf() } else { root.join(p) };
-            let id = if p.is_absolute() { relative_id(&root, p) } else { raw.replace('\\', "/") };
+            let path = if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                root.join(p)
+            };
+            let id = if p.is_absolute() {
+                relative_id(&root, p)
+            } else {
+                raw.replace('\\', "/")
+            };
             items.push(ImageItem { id, path });
         }
         Ok(ImageList { root, items })
@@ -101,7 +130,10 @@ impl ImageList {
     /// The deterministic `i`-th of `n` shards (1-based `i`): every n-th image from i-1.
     pub fn shard(&self, i: usize, n: usize) -> ImageList {
         let items = self.items.iter().skip(i - 1).step_by(n).cloned().collect();
-        ImageList { root: self.root.clone(), items }
+        ImageList {
+            root: self.root.clone(),
+            items,
+        }
     }
 }
 
@@ -113,7 +145,10 @@ fn has_image_extension(p: &Path) -> bool {
 
 fn relative_id(root: &Path, path: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
-    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Decoding limits against hostile files: at most 20,000 px a side and 1 GiB of pixels.
@@ -137,10 +172,16 @@ pub fn decode_rgb(bytes: &[u8], path: &Path) -> Result<RgbImage> {
         .with_guessed_format()
         .map_err(|e| Error::io(path, e))?;
     if reader.format().is_none() {
-        return Err(Error::Decode { path: path.into(), reason: "not a recognised image format".into() });
+        return Err(Error::Decode {
+            path: path.into(),
+            reason: "not a recognised image format".into(),
+        });
     }
     reader.limits(decode_limits());
-    let img = reader.decode().map_err(|e| Error::Decode { path: path.into(), reason: e.to_string() })?;
+    let img = reader.decode().map_err(|e| Error::Decode {
+        path: path.into(),
+        reason: e.to_string(),
+    })?;
     Ok(img.to_rgb8())
 }
 
@@ -150,10 +191,21 @@ pub fn fit(img: RgbImage, w: u32, h: u32, resize: bool, path: &Path) -> Result<R
     if img.dimensions() == (w, h) {
         Ok(img)
     } else if resize {
-        Ok(image::imageops::resize(&img, w, h, image::imageops::FilterType::Triangle))
+        Ok(image::imageops::resize(
+            &img,
+            w,
+            h,
+            image::imageops::FilterType::Triangle,
+        ))
     } else {
         let (got_w, got_h) = img.dimensions();
-        Err(Error::WrongSize { path: path.into(), got_w, got_h, want_w: w, want_h: h })
+        Err(Error::WrongSize {
+            path: path.into(),
+            got_w,
+            got_h,
+            want_w: w,
+            want_h: h,
+        })
     }
 }
 
@@ -195,8 +247,16 @@ mod tests {
     #[test]
     fn wrong_size_is_an_error_unless_resize() {
         let img = RgbImage::from_pixel(50, 40, image::Rgb([10, 20, 30]));
-        let err = fit(img.clone(), 112, 112, false, Path::new("a/b.png")).unwrap_err().to_string();
-        assert!(err.contains("a/b.png") && err.contains("50x40") && err.contains("112x112") && err.contains("--resize"), "{err}");
+        let err = fit(img.clone(), 112, 112, false, Path::new("a/b.png"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("a/b.png")
+                && err.contains("50x40")
+                && err.contains("112x112")
+                && err.contains("--resize"),
+            "{err}"
+        );
         let ok = fit(img, 112, 112, true, Path::new("a/b.png")).unwrap();
         assert_eq!(ok.dimensions(), (112, 112));
         assert_eq!(ok.get_pixel(56, 56).0, [10, 20, 30]);
@@ -229,10 +289,24 @@ mod tests {
 
     #[test]
     fn shards_partition_the_list() {
-        let items = (0..10).map(|i| ImageItem { id: format!("{i:02}"), path: PathBuf::new() }).collect();
-        let list = ImageList { root: PathBuf::new(), items };
-        let mut all: Vec<String> = (1..=3).flat_map(|i| list.shard(i, 3).items).map(|i| i.id).collect();
+        let items = (0..10)
+            .map(|i| ImageItem {
+                id: format!("{i:02}"),
+                path: PathBuf::new(),
+            })
+            .collect();
+        let list = ImageList {
+            root: PathBuf::new(),
+            items,
+        };
+        let mut all: Vec<String> = (1..=3)
+            .flat_map(|i| list.shard(i, 3).items)
+            .map(|i| i.id)
+            .collect();
         all.sort();
-        assert_eq!(all, list.items.iter().map(|i| i.id.clone()).collect::<Vec<_>>());
+        assert_eq!(
+            all,
+            list.items.iter().map(|i| i.id.clone()).collect::<Vec<_>>()
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! Everything amva reads and writes: images and image lists, NumPy arrays, atomic
 //! files, and checksummed downloads from public package registries into the cache.
 
-mod error;
 pub mod atomic;
+mod error;
 pub mod fetch;
 pub mod images;
 pub mod models;

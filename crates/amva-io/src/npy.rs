@@ -8,7 +8,13 @@ use std::path::Path;
 pub fn write_f32(path: &Path, shape: &[usize], data: &[f32]) -> Result<()> {
     let expected: usize = shape.iter().product();
     if expected != data.len() {
-        return Err(Error::Npy { path: path.into(), reason: format!("shape {shape:?} needs {expected} values, got {}", data.len()) });
+        return Err(Error::Npy {
+            path: path.into(),
+            reason: format!(
+                "shape {shape:?} needs {expected} values, got {}",
+                data.len()
+            ),
+        });
     }
     crate::atomic::write_atomic_with(path, |w| {
         use std::io::Write;
@@ -24,7 +30,14 @@ pub fn write_f32(path: &Path, shape: &[usize], data: &[f32]) -> Result<()> {
 pub fn npy_header_f32(shape: &[usize]) -> Vec<u8> {
     let dims = match shape.len() {
         1 => format!("({},)", shape[0]),
-        _ => format!("({})", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
     let mut dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {dims}, }}");
     // Magic (6) + version (2) + length (2) + dict + newline, padded to a multiple of 64.
@@ -41,7 +54,10 @@ pub fn npy_header_f32(shape: &[usize]) -> Vec<u8> {
 pub fn read_f32(path: &Path) -> Result<ArrayD<f32>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let arr: ArrayD<f32> = ndarray_npy::ReadNpyExt::read_npy(std::io::BufReader::new(file))
-        .map_err(|e| Error::Npy { path: path.into(), reason: format!("expected a float32 .npy array: {e}") })?;
+        .map_err(|e| Error::Npy {
+            path: path.into(),
+            reason: format!("expected a float32 .npy array: {e}"),
+        })?;
     Ok(arr.into_dimensionality::<IxDyn>().expect("dynamic"))
 }
 
@@ -66,7 +82,9 @@ mod tests {
     #[test]
     fn shape_mismatch_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let err = write_f32(&dir.path().join("b.npy"), &[2, 2], &[1.0]).unwrap_err().to_string();
+        let err = write_f32(&dir.path().join("b.npy"), &[2, 2], &[1.0])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("b.npy") && err.contains("[2, 2]"), "{err}");
     }
 }

@@ -1,1 +1,24 @@
-//! placeholder
+//! The face recognition model: preprocessing as data, ONNX graph surgery, and one
+//! inference trait with two engines (tract, pure Rust; ONNX Runtime, optional).
+//!
+//! Nothing above this crate knows which engine runs.
+
+pub mod engine;
+mod error;
+pub mod fr;
+pub mod graph;
+#[cfg(feature = "ort")]
+pub mod ort_engine;
+pub mod ort_install;
+pub mod preprocess;
+mod tract_engine;
+
+pub use engine::{EngineKind, Net, Output};
+pub use error::{Error, Result};
+pub use fr::FrModel;
+pub use preprocess::{ChannelOrder, Layout, ModelSpec, Preprocess};
+
+/// Where `amva engine install` puts ONNX Runtime: `<cache>/onnxruntime/`.
+pub fn ort_engine_dir() -> Result<std::path::PathBuf> {
+    Ok(amva_io::fetch::cache_dir()?.join("onnxruntime"))
+}

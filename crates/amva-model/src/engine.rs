@@ -1,0 +1,173 @@
+//! One inference trait, two engines. `Net` is a model cut to the tensors a job needs;
+//! callers hand it a batch and get the named outputs back, whatever engine runs.
+
+use crate::{Error, Result};
+use std::path::Path;
+use tract_onnx::pb::ModelProto;
+
+/// Which engine runs the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EngineKind {
+    /// ONNX Runtime when its library is installed, else tract.
+    #[default]
+    Auto,
+    /// tract: pure Rust, always available.
+    Tract,
+    /// ONNX Runtime (`amva engine install`).
+    Ort,
+}
+
+impl std::str::FromStr for EngineKind {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(EngineKind::Auto),
+            "tract" => Ok(EngineKind::Tract),
+            "ort" | "onnxruntime" => Ok(EngineKind::Ort),
+            other => Err(format!(
+                "unknown engine '{other}': expected auto, tract or ort"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for EngineKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            EngineKind::Auto => "auto",
+            EngineKind::Tract => "tract",
+            EngineKind::Ort => "ort",
+        })
+    }
+}
+
+impl EngineKind {
+    /// Resolves `Auto` to the engine that will run: ort if its library loads, else tract.
+    pub fn resolve(self) -> EngineKind {
+        match self {
+            EngineKind::Auto if ort_available() => EngineKind::Ort,
+            EngineKind::Auto => EngineKind::Tract,
+            k => k,
+        }
+    }
+}
+
+/// True when ONNX Runtime's library is installed and loads.
+pub fn ort_available() -> bool {
+    #[cfg(feature = "ort")]
+    {
+        crate::ort_engine::environment().is_ok()
+    }
+    #[cfg(not(feature = "ort"))]
+    {
+        false
+    }
+}
+
+/// One output tensor of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
+impl Output {
+    /// Values of one batch item.
+    pub fn item(&self, i: usize) -> &[f32] {
+        let per = self.data.len() / self.shape[0].max(1);
+        &self.data[i * per..(i + 1) * per]
+    }
+}
+
+/// What an engine implements.
+pub(crate) trait Backend: Send + Sync {
+    /// Runs a batch `input` of shape `shape`; returns the outputs in the order the net was built with.
+    fn run(&self, input: &[f32], shape: &[usize]) -> Result<Vec<Output>>;
+}
+
+/// A model ready to run: one input (batch first), named outputs.
+pub struct Net {
+    backend: Box<dyn Backend>,
+    engine: EngineKind,
+    item_shape: Vec<usize>,
+    outputs: Vec<String>,
+}
+
+impl std::fmt::Debug for Net {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Net")
+            .field("engine", &self.engine)
+            .field("item_shape", &self.item_shape)
+            .field("outputs", &self.outputs)
+            .finish()
+    }
+}
+
+impl Net {
+    /// Builds a net for an edited model (see [`crate::graph::OnnxGraph::cut`]).
+    pub(crate) fn new(
+        proto: &ModelProto,
+        path: &Path,
+        item_shape: Vec<usize>,
+        outputs: Vec<String>,
+        engine: EngineKind,
+    ) -> Result<Net> {
+        let engine = engine.resolve();
+        let backend: Box<dyn Backend> = match engine {
+            EngineKind::Ort => ort_backend(proto, path)?,
+            _ => Box::new(crate::tract_engine::TractBackend::new(
+                proto,
+                path,
+                &item_shape,
+            )?),
+        };
+        Ok(Net {
+            backend,
+            engine,
+            item_shape,
+            outputs,
+        })
+    }
+
+    /// The engine that runs this net.
+    pub fn engine(&self) -> EngineKind {
+        self.engine
+    }
+
+    /// Shape of one input item (without the batch dimension).
+    pub fn item_shape(&self) -> &[usize] {
+        &self.item_shape
+    }
+
+    /// Names of the outputs, in the order `run` returns them.
+    pub fn output_names(&self) -> &[String] {
+        &self.outputs
+    }
+
+    /// Runs `n` items laid out one after the other in `input`.
+    pub fn run(&self, input: &[f32], n: usize) -> Result<Vec<Output>> {
+        let per: usize = self.item_shape.iter().product();
+        if input.len() != per * n {
+            return Err(Error::InputShape {
+                got: input.len(),
+                expected: per * n,
+                what: format!("{n} items of shape {:?}", self.item_shape),
+            });
+        }
+        let mut shape = vec![n];
+        shape.extend_from_slice(&self.item_shape);
+        self.backend.run(input, &shape)
+    }
+}
+
+#[cfg(feature = "ort")]
+fn ort_backend(proto: &ModelProto, path: &Path) -> Result<Box<dyn Backend>> {
+    Ok(Box::new(crate::ort_engine::OrtBackend::new(proto, path)?))
+}
+
+#[cfg(not(feature = "ort"))]
+fn ort_backend(_: &ModelProto, _: &Path) -> Result<Box<dyn Backend>> {
+    Err(Error::OrtUnavailable(
+        "this build has no ONNX Runtime support (cargo feature `ort`)".into(),
+    ))
+}

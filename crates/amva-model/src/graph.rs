@@ -1,0 +1,305 @@
+//! ONNX graph surgery on the protobuf, shared by both engines.
+//!
+//! The same edits make a model usable everywhere: expose intermediate tensors (the CAM
+//! target) as outputs, make the batch dimension symbolic, cut the graph at a tensor to get
+//! the "head" after it (Ablation-CAM, SER-FIQ), and prune what is not needed. Reshape or
+//! Flatten nodes that produce the embedding are skipped (their shape constants often fix
+//! the batch at 1); the caller flattens each item instead.
+
+use crate::{Error, Result};
+use prost::Message;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use tract_onnx::pb::{self, type_proto, ModelProto, ValueInfoProto};
+
+/// A loaded ONNX model and where it came from.
+#[derive(Clone)]
+pub struct OnnxGraph {
+    pub path: PathBuf,
+    pub proto: ModelProto,
+    /// SHA-256 of the file, recorded in every output's metadata.
+    pub sha256: String,
+}
+
+impl std::fmt::Debug for OnnxGraph {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnnxGraph")
+            .field("path", &self.path)
+            .field("sha256", &self.sha256)
+            .finish()
+    }
+}
+
+impl OnnxGraph {
+    /// Reads and parses an ONNX file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::Load {
+            path: path.into(),
+            reason: format!("cannot read the model file: {e}"),
+        })?;
+        let proto = ModelProto::decode(bytes.as_slice()).map_err(|e| Error::Load {
+            path: path.into(),
+            reason: format!("not an ONNX model: {e}"),
+        })?;
+        if proto.graph.is_none() {
+            return Err(Error::Load {
+                path: path.into(),
+                reason: "the ONNX file has no graph".into(),
+            });
+        }
+        Ok(OnnxGraph {
+            path: path.into(),
+            proto,
+            sha256: amva_io::fetch::sha256_hex(&bytes),
+        })
+    }
+
+    fn graph(&self) -> &pb::GraphProto {
+        self.proto.graph.as_ref().expect("checked on load")
+    }
+
+    fn initializers(&self) -> HashSet<&str> {
+        self.graph()
+            .initializer
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect()
+    }
+
+    /// Name and dimensions (None = symbolic) of the image input: the first graph input
+    /// that is not an initializer.
+    pub fn data_input(&self) -> Result<(String, Vec<Option<i64>>)> {
+        let inits = self.initializers();
+        let input = self
+            .graph()
+            .input
+            .iter()
+            .find(|i| !inits.contains(i.name.as_str()))
+            .ok_or_else(|| Error::Load {
+                path: self.path.clone(),
+                reason: "the graph has no data input".into(),
+            })?;
+        Ok((input.name.clone(), value_dims(input)))
+    }
+
+    /// Every tensor produced by a node, in graph order, plus the data input.
+    pub fn tensor_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        if let Ok((input, _)) = self.data_input() {
+            names.push(input);
+        }
+        for n in &self.graph().node {
+            names.extend(n.output.iter().filter(|o| !o.is_empty()).cloned());
+        }
+        names
+    }
+
+    /// The node that produces `tensor`.
+    pub fn producer(&self, tensor: &str) -> Option<&pb::NodeProto> {
+        self.graph()
+            .node
+            .iter()
+            .find(|n| n.output.iter().any(|o| o == tensor))
+    }
+
+    /// Checks that `tensor` exists; the error lists the names nearest to it.
+    pub fn check_tensor(&self, tensor: &str) -> Result<()> {
+        let names = self.tensor_names();
+        if names.iter().any(|n| n == tensor) {
+            return Ok(());
+        }
+        Err(Error::UnknownTensor {
+            path: self.path.clone(),
+            name: tensor.into(),
+            candidates: nearest(tensor, &names, 10).join(", "),
+        })
+    }
+
+    /// The tensor to read the embedding from: `name` itself, or the input of the
+    /// Reshape/Flatten/Squeeze that produces it (those often hard-code batch 1).
+    pub fn embedding_source(&self, name: &str) -> Result<String> {
+        self.check_tensor(name)?;
+        let mut current = name.to_string();
+        while let Some(node) = self.producer(&current) {
+            if matches!(node.op_type.as_str(), "Reshape" | "Flatten" | "Squeeze")
+                && !node.input.is_empty()
+            {
+                current = node.input[0].clone();
+            } else {
+                break;
+            }
+        }
+        Ok(current)
+    }
+
+    /// A copy of the model that computes `outputs` from `input` (`None`: the data input).
+    /// A new input tensor needs its per-item shape. The batch dimension becomes the
+    /// symbolic `N`; nodes not needed for the outputs are removed.
+    pub fn cut(&self, input: Option<(&str, &[usize])>, outputs: &[&str]) -> Result<ModelProto> {
+        for o in outputs {
+            self.check_tensor(o)?;
+        }
+        let mut proto = self.proto.clone();
+        let inits: HashSet<String> = self.initializers().into_iter().map(String::from).collect();
+        let (data_name, data_dims) = self.data_input()?;
+        let (in_name, item_dims): (String, Vec<Option<i64>>) = match input {
+            Some((name, shape)) => {
+                self.check_tensor(name)?;
+                (
+                    name.to_string(),
+                    shape.iter().map(|d| Some(*d as i64)).collect(),
+                )
+            }
+            None => (
+                data_name.clone(),
+                data_dims.iter().skip(1).copied().collect(),
+            ),
+        };
+        let graph = proto.graph.as_mut().expect("checked on load");
+        // Keep only nodes needed for the outputs, stopping at the (new) input.
+        let producers: HashMap<&str, usize> = graph
+            .node
+            .iter()
+            .enumerate()
+            .flat_map(|(i, n)| n.output.iter().map(move |o| (o.as_str(), i)))
+            .collect();
+        let mut keep = vec![false; graph.node.len()];
+        let mut stack: Vec<&str> = outputs.to_vec();
+        let mut seen: HashSet<&str> = HashSet::new();
+        while let Some(t) = stack.pop() {
+            if t == in_name || inits.contains(t) || !seen.insert(t) {
+                continue;
+            }
+            match producers.get(t) {
+                Some(&i) => {
+                    keep[i] = true;
+                    stack.extend(graph.node[i].input.iter().filter(|s| !s.is_empty()).map(String::as_str));
+                }
+                None if t == data_name => {
+                    return Err(Error::Load {
+                        path: self.path.clone(),
+                        reason: format!("output '{t}' needs the image input, not only '{in_name}': the graph cannot be cut there"),
+                    })
+                }
+                None => {}
+            }
+        }
+        let nodes = std::mem::take(&mut graph.node);
+        graph.node = nodes
+            .into_iter()
+            .zip(keep)
+            .filter(|(_, k)| *k)
+            .map(|(n, _)| n)
+            .collect();
+        graph.input.retain(|i| inits.contains(&i.name));
+        let mut dims = vec![None];
+        dims.extend(item_dims);
+        graph.input.insert(0, float_value(&in_name, Some(&dims)));
+        graph.output = outputs.iter().map(|o| float_value(o, None)).collect();
+        // Shapes recorded for intermediate tensors would contradict the new batch size.
+        graph.value_info.clear();
+        Ok(proto)
+    }
+}
+
+fn value_dims(v: &ValueInfoProto) -> Vec<Option<i64>> {
+    let Some(type_proto::Value::TensorType(t)) = v.r#type.as_ref().and_then(|t| t.value.as_ref())
+    else {
+        return Vec::new();
+    };
+    t.shape
+        .as_ref()
+        .map(|s| {
+            s.dim
+                .iter()
+                .map(|d| match d.value {
+                    Some(pb::tensor_shape_proto::dimension::Value::DimValue(v)) if v > 0 => Some(v),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A float tensor value; `None` dims are symbolic (`N`).
+fn float_value(name: &str, dims: Option<&[Option<i64>]>) -> ValueInfoProto {
+    use pb::tensor_shape_proto::{dimension::Value as D, Dimension};
+    let shape = dims.map(|dims| pb::TensorShapeProto {
+        dim: dims
+            .iter()
+            .map(|d| Dimension {
+                value: Some(match d {
+                    Some(v) => D::DimValue(*v),
+                    None => D::DimParam("N".into()),
+                }),
+                ..Default::default()
+            })
+            .collect(),
+    });
+    ValueInfoProto {
+        name: name.into(),
+        r#type: Some(pb::TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: pb::tensor_proto::DataType::Float as i32,
+                shape,
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The `k` names closest to `name` (edit distance, then graph order).
+pub fn nearest(name: &str, names: &[String], k: usize) -> Vec<String> {
+    let mut scored: Vec<(usize, usize, &String)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (levenshtein(name, n), i, n))
+        .collect();
+    scored.sort();
+    scored
+        .into_iter()
+        .take(k)
+        .map(|(_, _, n)| n.clone())
+        .collect()
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push(
+                (prev[j] + usize::from(ca != *cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Serialises a (possibly edited) model.
+pub fn encode(proto: &ModelProto) -> Vec<u8> {
+    proto.encode_to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levenshtein_basics() {
+        assert_eq!(levenshtein("507", "507"), 0);
+        assert_eq!(levenshtein("508", "507"), 1);
+        assert_eq!(levenshtein("", "abc"), 3);
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        let names: Vec<String> = ["output", "506", "507x", "abc", "5070"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(nearest("507", &names, 3), ["506", "507x", "5070"]);
+    }
+}

@@ -1,0 +1,262 @@
+//! Preprocessing as data: how an RGB image becomes the model's input tensor, and which
+//! tensors are the embedding and the CAM target. Read from a TOML file beside the model
+//! (`<model>.toml`), from flags, or the built-in preset of the default model.
+
+use crate::{Error, Result};
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Order of the colour channels the model expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelOrder {
+    Rgb,
+    Bgr,
+}
+
+/// Memory layout of the input tensor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    Nchw,
+    Nhwc,
+}
+
+/// How pixels become input values: `(pixel - mean[c]) / std[c]` in the given channel order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preprocess {
+    /// Input width and height in pixels.
+    pub width: u32,
+    pub height: u32,
+    pub channel_order: ChannelOrder,
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+    pub layout: Layout,
+}
+
+impl Preprocess {
+    /// Number of values of one preprocessed image.
+    pub fn len(&self) -> usize {
+        3 * self.width as usize * self.height as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Shape of a batch of `n` images.
+    pub fn batch_shape(&self, n: usize) -> [usize; 4] {
+        let (h, w) = (self.height as usize, self.width as usize);
+        match self.layout {
+            Layout::Nchw => [n, 3, h, w],
+            Layout::Nhwc => [n, h, w, 3],
+        }
+    }
+
+    /// Writes `img` (which must be `width` x `height`) into `out` (len() values).
+    pub fn write_tensor(&self, img: &RgbImage, out: &mut [f32]) {
+        let (w, h) = (self.width as usize, self.height as usize);
+        assert_eq!(
+            img.dimensions(),
+            (self.width, self.height),
+            "image must be fitted first"
+        );
+        assert_eq!(out.len(), self.len());
+        let src = [0usize, 1, 2];
+        let order = match self.channel_order {
+            ChannelOrder::Rgb => src,
+            ChannelOrder::Bgr => [2, 1, 0],
+        };
+        let raw = img.as_raw();
+        for c in 0..3 {
+            let (sc, mean, inv) = (order[c], self.mean[c], 1.0 / self.std[c]);
+            for i in 0..w * h {
+                let v = (raw[i * 3 + sc] as f32 - mean) * inv;
+                match self.layout {
+                    Layout::Nchw => out[c * w * h + i] = v,
+                    Layout::Nhwc => out[i * 3 + c] = v,
+                }
+            }
+        }
+    }
+
+    /// The preprocessed tensor of one image.
+    pub fn tensor(&self, img: &RgbImage) -> Vec<f32> {
+        let mut v = vec![0.0; self.len()];
+        self.write_tensor(img, &mut v);
+        v
+    }
+}
+
+/// Everything amva needs to know about an FR model besides its weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    #[serde(flatten)]
+    pub preprocess: Preprocess,
+    /// ONNX tensor name of the embedding.
+    pub embedding: String,
+    /// ONNX tensor name of the CAM target layer (K x h x w activations).
+    pub target: String,
+    /// Input of the small head that SER-FIQ perturbs (optional).
+    #[serde(default)]
+    pub serfiq_input: Option<String>,
+}
+
+impl ModelSpec {
+    /// The built-in preset of the default model `fr_feature.onnx`: 112x112, BGR,
+    /// (p - 127) / 128, embedding `output`, target layer `507` (512 x 7 x 7).
+    pub fn default_model() -> Self {
+        ModelSpec {
+            preprocess: Preprocess {
+                width: 112,
+                height: 112,
+                channel_order: ChannelOrder::Bgr,
+                mean: [127.0; 3],
+                std: [128.0; 3],
+                layout: Layout::Nchw,
+            },
+            embedding: "output".into(),
+            target: "507".into(),
+            serfiq_input: Some("662".into()),
+        }
+    }
+
+    /// The settings file looked for beside a model: `model.onnx` -> `model.toml`.
+    pub fn sidecar_path(model: &Path) -> PathBuf {
+        model.with_extension("toml")
+    }
+
+    /// Reads settings from a TOML (or `.json`) file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+            path: path.into(),
+            reason: e.to_string(),
+        })?;
+        let spec: ModelSpec = if path.extension().is_some_and(|e| e == "json") {
+            serde_json::from_str(&text).map_err(|e| Error::Config {
+                path: path.into(),
+                reason: e.to_string(),
+            })?
+        } else {
+            toml::from_str(&text).map_err(|e| Error::Config {
+                path: path.into(),
+                reason: e.to_string(),
+            })?
+        };
+        spec.validate(path)?;
+        Ok(spec)
+    }
+
+    /// Settings for `model`: the sidecar file if there is one, else the default preset
+    /// when the model is the default one (by file name), else an error that says what to write.
+    pub fn for_model(model: &Path) -> Result<Self> {
+        let sidecar = Self::sidecar_path(model);
+        if sidecar.is_file() {
+            return Self::from_file(&sidecar);
+        }
+        if model
+            .file_name()
+            .is_some_and(|n| n == amva_io::models::FR_FEATURE)
+        {
+            return Ok(Self::default_model());
+        }
+        Err(Error::Config {
+            path: sidecar,
+            reason: format!(
+                "no preprocessing settings for {}: write this file (or pass the flags), e.g.\n{}",
+                model.display(),
+                Self::default_model().to_toml()
+            ),
+        })
+    }
+
+    /// The settings as TOML text.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_default()
+    }
+
+    fn validate(&self, path: &Path) -> Result<()> {
+        let bad = |reason: &str| {
+            Err(Error::Config {
+                path: path.into(),
+                reason: reason.into(),
+            })
+        };
+        if self.preprocess.width == 0 || self.preprocess.height == 0 {
+            return bad("width and height must be positive");
+        }
+        if self
+            .preprocess
+            .std
+            .iter()
+            .any(|s| *s == 0.0 || !s.is_finite())
+        {
+            return bad("std must be finite and non-zero");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bgr_nchw_matches_naive_formula() {
+        let img = RgbImage::from_fn(112, 112, |x, y| {
+            image::Rgb([(x * 2) as u8, (y * 2) as u8, ((x + y) % 256) as u8])
+        });
+        let p = ModelSpec::default_model().preprocess;
+        let t = p.tensor(&img);
+        for (x, y) in [(0u32, 0u32), (5, 77), (111, 111), (60, 3)] {
+            let px = img.get_pixel(x, y).0;
+            let i = (y * 112 + x) as usize;
+            // Channel 0 of a BGR model is blue.
+            assert_eq!(t[i], (px[2] as f32 - 127.0) / 128.0);
+            assert_eq!(t[112 * 112 + i], (px[1] as f32 - 127.0) / 128.0);
+            assert_eq!(t[2 * 112 * 112 + i], (px[0] as f32 - 127.0) / 128.0);
+        }
+    }
+
+    #[test]
+    fn nhwc_rgb_layout() {
+        let img = RgbImage::from_fn(2, 2, |x, y| image::Rgb([x as u8 * 10, y as u8 * 10, 7]));
+        let p = Preprocess {
+            width: 2,
+            height: 2,
+            channel_order: ChannelOrder::Rgb,
+            mean: [0.0; 3],
+            std: [1.0, 2.0, 1.0],
+            layout: Layout::Nhwc,
+        };
+        let t = p.tensor(&img);
+        assert_eq!(&t[9..12], &[10.0, 5.0, 7.0]); // pixel (1,1)
+        assert_eq!(p.batch_shape(4), [4, 2, 2, 3]);
+    }
+
+    #[test]
+    fn toml_round_trip_and_errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.toml");
+        let spec = ModelSpec::default_model();
+        std::fs::write(&p, spec.to_toml()).unwrap();
+        assert_eq!(ModelSpec::from_file(&p).unwrap(), spec);
+        std::fs::write(
+            &p,
+            spec.to_toml()
+                .replace("std = [128.0, 128.0, 128.0]", "std = [0.0, 1.0, 1.0]"),
+        )
+        .unwrap();
+        let err = ModelSpec::from_file(&p).unwrap_err().to_string();
+        assert!(err.contains("m.toml") && err.contains("std"), "{err}");
+        let other = dir.path().join("other.onnx");
+        let err = ModelSpec::for_model(&other).unwrap_err().to_string();
+        assert!(
+            err.contains("other.toml") && err.contains("channel_order"),
+            "{err}"
+        );
+    }
+}

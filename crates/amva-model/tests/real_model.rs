@@ -1,0 +1,151 @@
+//! The real default model on real faces. Skips with a printed reason when ../shared is absent.
+
+use amva_model::fr::cosine;
+use amva_model::{EngineKind, FrModel, ModelSpec};
+use std::path::PathBuf;
+
+fn shared() -> Option<PathBuf> {
+    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"));
+    if p.join("models/fr_feature.onnx").is_file() {
+        Some(p)
+    } else {
+        eprintln!(
+            "skipped: ../shared/models/fr_feature.onnx not found (the shared data is absent)"
+        );
+        None
+    }
+}
+
+fn load(shared: &PathBuf, engine: EngineKind) -> FrModel {
+    FrModel::load(
+        &shared.join("models/fr_feature.onnx"),
+        ModelSpec::default_model(),
+        engine,
+    )
+    .unwrap()
+}
+
+fn faces(shared: &PathBuf, n: usize) -> Vec<image::RgbImage> {
+    let list = amva_io::images::ImageList::open(&shared.join("faces/lfw-dev/aligned112")).unwrap();
+    list.items
+        .iter()
+        .step_by(list.len() / n)
+        .take(n)
+        .map(|i| amva_io::images::load_rgb(&i.path).unwrap())
+        .collect()
+}
+
+#[test]
+fn shapes_of_the_default_model() {
+    let Some(s) = shared() else { return };
+    let m = load(&s, EngineKind::Tract);
+    assert_eq!(m.embedding_dim, 512);
+    assert_eq!(m.target_shape, [512, 7, 7]);
+}
+
+#[test]
+fn batch_equals_single_runs_and_head_reproduces_embedding() {
+    let Some(s) = shared() else { return };
+    let m = load(&s, EngineKind::Tract);
+    let imgs = faces(&s, 4);
+    let input: Vec<f32> = imgs
+        .iter()
+        .flat_map(|i| m.spec.preprocess.tensor(i))
+        .collect();
+    let batch = m.forward(&input, 4).unwrap();
+    let head = m.head().unwrap();
+    for (i, img) in imgs.iter().enumerate() {
+        let single = m.forward(&m.spec.preprocess.tensor(img), 1).unwrap();
+        let b = &batch.embeddings[i * 512..(i + 1) * 512];
+        let max = single
+            .embeddings
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max);
+        assert!(max < 1e-4, "batch vs single differ by {max}");
+        let from_head = head.run(&single.activations, 1).unwrap();
+        let c = cosine(&from_head[0].data, &single.embeddings);
+        assert!(c > 0.99999, "head(activations) vs embedding cosine {c}");
+    }
+    // Different faces give different embeddings (the model is not constant).
+    let c01 = cosine(&batch.embeddings[..512], &batch.embeddings[512..1024]);
+    assert!(c01 < 0.9, "two different people have cosine {c01}");
+}
+
+#[test]
+fn unknown_target_lists_nearby_tensors_with_shapes() {
+    let Some(s) = shared() else { return };
+    let mut spec = ModelSpec::default_model();
+    spec.target = "5077".into();
+    let err = FrModel::load(&s.join("models/fr_feature.onnx"), spec, EngineKind::Tract)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("5077") && err.contains("507 [1, 512, 7, 7]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn non_spatial_target_is_refused() {
+    let Some(s) = shared() else { return };
+    let mut spec = ModelSpec::default_model();
+    spec.target = "662".into();
+    let err = FrModel::load(&s.join("models/fr_feature.onnx"), spec, EngineKind::Tract)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("662") && err.contains("spatial"), "{err}");
+}
+
+#[test]
+fn missing_model_file_is_named() {
+    let err = FrModel::load(
+        &PathBuf::from("/nonexistent/fr.onnx"),
+        ModelSpec::default_model(),
+        EngineKind::Tract,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("/nonexistent/fr.onnx"), "{err}");
+}
+
+#[test]
+fn engines_agree_on_50_faces() {
+    let Some(s) = shared() else { return };
+    if !amva_model::engine::ort_available() {
+        eprintln!("skipped: ONNX Runtime is not installed (run `amva engine install`)");
+        return;
+    }
+    let t = load(&s, EngineKind::Tract);
+    let o = load(&s, EngineKind::Ort);
+    assert_eq!(o.engine(), EngineKind::Ort);
+    let imgs = faces(&s, 50);
+    let input: Vec<f32> = imgs
+        .iter()
+        .flat_map(|i| t.spec.preprocess.tensor(i))
+        .collect();
+    let et = t.embed_parallel(&input, 50, 8).unwrap();
+    let eo = o.embed_parallel(&input, 50, 8).unwrap();
+    let max = et
+        .iter()
+        .zip(&eo)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    let min_cos = (0..50)
+        .map(|i| cosine(&et[i * 512..(i + 1) * 512], &eo[i * 512..(i + 1) * 512]))
+        .fold(1f32, f32::min);
+    eprintln!("tract vs ort on 50 faces: max |diff| {max:.2e}, min cosine {min_cos:.7}");
+    assert!(max <= 1e-3, "max |diff| {max}");
+    assert!(min_cos >= 0.9999, "min cosine {min_cos}");
+    // Activations agree too (Score-CAM reads them).
+    let ft = t.forward(&input[..t.input_len()], 1).unwrap();
+    let fo = o.forward(&input[..t.input_len()], 1).unwrap();
+    let amax = ft
+        .activations
+        .iter()
+        .zip(&fo.activations)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(amax <= 1e-3, "activations differ by {amax}");
+}
