@@ -7,5 +7,6 @@ pub mod fetch;
 pub mod images;
 pub mod models;
 pub mod npy;
+pub mod npy_writer;
 
 pub use error::{Error, Result};

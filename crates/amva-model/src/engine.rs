@@ -171,3 +171,24 @@ fn ort_backend(_: &ModelProto, _: &Path) -> Result<Box<dyn Backend>> {
         "this build has no ONNX Runtime support (cargo feature `ort`)".into(),
     ))
 }
+
+impl Net {
+    /// Any ONNX model with one fixed-size image input (detector, landmarks, pose, a
+    /// user's quality model): `outputs` by tensor name, or all graph outputs when empty.
+    /// The batch dimension is made symbolic, so batches of any size run.
+    pub fn open(path: &Path, outputs: &[&str], engine: EngineKind) -> Result<Net> {
+        let graph = crate::graph::OnnxGraph::load(path)?;
+        let (_, dims) = graph.data_input()?;
+        let item_shape: Vec<usize> = dims.iter().skip(1).map(|d| d.map(|v| v as usize)).collect::<Option<_>>().ok_or_else(|| {
+            Error::Load { path: path.into(), reason: format!("the input shape {dims:?} is not fixed; amva needs a fixed input size") }
+        })?;
+        let names: Vec<String> = if outputs.is_empty() {
+            graph.proto.graph.as_ref().map(|g| g.output.iter().map(|o| o.name.clone()).collect()).unwrap_or_default()
+        } else {
+            outputs.iter().map(|s| s.to_string()).collect()
+        };
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let proto = graph.cut(None, &refs)?;
+        Net::new(&proto, path, item_shape, names, engine)
+    }
+}

@@ -260,3 +260,35 @@ mod tests {
         );
     }
 }
+
+/// A batch of images decoded, fitted and preprocessed in parallel.
+#[derive(Debug, Default)]
+pub struct LoadedBatch {
+    /// Preprocessed tensors of the images that loaded, one after the other.
+    pub input: Vec<f32>,
+    /// Positions (in the given slice) of the images that loaded.
+    pub ok: Vec<usize>,
+    /// (image id, reason) of the images that did not.
+    pub failed: Vec<(String, String)>,
+}
+
+/// Loads `items` for a model: decode (greyscale expanded), check or `resize` the size,
+/// preprocess. Bad images are listed with the reason, not fatal.
+pub fn load_batch(items: &[amva_io::images::ImageItem], p: &Preprocess, resize: bool) -> LoadedBatch {
+    use rayon::prelude::*;
+    let results: Vec<_> = items
+        .par_iter()
+        .map(|it| amva_io::images::load_fitted(&it.path, p.width, p.height, resize).map(|img| p.tensor(&img)))
+        .collect();
+    let mut out = LoadedBatch::default();
+    for (i, (r, it)) in results.into_iter().zip(items).enumerate() {
+        match r {
+            Ok(t) => {
+                out.input.extend_from_slice(&t);
+                out.ok.push(i);
+            }
+            Err(e) => out.failed.push((it.id.clone(), e.to_string())),
+        }
+    }
+    out
+}

@@ -1,0 +1,110 @@
+//! `amva bench ...`: throughput measured in one run, with ratios against a baseline
+//! measured in the same run. Timings live here, never in tests.
+
+use crate::common::Ui;
+use anyhow::Result;
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    pub suite: Suite,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Suite {
+    /// Embeddings/s of each usable engine at batch 1 and 32 (both cores), and their ratio.
+    Engines(EnginesArgs),
+    /// Images/s of the map methods (and the pytorch-grad-cam peer when available).
+    Maps(super::bench_maps::Args),
+    /// Images/s of the built-in FIQA methods.
+    Quality(super::bench_quality::Args),
+    /// Memory and time of `analyze` on many synthetic maps.
+    Analyze(super::bench_analyze::Args),
+}
+
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Example:\n  amva bench engines --images ../shared/faces/lfw-dev/aligned112 --n 256")]
+pub struct EnginesArgs {
+    /// Faces to embed (default: generated test patterns).
+    #[arg(long)]
+    pub images: Option<PathBuf>,
+    /// Images per measurement.
+    #[arg(long, default_value_t = 256)]
+    pub n: usize,
+    /// Repetitions (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+}
+
+pub fn run(a: Args, ui: &Ui) -> Result<()> {
+    match a.suite {
+        Suite::Engines(e) => engines(e, ui),
+        Suite::Maps(m) => super::bench_maps::run(m, ui),
+        Suite::Quality(q) => super::bench_quality::run(q, ui),
+        Suite::Analyze(q) => super::bench_analyze::run(q, ui),
+    }
+}
+
+/// Preprocessed inputs: real faces if given, else deterministic patterns.
+pub fn bench_inputs(images: &Option<PathBuf>, n: usize, p: &amva_model::Preprocess) -> Result<Vec<f32>> {
+    match images {
+        Some(dir) => {
+            let list = amva_io::images::ImageList::open(dir)?;
+            anyhow::ensure!(!list.is_empty(), "{}: no images", dir.display());
+            let items: Vec<_> = list.items.iter().cycle().take(n).cloned().collect();
+            let b = amva_model::preprocess::load_batch(&items, p, true);
+            anyhow::ensure!(b.failed.is_empty(), "unreadable images: {:?}", b.failed);
+            Ok(b.input)
+        }
+        None => Ok((0..n * p.len()).map(|i| ((i * 2654435761usize) % 255) as f32 / 128.0 - 1.0).collect()),
+    }
+}
+
+/// Median of `rounds` timings of `f`, in seconds.
+pub fn median_secs(rounds: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+    let mut t = Vec::new();
+    for _ in 0..rounds.max(1) {
+        let s = std::time::Instant::now();
+        f()?;
+        t.push(s.elapsed().as_secs_f64());
+    }
+    t.sort_by(f64::total_cmp);
+    Ok(t[t.len() / 2])
+}
+
+fn engines(a: EnginesArgs, ui: &Ui) -> Result<()> {
+    let path = amva_io::models::ModelSource::from_env()?.model(amva_io::models::FR_FEATURE)?;
+    let mut kinds = vec![amva_model::EngineKind::Tract];
+    if amva_model::engine::ort_available() {
+        kinds.push(amva_model::EngineKind::Ort);
+    } else {
+        ui.note("ONNX Runtime not installed (`amva engine install`): measuring tract only");
+    }
+    let threads = rayon::current_num_threads();
+    let mut rows = Vec::new();
+    for kind in &kinds {
+        let model = amva_model::FrModel::load(&path, amva_model::ModelSpec::default_model(), *kind)?;
+        let input = bench_inputs(&a.images, a.n, &model.spec.preprocess)?;
+        for batch in [1usize, 32] {
+            model.embed_parallel(&input[..model.input_len() * batch.min(a.n)], batch.min(a.n), batch)?; // warm-up: builds the plan
+            let secs = median_secs(a.rounds, || Ok(model.embed_parallel(&input, a.n, batch).map(|_| ())?))?;
+            let rate = a.n as f64 / secs;
+            println!("{:<6} batch {batch:>2}: {rate:8.1} embeddings/s ({} images, {threads} threads, median of {})", kind.to_string(), a.n, a.rounds);
+            rows.push((kind.to_string(), batch, rate));
+        }
+    }
+    let rate = |k: &str, b: usize| rows.iter().find(|r| r.0 == k && r.1 == b).map(|r| r.2);
+    let mut json = serde_json::json!({"command": "bench engines", "threads": threads, "images": a.n, "results": rows.iter().map(|r| serde_json::json!({"engine": r.0, "batch": r.1, "per_second": r.2})).collect::<Vec<_>>()});
+    for b in [1, 32] {
+        if let (Some(o), Some(t)) = (rate("ort", b), rate("tract", b)) {
+            println!("ratio ort/tract at batch {b}: {:.2}x", o / t);
+            json[format!("ratio_ort_tract_batch{b}")] = serde_json::json!(o / t);
+        }
+    }
+    if let (Some(b1), Some(b32)) = (rate("tract", 1), rate("tract", 32)) {
+        println!("ratio tract batch 32/batch 1: {:.2}x", b32 / b1);
+    }
+    ui.summary("bench engines done", json);
+    Ok(())
+}

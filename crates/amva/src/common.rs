@@ -1,0 +1,203 @@
+//! What every command shares: global flags, the terminal UI (progress, summaries,
+//! errors), model and image options.
+
+use amva_model::{EngineKind, FrModel, ModelSpec};
+use anyhow::{Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\ndefault model: fr_feature.onnx from npm faceplugin-face-recognition-js@0.0.1",
+    "\nengines: tract-onnx 0.23.9 (built in); ONNX Runtime via `amva engine install` (optional)"
+);
+
+/// Flags every command takes.
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// More detail on stderr.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr; no progress bars.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Print the end-of-run summary as one JSON line on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// Terminal output: progress bars and colour only on a terminal.
+pub struct Ui {
+    pub quiet: bool,
+    pub verbose: u8,
+    pub json: bool,
+    tty: bool,
+}
+
+impl Ui {
+    pub fn new(g: &Global) -> Self {
+        Ui { quiet: g.quiet, verbose: g.verbose, json: g.json, tty: std::io::stderr().is_terminal() }
+    }
+
+    /// A progress bar over `n` items (hidden when quiet or not on a terminal).
+    pub fn progress(&self, n: u64, what: &str) -> ProgressBar {
+        if self.quiet || !self.tty {
+            return ProgressBar::hidden();
+        }
+        let pb = ProgressBar::new(n);
+        pb.set_style(
+            ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        pb.set_prefix(what.to_string());
+        pb
+    }
+
+    /// A note on stderr (not when quiet).
+    pub fn note(&self, msg: &str) {
+        if !self.quiet {
+            eprintln!("{msg}");
+        }
+    }
+
+    /// Detail shown with -v.
+    pub fn detail(&self, msg: &str) {
+        if self.verbose > 0 && !self.quiet {
+            eprintln!("{msg}");
+        }
+    }
+
+    /// The one-line summary at the end of a command, and its JSON form with --json.
+    pub fn summary(&self, line: &str, json: serde_json::Value) {
+        if self.json {
+            println!("{json}");
+        } else if !self.quiet {
+            println!("{line}");
+        }
+    }
+
+    pub fn error(&self, e: &anyhow::Error) {
+        let head = if self.tty { "\x1b[1;31merror\x1b[0m" } else { "error" };
+        eprintln!("{head}: {e}");
+        for cause in e.chain().skip(1) {
+            eprintln!("  caused by: {cause}");
+        }
+    }
+}
+
+/// Which FR model and how to run it.
+#[derive(Args, Debug, Clone)]
+pub struct ModelArgs {
+    /// ONNX model file (default: the built-in fr_feature.onnx, downloaded on first use).
+    #[arg(long, value_name = "ONNX")]
+    pub model: Option<PathBuf>,
+    /// Preprocessing settings (TOML/JSON); default: <model>.toml beside the model, or the built-in preset.
+    #[arg(long, value_name = "FILE")]
+    pub model_config: Option<PathBuf>,
+    /// CAM target layer (ONNX tensor name), overriding the settings.
+    #[arg(long, value_name = "TENSOR")]
+    pub layer: Option<String>,
+    /// Embedding output (ONNX tensor name), overriding the settings.
+    #[arg(long, value_name = "TENSOR")]
+    pub embedding: Option<String>,
+    /// Input channel order, overriding the settings.
+    #[arg(long, value_parser = ["rgb", "bgr"])]
+    pub channels: Option<String>,
+    /// Inference engine: auto (ONNX Runtime if installed, else tract), tract, ort.
+    #[arg(long, default_value = "auto")]
+    pub engine: EngineKind,
+}
+
+impl ModelArgs {
+    /// The model path: --model, else the default model.
+    pub fn path(&self) -> Result<PathBuf> {
+        match &self.model {
+            Some(p) => Ok(p.clone()),
+            None => Ok(amva_io::models::ModelSource::from_env()?.model(amva_io::models::FR_FEATURE)?),
+        }
+    }
+
+    /// Settings after files and flags.
+    pub fn spec(&self, path: &Path) -> Result<ModelSpec> {
+        let mut spec = match &self.model_config {
+            Some(f) => ModelSpec::from_file(f)?,
+            None => ModelSpec::for_model(path)?,
+        };
+        if let Some(l) = &self.layer {
+            spec.target = l.clone();
+        }
+        if let Some(e) = &self.embedding {
+            spec.embedding = e.clone();
+        }
+        if let Some(c) = &self.channels {
+            spec.preprocess.channel_order = if c == "rgb" { amva_model::ChannelOrder::Rgb } else { amva_model::ChannelOrder::Bgr };
+        }
+        Ok(spec)
+    }
+
+    /// Loads the model; says which engine runs it.
+    pub fn load(&self, ui: &Ui) -> Result<FrModel> {
+        let path = self.path()?;
+        let spec = self.spec(&path)?;
+        let model = FrModel::load(&path, spec, self.engine).with_context(|| format!("loading {}", path.display()))?;
+        ui.detail(&format!("model {} (sha256 {}), engine {}", path.display(), model.graph.sha256, model.engine()));
+        Ok(model)
+    }
+}
+
+/// Which images.
+#[derive(Args, Debug, Clone)]
+pub struct ImageArgs {
+    /// A folder (searched recursively) or a CSV/TSV list with a path column.
+    #[arg(long, value_name = "DIR|LIST")]
+    pub images: PathBuf,
+    /// Resize images of the wrong size (otherwise they are listed as failed).
+    #[arg(long)]
+    pub resize: bool,
+}
+
+/// Parses `i/n` (1-based shard index).
+pub fn parse_shard(s: &str) -> std::result::Result<(usize, usize), String> {
+    let (i, n) = s.split_once('/').ok_or_else(|| format!("'{s}': expected i/n, e.g. 2/8"))?;
+    let (i, n): (usize, usize) = (i.trim().parse().map_err(|_| format!("'{s}': i is not a number"))?, n.trim().parse().map_err(|_| format!("'{s}': n is not a number"))?);
+    if n == 0 || i == 0 || i > n {
+        return Err(format!("'{s}': need 1 <= i <= n"));
+    }
+    Ok((i, n))
+}
+
+/// Writes `failed.csv` (image,reason).
+pub fn write_failed(path: &Path, failed: &[(String, String)]) -> Result<()> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["image", "reason"])?;
+    for (id, why) in failed {
+        w.write_record([id, why])?;
+    }
+    amva_io::atomic::write_atomic(path, &w.into_inner()?)?;
+    Ok(())
+}
+
+/// Writes `index.csv` (row,image).
+pub fn write_index(path: &Path, ids: &[String]) -> Result<()> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["row", "image"])?;
+    for (i, id) in ids.iter().enumerate() {
+        w.write_record([i.to_string().as_str(), id])?;
+    }
+    amva_io::atomic::write_atomic(path, &w.into_inner()?)?;
+    Ok(())
+}
+
+/// Reads `index.csv` (row,image) back as ids in row order.
+pub fn read_index(path: &Path) -> Result<Vec<String>> {
+    let mut r = csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut ids = Vec::new();
+    for (i, rec) in r.records().enumerate() {
+        let rec = rec.with_context(|| format!("{}: line {}", path.display(), i + 2))?;
+        ids.push(rec.get(1).with_context(|| format!("{}: line {}: no image column", path.display(), i + 2))?.to_string());
+    }
+    Ok(ids)
+}
