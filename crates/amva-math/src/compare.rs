@@ -1,4 +1,5 @@
 //! Comparisons between groups (ALGORITHMS 4): deviation maps, mirror symmetry,
+//! z-maps of one image against a reference (ALGORITHMS 5),
 //! spatial profiles, distribution shift (KDE, Kolmogorov-Smirnov, Wasserstein),
 //! correlations between FIQA methods, overlap of groups, and seeded resampling
 //! (permutation test, bootstrap).
@@ -40,6 +41,27 @@ pub fn symmetric(map: &[f64], h: usize, w: usize) -> Result<Vec<f64>> {
         out.extend((0..w).map(|x| (row[x] + row[w - 1 - x]) / 2.0));
     }
     Ok(out)
+}
+
+/// z-map of one image against a reference group (ALGORITHMS 5):
+/// `(map - mean) / max(std, eps)`, element-wise. `eps` keeps pixels where the
+/// reference never varies from dividing by zero; it must be positive.
+pub fn z_map(map: &[f64], mean: &[f64], std: &[f64], eps: f64) -> Result<Vec<f64>> {
+    check_len("reference mean (one per map value)", map.len(), mean.len())?;
+    check_len("reference std (one per map value)", map.len(), std.len())?;
+    if !(eps > 0.0 && eps.is_finite()) {
+        return Err(MathError::InvalidParameter {
+            what: "z-map epsilon",
+            value: eps,
+            expected: "a finite number > 0",
+        });
+    }
+    Ok(map
+        .iter()
+        .zip(mean)
+        .zip(std)
+        .map(|((x, m), s)| (x - m) / s.max(eps))
+        .collect())
 }
 
 /// Spatial profile over x: the map summed over its rows (one value per column,

@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use amva_math::compare::{
     average_ranks, bootstrap_mean_ci, deviation, jaccard, kolmogorov_sf, ks_2samp, linspace,
     normalise_by_max, pearson, permutation_test, permutation_test_mean_diff, profile_over_x,
-    profile_over_y, quantile_linear, spearman, symmetric, wasserstein_1, Alternative, GaussianKde,
-    PermutationOptions,
+    profile_over_y, quantile_linear, spearman, symmetric, wasserstein_1, z_map, Alternative,
+    GaussianKde, PermutationOptions,
 };
 use amva_math::MathError;
 use proptest::prelude::*;
@@ -40,12 +40,16 @@ proptest! {
         let sym = symmetric(&a, h, w).unwrap();
         let px = profile_over_x(&a, h, w).unwrap();
         let py = profile_over_y(&a, h, w).unwrap();
+        let sd: Vec<f64> = b.iter().map(|v| v * 0.1).collect();
+        let z = z_map(&a, &b, &sd, 0.05).unwrap();
         for y in 0..h {
             for x in 0..w {
                 let i = y * w + x;
                 prop_assert_eq!(d[i], (a[i] - b[i]).abs());
                 prop_assert!(close(n[i], d[i] / dmax, 1e-15));
                 prop_assert!(close(sym[i], 0.5 * (a[i] + a[y * w + (w - 1 - x)]), 1e-15));
+                let denom = if sd[i] > 0.05 { sd[i] } else { 0.05 };
+                prop_assert!(close(z[i], (a[i] - b[i]) / denom, 1e-15));
             }
         }
         for x in 0..w {
@@ -81,6 +85,14 @@ fn map_operation_edge_cases() {
         vec![6.0, 15.0]
     );
     assert_eq!(linspace(0.0, 1.0, 5), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
+    assert!(matches!(
+        z_map(&[1.0], &[1.0], &[1.0], 0.0),
+        Err(MathError::InvalidParameter { .. })
+    ));
+    assert!(matches!(
+        z_map(&[1.0], &[1.0, 2.0], &[1.0], 0.1),
+        Err(MathError::LengthMismatch { .. })
+    ));
 }
 
 // ---- distribution shift ----
