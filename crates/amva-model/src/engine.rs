@@ -179,11 +179,24 @@ impl Net {
     pub fn open(path: &Path, outputs: &[&str], engine: EngineKind) -> Result<Net> {
         let graph = crate::graph::OnnxGraph::load(path)?;
         let (_, dims) = graph.data_input()?;
-        let item_shape: Vec<usize> = dims.iter().skip(1).map(|d| d.map(|v| v as usize)).collect::<Option<_>>().ok_or_else(|| {
-            Error::Load { path: path.into(), reason: format!("the input shape {dims:?} is not fixed; amva needs a fixed input size") }
-        })?;
+        let item_shape: Vec<usize> = dims
+            .iter()
+            .skip(1)
+            .map(|d| d.map(|v| v as usize))
+            .collect::<Option<_>>()
+            .ok_or_else(|| Error::Load {
+                path: path.into(),
+                reason: format!(
+                    "the input shape {dims:?} is not fixed; amva needs a fixed input size"
+                ),
+            })?;
         let names: Vec<String> = if outputs.is_empty() {
-            graph.proto.graph.as_ref().map(|g| g.output.iter().map(|o| o.name.clone()).collect()).unwrap_or_default()
+            graph
+                .proto
+                .graph
+                .as_ref()
+                .map(|g| g.output.iter().map(|o| o.name.clone()).collect())
+                .unwrap_or_default()
         } else {
             outputs.iter().map(|s| s.to_string()).collect()
         };

@@ -122,6 +122,15 @@ impl FrModel {
         self.full.engine()
     }
 
+    /// The batch size this engine runs fastest per image: tract 1 (fixed-size plans, one
+    /// per core), ONNX Runtime 8 (ENGINES.md).
+    pub fn preferred_batch(&self) -> usize {
+        match self.engine() {
+            EngineKind::Ort => 8,
+            _ => 1,
+        }
+    }
+
     /// Values in one preprocessed image.
     pub fn input_len(&self) -> usize {
         self.spec.preprocess.len()

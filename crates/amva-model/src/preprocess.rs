@@ -274,11 +274,18 @@ pub struct LoadedBatch {
 
 /// Loads `items` for a model: decode (greyscale expanded), check or `resize` the size,
 /// preprocess. Bad images are listed with the reason, not fatal.
-pub fn load_batch(items: &[amva_io::images::ImageItem], p: &Preprocess, resize: bool) -> LoadedBatch {
+pub fn load_batch(
+    items: &[amva_io::images::ImageItem],
+    p: &Preprocess,
+    resize: bool,
+) -> LoadedBatch {
     use rayon::prelude::*;
     let results: Vec<_> = items
         .par_iter()
-        .map(|it| amva_io::images::load_fitted(&it.path, p.width, p.height, resize).map(|img| p.tensor(&img)))
+        .map(|it| {
+            amva_io::images::load_fitted(&it.path, p.width, p.height, resize)
+                .map(|img| p.tensor(&img))
+        })
         .collect();
     let mut out = LoadedBatch::default();
     for (i, (r, it)) in results.into_iter().zip(items).enumerate() {

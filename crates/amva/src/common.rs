@@ -38,7 +38,12 @@ pub struct Ui {
 
 impl Ui {
     pub fn new(g: &Global) -> Self {
-        Ui { quiet: g.quiet, verbose: g.verbose, json: g.json, tty: std::io::stderr().is_terminal() }
+        Ui {
+            quiet: g.quiet,
+            verbose: g.verbose,
+            json: g.json,
+            tty: std::io::stderr().is_terminal(),
+        }
     }
 
     /// A progress bar over `n` items (hidden when quiet or not on a terminal).
@@ -48,9 +53,11 @@ impl Ui {
         }
         let pb = ProgressBar::new(n);
         pb.set_style(
-            ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{prefix:>10} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         pb.set_prefix(what.to_string());
         pb
@@ -80,7 +87,11 @@ impl Ui {
     }
 
     pub fn error(&self, e: &anyhow::Error) {
-        let head = if self.tty { "\x1b[1;31merror\x1b[0m" } else { "error" };
+        let head = if self.tty {
+            "\x1b[1;31merror\x1b[0m"
+        } else {
+            "error"
+        };
         eprintln!("{head}: {e}");
         for cause in e.chain().skip(1) {
             eprintln!("  caused by: {cause}");
@@ -116,7 +127,9 @@ impl ModelArgs {
     pub fn path(&self) -> Result<PathBuf> {
         match &self.model {
             Some(p) => Ok(p.clone()),
-            None => Ok(amva_io::models::ModelSource::from_env()?.model(amva_io::models::FR_FEATURE)?),
+            None => {
+                Ok(amva_io::models::ModelSource::from_env()?.model(amva_io::models::FR_FEATURE)?)
+            }
         }
     }
 
@@ -133,7 +146,11 @@ impl ModelArgs {
             spec.embedding = e.clone();
         }
         if let Some(c) = &self.channels {
-            spec.preprocess.channel_order = if c == "rgb" { amva_model::ChannelOrder::Rgb } else { amva_model::ChannelOrder::Bgr };
+            spec.preprocess.channel_order = if c == "rgb" {
+                amva_model::ChannelOrder::Rgb
+            } else {
+                amva_model::ChannelOrder::Bgr
+            };
         }
         Ok(spec)
     }
@@ -142,8 +159,14 @@ impl ModelArgs {
     pub fn load(&self, ui: &Ui) -> Result<FrModel> {
         let path = self.path()?;
         let spec = self.spec(&path)?;
-        let model = FrModel::load(&path, spec, self.engine).with_context(|| format!("loading {}", path.display()))?;
-        ui.detail(&format!("model {} (sha256 {}), engine {}", path.display(), model.graph.sha256, model.engine()));
+        let model = FrModel::load(&path, spec, self.engine)
+            .with_context(|| format!("loading {}", path.display()))?;
+        ui.detail(&format!(
+            "model {} (sha256 {}), engine {}",
+            path.display(),
+            model.graph.sha256,
+            model.engine()
+        ));
         Ok(model)
     }
 }
@@ -161,8 +184,17 @@ pub struct ImageArgs {
 
 /// Parses `i/n` (1-based shard index).
 pub fn parse_shard(s: &str) -> std::result::Result<(usize, usize), String> {
-    let (i, n) = s.split_once('/').ok_or_else(|| format!("'{s}': expected i/n, e.g. 2/8"))?;
-    let (i, n): (usize, usize) = (i.trim().parse().map_err(|_| format!("'{s}': i is not a number"))?, n.trim().parse().map_err(|_| format!("'{s}': n is not a number"))?);
+    let (i, n) = s
+        .split_once('/')
+        .ok_or_else(|| format!("'{s}': expected i/n, e.g. 2/8"))?;
+    let (i, n): (usize, usize) = (
+        i.trim()
+            .parse()
+            .map_err(|_| format!("'{s}': i is not a number"))?,
+        n.trim()
+            .parse()
+            .map_err(|_| format!("'{s}': n is not a number"))?,
+    );
     if n == 0 || i == 0 || i > n {
         return Err(format!("'{s}': need 1 <= i <= n"));
     }
@@ -193,11 +225,16 @@ pub fn write_index(path: &Path, ids: &[String]) -> Result<()> {
 
 /// Reads `index.csv` (row,image) back as ids in row order.
 pub fn read_index(path: &Path) -> Result<Vec<String>> {
-    let mut r = csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut r =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
     let mut ids = Vec::new();
     for (i, rec) in r.records().enumerate() {
         let rec = rec.with_context(|| format!("{}: line {}", path.display(), i + 2))?;
-        ids.push(rec.get(1).with_context(|| format!("{}: line {}: no image column", path.display(), i + 2))?.to_string());
+        ids.push(
+            rec.get(1)
+                .with_context(|| format!("{}: line {}: no image column", path.display(), i + 2))?
+                .to_string(),
+        );
     }
     Ok(ids)
 }

@@ -24,7 +24,9 @@ pub enum Suite {
 }
 
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Example:\n  amva bench engines --images ../shared/faces/lfw-dev/aligned112 --n 256")]
+#[command(
+    after_help = "Example:\n  amva bench engines --images ../shared/faces/lfw-dev/aligned112 --n 256"
+)]
 pub struct EnginesArgs {
     /// Faces to embed (default: generated test patterns).
     #[arg(long)]
@@ -47,7 +49,11 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
 }
 
 /// Preprocessed inputs: real faces if given, else deterministic patterns.
-pub fn bench_inputs(images: &Option<PathBuf>, n: usize, p: &amva_model::Preprocess) -> Result<Vec<f32>> {
+pub fn bench_inputs(
+    images: &Option<PathBuf>,
+    n: usize,
+    p: &amva_model::Preprocess,
+) -> Result<Vec<f32>> {
     match images {
         Some(dir) => {
             let list = amva_io::images::ImageList::open(dir)?;
@@ -57,7 +63,9 @@ pub fn bench_inputs(images: &Option<PathBuf>, n: usize, p: &amva_model::Preproce
             anyhow::ensure!(b.failed.is_empty(), "unreadable images: {:?}", b.failed);
             Ok(b.input)
         }
-        None => Ok((0..n * p.len()).map(|i| ((i * 2654435761usize) % 255) as f32 / 128.0 - 1.0).collect()),
+        None => Ok((0..n * p.len())
+            .map(|i| ((i * 2654435761usize) % 255) as f32 / 128.0 - 1.0)
+            .collect()),
     }
 }
 
@@ -84,11 +92,18 @@ fn engines(a: EnginesArgs, ui: &Ui) -> Result<()> {
     let threads = rayon::current_num_threads();
     let mut rows = Vec::new();
     for kind in &kinds {
-        let model = amva_model::FrModel::load(&path, amva_model::ModelSpec::default_model(), *kind)?;
+        let model =
+            amva_model::FrModel::load(&path, amva_model::ModelSpec::default_model(), *kind)?;
         let input = bench_inputs(&a.images, a.n, &model.spec.preprocess)?;
         for batch in [1usize, 32] {
-            model.embed_parallel(&input[..model.input_len() * batch.min(a.n)], batch.min(a.n), batch)?; // warm-up: builds the plan
-            let secs = median_secs(a.rounds, || Ok(model.embed_parallel(&input, a.n, batch).map(|_| ())?))?;
+            model.embed_parallel(
+                &input[..model.input_len() * batch.min(a.n)],
+                batch.min(a.n),
+                batch,
+            )?; // warm-up: builds the plan
+            let secs = median_secs(a.rounds, || {
+                Ok(model.embed_parallel(&input, a.n, batch).map(|_| ())?)
+            })?;
             let rate = a.n as f64 / secs;
             println!("{:<6} batch {batch:>2}: {rate:8.1} embeddings/s ({} images, {threads} threads, median of {})", kind.to_string(), a.n, a.rounds);
             rows.push((kind.to_string(), batch, rate));

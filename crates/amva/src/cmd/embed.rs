@@ -19,8 +19,8 @@ pub struct Args {
     pub out: PathBuf,
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Images per inference batch.
-    #[arg(long, default_value_t = 8)]
+    /// Images per inference batch (0: the engine's best, tract 1, ONNX Runtime 8).
+    #[arg(long, default_value_t = 0)]
     pub batch: usize,
 }
 
@@ -31,14 +31,27 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let start = std::time::Instant::now();
     let model = a.model.load(ui)?;
     let list = amva_io::images::ImageList::open(&a.images.images)?;
-    anyhow::ensure!(!list.is_empty(), "{}: no images found", a.images.images.display());
+    anyhow::ensure!(
+        !list.is_empty(),
+        "{}: no images found",
+        a.images.images.display()
+    );
     std::fs::create_dir_all(&a.out)?;
-    let mut writer = amva_io::npy_writer::NpyWriter::create(&a.out.join("embeddings.npy"), &[model.embedding_dim])?;
+    let mut writer = amva_io::npy_writer::NpyWriter::create(
+        &a.out.join("embeddings.npy"),
+        &[model.embedding_dim],
+    )?;
     let (mut ids, mut failed) = (Vec::new(), Vec::new());
     let pb = ui.progress(list.len() as u64, "embed");
     for chunk in list.items.chunks(CHUNK) {
-        let loaded = amva_model::preprocess::load_batch(chunk, &model.spec.preprocess, a.images.resize);
-        let emb = model.embed_parallel(&loaded.input, loaded.ok.len(), a.batch)?;
+        let loaded =
+            amva_model::preprocess::load_batch(chunk, &model.spec.preprocess, a.images.resize);
+        let batch = if a.batch == 0 {
+            model.preferred_batch()
+        } else {
+            a.batch
+        };
+        let emb = model.embed_parallel(&loaded.input, loaded.ok.len(), batch)?;
         writer.append(&emb)?;
         ids.extend(loaded.ok.iter().map(|&i| chunk[i].id.clone()));
         for (id, why) in &loaded.failed {
@@ -69,6 +82,10 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         ),
         serde_json::json!({"command": "embed", "images": ids.len(), "failed": failed.len(), "seconds": secs, "engine": model.engine().to_string(), "out": a.out}),
     );
-    anyhow::ensure!(!ids.is_empty(), "no image could be embedded (see {})", a.out.join("failed.csv").display());
+    anyhow::ensure!(
+        !ids.is_empty(),
+        "no image could be embedded (see {})",
+        a.out.join("failed.csv").display()
+    );
     Ok(())
 }

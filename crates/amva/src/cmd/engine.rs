@@ -7,7 +7,9 @@ use anyhow::Result;
 pub enum EngineCmd {
     /// Downloads the official onnxruntime CPU wheel from PyPI, checks the SHA-256 PyPI
     /// publishes for it, and puts its shared library into amva's cache.
-    #[command(after_help = "Example:\n  amva engine install\n  amva engine install --version 1.30.0")]
+    #[command(
+        after_help = "Example:\n  amva engine install\n  amva engine install --version 1.30.0"
+    )]
     Install {
         /// onnxruntime version on PyPI.
         #[arg(long, default_value = amva_model::ort_install::DEFAULT_VERSION)]
@@ -30,7 +32,9 @@ pub fn run(cmd: EngineCmd, ui: &Ui) -> Result<()> {
         EngineCmd::Status => {
             let ort = amva_model::engine::ort_available();
             let lib = amva_model::ort_engine::library_path();
-            let why = amva_model::ort_engine::environment().err().map(|e| e.to_string());
+            let why = amva_model::ort_engine::environment()
+                .err()
+                .map(|e| e.to_string());
             println!("tract: usable (built in, pure Rust)");
             match (&lib, ort) {
                 (Some(p), true) => println!("ort:   usable ({})", p.display()),

@@ -1,11 +1,265 @@
-//! `amva maps`: not yet implemented (see the open issues).
+//! `amva maps`: activation maps of a set of images, written as a map store
+//! (resumable part by part, shardable, mergeable with `amva merge`).
 
-use crate::common::Ui;
-use anyhow::Result;
+use crate::common::{self, ImageArgs, ModelArgs, Ui};
+use amva_maps::store::{list_digest, sorted_list};
+use amva_maps::{
+    CamRunner, Channels, MapParams, Method, Part, RunSettings, Score, StoreMeta, StoreWriter,
+};
+use amva_model::{EngineKind, FrModel};
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+
+/// The model options of the map commands. Like the other commands' model options, except
+/// that `--channels` selects Score-CAM channels here, so the input colour order is
+/// `--channel-order`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct MapModelArgs {
+    /// ONNX model file (default: the built-in fr_feature.onnx, downloaded on first use).
+    #[arg(long, value_name = "ONNX")]
+    pub model: Option<PathBuf>,
+    /// Preprocessing settings (TOML/JSON); default: <model>.toml beside the model, or the built-in preset.
+    #[arg(long, value_name = "FILE")]
+    pub model_config: Option<PathBuf>,
+    /// CAM target layer (ONNX tensor name; `amva model` lists the spatial ones).
+    #[arg(long, value_name = "TENSOR")]
+    pub layer: Option<String>,
+    /// Embedding output (ONNX tensor name), overriding the settings.
+    #[arg(long, value_name = "TENSOR")]
+    pub embedding: Option<String>,
+    /// Input colour order, overriding the settings.
+    #[arg(long, value_parser = ["rgb", "bgr"])]
+    pub channel_order: Option<String>,
+    /// Inference engine: auto (ONNX Runtime if installed, else tract), tract, ort.
+    #[arg(long, default_value = "auto")]
+    pub engine: EngineKind,
+}
+
+impl MapModelArgs {
+    pub fn common(&self) -> ModelArgs {
+        ModelArgs {
+            model: self.model.clone(),
+            model_config: self.model_config.clone(),
+            layer: self.layer.clone(),
+            embedding: self.embedding.clone(),
+            channels: self.channel_order.clone(),
+            engine: self.engine,
+        }
+    }
+
+    pub fn load(&self, ui: &Ui) -> Result<(FrModel, PathBuf)> {
+        let common = self.common();
+        let path = common.path()?;
+        Ok((common.load(ui)?, path))
+    }
+}
+
+/// How maps are computed (shared by `maps`, `faithfulness`, `bench maps`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct CamArgs {
+    /// Score-CAM weighting: baseline (s_k - cos(f(0), e0), the default), raw (s_k), softmax (pytorch-grad-cam's).
+    #[arg(long, default_value = "baseline")]
+    pub score: Score,
+    /// Softmax temperature for --score softmax.
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f64,
+    /// Score-CAM channels: all, or top:N (the N of highest activation variance; faster, approximate).
+    #[arg(long, default_value = "all")]
+    pub channels: Channels,
+    /// Items per model call for the extra passes (default: 8 with ONNX Runtime, 1 with tract; 64 head runs for ablation).
+    #[arg(long)]
+    pub batch: Option<usize>,
+}
+
+impl CamArgs {
+    /// Parameters of `method` for the engine that runs `model`.
+    pub fn params(&self, method: Method, model: &FrModel) -> MapParams {
+        MapParams {
+            method,
+            score: self.score,
+            temperature: self.temperature,
+            channels: self.channels,
+            batch: self
+                .batch
+                .unwrap_or_else(|| MapParams::default_batch(method, model.engine())),
+        }
+    }
+}
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(after_help = "Examples:
+  amva maps --images faces/ --out maps/                       # Score-CAM, the paper's method
+  amva maps --images faces/ --out maps-abl/ --method ablation # one full pass + 512 head passes per image
+  amva maps --images list.csv --out maps/ --shard 2/8         # this machine's eighth; join with `amva merge`
+  amva maps --images faces/ --out maps/ --method scorecam --score softmax --channels top:256
 
-pub fn run(_a: Args, _ui: &Ui) -> Result<()> {
-    anyhow::bail!("`amva maps` is not implemented yet")
+Writes maps.npy (N x h x w float32: the weighted sum m before ReLU, upsampling and
+min-max, from which every full map is rebuilt exactly), index.csv (row,image,flags),
+failed.csv, meta.json; with --full also maps_full.npy (N x H x W). Rows are in image-id
+order. An interrupted run continues where it stopped when rerun with the same arguments;
+other arguments are refused, naming the difference.")]
+pub struct Args {
+    #[command(flatten)]
+    pub images: ImageArgs,
+    /// Output folder (a map store).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Map method: scorecam (ALGORITHMS 1.1), ablation (1.3), eigencam or activation (1.2).
+    #[arg(long, default_value = "scorecam")]
+    pub method: Method,
+    #[command(flatten)]
+    pub cam: CamArgs,
+    #[command(flatten)]
+    pub model: MapModelArgs,
+    /// Also write the full-resolution maps (maps_full.npy, N x H x W).
+    #[arg(long)]
+    pub full: bool,
+    /// Only the i-th of n deterministic shares of the images (1-based), e.g. 2/8.
+    #[arg(long, value_parser = common::parse_shard, value_name = "i/n")]
+    pub shard: Option<(usize, usize)>,
+    /// Images per part (the unit of resuming); default by method.
+    #[arg(long, hide = true)]
+    pub part_size: Option<usize>,
+    /// Stop (as if killed) after writing this many parts; for testing resumption.
+    #[arg(long, hide = true)]
+    pub stop_after_parts: Option<usize>,
+}
+
+/// Images per part: a few minutes of work at most, so little is lost to an interruption.
+pub fn default_part_size(method: Method) -> usize {
+    match method {
+        Method::ScoreCam => 16,
+        Method::Ablation => 128,
+        _ => 256,
+    }
+}
+
+pub fn run(a: Args, ui: &Ui) -> Result<()> {
+    let start = std::time::Instant::now();
+    let (model, model_path) = a.model.load(ui)?;
+    let params = a.cam.params(a.method, &model);
+    let runner = CamRunner::new(&model, params.clone())?;
+    let list = amva_io::images::ImageList::open(&a.images.images)?;
+    let list = sorted_list(list, &a.images.images)?;
+    anyhow::ensure!(
+        !list.is_empty(),
+        "{}: no images found",
+        a.images.images.display()
+    );
+    let (h, w) = runner.map_shape();
+    let (fh, fw) = runner.full_shape();
+    let part_size = a
+        .part_size
+        .unwrap_or_else(|| default_part_size(a.method))
+        .max(1);
+    let settings = RunSettings {
+        amva_version: env!("CARGO_PKG_VERSION").into(),
+        model_sha256: model.graph.sha256.clone(),
+        engine: model.engine().to_string(),
+        layer: model.spec.target.clone(),
+        params,
+        spec: model.spec.clone(),
+        image_count: list.len(),
+        images_sha256: list_digest(&list),
+        resize: a.images.resize,
+        full: a.full,
+        part_size,
+        map_shape: [h, w],
+        full_shape: [fh, fw],
+    };
+    let meta = StoreMeta::new(&model_path, &a.images.images, settings, a.shard);
+    let mut writer = StoreWriter::open(&a.out, meta)?;
+    let items = match a.shard {
+        Some((i, n)) => list.shard(i, n),
+        None => list,
+    };
+    let parts: Vec<_> = items.items.chunks(part_size).collect();
+    if writer.is_complete() {
+        let meta = writer.finish(parts.len())?;
+        ui.summary(
+            &format!("{} already holds the finished maps of {} images; nothing to do", a.out.display(), meta.count),
+            serde_json::json!({"command": "maps", "out": a.out, "images": meta.count, "already_complete": true}),
+        );
+        return Ok(());
+    }
+    if writer.parts_done() > 0 {
+        ui.note(&format!(
+            "resuming {}: {} of {} parts ({} images) already done",
+            a.out.display(),
+            writer.parts_done(),
+            parts.len(),
+            writer.images_done()
+        ));
+    }
+    let todo = items.len() - writer.images_done().min(items.len());
+    let pb = ui.progress(todo as u64, a.method.to_string().as_str());
+    let mut written_now = 0;
+    for chunk in parts.iter().skip(writer.parts_done()) {
+        let loaded =
+            amva_model::preprocess::load_batch(chunk, &model.spec.preprocess, a.images.resize);
+        for (id, why) in &loaded.failed {
+            pb.suspend(|| ui.note(&format!("skipped {id}: {why}")));
+        }
+        pb.inc(loaded.failed.len() as u64);
+        let maps = runner
+            .maps(&loaded.input, loaded.ok.len(), &|k| pb.inc(k as u64))
+            .with_context(|| {
+                format!(
+                    "computing maps of {} .. {}",
+                    chunk[0].id,
+                    chunk[chunk.len() - 1].id
+                )
+            })?;
+        let mut part = Part {
+            failed: loaded.failed,
+            full: a.full.then(Vec::new),
+            ..Part::default()
+        };
+        for (&i, map) in loaded.ok.iter().zip(&maps) {
+            let finished = runner
+                .finish(&map.m)
+                .with_context(|| format!("finishing the map of {}", chunk[i].id))?;
+            if let Some(full) = part.full.as_mut() {
+                full.extend_from_slice(&finished.data);
+            }
+            part.ids.push(chunk[i].id.clone());
+            part.flags.push(if finished.flat {
+                amva_maps::store::FLAT.to_string()
+            } else {
+                String::new()
+            });
+            part.low.extend_from_slice(&map.m);
+            part.passes += map.passes as u64;
+        }
+        writer.write_part(&part)?;
+        written_now += 1;
+        if a.stop_after_parts == Some(written_now) {
+            pb.finish_and_clear();
+            anyhow::bail!("stopped after {written_now} parts as asked (--stop-after-parts); rerun without it to resume");
+        }
+    }
+    pb.finish_and_clear();
+    let meta = writer.finish(parts.len())?;
+    let secs = start.elapsed().as_secs_f64();
+    let s = &meta.settings;
+    ui.summary(
+        &format!(
+            "maps: {} images ({} failed, {} flat) with {} on {} in {secs:.1} s ({:.2} images/s) -> {}",
+            meta.count,
+            meta.failed,
+            meta.flat,
+            s.params.method,
+            s.engine,
+            todo as f64 / secs,
+            a.out.display()
+        ),
+        serde_json::json!({"command": "maps", "out": a.out, "images": meta.count, "failed": meta.failed, "flat": meta.flat,
+            "method": s.params.method, "engine": s.engine, "seconds": secs, "passes": meta.passes}),
+    );
+    anyhow::ensure!(
+        meta.count > 0,
+        "no image could be mapped (see {})",
+        a.out.join("failed.csv").display()
+    );
+    Ok(())
 }

@@ -1,11 +1,42 @@
-//! `amva merge`: not yet implemented (see the open issues).
+//! `amva merge`: joins the stores of `amva maps --shard i/n` runs into one store, equal
+//! (same rows in the same order, same values, same meta.json) to a single run's.
 
 use crate::common::Ui;
 use anyhow::Result;
+use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(after_help = "Example:
+  amva maps --images faces/ --out part1 --shard 1/3   # on three machines, or as a job array
+  amva maps --images faces/ --out part2 --shard 2/3
+  amva maps --images faces/ --out part3 --shard 3/3
+  amva merge part1 part2 part3 --out maps/
 
-pub fn run(_a: Args, _ui: &Ui) -> Result<()> {
-    anyhow::bail!("`amva merge` is not implemented yet")
+All n shards must be given, complete and made with the same settings (the differences
+are named otherwise). See docs/cluster.md for Slurm and Kubernetes recipes.")]
+pub struct Args {
+    /// Shard output folders (all n of one split, any order).
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Output folder for the merged store.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn run(a: Args, ui: &Ui) -> Result<()> {
+    let start = std::time::Instant::now();
+    let meta = amva_maps::merge(&a.dirs, &a.out)?;
+    let secs = start.elapsed().as_secs_f64();
+    ui.summary(
+        &format!(
+            "merged {} shards: {} maps ({} failed, {} flat) in {secs:.1} s -> {}",
+            a.dirs.len(),
+            meta.count,
+            meta.failed,
+            meta.flat,
+            a.out.display()
+        ),
+        serde_json::json!({"command": "merge", "shards": a.dirs.len(), "images": meta.count, "failed": meta.failed, "flat": meta.flat, "out": a.out}),
+    );
+    Ok(())
 }

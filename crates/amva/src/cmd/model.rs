@@ -4,7 +4,9 @@ use crate::common::{ModelArgs, Ui};
 use anyhow::Result;
 
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Example:\n  amva model                 # the default model\n  amva model --model my.onnx --model-config my.toml")]
+#[command(
+    after_help = "Example:\n  amva model                 # the default model\n  amva model --model my.onnx --model-config my.toml"
+)]
 pub struct Args {
     #[command(flatten)]
     pub model: ModelArgs,
@@ -15,7 +17,10 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     println!("model     {}", m.graph.path.display());
     println!("sha256    {}", m.graph.sha256);
     println!("engine    {}", m.engine());
-    println!("embedding {} ({} values)", m.spec.embedding, m.embedding_dim);
+    println!(
+        "embedding {} ({} values)",
+        m.spec.embedding, m.embedding_dim
+    );
     println!("target    {} {:?}", m.spec.target, m.target_shape);
     println!("spatial tensors (candidates for --layer):");
     for (name, shape) in m.tensor_shapes()? {

@@ -41,20 +41,39 @@ pub struct Pair {
 
 /// Reads a pairs file: header, then img_a, img_b, label (1/0); CSV or TSV.
 pub fn read_pairs(path: &Path) -> Result<Vec<Pair>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let delim = if text.lines().next().unwrap_or("").contains('\t') { b'\t' } else { b',' };
-    let mut r = csv::ReaderBuilder::new().delimiter(delim).from_reader(text.as_bytes());
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let delim = if text.lines().next().unwrap_or("").contains('\t') {
+        b'\t'
+    } else {
+        b','
+    };
+    let mut r = csv::ReaderBuilder::new()
+        .delimiter(delim)
+        .from_reader(text.as_bytes());
     let mut pairs = Vec::new();
     for (i, rec) in r.records().enumerate() {
         let line = i + 2;
         let rec = rec.with_context(|| format!("{}: line {line}", path.display()))?;
-        anyhow::ensure!(rec.len() >= 3, "{}: line {line}: expected img_a, img_b, label; got {} columns", path.display(), rec.len());
+        anyhow::ensure!(
+            rec.len() >= 3,
+            "{}: line {line}: expected img_a, img_b, label; got {} columns",
+            path.display(),
+            rec.len()
+        );
         let mated = match rec[2].trim() {
             "1" | "true" | "True" => true,
             "0" | "false" | "False" => false,
-            other => anyhow::bail!("{}: line {line}: label '{other}' is not 1 or 0", path.display()),
+            other => anyhow::bail!(
+                "{}: line {line}: label '{other}' is not 1 or 0",
+                path.display()
+            ),
         };
-        pairs.push(Pair { a: rec[0].trim().into(), b: rec[1].trim().into(), mated });
+        pairs.push(Pair {
+            a: rec[0].trim().into(),
+            b: rec[1].trim().into(),
+            mated,
+        });
     }
     anyhow::ensure!(!pairs.is_empty(), "{}: no pairs", path.display());
     Ok(pairs)
@@ -64,10 +83,20 @@ pub fn read_pairs(path: &Path) -> Result<Vec<Pair>> {
 pub fn read_embeddings(dir: &Path) -> Result<HashMap<String, Vec<f32>>> {
     let ids = crate::common::read_index(&dir.join("index.csv"))?;
     let arr = amva_io::npy::read_f32(&dir.join("embeddings.npy"))?;
-    anyhow::ensure!(arr.shape().len() == 2 && arr.shape()[0] == ids.len(), "{}: embeddings.npy has shape {:?} but index.csv has {} rows", dir.display(), arr.shape(), ids.len());
+    anyhow::ensure!(
+        arr.shape().len() == 2 && arr.shape()[0] == ids.len(),
+        "{}: embeddings.npy has shape {:?} but index.csv has {} rows",
+        dir.display(),
+        arr.shape(),
+        ids.len()
+    );
     let d = arr.shape()[1];
     let flat: Vec<f32> = arr.iter().copied().collect();
-    Ok(ids.into_iter().enumerate().map(|(i, id)| (id, flat[i * d..(i + 1) * d].to_vec())).collect())
+    Ok(ids
+        .into_iter()
+        .enumerate()
+        .map(|(i, id)| (id, flat[i * d..(i + 1) * d].to_vec()))
+        .collect())
 }
 
 /// Verification metrics of scored comparisons.
@@ -87,8 +116,14 @@ pub struct Metrics {
 pub fn metrics(scores: &[(f64, bool)]) -> Result<Metrics> {
     let gen: Vec<f64> = scores.iter().filter(|s| s.1).map(|s| s.0).collect();
     let imp: Vec<f64> = scores.iter().filter(|s| !s.1).map(|s| s.0).collect();
-    anyhow::ensure!(!imp.is_empty(), "the pairs have no non-mated comparisons: the FMR threshold is undefined");
-    anyhow::ensure!(!gen.is_empty(), "the pairs have no mated comparisons: FNMR is undefined");
+    anyhow::ensure!(
+        !imp.is_empty(),
+        "the pairs have no non-mated comparisons: the FMR threshold is undefined"
+    );
+    anyhow::ensure!(
+        !gen.is_empty(),
+        "the pairs have no mated comparisons: FNMR is undefined"
+    );
     let (best_accuracy, best_threshold) = best_accuracy(scores);
     let t2 = threshold_at_fmr(&imp, 1e-2);
     let t3 = threshold_at_fmr(&imp, 1e-3);
@@ -146,7 +181,12 @@ mod tests {
     fn naive_best(scores: &[(f64, bool)]) -> f64 {
         let mut cands: Vec<f64> = scores.iter().map(|s| s.0).collect();
         cands.push(f64::NEG_INFINITY);
-        cands.iter().map(|&t| scores.iter().filter(|s| (s.0 > t) == s.1).count() as f64 / scores.len() as f64).fold(0.0, f64::max)
+        cands
+            .iter()
+            .map(|&t| {
+                scores.iter().filter(|s| (s.0 > t) == s.1).count() as f64 / scores.len() as f64
+            })
+            .fold(0.0, f64::max)
     }
 
     #[test]
@@ -155,7 +195,9 @@ mod tests {
         for _ in 0..50 {
             let scores: Vec<(f64, bool)> = (0..40)
                 .map(|_| {
-                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     (((x >> 33) % 10) as f64 / 10.0, (x >> 20) & 1 == 1)
                 })
                 .collect();
@@ -171,7 +213,11 @@ mod tests {
             let fm = imp.iter().filter(|&&s| s > t).count() as f64 / imp.len() as f64;
             assert!(fm <= fmr + 1e-12, "fmr {fmr}: got {fm}");
             // And it is the smallest such threshold among the scores.
-            let below = imp.iter().filter(|&&s| s < t).cloned().fold(f64::NEG_INFINITY, f64::max);
+            let below = imp
+                .iter()
+                .filter(|&&s| s < t)
+                .cloned()
+                .fold(f64::NEG_INFINITY, f64::max);
             assert!(imp.iter().filter(|&&s| s > below).count() as f64 / 1000.0 > fmr);
         }
     }
@@ -183,17 +229,34 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         (Some(dir), _) => (read_embeddings(dir)?, "precomputed".to_string()),
         (None, Some(root)) => {
             let model = a.model.load(ui)?;
-            let mut ids: Vec<String> = pairs.iter().flat_map(|p| [p.a.clone(), p.b.clone()]).collect();
+            let mut ids: Vec<String> = pairs
+                .iter()
+                .flat_map(|p| [p.a.clone(), p.b.clone()])
+                .collect();
             ids.sort();
             ids.dedup();
-            let items: Vec<_> = ids.iter().map(|id| amva_io::images::ImageItem { id: id.clone(), path: root.join(id) }).collect();
+            let items: Vec<_> = ids
+                .iter()
+                .map(|id| amva_io::images::ImageItem {
+                    id: id.clone(),
+                    path: root.join(id),
+                })
+                .collect();
             let pb = ui.progress(items.len() as u64, "embed");
             let mut map = HashMap::new();
             for chunk in items.chunks(256) {
-                let loaded = amva_model::preprocess::load_batch(chunk, &model.spec.preprocess, a.resize);
-                let e = model.embed_parallel(&loaded.input, loaded.ok.len(), 8)?;
+                let loaded =
+                    amva_model::preprocess::load_batch(chunk, &model.spec.preprocess, a.resize);
+                let e = model.embed_parallel(
+                    &loaded.input,
+                    loaded.ok.len(),
+                    model.preferred_batch(),
+                )?;
                 for (k, &i) in loaded.ok.iter().enumerate() {
-                    map.insert(chunk[i].id.clone(), e[k * model.embedding_dim..(k + 1) * model.embedding_dim].to_vec());
+                    map.insert(
+                        chunk[i].id.clone(),
+                        e[k * model.embedding_dim..(k + 1) * model.embedding_dim].to_vec(),
+                    );
                 }
                 for (id, why) in loaded.failed {
                     pb.suspend(|| ui.note(&format!("skipped {id}: {why}")));
@@ -214,17 +277,32 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         }
     }
     if missing > 0 {
-        ui.note(&format!("{missing} pairs name images without an embedding; excluded"));
+        ui.note(&format!(
+            "{missing} pairs name images without an embedding; excluded"
+        ));
     }
-    let m = metrics(&scored.iter().map(|(p, s)| (*s, p.mated)).collect::<Vec<_>>())?;
+    let m = metrics(
+        &scored
+            .iter()
+            .map(|(p, s)| (*s, p.mated))
+            .collect::<Vec<_>>(),
+    )?;
     if let Some(out) = &a.out {
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(["img_a", "img_b", "label", "score"])?;
         for (p, s) in &scored {
-            w.write_record([p.a.as_str(), p.b.as_str(), if p.mated { "1" } else { "0" }, &format!("{s:.6}")])?;
+            w.write_record([
+                p.a.as_str(),
+                p.b.as_str(),
+                if p.mated { "1" } else { "0" },
+                &format!("{s:.6}"),
+            ])?;
         }
         amva_io::atomic::write_atomic(&out.join("scores.csv"), &w.into_inner()?)?;
-        amva_io::atomic::write_json(&out.join("summary.json"), &serde_json::json!({"metrics": m, "excluded_pairs": missing, "engine": engine, "pairs": a.pairs}))?;
+        amva_io::atomic::write_json(
+            &out.join("summary.json"),
+            &serde_json::json!({"metrics": m, "excluded_pairs": missing, "engine": engine, "pairs": a.pairs}),
+        )?;
     }
     ui.summary(
         &format!(
