@@ -34,6 +34,17 @@ fn main() -> Result<()> {
         )?)
         .note("Score-CAM on layer 'stage4'; maps min-max normalised per image")
         .write_png(format!("{dir}/heatmap_amv.png"))?;
+    // A low-resolution 7 x 7 map as stored (before upsampling), viridis, small figure.
+    let low: Vec<f32> = (0..49)
+        .map(|i| ((i / 7) as f32 * 0.1 + (i % 7) as f32 * 0.05).sin().abs())
+        .collect();
+    Heatmap::new(low, 7, 7)?
+        .title("Stored low-resolution map (7 x 7, layer '507')")
+        .colorbar_label("activation (ReLU, before normalisation)")
+        .axis_labels("x (cell)", "y (cell)")
+        .colormap(Colormap::Viridis)
+        .size(380, 340)
+        .write_png(format!("{dir}/heatmap_lowres_small.png"))?;
     let kde = |mu: f64, sd: f64| -> Vec<(f64, f64)> {
         (0..200)
             .map(|i| {

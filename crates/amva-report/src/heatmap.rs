@@ -73,13 +73,15 @@ pub(crate) struct Metrics {
 }
 
 impl Metrics {
+    /// Sizes for a figure `scale` times the default size. Fonts do not shrink below
+    /// what stays legible on screen and in print.
     pub fn new(scale: f64) -> Self {
         let s = scale.clamp(0.6, 4.0);
         Metrics {
             s,
-            title: 19.0 * s,
-            label: 14.0 * s,
-            tick: 12.0 * s,
+            title: (19.0 * s).max(13.0),
+            label: (14.0 * s).max(11.0),
+            tick: (12.0 * s).max(10.0),
             margin: 12.0 * s,
         }
     }
@@ -158,7 +160,9 @@ impl Heatmap {
         self
     }
 
-    /// Output size in pixels (default 640 x 560); fonts scale with it.
+    /// Largest output size in pixels (default 640 x 560); fonts scale with it. The margin
+    /// left over around the square-pixel panel is cropped, so the image may be smaller
+    /// (see [`HeatmapLayout::size`]).
     pub fn size(mut self, width: u32, height: u32) -> Self {
         self.size = (width, height);
         self

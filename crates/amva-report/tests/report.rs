@@ -176,3 +176,81 @@ fn write_replaces_the_file_atomically_and_leaves_no_temporaries() {
     let e = r.write(&bad).unwrap_err();
     assert!(e.to_string().contains("no/such/dir"), "{e}");
 }
+
+/// Opens a full report in a headless Chromium when one is installed and checks that the
+/// page logs nothing to the console (no failed resources, no script errors).
+#[test]
+fn headless_browser_logs_no_console_messages() {
+    let browser = [
+        "chromium-headless-shell",
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+    ]
+    .into_iter()
+    .find(|b| {
+        std::process::Command::new(b)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    let Some(browser) = browser else {
+        eprintln!("skipping: no headless Chromium on PATH");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.html");
+    let mut r = Report::new("browser check <&>");
+    r.param("a", "b").section("S1").paragraph("p").section("S2");
+    let hm = Heatmap::new(vec![0.0, 1.0, 0.5, 0.25], 2, 2)
+        .unwrap()
+        .title("t")
+        .render()
+        .unwrap();
+    r.figure(&hm, "heatmap").unwrap();
+    r.figure_png(tiny_png(9), "tiny").unwrap();
+    r.table(Table::new(["x"]).row(vec![1.5.into()]).unwrap());
+    r.write(&path).unwrap();
+    // A page that does log, to prove the check can fail.
+    let bad = dir.path().join("bad.html");
+    std::fs::write(
+        &bad,
+        "<!DOCTYPE html><title>x</title><script>console.error('boom')</script>",
+    )
+    .unwrap();
+    let console_lines = |p: &std::path::Path| {
+        let out = std::process::Command::new(browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--enable-logging=stderr",
+                "--v=0",
+                "--dump-dom",
+            ])
+            .arg(format!("file://{}", p.display()))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        let dom = String::from_utf8_lossy(&out.stdout).to_string();
+        (
+            stderr
+                .lines()
+                .filter(|l| l.contains(":CONSOLE"))
+                .map(String::from)
+                .collect::<Vec<_>>(),
+            dom,
+        )
+    };
+    let (bad_lines, _) = console_lines(&bad);
+    assert!(
+        !bad_lines.is_empty(),
+        "{browser} does not report console messages; check is void"
+    );
+    let (lines, dom) = console_lines(&path);
+    assert!(lines.is_empty(), "console messages: {lines:?}");
+    assert!(
+        dom.contains("browser check &lt;&amp;&gt;"),
+        "page did not load"
+    );
+}
