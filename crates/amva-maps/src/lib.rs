@@ -1,1 +1,23 @@
-//! placeholder
+//! Activation maps of a face recognition model (ALGORITHMS 1): Score-CAM for
+//! embeddings, Ablation-CAM, Eigen-CAM and the mean activation; their deletion and
+//! insertion faithfulness; and the map store (resumable, shardable, mergeable) that
+//! everything downstream reads.
+//!
+//! - [`CamRunner`]: maps of a batch of preprocessed images with one model and method.
+//! - [`MapStore`]: a finished store; [`MapStore::full`] rebuilds a full map exactly as
+//!   ALGORITHMS 1 says. [`StoreWriter`] writes one part at a time and resumes;
+//!   [`merge`] joins shards.
+//! - [`Faithfulness`]: deletion/insertion curves and scores.
+
+pub mod cam;
+mod eigen;
+mod error;
+pub mod faithfulness;
+pub mod params;
+pub mod store;
+
+pub use cam::{forward_each, CamRunner, LowMap, Pass};
+pub use error::{Error, Result};
+pub use faithfulness::{Curves, Faithfulness};
+pub use params::{Channels, MapParams, Method, Score};
+pub use store::{full_map, merge, MapStore, Part, RunSettings, StoreMeta, StoreWriter};
