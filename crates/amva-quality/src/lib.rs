@@ -1,1 +1,364 @@
-//! placeholder
+//! Face image quality assessment (FIQA) without Python, and its recognition utility.
+//!
+//! Methods (ALGORITHMS 7), each a [`QualityMethod`]:
+//! - [`magnitude::Magnitude`]: L2 norm of the raw embedding (MagFace's quality);
+//! - [`serfiq::SerFiq`]: SER-FIQ, stochastic embedding robustness under dropout;
+//! - [`brisque::Brisque`]: BRISQUE with the published LIVE model (lower is better);
+//! - [`pose::Pose`]: `-(|yaw| + |pitch|)` from the head-pose model;
+//! - [`onnx::OnnxQuality`]: a user's ONNX model that outputs one number per image.
+//!
+//! [`score_images`] runs methods over an image list; [`scores`] reads and writes
+//! score files (long CSV + JSON sidecar with each method's direction);
+//! [`edc::edc_report`] measures a method's utility for recognition (ALGORITHMS 6).
+
+pub mod brisque;
+pub mod edc;
+mod error;
+pub mod magnitude;
+pub mod onnx;
+pub mod pose;
+pub mod scores;
+pub mod serfiq;
+
+pub use edc::{edc_report, EdcOptions, EdcReport, PairScore};
+pub use error::{QualityError, Result};
+pub use scores::{read_scores, write_scores, Direction, MethodScores, Scores};
+
+use image::RgbImage;
+use rayon::prelude::*;
+use std::path::PathBuf;
+
+/// One image handed to a method: its id (for per-image seeds) and pixels, already at
+/// the method's [`QualityMethod::input_size`].
+#[derive(Debug, Clone, Copy)]
+pub struct Item<'a> {
+    pub id: &'a str,
+    pub image: &'a RgbImage,
+}
+
+/// A FIQA method: a score per image and which way it points.
+pub trait QualityMethod: Send + Sync {
+    /// Name in score files (`magnitude`, `serfiq`, ...).
+    fn name(&self) -> &str;
+    /// Which way the score points.
+    fn direction(&self) -> Direction;
+    /// Parameters recorded in the score file's sidecar (seed, model checksum, ...).
+    fn params(&self) -> serde_json::Value;
+    /// The image size the method needs, or `None` for any size.
+    fn input_size(&self) -> Option<(u32, u32)>;
+    /// True when images of another size are always resized (not only with `--resize`):
+    /// models made for face crops of any size, such as the pose model.
+    fn always_resizes(&self) -> bool {
+        false
+    }
+    /// Scores of `items` (in order). A non-finite score marks an image the method
+    /// cannot judge; [`score_images`] lists it as failed.
+    fn score(&self, items: &[Item<'_>]) -> Result<Vec<f64>>;
+}
+
+/// A method named on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MethodSpec {
+    Magnitude,
+    Serfiq,
+    Brisque,
+    Pose,
+    /// `onnx:PATH`: a user's model with preprocessing in `PATH.toml`.
+    Onnx(PathBuf),
+}
+
+/// The method names [`parse_methods`] knows, for messages.
+pub const KNOWN_METHODS: &str = "magnitude, serfiq, brisque, pose, onnx:PATH";
+
+impl std::str::FromStr for MethodSpec {
+    type Err = QualityError;
+    fn from_str(s: &str) -> Result<Self> {
+        let t = s.trim();
+        Ok(match t.to_ascii_lowercase().as_str() {
+            "magnitude" => MethodSpec::Magnitude,
+            "serfiq" | "ser-fiq" => MethodSpec::Serfiq,
+            "brisque" => MethodSpec::Brisque,
+            "pose" => MethodSpec::Pose,
+            l if l.starts_with("onnx:") && t.len() > 5 => MethodSpec::Onnx(PathBuf::from(&t[5..])),
+            _ => {
+                return Err(QualityError::UnknownMethod {
+                    name: t.to_string(),
+                    known: KNOWN_METHODS.into(),
+                })
+            }
+        })
+    }
+}
+
+/// Parses a comma-separated method list (`magnitude,serfiq,onnx:q.onnx`); names each
+/// unknown or repeated method.
+pub fn parse_methods(list: &str) -> Result<Vec<MethodSpec>> {
+    let mut out: Vec<MethodSpec> = Vec::new();
+    for part in list.split(',').filter(|p| !p.trim().is_empty()) {
+        let m: MethodSpec = part.parse()?;
+        if out.contains(&m) {
+            return Err(QualityError::Parameter {
+                what: "--methods",
+                value: list.to_string(),
+                expected: "each method at most once",
+            });
+        }
+        out.push(m);
+    }
+    if out.is_empty() {
+        return Err(QualityError::UnknownMethod {
+            name: list.to_string(),
+            known: KNOWN_METHODS.into(),
+        });
+    }
+    Ok(out)
+}
+
+/// Scores and failures of a run.
+#[derive(Debug, Clone, Default)]
+pub struct Run {
+    pub scores: Scores,
+    /// (image id, reason); the reason starts with the method name when only that
+    /// method failed on the image.
+    pub failed: Vec<(String, String)>,
+}
+
+/// Images decoded per step (bounds memory; each method sees one chunk at a time).
+pub const CHUNK: usize = 64;
+
+/// Runs every method over `items`: each image is decoded once per chunk, fitted to
+/// each method's input size (resized when `resize` is set or the method always
+/// resizes; otherwise a wrong size is a failure), and scored. Unreadable images and
+/// non-finite scores are listed in [`Run::failed`], not fatal. `progress` gets the
+/// number of images finished after each chunk.
+pub fn score_images(
+    methods: &[Box<dyn QualityMethod>],
+    items: &[amva_io::images::ImageItem],
+    resize: bool,
+    mut progress: impl FnMut(usize),
+) -> Result<Run> {
+    let mut run = Run::default();
+    for m in methods {
+        if run.scores.methods.contains_key(m.name()) {
+            return Err(QualityError::Parameter {
+                what: "method name",
+                value: m.name().to_string(),
+                expected: "distinct method names (rename an onnx model with `name` in its .toml)",
+            });
+        }
+        run.scores.methods.insert(
+            m.name().to_string(),
+            MethodScores {
+                direction: m.direction(),
+                params: m.params(),
+                scores: Vec::new(),
+            },
+        );
+    }
+    for chunk in items.chunks(CHUNK) {
+        let decoded: Vec<_> = chunk
+            .par_iter()
+            .map(|it| amva_io::images::load_rgb(&it.path))
+            .collect();
+        let mut ok = Vec::new();
+        for (it, d) in chunk.iter().zip(decoded) {
+            match d {
+                Ok(img) => ok.push((it, img)),
+                Err(e) => run.failed.push((it.id.clone(), e.to_string())),
+            }
+        }
+        for m in methods {
+            let fitted: Vec<_> = ok
+                .par_iter()
+                .map(|(it, img)| match m.input_size() {
+                    Some((w, h)) if img.dimensions() != (w, h) => amva_io::images::fit(
+                        img.clone(),
+                        w,
+                        h,
+                        resize || m.always_resizes(),
+                        &it.path,
+                    )
+                    .map(Some),
+                    _ => Ok(None),
+                })
+                .collect();
+            let mut batch_ids = Vec::new();
+            let mut owned = Vec::new();
+            for ((it, img), f) in ok.iter().zip(fitted) {
+                match f {
+                    Ok(resized) => {
+                        batch_ids.push(it.id.as_str());
+                        owned.push(
+                            resized
+                                .map_or(std::borrow::Cow::Borrowed(img), std::borrow::Cow::Owned),
+                        );
+                    }
+                    Err(e) => run
+                        .failed
+                        .push((it.id.clone(), format!("{}: {e}", m.name()))),
+                }
+            }
+            let batch: Vec<Item<'_>> = batch_ids
+                .iter()
+                .zip(&owned)
+                .map(|(id, img)| Item {
+                    id,
+                    image: img.as_ref(),
+                })
+                .collect();
+            let scores = if batch.is_empty() {
+                Vec::new()
+            } else {
+                m.score(&batch)?
+            };
+            let entry = run
+                .scores
+                .methods
+                .get_mut(m.name())
+                .expect("inserted above");
+            for (id, s) in batch_ids.iter().zip(scores) {
+                if s.is_finite() {
+                    entry.scores.push((id.to_string(), s));
+                } else {
+                    run.failed.push((
+                        id.to_string(),
+                        format!(
+                            "{}: score is {s} (the method is undefined for this image)",
+                            m.name()
+                        ),
+                    ));
+                }
+            }
+        }
+        progress(chunk.len());
+    }
+    Ok(run)
+}
+
+impl From<Direction> for amva_math::groups::Direction {
+    fn from(d: Direction) -> Self {
+        match d {
+            Direction::Higher => amva_math::groups::Direction::Higher,
+            Direction::Lower => amva_math::groups::Direction::Lower,
+        }
+    }
+}
+
+/// A stable 64-bit hash of an image id (FNV-1a): the per-image random stream of
+/// seeded methods, so that scores do not depend on batching or thread order.
+pub fn id_stream(id: &str) -> u64 {
+    id.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100000001b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_list_parses_and_names_the_known_ones() {
+        assert_eq!(
+            parse_methods("magnitude, serfiq,brisque,pose,onnx:/m/q.onnx").unwrap(),
+            vec![
+                MethodSpec::Magnitude,
+                MethodSpec::Serfiq,
+                MethodSpec::Brisque,
+                MethodSpec::Pose,
+                MethodSpec::Onnx("/m/q.onnx".into())
+            ]
+        );
+        let err = parse_methods("magnitude,faceqnet").unwrap_err().to_string();
+        assert!(
+            err.contains("'faceqnet'") && err.contains("serfiq") && err.contains("onnx:PATH"),
+            "{err}"
+        );
+        assert!(parse_methods("pose,pose").is_err());
+        assert!(parse_methods("").is_err());
+        assert!(parse_methods("onnx:").is_err());
+    }
+
+    struct Fake;
+    impl QualityMethod for Fake {
+        fn name(&self) -> &str {
+            "fake"
+        }
+        fn direction(&self) -> Direction {
+            Direction::Lower
+        }
+        fn params(&self) -> serde_json::Value {
+            serde_json::json!({"k": 1})
+        }
+        fn input_size(&self) -> Option<(u32, u32)> {
+            Some((4, 4))
+        }
+        fn score(&self, items: &[Item<'_>]) -> Result<Vec<f64>> {
+            // Mean red value; NaN for an all-black image.
+            Ok(items
+                .iter()
+                .map(|it| {
+                    let s: f64 = it.image.pixels().map(|p| p.0[0] as f64).sum();
+                    if s == 0.0 {
+                        f64::NAN
+                    } else {
+                        s / 16.0
+                    }
+                })
+                .collect())
+        }
+    }
+
+    #[test]
+    fn runner_lists_unreadable_wrong_size_and_undefined_images() {
+        let dir = tempfile::tempdir().unwrap();
+        let save = |name: &str, w: u32, v: u8| {
+            let p = dir.path().join(name);
+            RgbImage::from_pixel(w, w, image::Rgb([v, 0, 0]))
+                .save(&p)
+                .unwrap();
+            amva_io::images::ImageItem {
+                id: name.into(),
+                path: p,
+            }
+        };
+        let mut items = vec![
+            save("a.png", 4, 10),
+            save("big.png", 8, 20),
+            save("black.png", 4, 0),
+        ];
+        let broken = dir.path().join("broken.png");
+        std::fs::write(&broken, b"nope").unwrap();
+        items.push(amva_io::images::ImageItem {
+            id: "broken.png".into(),
+            path: broken,
+        });
+        let methods: Vec<Box<dyn QualityMethod>> = vec![Box::new(Fake)];
+        let mut seen = 0;
+        let run = score_images(&methods, &items, false, |n| seen += n).unwrap();
+        assert_eq!(seen, 4);
+        let m = run.scores.get("fake").unwrap();
+        assert_eq!(m.scores, vec![("a.png".to_string(), 10.0)]);
+        assert_eq!(m.direction, Direction::Lower);
+        let failed: Vec<&str> = run.failed.iter().map(|f| f.0.as_str()).collect();
+        assert_eq!(failed.len(), 3, "{:?}", run.failed);
+        for id in ["big.png", "black.png", "broken.png"] {
+            assert!(failed.contains(&id), "{id} not in {:?}", run.failed);
+        }
+        let big = run.failed.iter().find(|f| f.0 == "big.png").unwrap();
+        assert!(
+            big.1.starts_with("fake: ") && big.1.contains("--resize"),
+            "{}",
+            big.1
+        );
+        // With resizing, the 8x8 image is scored.
+        let run = score_images(&methods, &items, true, |_| {}).unwrap();
+        assert_eq!(run.scores.get("fake").unwrap().scores.len(), 2);
+    }
+
+    #[test]
+    fn id_stream_is_fnv1a() {
+        // FNV-1a 64 test vectors.
+        assert_eq!(id_stream(""), 0xcbf29ce484222325);
+        assert_eq!(id_stream("a"), 0xaf63dc4c8601ec8c);
+    }
+}

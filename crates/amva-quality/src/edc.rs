@@ -1,0 +1,503 @@
+//! The recognition utility of FIQA methods: EDC curves and pAUC for several methods
+//! on one set of scored comparisons (ALGORITHMS 6; the computation is
+//! [`amva_math::edc`]).
+//!
+//! - The threshold is fixed once, on **all** scored comparisons given (before any
+//!   comparison is left out for a missing quality), at the target FMR.
+//! - The curves are over the comparisons whose two images have a quality for
+//!   **every** method, so all methods and the random reference are judged on the
+//!   same comparisons; the others are counted and their images listed.
+//! - Qualities are turned so that higher is better (each method's direction); a
+//!   comparison's quality is the lower of its two images'.
+//! - The random reference assigns random qualities (seeded), averaged over
+//!   `random_runs` runs.
+
+use crate::{Direction, QualityError, Result, Scores};
+use amva_math::edc::{self as medc, Comparison, EdcCurve, ErrorKind};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// One comparison with its similarity score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairScore {
+    pub a: String,
+    pub b: String,
+    /// Same person.
+    pub mated: bool,
+    /// Similarity (higher = more similar).
+    pub score: f64,
+}
+
+/// EDC settings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EdcOptions {
+    /// FMR at which the threshold is fixed.
+    pub target_fmr: f64,
+    /// Upper discard fraction of the pAUC.
+    pub pauc_limit: f64,
+    /// Seed of the random reference.
+    pub seed: u64,
+    /// Random-quality runs averaged for the reference.
+    pub random_runs: usize,
+}
+
+impl Default for EdcOptions {
+    fn default() -> Self {
+        EdcOptions {
+            target_fmr: medc::DEFAULT_TARGET_FMR,
+            pauc_limit: medc::DEFAULT_PAUC_LIMIT,
+            seed: 0,
+            random_runs: medc::DEFAULT_RANDOM_RUNS,
+        }
+    }
+}
+
+/// An EDC step curve (FNMR against discarded fraction).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Curve {
+    pub discard_fractions: Vec<f64>,
+    pub fnmr: Vec<f64>,
+}
+
+impl From<&EdcCurve> for Curve {
+    fn from(c: &EdcCurve) -> Self {
+        Curve {
+            discard_fractions: c.discard_fractions.clone(),
+            fnmr: c.errors.clone(),
+        }
+    }
+}
+
+/// One method's (or the random reference's) result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MethodEdc {
+    pub method: String,
+    /// `None` for the random reference.
+    pub direction: Option<Direction>,
+    /// FNMR before anything is discarded.
+    pub fnmr_start: f64,
+    /// Area under the step curve from 0 to the pAUC limit.
+    pub pauc: f64,
+    /// Area under the ideal curve `max(0, e0 - d)` over the same range.
+    pub ideal_area: f64,
+    /// `pauc - ideal_area`.
+    pub pauc_above_ideal: f64,
+    /// `pauc / pauc(random)`: below 1 means better than a random quality.
+    pub pauc_ratio_to_random: Option<f64>,
+    pub curve: Curve,
+}
+
+/// An image without a quality for some methods.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MissingQuality {
+    pub image: String,
+    pub methods: Vec<String>,
+}
+
+/// EDC of several methods.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EdcReport {
+    pub options: EdcOptions,
+    /// The decision threshold (a comparison matches when its score is above it).
+    pub threshold: f64,
+    /// FMR reached at the threshold and the counts behind it.
+    pub fmr_at_threshold: f64,
+    pub false_matches: usize,
+    pub impostors: usize,
+    /// Comparisons the threshold was fixed on.
+    pub comparisons_scored: usize,
+    /// Comparisons the curves are over (both images have every quality), and of
+    /// those the mated ones (the FNMR curve's denominator before discarding).
+    pub comparisons_used: usize,
+    pub mated_used: usize,
+    /// Comparisons left out for a missing quality.
+    pub comparisons_without_quality: usize,
+    /// Images of the pairs without a quality, with the methods that lack it.
+    pub missing_quality: Vec<MissingQuality>,
+    pub methods: Vec<MethodEdc>,
+    pub random: MethodEdc,
+}
+
+impl EdcReport {
+    /// The pAUC table as CSV: method, direction, fnmr_start, pauc, ideal_area,
+    /// pauc_above_ideal, pauc_ratio_to_random (the random reference last).
+    pub fn table_csv(&self) -> String {
+        let mut s = String::from(
+            "method,direction,fnmr_start,pauc,ideal_area,pauc_above_ideal,pauc_ratio_to_random\n",
+        );
+        for m in self.methods.iter().chain(std::iter::once(&self.random)) {
+            let dir = match m.direction {
+                Some(Direction::Higher) => "higher",
+                Some(Direction::Lower) => "lower",
+                None => "",
+            };
+            let ratio = m
+                .pauc_ratio_to_random
+                .map(|r| format!("{r:.6}"))
+                .unwrap_or_default();
+            s += &format!(
+                "{},{dir},{:.6},{:.8},{:.8},{:.8},{ratio}\n",
+                csv_field(&m.method),
+                m.fnmr_start,
+                m.pauc,
+                m.ideal_area,
+                m.pauc_above_ideal
+            );
+        }
+        s
+    }
+
+    /// Every curve as long CSV: method, discard_fraction, fnmr.
+    pub fn curves_csv(&self) -> String {
+        let mut s = String::from("method,discard_fraction,fnmr\n");
+        for m in self.methods.iter().chain(std::iter::once(&self.random)) {
+            for (d, e) in m.curve.discard_fractions.iter().zip(&m.curve.fnmr) {
+                s += &format!("{},{d},{e}\n", csv_field(&m.method));
+            }
+        }
+        s
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The name of the random reference in tables and plots.
+pub const RANDOM: &str = "random";
+
+/// EDC curves and pAUC of `methods` (all methods of `scores` when empty) on `pairs`.
+/// Errors: no comparison, no impostor comparison (the FMR threshold is undefined),
+/// no mated comparison with every quality, an unknown method, bad options.
+pub fn edc_report(
+    pairs: &[PairScore],
+    scores: &Scores,
+    methods: &[String],
+    opts: &EdcOptions,
+) -> Result<EdcReport> {
+    if pairs.is_empty() {
+        return Err(QualityError::Edc("no scored comparisons".into()));
+    }
+    if opts.random_runs == 0 {
+        return Err(QualityError::Parameter {
+            what: "random runs",
+            value: "0".into(),
+            expected: "at least 1",
+        });
+    }
+    let names: Vec<String> = if methods.is_empty() {
+        scores.methods.keys().cloned().collect()
+    } else {
+        methods.to_vec()
+    };
+    let mut quality: Vec<(String, Direction, HashMap<&str, f64>)> = Vec::new();
+    for n in &names {
+        let m = scores.get(n).ok_or_else(|| {
+            QualityError::Edc(format!(
+                "no scores for method '{n}' (the scores have: {})",
+                scores
+                    .methods
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+        quality.push((n.clone(), m.direction, m.oriented_map()));
+    }
+    // Threshold over all scored comparisons. Qualities are irrelevant to it.
+    let all: Vec<Comparison> = pairs
+        .iter()
+        .map(|p| Comparison {
+            score: p.score,
+            mated: p.mated,
+            quality_a: 0.0,
+            quality_b: 0.0,
+        })
+        .collect();
+    let threshold = medc::threshold_at_fmr(&all, opts.target_fmr).map_err(|e| match e {
+        amva_math::MathError::NoImpostors { total } => QualityError::Edc(format!(
+            "the {total} comparisons include no non-mated (impostor) pair: the threshold at FMR {} is undefined; the pairs file needs label-0 pairs",
+            opts.target_fmr
+        )),
+        e => e.into(),
+    })?;
+    // Comparisons with every quality.
+    let mut used: Vec<&PairScore> = Vec::new();
+    let mut missing: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in pairs {
+        let mut complete = true;
+        for (name, _, q) in &quality {
+            for img in [&p.a, &p.b] {
+                if !q.contains_key(img.as_str()) {
+                    complete = false;
+                    let e = missing.entry(img.clone()).or_default();
+                    if !e.contains(name) {
+                        e.push(name.clone());
+                    }
+                }
+            }
+        }
+        if complete {
+            used.push(p);
+        }
+    }
+    let mated_used = used.iter().filter(|p| p.mated).count();
+    if mated_used == 0 {
+        return Err(QualityError::Edc(format!(
+            "no mated comparison has a quality for both images under every method ({} comparisons, {} images without some quality)",
+            pairs.len(),
+            missing.len()
+        )));
+    }
+    let limit = opts.pauc_limit;
+    let comparisons_for = |q: Option<&HashMap<&str, f64>>| -> Vec<Comparison> {
+        used.iter()
+            .map(|p| Comparison {
+                score: p.score,
+                mated: p.mated,
+                quality_a: q.map_or(0.0, |q| q[p.a.as_str()]),
+                quality_b: q.map_or(0.0, |q| q[p.b.as_str()]),
+            })
+            .collect()
+    };
+    let summarise =
+        |method: String, direction: Option<Direction>, curve: &EdcCurve| -> Result<MethodEdc> {
+            Ok(MethodEdc {
+                method,
+                direction,
+                fnmr_start: curve.starting_error(),
+                pauc: curve.pauc(limit)?,
+                ideal_area: curve.ideal_area(limit)?,
+                pauc_above_ideal: curve.pauc_above_ideal(limit)?,
+                pauc_ratio_to_random: None,
+                curve: curve.into(),
+            })
+        };
+    let random_curve = medc::random_edc(
+        &comparisons_for(None),
+        &threshold,
+        ErrorKind::Fnmr,
+        opts.random_runs,
+        opts.seed,
+    )?;
+    let random = summarise(RANDOM.into(), None, &random_curve)?;
+    let mut out = Vec::new();
+    for (name, dir, q) in &quality {
+        let curve = medc::edc_curve(&comparisons_for(Some(q)), &threshold, ErrorKind::Fnmr)?;
+        let mut m = summarise(name.clone(), Some(*dir), &curve)?;
+        m.pauc_ratio_to_random = (random.pauc > 0.0).then(|| m.pauc / random.pauc);
+        out.push(m);
+    }
+    Ok(EdcReport {
+        options: opts.clone(),
+        threshold: threshold.value,
+        fmr_at_threshold: threshold.fmr,
+        false_matches: threshold.false_matches,
+        impostors: threshold.impostors,
+        comparisons_scored: pairs.len(),
+        comparisons_used: used.len(),
+        mated_used,
+        comparisons_without_quality: pairs.len() - used.len(),
+        missing_quality: missing
+            .into_iter()
+            .map(|(image, methods)| MissingQuality { image, methods })
+            .collect(),
+        methods: out,
+        random,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MethodScores;
+    use rand::{Rng, SeedableRng};
+
+    /// Naive EDC at discard fraction d: sort comparisons by quality, drop the lowest
+    /// ceil(d n) but never split a tie (drop the whole tie group at the cut... as the
+    /// curve's points are at tie starts, evaluate only there), count FNMR.
+    fn naive_fnmr_after_dropping(mated: &[(f64, f64)], threshold: f64, below: f64) -> f64 {
+        // mated: (quality, score); drop every comparison with quality < below.
+        let kept: Vec<_> = mated.iter().filter(|(q, _)| *q >= below).collect();
+        kept.iter().filter(|(_, s)| *s <= threshold).count() as f64 / kept.len() as f64
+    }
+
+    fn synthetic(seed: u64) -> (Vec<PairScore>, Scores) {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let n_img = 40;
+        // Integer qualities 0..5: many ties.
+        let q: Vec<f64> = (0..n_img).map(|_| rng.random_range(0..5) as f64).collect();
+        let mut pairs = Vec::new();
+        for _ in 0..300 {
+            let (a, b) = (rng.random_range(0..n_img), rng.random_range(0..n_img));
+            let mated = rng.random_bool(0.5);
+            // Low quality makes mated scores lower: the method is useful.
+            let base = if mated {
+                0.4 + 0.1 * q[a].min(q[b])
+            } else {
+                0.1
+            };
+            pairs.push(PairScore {
+                a: format!("i{a}"),
+                b: format!("i{b}"),
+                mated,
+                score: base + rng.random_range(-0.3..0.3),
+            });
+        }
+        let mut scores = Scores::default();
+        scores.methods.insert(
+            "good".into(),
+            MethodScores {
+                direction: Direction::Higher,
+                params: serde_json::json!({}),
+                scores: (0..n_img).map(|i| (format!("i{i}"), q[i])).collect(),
+            },
+        );
+        // The same quality written the other way round, with direction lower.
+        scores.methods.insert(
+            "flipped".into(),
+            MethodScores {
+                direction: Direction::Lower,
+                params: serde_json::json!({}),
+                scores: (0..n_img).map(|i| (format!("i{i}"), -q[i])).collect(),
+            },
+        );
+        (pairs, scores)
+    }
+
+    #[test]
+    fn curves_match_sort_cut_count_with_ties_and_directions() {
+        for seed in 0..5 {
+            let (pairs, scores) = synthetic(seed);
+            let opts = EdcOptions {
+                target_fmr: 0.05,
+                ..Default::default()
+            };
+            let r = edc_report(&pairs, &scores, &[], &opts).unwrap();
+            // Naive threshold: sorted impostor scores descending, the one at index floor(fmr * n).
+            let mut imp: Vec<f64> = pairs.iter().filter(|p| !p.mated).map(|p| p.score).collect();
+            imp.sort_by(|a, b| b.total_cmp(a));
+            let k = (0.05 * imp.len() as f64).floor() as usize;
+            assert_eq!(r.threshold, imp[k]);
+            let q: HashMap<String, f64> =
+                scores.get("good").unwrap().scores.iter().cloned().collect();
+            let mated: Vec<(f64, f64)> = pairs
+                .iter()
+                .filter(|p| p.mated)
+                .map(|p| (q[&p.a].min(q[&p.b]), p.score))
+                .collect();
+            let good = r.methods.iter().find(|m| m.method == "good").unwrap();
+            let flipped = r.methods.iter().find(|m| m.method == "flipped").unwrap();
+            assert_eq!(good.curve, flipped.curve, "direction must be applied");
+            let mut levels: Vec<f64> = mated.iter().map(|m| m.0).collect();
+            levels.sort_by(f64::total_cmp);
+            levels.dedup();
+            assert_eq!(good.curve.fnmr.len(), levels.len() + 1);
+            for (i, level) in levels.iter().enumerate() {
+                let dropped =
+                    mated.iter().filter(|m| m.0 < *level).count() as f64 / mated.len() as f64;
+                assert_eq!(good.curve.discard_fractions[i], dropped);
+                assert!(
+                    (good.curve.fnmr[i] - naive_fnmr_after_dropping(&mated, r.threshold, *level))
+                        .abs()
+                        < 1e-12
+                );
+            }
+            // Naive pAUC: integrate the step function on a fine grid.
+            let step = |d: f64| {
+                let i = good
+                    .curve
+                    .discard_fractions
+                    .iter()
+                    .rposition(|x| *x <= d)
+                    .unwrap();
+                good.curve.fnmr[i]
+            };
+            let n = 200_000;
+            let naive: f64 = (0..n)
+                .map(|i| step((i as f64 + 0.5) / n as f64 * 0.2))
+                .sum::<f64>()
+                * 0.2
+                / n as f64;
+            assert!((good.pauc - naive).abs() < 1e-4, "{} vs {naive}", good.pauc);
+            let e0 = good.fnmr_start;
+            assert!(
+                (good.ideal_area - (e0 * e0 / 2.0 - ((e0 - 0.2).max(0.0)).powi(2) / 2.0)).abs()
+                    < 1e-12
+            );
+            assert_eq!(good.pauc_ratio_to_random, Some(good.pauc / r.random.pauc));
+        }
+    }
+
+    #[test]
+    fn missing_quality_is_counted_and_listed() {
+        let (mut pairs, mut scores) = synthetic(7);
+        pairs.push(PairScore {
+            a: "ghost".into(),
+            b: "i1".into(),
+            mated: true,
+            score: 0.9,
+        });
+        scores
+            .methods
+            .get_mut("good")
+            .unwrap()
+            .scores
+            .retain(|(id, _)| id != "i2");
+        let r = edc_report(
+            &pairs,
+            &scores,
+            &["good".into(), "flipped".into()],
+            &EdcOptions::default(),
+        )
+        .unwrap();
+        let with_i2 = pairs.iter().filter(|p| p.a == "i2" || p.b == "i2").count();
+        assert_eq!(r.comparisons_without_quality, with_i2 + 1);
+        assert_eq!(
+            r.comparisons_used + r.comparisons_without_quality,
+            r.comparisons_scored
+        );
+        let ghost = r
+            .missing_quality
+            .iter()
+            .find(|m| m.image == "ghost")
+            .unwrap();
+        assert_eq!(
+            ghost.methods,
+            vec!["good".to_string(), "flipped".to_string()]
+        );
+        let i2 = r.missing_quality.iter().find(|m| m.image == "i2").unwrap();
+        assert_eq!(i2.methods, vec!["good".to_string()]);
+        assert!(r.table_csv().lines().count() == 4);
+    }
+
+    #[test]
+    fn no_impostors_is_a_clear_error() {
+        let (pairs, scores) = synthetic(1);
+        let mated: Vec<PairScore> = pairs.into_iter().filter(|p| p.mated).collect();
+        let err = edc_report(&mated, &scores, &[], &EdcOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no non-mated") && err.contains("threshold") && err.contains("undefined"),
+            "{err}"
+        );
+        let err = edc_report(&[], &scores, &[], &EdcOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no scored comparisons"), "{err}");
+        let (pairs, scores) = synthetic(1);
+        let err = edc_report(&pairs, &scores, &["nope".into()], &EdcOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("'nope'") && err.contains("flipped, good"),
+            "{err}"
+        );
+    }
+}
