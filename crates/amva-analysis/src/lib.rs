@@ -1,1 +1,28 @@
-//! placeholder
+//! Activation map variation analysis: from a map store and FIQA scores to quality
+//! groups, exact set statistics, comparisons, figures and the HTML report; and the
+//! explanation of single images against a reference (ALGORITHMS 2-5).
+//!
+//! The modules follow the pipeline:
+//!
+//! - [`scores`]: score files (`image,score` or `image,method,score`, directions
+//!   from the sidecar or `--direction`); non-finite scores kept aside and listed.
+//! - [`source`]: a map store read as a stream of finished maps (bounded memory).
+//! - [`groups`]: scores joined to the maps; high, low and quality-bin groups.
+//! - [`setstats`]: MAM, AM-V (Welford), median, MAD (and the paper's variants) of
+//!   many groups at once, exact, in passes over the store.
+//! - [`permutation`]: the permutation test of the outside-region AM-V difference.
+//! - [`analyze`]: the whole `amva analyze` run: comparisons, region table, trend
+//!   over bins, agreement across methods, and every output file.
+//! - [`explain`]: one image's map against an `analyze` reference.
+
+pub mod analyze;
+mod error;
+pub mod explain;
+pub mod figures;
+pub mod groups;
+pub mod permutation;
+pub mod scores;
+pub mod setstats;
+pub mod source;
+
+pub use error::{AnalysisError, Result};

@@ -1,0 +1,283 @@
+//! One image against a reference from `amva analyze` (ALGORITHMS 5).
+//!
+//! The reference is a method's high-quality group: its MAM and AM-V maps (the
+//! `arrays/<method>/high_{mam,amv}.npy` of the analysis) and the settings the maps
+//! were made with (`maps_meta.json`: model checksum, method, layer, parameters). An
+//! image's map must be computed with the same model and settings; computing it is the
+//! caller's job (the `amva explain` command runs `amva_maps::CamRunner`), this module
+//! compares.
+//!
+//! - deviation map `|AM - MAM_ref|` (the paper's), shown over the image as
+//!   `0.5 * jet + image`, clipped;
+//! - z-map `(AM - MAM_ref) / max(AM-V_ref, eps)`;
+//! - scores: mean absolute deviation over the map, inside and outside the central face
+//!   region, and the outside share of the total deviation; the same for |z|.
+
+use std::path::{Path, PathBuf};
+
+use amva_math::compare::z_map;
+use amva_math::region::face_region_mask;
+use amva_report::{Heatmap, Outline, RgbImage};
+use serde_json::Value;
+
+use crate::figures::{side_by_side, to_f32};
+use crate::{AnalysisError, Result};
+
+/// Default floor of AM-V in the z-map: 1 % of the activation range.
+pub const DEFAULT_EPS: f64 = 0.01;
+
+/// A reference group read from an analysis folder.
+#[derive(Debug, Clone)]
+pub struct Reference {
+    /// The analysis folder.
+    pub dir: PathBuf,
+    /// The FIQA method whose high group is the reference.
+    pub method: String,
+    /// The group's rule (e.g. `top:10%`).
+    pub rule: String,
+    /// Maps in the group.
+    pub n: usize,
+    /// MAM of the group (H x W).
+    pub mam: Vec<f64>,
+    /// AM-V of the group (H x W).
+    pub amv: Vec<f64>,
+    /// H, W.
+    pub shape: (usize, usize),
+    /// Central face region, true inside.
+    pub inside: Vec<bool>,
+    /// Margin of the region on the H x W grid.
+    pub margin_px: f64,
+    /// The maps' meta.json (model, method, layer, parameters).
+    pub maps_meta: Value,
+}
+
+fn read_json(path: &Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path).map_err(|e| AnalysisError::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| AnalysisError::store(path, format!("not valid JSON: {e}")))
+}
+
+fn read_map(dir: &Path, rel: &str, (h, w): (usize, usize)) -> Result<Vec<f64>> {
+    let path = dir.join(rel);
+    let a = amva_io::npy::read_f32(&path)?;
+    if a.shape() != [h, w] {
+        return Err(AnalysisError::store(&path, format!("shape {:?}, expected [{h}, {w}]", a.shape())));
+    }
+    Ok(a.iter().map(|&v| f64::from(v)).collect())
+}
+
+impl Reference {
+    /// Reads the reference of `method` (default: the analysis' only method, or the
+    /// first one) from the analysis folder `dir`.
+    pub fn open(dir: &Path, method: Option<&str>) -> Result<Self> {
+        let summary_path = dir.join("summary.json");
+        let summary = read_json(&summary_path).map_err(|e| match e {
+            AnalysisError::Io { path, source } if source.kind() == std::io::ErrorKind::NotFound => AnalysisError::store(
+                path,
+                "missing: --reference must be an output folder of `amva analyze`",
+            ),
+            e => e,
+        })?;
+        if summary.get("kind").and_then(Value::as_str) != Some("analysis") {
+            return Err(AnalysisError::store(&summary_path, "not the summary of `amva analyze`"));
+        }
+        let methods = summary
+            .get("methods")
+            .and_then(Value::as_object)
+            .ok_or_else(|| AnalysisError::store(&summary_path, "no methods"))?;
+        let names: Vec<&String> = methods.keys().collect();
+        let name = match method {
+            Some(m) => methods.get_key_value(m).map(|(k, _)| k).ok_or_else(|| AnalysisError::Option {
+                option: "--method".into(),
+                reason: format!(
+                    "no method '{m}' in {} (methods: {})",
+                    summary_path.display(),
+                    names.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            })?,
+            None => names.first().copied().ok_or_else(|| AnalysisError::store(&summary_path, "no methods"))?,
+        };
+        let m = &methods[name];
+        let high = m
+            .get("groups")
+            .and_then(|g| g.get(0))
+            .ok_or_else(|| AnalysisError::store(&summary_path, format!("method '{name}' has no groups")))?;
+        let file = |stat: &str| -> Result<String> {
+            high.get("stats")
+                .and_then(|s| s.get(stat))
+                .and_then(|s| s.get("file"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| AnalysisError::store(&summary_path, format!("method '{name}': no {stat} file of the high group")))
+        };
+        let shape = summary
+            .get("maps")
+            .and_then(|m| m.get("full_shape"))
+            .and_then(Value::as_array)
+            .and_then(|a| Some((a.first()?.as_u64()? as usize, a.get(1)?.as_u64()? as usize)))
+            .ok_or_else(|| AnalysisError::store(&summary_path, "no maps.full_shape"))?;
+        let mam = read_map(dir, &file("mam")?, shape)?;
+        let amv = read_map(dir, &file("amv")?, shape)?;
+        let margin_px = summary
+            .get("parameters")
+            .and_then(|p| p.get("region_margin_px_maps"))
+            .and_then(Value::as_f64)
+            .unwrap_or(crate::analyze::DEFAULT_MARGIN * shape.1 as f64 / amva_math::region::ARCFACE_SIZE);
+        let inside = face_region_mask(shape.0, shape.1, margin_px).map_err(AnalysisError::math("face region"))?;
+        let meta_path = dir.join("maps_meta.json");
+        let maps_meta = if meta_path.is_file() {
+            read_json(&meta_path)?
+        } else {
+            summary.get("maps").and_then(|m| m.get("meta")).cloned().unwrap_or(Value::Null)
+        };
+        Ok(Reference {
+            dir: dir.into(),
+            method: name.clone(),
+            rule: high.get("rule").and_then(Value::as_str).unwrap_or("?").to_string(),
+            n: high.get("n").and_then(Value::as_u64).unwrap_or(0) as usize,
+            mam,
+            amv,
+            shape,
+            inside,
+            margin_px,
+            maps_meta,
+        })
+    }
+
+    /// The model checksum the reference maps were made with, if recorded.
+    pub fn model_sha256(&self) -> Option<&str> {
+        self.maps_meta
+            .get("settings")
+            .and_then(|s| s.get("model_sha256"))
+            .and_then(Value::as_str)
+    }
+
+    /// Refuses a model other than the reference's (naming both checksums). A reference
+    /// without a recorded checksum is refused too: nothing says the maps are comparable.
+    pub fn check_model(&self, model: &Path, model_sha256: &str) -> Result<()> {
+        match self.model_sha256() {
+            Some(r) if r.eq_ignore_ascii_case(model_sha256) => Ok(()),
+            r => Err(AnalysisError::ModelMismatch {
+                reference: self.dir.clone(),
+                reference_sha256: r.unwrap_or("(not recorded)").to_string(),
+                model: model.into(),
+                model_sha256: model_sha256.to_string(),
+            }),
+        }
+    }
+}
+
+/// The scores of one image (ALGORITHMS 5).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct ExplainScores {
+    /// Mean |AM - MAM_ref| over the whole map.
+    pub mean_abs_deviation: f64,
+    /// The same inside the central face region.
+    pub inside: f64,
+    /// The same outside it.
+    pub outside: f64,
+    /// Share of the summed deviation that lies outside the region.
+    pub outside_share: f64,
+    /// Mean |z| over the whole map.
+    pub mean_abs_z: f64,
+    /// Mean |z| inside the region.
+    pub mean_abs_z_inside: f64,
+    /// Mean |z| outside the region.
+    pub mean_abs_z_outside: f64,
+    /// Largest |z|.
+    pub max_abs_z: f64,
+}
+
+/// Deviation map, z-map and scores of one finished map.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    /// |AM - MAM_ref| (H x W).
+    pub deviation: Vec<f64>,
+    /// (AM - MAM_ref) / max(AM-V_ref, eps) (H x W).
+    pub z: Vec<f64>,
+    /// The scores.
+    pub scores: ExplainScores,
+}
+
+/// Compares the finished map `map` (H x W, values in [0, 1]) with the reference.
+pub fn explain_map(reference: &Reference, map: &[f32], eps: f64) -> Result<Explanation> {
+    let m: Vec<f64> = map.iter().map(|&v| f64::from(v)).collect();
+    let deviation = amva_math::compare::deviation(&m, &reference.mam).map_err(AnalysisError::math("deviation map"))?;
+    let z = z_map(&m, &reference.mam, &reference.amv, eps).map_err(AnalysisError::math("z-map"))?;
+    let region = |v: &[f64]| amva_math::region::region_means(v, &reference.inside).map_err(AnalysisError::math("face region"));
+    let d = region(&deviation)?;
+    let abs_z: Vec<f64> = z.iter().map(|v| v.abs()).collect();
+    let zr = region(&abs_z)?;
+    let n = deviation.len() as f64;
+    let total: f64 = deviation.iter().sum();
+    let out_sum = d.outside * d.n_outside as f64;
+    Ok(Explanation {
+        scores: ExplainScores {
+            mean_abs_deviation: total / n,
+            inside: d.inside,
+            outside: d.outside,
+            outside_share: if total > 0.0 { out_sum / total } else { f64::NAN },
+            mean_abs_z: abs_z.iter().sum::<f64>() / n,
+            mean_abs_z_inside: zr.inside,
+            mean_abs_z_outside: zr.outside,
+            max_abs_z: abs_z.iter().copied().fold(0.0, f64::max),
+        },
+        deviation,
+        z,
+    })
+}
+
+/// The figure of one image: its map, the deviation overlay (`0.5 * jet + image`) and
+/// the z-map, side by side, each with a colour bar saying what its values mean.
+pub fn explanation_figure(reference: &Reference, expl: &Explanation, map: &[f32], face: &RgbImage, id: &str) -> Result<RgbImage> {
+    let (h, w) = reference.shape;
+    let outline = Outline::new(reference.inside.clone(), h, w, "central face region")
+        .map_err(AnalysisError::report("region outline"))?;
+    let s = &expl.scores;
+    let size = (560, 520);
+    let own = Heatmap::new(map.to_vec(), h, w)
+        .map_err(AnalysisError::report(id))?
+        .title(format!("Activation map of {id}"))
+        .colorbar_label("activation (min-max scaled: 1 = strongest pixel)")
+        .range(0.0, 1.0)
+        .underlay(face.clone(), amva_report::Blend::Alpha(0.55))
+        .size(size.0, size.1)
+        .render()
+        .map_err(AnalysisError::report(id))?;
+    let dev = amva_report::overlay_figure(face, &to_f32(&expl.deviation), h, w)
+        .map_err(AnalysisError::report(id))?
+        .title(format!("|AM - MAM| vs {} {} (n = {})", reference.method, reference.rule, reference.n))
+        .colorbar_label("|AM - MAM_ref| (0-1 activation units), 0.5 x jet + image")
+        .outline(outline.clone())
+        .note(format!(
+            "mean {:.4}: inside {:.4}, outside {:.4}; outside share {:.1}%",
+            s.mean_abs_deviation,
+            s.inside,
+            s.outside,
+            100.0 * s.outside_share
+        ))
+        .size(size.0, size.1)
+        .render()
+        .map_err(AnalysisError::report(id))?;
+    let zmax = s.max_abs_z.clamp(1.0, 10.0);
+    let zimg = Heatmap::new(to_f32(&expl.z), h, w)
+        .map_err(AnalysisError::report(id))?
+        .title("z-map against the reference")
+        .colorbar_label("z = (AM - MAM_ref) / max(AM-V_ref, eps), reference std units")
+        .range(-zmax as f32, zmax as f32)
+        .outline(outline)
+        .note(format!(
+            "mean |z| {:.3}: inside {:.3}, outside {:.3}; max |z| {:.2}",
+            s.mean_abs_z, s.mean_abs_z_inside, s.mean_abs_z_outside, s.max_abs_z
+        ))
+        .size(size.0, size.1)
+        .render()
+        .map_err(AnalysisError::report(id))?;
+    Ok(side_by_side(&[own, dev, zimg]))
+}
+
+/// A file-name-safe stem for an image id (`a/b.jpg` -> `a_b.jpg`).
+pub fn file_stem(id: &str) -> String {
+    id.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+        .collect()
+}

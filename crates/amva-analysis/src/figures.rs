@@ -1,0 +1,205 @@
+//! Figures of an analysis: each is written as a PNG under `figures/` and kept (as
+//! the same PNG bytes) for the HTML report, so the report shows exactly the files.
+
+use std::path::{Path, PathBuf};
+
+use amva_report::{encode_png, Corner, Heatmap, LinePlot, Outline, RgbImage, Series};
+
+use crate::{AnalysisError, Result};
+
+/// One figure written to disk.
+#[derive(Debug, Clone)]
+pub struct Figure {
+    /// Path relative to the output folder (`figures/...png`).
+    pub file: String,
+    /// Caption in the report.
+    pub caption: String,
+    /// The PNG bytes (as written).
+    pub png: Vec<u8>,
+}
+
+/// Collects the figures of a run.
+#[derive(Debug)]
+pub struct Figures {
+    out: PathBuf,
+    list: Vec<Figure>,
+}
+
+impl Figures {
+    /// Figures go to `out/figures/`.
+    pub fn new(out: &Path) -> Result<Self> {
+        let dir = out.join("figures");
+        std::fs::create_dir_all(&dir).map_err(|e| AnalysisError::io(&dir, e))?;
+        Ok(Figures {
+            out: out.into(),
+            list: Vec::new(),
+        })
+    }
+
+    /// Writes `image` as `figures/<name>.png` and records it; returns its index.
+    pub fn add(&mut self, name: &str, caption: impl Into<String>, image: &RgbImage) -> Result<usize> {
+        let file = format!("figures/{name}.png");
+        let png = encode_png(image).map_err(AnalysisError::report(&file))?;
+        amva_io::atomic::write_atomic(&self.out.join(&file), &png)?;
+        self.list.push(Figure {
+            file,
+            caption: caption.into(),
+            png,
+        });
+        Ok(self.list.len() - 1)
+    }
+
+    /// The figure at `index`.
+    pub fn get(&self, index: usize) -> &Figure {
+        &self.list[index]
+    }
+
+    /// All figures, in the order added.
+    pub fn all(&self) -> &[Figure] {
+        &self.list
+    }
+}
+
+/// `f64` statistics to the `f32` figures and `.npy` files use.
+pub fn to_f32(v: &[f64]) -> Vec<f32> {
+    v.iter().map(|&x| x as f32).collect()
+}
+
+/// Finite maximum of a map (0 when none is positive).
+pub fn max_of(v: &[f64]) -> f64 {
+    v.iter().copied().filter(|x| x.is_finite()).fold(0.0, f64::max)
+}
+
+/// A heatmap with the JET colour map, pixel axes, the region outline and a colour
+/// bar labelled with what its values mean.
+pub fn heatmap(
+    data: &[f64],
+    (h, w): (usize, usize),
+    title: &str,
+    colorbar: &str,
+    range: (f64, f64),
+    outline: Option<&Outline>,
+    note: Option<String>,
+) -> Result<RgbImage> {
+    let (lo, mut hi) = (range.0 as f32, range.1 as f32);
+    if !(hi > lo) {
+        hi = lo + 1.0;
+    }
+    let mut hm = Heatmap::new(to_f32(data), h, w)
+        .map_err(AnalysisError::report(title))?
+        .title(title)
+        .colorbar_label(colorbar)
+        .range(lo, hi);
+    if let Some(o) = outline {
+        hm = hm.outline(o.clone());
+    }
+    if let Some(n) = note {
+        hm = hm.note(n);
+    }
+    hm.render().map_err(AnalysisError::report(title))
+}
+
+/// A heatmap over an image (alpha blend), for maps shown on a representative face.
+pub fn heatmap_over(
+    data: &[f64],
+    (h, w): (usize, usize),
+    face: &RgbImage,
+    title: &str,
+    colorbar: &str,
+    range: (f64, f64),
+    note: Option<String>,
+) -> Result<RgbImage> {
+    let (lo, mut hi) = (range.0 as f32, range.1 as f32);
+    if !(hi > lo) {
+        hi = lo + 1.0;
+    }
+    let mut hm = amva_report::overlay_figure(face, &to_f32(data), h, w)
+        .map_err(AnalysisError::report(title))?
+        .title(title)
+        .colorbar_label(colorbar)
+        .range(lo, hi);
+    if let Some(n) = note {
+        hm = hm.note(n);
+    }
+    hm.render().map_err(AnalysisError::report(title))
+}
+
+/// A line plot of named curves.
+pub struct Plot<'a> {
+    /// Title.
+    pub title: &'a str,
+    /// x-axis label with units.
+    pub x_label: &'a str,
+    /// y-axis label with units.
+    pub y_label: &'a str,
+    /// (name, points, dashed) of each curve.
+    pub series: Vec<(String, Vec<(f64, f64)>, bool)>,
+    /// Lines of the annotation box.
+    pub annotations: Vec<String>,
+    /// Steps instead of straight lines.
+    pub steps: bool,
+    /// A note under the plot.
+    pub note: Option<String>,
+    /// Legend position.
+    pub legend: Corner,
+    /// Annotation position.
+    pub annotation_corner: Corner,
+}
+
+impl<'a> Plot<'a> {
+    /// An empty plot.
+    pub fn new(title: &'a str, x_label: &'a str, y_label: &'a str) -> Self {
+        Plot {
+            title,
+            x_label,
+            y_label,
+            series: Vec::new(),
+            annotations: Vec::new(),
+            steps: false,
+            note: None,
+            legend: Corner::UpperRight,
+            annotation_corner: Corner::UpperLeft,
+        }
+    }
+
+    /// Draws it.
+    pub fn render(self) -> Result<RgbImage> {
+        let mut p = LinePlot::new(self.title)
+            .axis_labels(self.x_label, self.y_label)
+            .legend_corner(self.legend)
+            .annotation_corner(self.annotation_corner);
+        for (name, points, dashed) in self.series {
+            let mut s = if dashed {
+                Series::reference(name, points)
+            } else {
+                Series::line(name, points)
+            };
+            if self.steps && !dashed {
+                s = s.steps();
+            }
+            p = p.series(s);
+        }
+        for a in self.annotations {
+            p = p.annotation(a);
+        }
+        if let Some(n) = self.note {
+            p = p.note(n);
+        }
+        p.render().map_err(AnalysisError::report(self.title))
+    }
+}
+
+/// Places images side by side on white (for the per-image explanation).
+pub fn side_by_side(images: &[RgbImage]) -> RgbImage {
+    let w: u32 = images.iter().map(|i| i.width()).sum();
+    let h: u32 = images.iter().map(|i| i.height()).max().unwrap_or(1);
+    let mut out = RgbImage::from_pixel(w.max(1), h.max(1), image::Rgb([255, 255, 255]));
+    let mut x0 = 0;
+    for img in images {
+        for (x, y, p) in img.enumerate_pixels() {
+            out.put_pixel(x0 + x, y, *p);
+        }
+        x0 += img.width();
+    }
+    out
+}

@@ -1,0 +1,226 @@
+//! Quality groups of each FIQA method over the images that have a map (ALGORITHMS 2).
+//!
+//! Scores are joined to the maps by image id. Images scored but without a map, maps
+//! without a score, and non-finite scores are kept (listed in the output), not
+//! dropped silently. The groups themselves come from [`amva_math::groups::select`]:
+//! one total order, ties broken by image id.
+
+use std::collections::HashMap;
+
+use amva_math::groups::{select, Direction, Rule};
+use amva_math::MathError;
+
+use crate::scores::{MethodScores, ScoreRow};
+use crate::{AnalysisError, Result};
+
+/// Fewest maps a group needs: AM-V divides by n - 1.
+pub const MIN_GROUP: usize = 2;
+
+/// The rules of one analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRules {
+    /// The high-quality group (default `top:10%`).
+    pub high: Rule,
+    /// The low-quality group (default `bottom:10%`).
+    pub low: Rule,
+    /// Equal-count quality bins, worst to best (`--bins B`), if any.
+    pub bins: Option<usize>,
+}
+
+/// One group of images of one method.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    /// Name in reports: `high`, `low`, `bin 1` (worst) ... `bin B` (best).
+    pub name: String,
+    /// Name in file names: `high`, `low`, `bin01` ...
+    pub key: String,
+    /// The rule that made it, as written (`top:10%`, `bins:5 #1`).
+    pub rule: String,
+    /// Rows of the map store, ascending.
+    pub rows: Vec<usize>,
+    /// Lowest and highest raw score in the group.
+    pub score_range: (f64, f64),
+}
+
+/// A method's scores joined to the maps, and its groups.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MethodGroups {
+    /// Method name.
+    pub name: String,
+    /// Which way its scores point.
+    pub direction: Direction,
+    /// Store rows of the images with a map and a finite score, ascending.
+    pub rows: Vec<usize>,
+    /// Their scores (aligned with `rows`).
+    pub scores: Vec<f64>,
+    /// Scored images (finite score) that have no map.
+    pub without_map: Vec<ScoreRow>,
+    /// Store rows of maps that have no score for this method (not even a non-finite one).
+    pub without_score: Vec<usize>,
+    /// Rows with a NaN, infinite or empty score: excluded.
+    pub non_finite: Vec<ScoreRow>,
+    /// The high-quality group.
+    pub high: Group,
+    /// The low-quality group.
+    pub low: Group,
+    /// The quality bins, worst first (empty without `--bins`).
+    pub bins: Vec<Group>,
+    /// Images in both the high and the low group (possible with wide rules).
+    pub overlap: usize,
+}
+
+impl MethodGroups {
+    /// high, low, then the bins.
+    pub fn all_groups(&self) -> Vec<&Group> {
+        let mut v = vec![&self.high, &self.low];
+        v.extend(self.bins.iter());
+        v
+    }
+}
+
+fn group_error(method: &str, group: &str, rule: &str, reason: String) -> AnalysisError {
+    AnalysisError::Group {
+        method: method.into(),
+        group: group.into(),
+        rule: rule.into(),
+        reason,
+    }
+}
+
+/// Joins `scores` to the store's `ids` and applies `rules`.
+///
+/// Errors when no image matches ([`AnalysisError::NoMatch`]) and when a group would
+/// hold fewer than [`MIN_GROUP`] maps (naming the method and the rule).
+pub fn join_and_group(
+    ids: &[String],
+    maps_dir: &std::path::Path,
+    scores: &MethodScores,
+    rules: &GroupRules,
+) -> Result<MethodGroups> {
+    let row_of: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let mut matched: Vec<(usize, f64)> = Vec::with_capacity(scores.scores.len());
+    let mut without_map = Vec::new();
+    for s in &scores.scores {
+        match row_of.get(s.image.as_str()) {
+            Some(&r) => matched.push((r, s.score)),
+            None => without_map.push(s.clone()),
+        }
+    }
+    if matched.is_empty() {
+        return Err(AnalysisError::NoMatch {
+            method: scores.name.clone(),
+            scores: scores.scores.len(),
+            maps: maps_dir.into(),
+            store_maps: ids.len(),
+        });
+    }
+    matched.sort_by_key(|m| m.0);
+    let mut has_score = vec![false; ids.len()];
+    for s in scores.scores.iter().chain(&scores.non_finite) {
+        if let Some(&r) = row_of.get(s.image.as_str()) {
+            has_score[r] = true;
+        }
+    }
+    let without_score: Vec<usize> = (0..ids.len()).filter(|&r| !has_score[r]).collect();
+    let rows: Vec<usize> = matched.iter().map(|m| m.0).collect();
+    let values: Vec<f64> = matched.iter().map(|m| m.1).collect();
+    let names: Vec<String> = rows.iter().map(|&r| ids[r].clone()).collect();
+    let name = scores.name.as_str();
+
+    let apply = |rule: &Rule, group: &str| -> Result<Vec<Vec<usize>>> {
+        let sel = select(&names, &values, scores.direction, rule).map_err(|e| match e {
+            MathError::EmptyGroup { valid, .. } => group_error(
+                name,
+                group,
+                &rule.to_string(),
+                format!("selects no image ({valid} images have a map and a finite score)"),
+            ),
+            other => AnalysisError::Math {
+                context: format!("method '{name}', group '{group}' ({rule})"),
+                source: other,
+            },
+        })?;
+        Ok(sel.groups)
+    };
+    let make = |label: &str, key: &str, rule: String, idx: Vec<usize>| -> Result<Group> {
+        if idx.len() < MIN_GROUP {
+            return Err(group_error(
+                name,
+                label,
+                &rule,
+                format!(
+                    "selects {} image(s); AM-V (n - 1 in the denominator) needs at least {MIN_GROUP} ({} images have a map and a finite score)",
+                    idx.len(),
+                    rows.len()
+                ),
+            ));
+        }
+        let lo = idx.iter().map(|&i| values[i]).fold(f64::INFINITY, f64::min);
+        let hi = idx.iter().map(|&i| values[i]).fold(f64::NEG_INFINITY, f64::max);
+        let mut r: Vec<usize> = idx.iter().map(|&i| rows[i]).collect();
+        r.sort_unstable();
+        Ok(Group {
+            name: label.into(),
+            key: key.into(),
+            rule,
+            rows: r,
+            score_range: (lo, hi),
+        })
+    };
+    let high_idx = apply(&rules.high, "high")?.remove(0);
+    let low_idx = apply(&rules.low, "low")?.remove(0);
+    let high = make("high", "high", rules.high.to_string(), high_idx)?;
+    let low = make("low", "low", rules.low.to_string(), low_idx)?;
+    let mut bins = Vec::new();
+    if let Some(b) = rules.bins {
+        let rule = Rule::Bins(b);
+        let groups = apply(&rule, "bins").map_err(|e| match e {
+            AnalysisError::Group { method, rule, .. } => AnalysisError::Group {
+                method,
+                group: "bins".into(),
+                rule,
+                reason: format!("cannot make {b} non-empty bins of {} images", rows.len()),
+            },
+            other => other,
+        })?;
+        for (i, idx) in groups.into_iter().enumerate() {
+            let label = if i == 0 {
+                "bin 1 (worst)".to_string()
+            } else if i + 1 == b {
+                format!("bin {b} (best)")
+            } else {
+                format!("bin {}", i + 1)
+            };
+            bins.push(make(&label, &format!("bin{:02}", i + 1), format!("bins:{b} #{}", i + 1), idx)?);
+        }
+    }
+    let overlap = {
+        let (a, b) = (&high.rows, &low.rows);
+        let (mut i, mut j, mut c) = (0, 0, 0);
+        while i < a.len() && j < b.len() {
+            match a[i].cmp(&b[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    c += 1;
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        c
+    };
+    Ok(MethodGroups {
+        name: name.into(),
+        direction: scores.direction,
+        rows,
+        scores: values,
+        without_map,
+        without_score,
+        non_finite: scores.non_finite.clone(),
+        high,
+        low,
+        bins,
+        overlap,
+    })
+}

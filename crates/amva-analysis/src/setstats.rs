@@ -1,0 +1,319 @@
+//! Exact per-pixel set statistics of many groups at once, streaming over a map store
+//! in bounded memory (ALGORITHMS 3).
+//!
+//! - MAM and AM-V: one [`Welford`] accumulator (f64, 2 x pixels numbers) per group,
+//!   fed in row order during the first pass. Its size does not depend on N.
+//! - Median, MAD (and under `--compat paper` the lower median, its MAD and the
+//!   paper's `std_mad`): by exact selection on whole columns. The pixels are cut into
+//!   blocks so that every group's column of every pixel of a block fits a fixed
+//!   budget (`n_group x block x 4` bytes summed over the groups); each block is one
+//!   pass over the stored maps, rebuilding the full maps as they stream past. Memory
+//!   is the budget (or less), whatever N is; the number of passes grows with N
+//!   instead. Values are kept as the `f32` the finished maps are, and widened to
+//!   `f64` for selection, exactly as `amva_math::stats::robust_stats` does.
+//!
+//! Maps stream in chunks; the maps of a chunk are finished in parallel and every
+//! group consumes its rows in row order, so results do not depend on the number of
+//! threads.
+
+use amva_math::stats::{column_stats, MedianKind, Welford};
+use rayon::prelude::*;
+
+use crate::permutation::PooledCollector;
+use crate::source::MapSource;
+use crate::{AnalysisError, Result};
+
+/// How the statistics are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatsOptions {
+    /// Also compute median and MAD (the robust statistics).
+    pub robust: bool,
+    /// Also compute the paper's lower median, MAD around it, and `std_mad`.
+    pub compat_paper: bool,
+    /// Bytes allowed for the columns of the robust statistics.
+    pub budget_bytes: usize,
+    /// Maps read and finished per step.
+    pub chunk_rows: usize,
+}
+
+impl Default for StatsOptions {
+    fn default() -> Self {
+        StatsOptions {
+            robust: true,
+            compat_paper: false,
+            budget_bytes: DEFAULT_BUDGET,
+            chunk_rows: 256,
+        }
+    }
+}
+
+/// Default budget for the columns of the robust statistics: 256 MiB.
+pub const DEFAULT_BUDGET: usize = 256 << 20;
+
+/// Per-pixel statistics of one group (each vector has H * W values).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupStats {
+    /// Number of maps.
+    pub n: usize,
+    /// Maps that were flat (all zero after the common ending).
+    pub flat: usize,
+    /// MAM: mean.
+    pub mean: Vec<f64>,
+    /// AM-V: standard deviation with n - 1.
+    pub std: Vec<f64>,
+    /// Median (mean of the two middle values for even n).
+    pub median: Option<Vec<f64>>,
+    /// 1.4826 x median |x - median|.
+    pub mad: Option<Vec<f64>>,
+    /// `--compat paper`: the lower middle value (torch.median).
+    pub median_lower: Option<Vec<f64>>,
+    /// `--compat paper`: 1.4826 x lower median |x - lower median|.
+    pub mad_lower: Option<Vec<f64>>,
+    /// `--compat paper`: n - 1 std of (x - lower median)^2.
+    pub std_mad: Option<Vec<f64>>,
+}
+
+/// How the work went (for the report and the benchmark).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct PassReport {
+    /// Passes over the stored maps.
+    pub passes: usize,
+    /// Pixels per block of the robust statistics.
+    pub block_pixels: usize,
+    /// Bytes of the column buffers of one block (at most the budget).
+    pub column_bytes: usize,
+    /// Bytes of the Welford state of all groups (independent of N).
+    pub welford_bytes: usize,
+    /// Maps finished in all passes.
+    pub maps_finished: u64,
+}
+
+/// Pixels per block and number of passes for `total_cols` maps (summed over the
+/// groups) of `pixels` pixels.
+pub fn plan(total_cols: usize, pixels: usize, opts: &StatsOptions) -> (usize, usize) {
+    if !opts.robust {
+        return (pixels, 1);
+    }
+    let block = (opts.budget_bytes / (4 * total_cols.max(1))).clamp(1, pixels.max(1));
+    (block, pixels.div_ceil(block))
+}
+
+struct Acc<'a> {
+    rows: &'a [usize],
+    welford: Welford,
+    flat: usize,
+    cursor: usize,
+    columns: Vec<f32>,
+    median: Vec<f64>,
+    mad: Vec<f64>,
+    median_lower: Vec<f64>,
+    mad_lower: Vec<f64>,
+    std_mad: Vec<f64>,
+}
+
+/// Computes [`GroupStats`] for every group (store rows, ascending, at least two
+/// each) in as many passes as the budget needs. `pooled`, when given, is fed every
+/// pooled row during the first pass (for the permutation test). `progress(k)` is
+/// called with the number of maps read after each chunk.
+pub fn group_statistics(
+    source: &MapSource,
+    groups: &[&[usize]],
+    opts: &StatsOptions,
+    mut pooled: Option<&mut PooledCollector>,
+    progress: &mut dyn FnMut(usize),
+) -> Result<(Vec<GroupStats>, PassReport)> {
+    let p = source.pixels();
+    for (g, rows) in groups.iter().enumerate() {
+        if rows.windows(2).any(|w| w[0] >= w[1]) || rows.last().is_some_and(|&r| r >= source.len()) {
+            return Err(AnalysisError::store(
+                source.dir(),
+                format!("group {g}: rows must be ascending and below {}", source.len()),
+            ));
+        }
+    }
+    let total_cols: usize = groups.iter().map(|g| g.len()).sum();
+    let (block, passes) = plan(total_cols, p, opts);
+    let mut accs: Vec<Acc> = groups
+        .iter()
+        .map(|rows| Acc {
+            rows,
+            welford: Welford::new(p),
+            flat: 0,
+            cursor: 0,
+            columns: Vec::new(),
+            median: Vec::with_capacity(if opts.robust { p } else { 0 }),
+            mad: Vec::with_capacity(if opts.robust { p } else { 0 }),
+            median_lower: Vec::new(),
+            mad_lower: Vec::new(),
+            std_mad: Vec::new(),
+        })
+        .collect();
+    let mut report = PassReport {
+        passes,
+        block_pixels: block,
+        column_bytes: if opts.robust { total_cols * block * 4 } else { 0 },
+        welford_bytes: groups.len() * p * 16,
+        maps_finished: 0,
+    };
+    // Which rows any group (or the pool) needs, so that the others are skipped.
+    let mut needed = vec![false; source.len()];
+    for rows in groups {
+        for &r in rows.iter() {
+            needed[r] = true;
+        }
+    }
+    if let Some(c) = pooled.as_deref() {
+        for &r in c.rows() {
+            if r < needed.len() {
+                needed[r] = true;
+            }
+        }
+    }
+    let row_len = source.row_len();
+    let chunk_rows = opts.chunk_rows.max(1);
+    let mut finished = vec![0f32; chunk_rows * p];
+    let mut flat = vec![false; chunk_rows];
+    for pass in 0..passes {
+        let (p0, p1) = (pass * block, ((pass + 1) * block).min(p));
+        let bw = p1 - p0;
+        for acc in accs.iter_mut() {
+            acc.cursor = 0;
+            if opts.robust {
+                acc.columns = vec![0f32; acc.rows.len() * bw];
+            }
+        }
+        let first_pass = pass == 0;
+        source.for_each_chunk(chunk_rows, |first, stored| {
+            let n = stored.len() / row_len;
+            let done: Vec<Result<bool>> = finished[..n * p]
+                .par_chunks_mut(p)
+                .zip(stored.par_chunks(row_len))
+                .enumerate()
+                .map(|(i, (dst, src))| {
+                    if needed[first + i] {
+                        source.finish_into(first + i, src, dst)
+                    } else {
+                        Ok(false)
+                    }
+                })
+                .collect();
+            for (i, d) in done.into_iter().enumerate() {
+                flat[i] = d?;
+                if needed[first + i] {
+                    report.maps_finished += 1;
+                }
+            }
+            if first_pass {
+                if let Some(c) = pooled.as_deref_mut() {
+                    for i in 0..n {
+                        if c.wants(first + i) {
+                            c.add(
+                                first + i,
+                                &stored[i * row_len..(i + 1) * row_len],
+                                &finished[i * p..(i + 1) * p],
+                                flat[i],
+                                source.upsampler(),
+                            )?;
+                        }
+                    }
+                }
+            }
+            let fin = &finished;
+            let flat = &flat;
+            accs.par_iter_mut().try_for_each(|acc| -> Result<()> {
+                let start = acc.cursor;
+                let mut end = start;
+                while end < acc.rows.len() && acc.rows[end] < first + n {
+                    end += 1;
+                }
+                for k in start..end {
+                    let i = acc.rows[k] - first;
+                    let map = &fin[i * p..(i + 1) * p];
+                    if first_pass {
+                        acc.welford
+                            .push(map)
+                            .map_err(AnalysisError::math("mean and AM-V"))?;
+                        acc.flat += usize::from(flat[i]);
+                    }
+                    if opts.robust {
+                        let m = acc.rows.len();
+                        for (j, &v) in map[p0..p1].iter().enumerate() {
+                            acc.columns[j * m + k] = v;
+                        }
+                    }
+                }
+                acc.cursor = end;
+                Ok(())
+            })?;
+            progress(n);
+            Ok(())
+        })?;
+        if opts.robust {
+            for acc in accs.iter_mut() {
+                let m = acc.rows.len();
+                let cols: Vec<Result<[f64; 5]>> = acc
+                    .columns
+                    .par_chunks(m)
+                    .map_init(
+                        || vec![0f64; m],
+                        |scratch, col| -> Result<[f64; 5]> {
+                            let fill = |s: &mut Vec<f64>| {
+                                for (d, &v) in s.iter_mut().zip(col) {
+                                    *d = f64::from(v);
+                                }
+                            };
+                            fill(scratch);
+                            let s = column_stats(scratch, MedianKind::Middle, false)
+                                .map_err(AnalysisError::math("median and MAD"))?;
+                            let mut out = [s.median, s.mad, f64::NAN, f64::NAN, f64::NAN];
+                            if opts.compat_paper {
+                                fill(scratch);
+                                let s = column_stats(scratch, MedianKind::LowerMiddle, true)
+                                    .map_err(AnalysisError::math("--compat paper median and std_mad"))?;
+                                out[2] = s.median;
+                                out[3] = s.mad;
+                                out[4] = s.std_mad.unwrap_or(f64::NAN);
+                            }
+                            Ok(out)
+                        },
+                    )
+                    .collect();
+                for c in cols {
+                    let c = c?;
+                    acc.median.push(c[0]);
+                    acc.mad.push(c[1]);
+                    if opts.compat_paper {
+                        acc.median_lower.push(c[2]);
+                        acc.mad_lower.push(c[3]);
+                        acc.std_mad.push(c[4]);
+                    }
+                }
+                acc.columns = Vec::new();
+            }
+        }
+    }
+    let stats = accs
+        .into_iter()
+        .map(|acc| -> Result<GroupStats> {
+            let mean = acc
+                .welford
+                .mean()
+                .map_err(AnalysisError::math("mean of maps"))?
+                .to_vec();
+            let std = acc.welford.std().map_err(AnalysisError::math("AM-V"))?;
+            let robust = |v: Vec<f64>, on: bool| if on { Some(v) } else { None };
+            Ok(GroupStats {
+                n: acc.rows.len(),
+                flat: acc.flat,
+                mean,
+                std,
+                median: robust(acc.median, opts.robust),
+                mad: robust(acc.mad, opts.robust),
+                median_lower: robust(acc.median_lower, opts.robust && opts.compat_paper),
+                mad_lower: robust(acc.mad_lower, opts.robust && opts.compat_paper),
+                std_mad: robust(acc.std_mad, opts.robust && opts.compat_paper),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((stats, report))
+}

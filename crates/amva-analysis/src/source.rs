@@ -1,0 +1,494 @@
+//! Reading a map store as a stream of finished maps, in bounded memory.
+//!
+//! A store (written by `amva maps`, see `amva_maps::store`) holds `maps.npy`
+//! (N x h x w float32, the low-resolution maps m), `index.csv` (row,image,flags) and
+//! `meta.json`. [`MapSource`] reads `meta.json` loosely (only the shapes are required,
+//! so stores from other tools and synthetic ones work) and streams `maps.npy` in
+//! chunks of rows: memory does not grow with N. The full map of a row is rebuilt
+//! with [`amva_math::resample::Upsampler::finish_into`], the very function every
+//! writer and reader of stores uses (ALGORITHMS 1).
+//!
+//! With [`MapKind::Full`] the source reads `maps_full.npy` (maps already finished,
+//! N x H x W) as they are: for stores written with `--full`, and for maps made by
+//! other tools (e.g. the paper's own, already min-max normalised).
+
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use amva_maps::store::{FLAT, FULL_FILE, INDEX_FILE, MAPS_FILE, META_FILE};
+use amva_math::resample::Upsampler;
+
+use crate::{AnalysisError, Result};
+
+/// Which array of a store is analysed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapKind {
+    /// `maps.npy`: low-resolution maps, finished on the fly (the default).
+    Low,
+    /// `maps_full.npy`: maps already finished, used as they are.
+    Full,
+}
+
+/// What `meta.json` says about how the maps were made (all optional except shapes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreInfo {
+    /// h, w of `maps.npy`.
+    pub map_shape: (usize, usize),
+    /// H, W of the finished maps.
+    pub full_shape: (usize, usize),
+    /// SHA-256 of the FR model, if recorded.
+    pub model_sha256: Option<String>,
+    /// Map method (scorecam, ablation, ...), if recorded.
+    pub method: Option<String>,
+    /// Target layer, if recorded.
+    pub layer: Option<String>,
+    /// The image folder or list the maps were made from, as given to `amva maps`.
+    pub images: Option<String>,
+    /// The whole `meta.json`.
+    pub raw: serde_json::Value,
+}
+
+/// A map store opened for streaming.
+#[derive(Debug)]
+pub struct MapSource {
+    dir: PathBuf,
+    kind: MapKind,
+    info: StoreInfo,
+    ids: Vec<String>,
+    flagged_flat: Vec<bool>,
+    data: PathBuf,
+    data_offset: u64,
+    row_len: usize,
+    up: Upsampler,
+}
+
+/// Parses the header of a little-endian float32 C-order `.npy` file; returns the
+/// shape and the offset of the data. Written here (not `amva_io::npy::read_f32`)
+/// because the maps are streamed row by row, never loaded whole.
+pub fn npy_f32_header(path: &Path) -> Result<(Vec<usize>, u64)> {
+    let bad = |reason: String| AnalysisError::store(path, reason);
+    let mut f = File::open(path).map_err(|e| AnalysisError::io(path, e))?;
+    let mut magic = [0u8; 8];
+    f.read_exact(&mut magic)
+        .map_err(|_| bad("too short for a .npy file".into()))?;
+    if &magic[..6] != b"\x93NUMPY" {
+        return Err(bad("not a .npy file (bad magic)".into()));
+    }
+    let (len, start) = match magic[6] {
+        1 => {
+            let mut b = [0u8; 2];
+            f.read_exact(&mut b).map_err(|_| bad("truncated header".into()))?;
+            (u16::from_le_bytes(b) as usize, 10u64)
+        }
+        2 | 3 => {
+            let mut b = [0u8; 4];
+            f.read_exact(&mut b).map_err(|_| bad("truncated header".into()))?;
+            (u32::from_le_bytes(b) as usize, 12u64)
+        }
+        v => return Err(bad(format!(".npy version {v} is not supported"))),
+    };
+    if len > 1 << 20 {
+        return Err(bad(format!("header of {len} bytes is implausible")));
+    }
+    let mut header = vec![0u8; len];
+    f.read_exact(&mut header)
+        .map_err(|_| bad("truncated header".into()))?;
+    let header = String::from_utf8_lossy(&header);
+    let compact: String = header.chars().filter(|c| !c.is_whitespace()).collect();
+    if !compact.contains("'descr':'<f4'") {
+        return Err(bad(format!(
+            "expected little-endian float32 ('<f4') values; header {}",
+            header.trim()
+        )));
+    }
+    if compact.contains("'fortran_order':True") {
+        return Err(bad("Fortran-ordered arrays are not supported".into()));
+    }
+    let shape_text = compact
+        .split("'shape':(")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .ok_or_else(|| bad(format!("no shape in header {}", header.trim())))?;
+    let shape = shape_text
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<usize>())
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|_| bad(format!("bad shape ({shape_text})")))?;
+    let offset = start + len as u64;
+    let expected: u64 = shape.iter().map(|&d| d as u64).product::<u64>() * 4 + offset;
+    let actual = f
+        .metadata()
+        .map_err(|e| AnalysisError::io(path, e))?
+        .len();
+    if actual < expected {
+        return Err(bad(format!(
+            "holds {actual} bytes, but shape {shape:?} needs {expected}: the file is truncated"
+        )));
+    }
+    Ok((shape, offset))
+}
+
+fn shape_of(v: &serde_json::Value, key: &str) -> Option<(usize, usize)> {
+    let a = v.get("settings").and_then(|s| s.get(key)).or_else(|| v.get(key))?;
+    let a = a.as_array()?;
+    if a.len() != 2 {
+        return None;
+    }
+    Some((a[0].as_u64()? as usize, a[1].as_u64()? as usize))
+}
+
+fn string_of(v: &serde_json::Value, key: &str) -> Option<String> {
+    v.get("settings")
+        .and_then(|s| s.get(key))
+        .or_else(|| v.get(key))
+        .and_then(|x| x.as_str())
+        .map(str::to_string)
+}
+
+/// Reads a store's `meta.json` (see [`StoreInfo`]). Refuses a store whose run has
+/// not finished (`"complete": false`).
+pub fn read_store_info(dir: &Path) -> Result<StoreInfo> {
+    let path = dir.join(META_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| AnalysisError::io(&path, e))?;
+    let raw: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| AnalysisError::store(&path, format!("not valid JSON: {e}")))?;
+    if raw.get("complete").and_then(|c| c.as_bool()) == Some(false) {
+        return Err(AnalysisError::store(
+            dir,
+            "the `amva maps` run that writes this store has not finished; rerun it with the same arguments to complete it",
+        ));
+    }
+    let map_shape = shape_of(&raw, "map_shape").ok_or_else(|| {
+        AnalysisError::store(&path, "no settings.map_shape [h, w]: not a map store's meta.json")
+    })?;
+    let full_shape = shape_of(&raw, "full_shape").ok_or_else(|| {
+        AnalysisError::store(&path, "no settings.full_shape [H, W]: not a map store's meta.json")
+    })?;
+    Ok(StoreInfo {
+        map_shape,
+        full_shape,
+        model_sha256: string_of(&raw, "model_sha256"),
+        method: string_of(&raw, "method"),
+        layer: string_of(&raw, "layer"),
+        images: raw.get("images").and_then(|x| x.as_str()).map(str::to_string),
+        raw,
+    })
+}
+
+/// Reads `index.csv` (row,image,flags): ids in row order and the "flat" flags.
+fn read_index(path: &Path) -> Result<(Vec<String>, Vec<bool>)> {
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| AnalysisError::store(path, e.to_string()))?;
+    let (mut ids, mut flat) = (Vec::new(), Vec::new());
+    for (i, rec) in r.records().enumerate() {
+        let line = i + 2;
+        let rec = rec.map_err(|e| AnalysisError::store(path, format!("line {line}: {e}")))?;
+        let row: usize = rec
+            .get(0)
+            .and_then(|s| s.trim().parse().ok())
+            .ok_or_else(|| AnalysisError::store(path, format!("line {line}: no row number")))?;
+        if row != i {
+            return Err(AnalysisError::store(
+                path,
+                format!("line {line}: row {row}, expected {i} (rows must be 0, 1, 2, ...)"),
+            ));
+        }
+        let id = rec
+            .get(1)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| AnalysisError::store(path, format!("line {line}: no image id")))?;
+        ids.push(id.to_string());
+        flat.push(rec.get(2).map(|f| f.split(';').any(|x| x.trim() == FLAT)) == Some(true));
+    }
+    Ok((ids, flat))
+}
+
+impl MapSource {
+    /// Opens the store in `dir`, checking that `index.csv`, `meta.json` and the maps
+    /// file agree on the number and shape of the maps.
+    pub fn open(dir: &Path, kind: MapKind) -> Result<Self> {
+        if !dir.is_dir() {
+            return Err(AnalysisError::store(dir, "no such folder (expected a map store from `amva maps`)"));
+        }
+        let info = read_store_info(dir)?;
+        let (ids, flagged_flat) = read_index(&dir.join(INDEX_FILE))?;
+        if ids.is_empty() {
+            return Err(AnalysisError::store(dir.join(INDEX_FILE), "no maps listed"));
+        }
+        let mut sorted: Vec<&String> = ids.iter().collect();
+        sorted.sort();
+        if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+            return Err(AnalysisError::store(
+                dir.join(INDEX_FILE),
+                format!("image '{}' is listed twice", w[0]),
+            ));
+        }
+        let (file, (rh, rw)) = match kind {
+            MapKind::Low => (MAPS_FILE, info.map_shape),
+            MapKind::Full => (FULL_FILE, info.full_shape),
+        };
+        let data = dir.join(file);
+        if !data.is_file() {
+            let hint = if kind == MapKind::Full {
+                " (written only by `amva maps --full`)"
+            } else {
+                ""
+            };
+            return Err(AnalysisError::store(&data, format!("missing{hint}")));
+        }
+        let (shape, data_offset) = npy_f32_header(&data)?;
+        if shape != [ids.len(), rh, rw] {
+            return Err(AnalysisError::store(
+                &data,
+                format!(
+                    "shape {shape:?}, but index.csv lists {} maps and meta.json says {rh} x {rw}",
+                    ids.len()
+                ),
+            ));
+        }
+        let (h, w) = info.map_shape;
+        let (fh, fw) = info.full_shape;
+        let up = Upsampler::new(h, w, fh, fw).map_err(AnalysisError::math(dir.display().to_string()))?;
+        Ok(MapSource {
+            dir: dir.into(),
+            kind,
+            info,
+            ids,
+            flagged_flat,
+            data,
+            data_offset,
+            row_len: rh * rw,
+            up,
+        })
+    }
+
+    /// The store folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Which array is read.
+    pub fn kind(&self) -> MapKind {
+        self.kind
+    }
+
+    /// The file the maps are read from.
+    pub fn data_path(&self) -> &Path {
+        &self.data
+    }
+
+    /// What `meta.json` says.
+    pub fn info(&self) -> &StoreInfo {
+        &self.info
+    }
+
+    /// Image ids in row order.
+    pub fn ids(&self) -> &[String] {
+        &self.ids
+    }
+
+    /// Number of maps.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Always false (opening refuses an empty store).
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Rows flagged "flat" in index.csv.
+    pub fn flagged_flat(&self) -> &[bool] {
+        &self.flagged_flat
+    }
+
+    /// Values per stored row (h * w, or H * W for [`MapKind::Full`]).
+    pub fn row_len(&self) -> usize {
+        self.row_len
+    }
+
+    /// H, W of a finished map.
+    pub fn full_shape(&self) -> (usize, usize) {
+        self.info.full_shape
+    }
+
+    /// Pixels of a finished map.
+    pub fn pixels(&self) -> usize {
+        self.info.full_shape.0 * self.info.full_shape.1
+    }
+
+    /// The upsampler of this store's shapes.
+    pub fn upsampler(&self) -> &Upsampler {
+        &self.up
+    }
+
+    /// Finishes one stored row into `dst` (H * W values): the common ending for low
+    /// maps, a copy for full ones. Returns true when the map is flat (all zero).
+    /// Errors name the row and image when a value is not finite.
+    pub fn finish_into(&self, row: usize, stored: &[f32], dst: &mut [f32]) -> Result<bool> {
+        if let Some(i) = stored.iter().position(|v| !v.is_finite()) {
+            return Err(AnalysisError::store(
+                &self.data,
+                format!(
+                    "row {row} ('{}') holds {} at position {i}; maps must be finite",
+                    self.ids.get(row).map(String::as_str).unwrap_or("?"),
+                    stored[i]
+                ),
+            ));
+        }
+        match self.kind {
+            MapKind::Low => self
+                .up
+                .finish_into(stored, dst)
+                .map_err(AnalysisError::math(format!("{} row {row}", self.data.display()))),
+            MapKind::Full => {
+                dst.copy_from_slice(stored);
+                Ok(dst.iter().all(|&v| v == 0.0))
+            }
+        }
+    }
+
+    /// Streams the stored rows `0..len()` in order, `chunk_rows` at a time:
+    /// `f(first_row, rows)` gets `rows.len() / row_len()` consecutive rows. Memory is
+    /// one chunk, whatever N is.
+    pub fn for_each_chunk(
+        &self,
+        chunk_rows: usize,
+        mut f: impl FnMut(usize, &[f32]) -> Result<()>,
+    ) -> Result<()> {
+        let chunk_rows = chunk_rows.max(1);
+        let file = File::open(&self.data).map_err(|e| AnalysisError::io(&self.data, e))?;
+        let mut reader = BufReader::with_capacity(1 << 20, file);
+        reader
+            .seek(SeekFrom::Start(self.data_offset))
+            .map_err(|e| AnalysisError::io(&self.data, e))?;
+        let mut bytes = vec![0u8; chunk_rows * self.row_len * 4];
+        let mut values = vec![0f32; chunk_rows * self.row_len];
+        let mut row = 0;
+        while row < self.len() {
+            let n = chunk_rows.min(self.len() - row);
+            let b = &mut bytes[..n * self.row_len * 4];
+            reader
+                .read_exact(b)
+                .map_err(|e| AnalysisError::io(&self.data, e))?;
+            let v = &mut values[..n * self.row_len];
+            for (x, c) in v.iter_mut().zip(b.chunks_exact(4)) {
+                *x = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            }
+            f(row, v)?;
+            row += n;
+        }
+        Ok(())
+    }
+}
+
+/// Writes a map store that [`MapSource`] (and `amva_maps::MapStore`'s readers of the
+/// shapes) can open: `maps.npy`, `index.csv`, and a minimal `meta.json` with the
+/// shapes and `extra` fields merged into `settings`. For tests, benchmarks and maps
+/// imported from elsewhere. With `full`, the maps are finished maps and go to
+/// `maps_full.npy` (and `maps.npy` gets the same values when the shapes agree).
+pub fn write_store(
+    dir: &Path,
+    ids: &[String],
+    map_shape: (usize, usize),
+    full_shape: (usize, usize),
+    maps: &[f32],
+    full: bool,
+    extra: serde_json::Value,
+) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| AnalysisError::io(dir, e))?;
+    let (rh, rw) = if full { full_shape } else { map_shape };
+    if maps.len() != ids.len() * rh * rw {
+        return Err(AnalysisError::store(
+            dir,
+            format!("{} values for {} maps of {rh} x {rw}", maps.len(), ids.len()),
+        ));
+    }
+    let file = if full { FULL_FILE } else { MAPS_FILE };
+    amva_io::npy::write_f32(&dir.join(file), &[ids.len(), rh, rw], maps)?;
+    if full && map_shape == full_shape {
+        amva_io::npy::write_f32(&dir.join(MAPS_FILE), &[ids.len(), rh, rw], maps)?;
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let csv_err = |e: csv::Error| AnalysisError::store(dir.join(INDEX_FILE), e.to_string());
+    w.write_record(["row", "image", "flags"]).map_err(csv_err)?;
+    for (i, id) in ids.iter().enumerate() {
+        w.write_record([i.to_string().as_str(), id.as_str(), ""])
+            .map_err(csv_err)?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| AnalysisError::store(dir.join(INDEX_FILE), e.to_string()))?;
+    amva_io::atomic::write_atomic(&dir.join(INDEX_FILE), &bytes)?;
+    let mut settings = serde_json::json!({
+        "map_shape": [map_shape.0, map_shape.1],
+        "full_shape": [full_shape.0, full_shape.1],
+        "full": full,
+    });
+    if let (Some(s), serde_json::Value::Object(extra)) = (settings.as_object_mut(), extra) {
+        for (k, v) in extra {
+            s.insert(k, v);
+        }
+    }
+    let meta = serde_json::json!({
+        "kind": "maps",
+        "settings": settings,
+        "complete": true,
+        "count": ids.len(),
+    });
+    amva_io::atomic::write_json(&dir.join(META_FILE), &meta)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_rows_in_chunks_and_checks_shapes() {
+        let d = tempfile::tempdir().unwrap();
+        let ids: Vec<String> = (0..5).map(|i| format!("img{i}.png")).collect();
+        let maps: Vec<f32> = (0..5 * 4).map(|i| i as f32).collect();
+        write_store(d.path(), &ids, (2, 2), (4, 4), &maps, false, serde_json::json!({"method": "ablation"})).unwrap();
+        let s = MapSource::open(d.path(), MapKind::Low).unwrap();
+        assert_eq!(s.len(), 5);
+        assert_eq!(s.info().method.as_deref(), Some("ablation"));
+        let mut seen = Vec::new();
+        s.for_each_chunk(2, |first, rows| {
+            seen.push((first, rows.len()));
+            assert_eq!(rows[0], (first * 4) as f32);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, vec![(0, 8), (2, 8), (4, 4)]);
+        let mut full = vec![0.0; 16];
+        assert!(!s.finish_into(1, &maps[4..8], &mut full).unwrap());
+        let expect = amva_math::resample::finish_map(&maps[4..8], 2, 2, 4, 4).unwrap();
+        assert_eq!(full, expect.data);
+        // maps_full.npy absent:
+        let err = MapSource::open(d.path(), MapKind::Full).unwrap_err().to_string();
+        assert!(err.contains("maps_full.npy") && err.contains("--full"), "{err}");
+        // A truncated maps.npy is named.
+        let p = d.path().join(MAPS_FILE);
+        let bytes = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &bytes[..bytes.len() - 4]).unwrap();
+        let err = MapSource::open(d.path(), MapKind::Low).unwrap_err().to_string();
+        assert!(err.contains("truncated"), "{err}");
+    }
+
+    #[test]
+    fn incomplete_or_foreign_meta_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join(META_FILE), r#"{"complete": false, "settings": {"map_shape": [7,7], "full_shape": [112,112]}}"#).unwrap();
+        let err = MapSource::open(d.path(), MapKind::Low).unwrap_err().to_string();
+        assert!(err.contains("has not finished"), "{err}");
+        std::fs::write(d.path().join(META_FILE), r#"{"kind": "embeddings"}"#).unwrap();
+        let err = MapSource::open(d.path(), MapKind::Low).unwrap_err().to_string();
+        assert!(err.contains("map_shape"), "{err}");
+    }
+}
