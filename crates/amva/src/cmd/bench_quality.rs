@@ -1,11 +1,101 @@
-//! `amva bench`: not yet implemented (see the open issues).
+//! `amva bench quality`: images/s of each built-in FIQA method on all cores.
 
-use crate::common::Ui;
+use crate::cmd::quality::{build_methods, MethodOptions};
+use crate::common::{ModelArgs, Ui};
+use amva_quality::Item;
+use amva_report::RgbImage;
 use anyhow::Result;
+use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(after_help = "Example:
+  amva bench quality --images ../shared/faces/lfw-dev/aligned112 --n 128
 
-pub fn run(_a: Args, _ui: &Ui) -> Result<()> {
-    anyhow::bail!("this benchmark is not implemented yet")
+Images are decoded and resized before timing: the rates are of the methods alone.")]
+pub struct Args {
+    /// Faces to score (default: generated 112x112 test patterns).
+    #[arg(long)]
+    pub images: Option<PathBuf>,
+    /// Images per measurement.
+    #[arg(long, default_value_t = 64)]
+    pub n: usize,
+    /// Repetitions (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// Methods to time.
+    #[arg(long, default_value = "magnitude,serfiq,brisque,pose")]
+    pub methods: String,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+fn images(a: &Args) -> Result<Vec<(String, RgbImage)>> {
+    match &a.images {
+        Some(dir) => {
+            let list = amva_io::images::ImageList::open(dir)?;
+            anyhow::ensure!(!list.is_empty(), "{}: no images", dir.display());
+            list.items
+                .iter()
+                .cycle()
+                .take(a.n)
+                .map(|it| Ok((it.id.clone(), amva_io::images::load_rgb(&it.path)?)))
+                .collect()
+        }
+        None => Ok((0..a.n)
+            .map(|k| {
+                let raw: Vec<u8> = (0..112 * 112 * 3u32)
+                    .map(|i| (i.wrapping_add(k as u32 * 31).wrapping_mul(2654435761) >> 24) as u8)
+                    .collect();
+                let img = RgbImage::from_raw(112, 112, raw).expect("112 x 112 x 3 values");
+                (format!("pattern{k}"), img)
+            })
+            .collect()),
+    }
+}
+
+pub fn run(a: Args, ui: &Ui) -> Result<()> {
+    anyhow::ensure!(a.n > 0, "--n must be at least 1");
+    let specs = amva_quality::parse_methods(&a.methods)?;
+    let opts = MethodOptions {
+        model: a.model.clone(),
+        serfiq_layer: None,
+        serfiq_passes: 100,
+        serfiq_dropout: 0.5,
+        seed: 0,
+        pose_model: None,
+    };
+    let methods = build_methods(&specs, &opts, ui)?;
+    let imgs = images(&a)?;
+    let threads = rayon::current_num_threads();
+    let mut rows = Vec::new();
+    for m in &methods {
+        let fitted: Vec<(String, RgbImage)> = imgs
+            .iter()
+            .map(|(id, img)| match m.input_size() {
+                Some((w, h)) => Ok((
+                    id.clone(),
+                    amva_io::images::fit(img.clone(), w, h, true, std::path::Path::new(id))?,
+                )),
+                None => Ok((id.clone(), img.clone())),
+            })
+            .collect::<Result<_>>()?;
+        let items: Vec<Item<'_>> = fitted
+            .iter()
+            .map(|(id, image)| Item { id, image })
+            .collect();
+        m.score(&items[..items.len().min(2)])?; // warm-up: builds the plans
+        let secs = super::bench::median_secs(a.rounds, || Ok(m.score(&items).map(|_| ())?))?;
+        let rate = a.n as f64 / secs;
+        println!(
+            "{:<10} {rate:9.1} images/s ({} images, {threads} threads, median of {})",
+            m.name(),
+            a.n,
+            a.rounds
+        );
+        rows.push(
+            serde_json::json!({"method": m.name(), "per_second": rate, "params": m.params()}),
+        );
+    }
+    ui.summary("bench quality done", serde_json::json!({"command": "bench quality", "threads": threads, "images": a.n, "results": rows}));
+    Ok(())
 }

@@ -1,11 +1,331 @@
-//! `amva edc`: not yet implemented (see the open issues).
+//! `amva edc`: the recognition utility of FIQA methods (Error versus Discard
+//! Characteristic, ALGORITHMS 6).
 
-use crate::common::Ui;
-use anyhow::Result;
+use crate::cmd::verify::{read_embeddings, read_pairs, Pair};
+use crate::common::{ModelArgs, Ui};
+use amva_quality::edc::{EdcOptions, EdcReport, PairScore};
+use anyhow::{Context, Result};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(after_help = "Examples:
+  amva edc --pairs pairs.tsv --embeddings emb/ --scores scores.csv --out edc/
+  amva edc --pairs pairs.tsv --images aligned112/ --scores scores.csv --out edc/ --fmr 1e-3 --pauc 0.2
 
-pub fn run(_a: Args, _ui: &Ui) -> Result<()> {
-    anyhow::bail!("`amva edc` is not implemented yet")
+The threshold is fixed once, on all comparisons, at --fmr; then comparisons are
+discarded by their quality min(q_a, q_b) (each method's direction from the scores'
+sidecar), lowest first, ties together, and the FNMR of the rest is plotted.
+
+Writes edc.png (all methods and the random reference), pauc.csv (pAUC, the area under
+the ideal curve, pAUC minus it, ratio to random), curves.csv (method,discard_fraction,
+fnmr), edc.json (everything), and excluded_pairs.csv / missing_quality.csv when pairs
+had to be left out.")]
+pub struct Args {
+    /// Pairs file: img_a, img_b, label (1 mated, 0 non-mated); CSV or TSV with a header.
+    #[arg(long)]
+    pub pairs: PathBuf,
+    /// Embeddings folder from `amva embed`.
+    #[arg(long, conflicts_with = "images")]
+    pub embeddings: Option<PathBuf>,
+    /// Or: image folder (ids as in the pairs file); embeds what the pairs need.
+    #[arg(long)]
+    pub images: Option<PathBuf>,
+    /// Resize images of the wrong size (with --images).
+    #[arg(long)]
+    pub resize: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Quality scores from `amva quality` (or any image,score CSV).
+    #[arg(long)]
+    pub scores: PathBuf,
+    /// Only these methods (comma-separated; default: all in the scores).
+    #[arg(long)]
+    pub methods: Option<String>,
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Target FMR of the fixed decision threshold.
+    #[arg(long, default_value_t = 1e-3)]
+    pub fmr: f64,
+    /// Upper discard fraction of the pAUC.
+    #[arg(long, default_value_t = 0.2)]
+    pub pauc: f64,
+    /// Seed of the random-quality reference.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Random-quality runs averaged for the reference.
+    #[arg(long, default_value_t = 20)]
+    pub random_runs: usize,
+}
+
+/// Embeddings by image id.
+type Embeddings = HashMap<String, Vec<f32>>;
+
+/// Embeddings of the images the pairs name, computed with the FR model.
+fn embed_pair_images(
+    root: &Path,
+    pairs: &[Pair],
+    model: &ModelArgs,
+    resize: bool,
+    ui: &Ui,
+) -> Result<(Embeddings, Vec<(String, String)>)> {
+    let model = model.load(ui)?;
+    let mut ids: Vec<String> = pairs
+        .iter()
+        .flat_map(|p| [p.a.clone(), p.b.clone()])
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let items: Vec<_> = ids
+        .iter()
+        .map(|id| amva_io::images::ImageItem {
+            id: id.clone(),
+            path: root.join(id),
+        })
+        .collect();
+    let pb = ui.progress(items.len() as u64, "embed");
+    let (mut map, mut failed) = (HashMap::new(), Vec::new());
+    for chunk in items.chunks(256) {
+        let loaded = amva_model::preprocess::load_batch(chunk, &model.spec.preprocess, resize);
+        let e = model.embed_parallel(&loaded.input, loaded.ok.len(), 1)?;
+        for (k, &i) in loaded.ok.iter().enumerate() {
+            map.insert(
+                chunk[i].id.clone(),
+                e[k * model.embedding_dim..(k + 1) * model.embedding_dim].to_vec(),
+            );
+        }
+        failed.extend(loaded.failed);
+        pb.inc(chunk.len() as u64);
+    }
+    pb.finish_and_clear();
+    Ok((map, failed))
+}
+
+/// Scores the pairs whose images both have an embedding; the others are returned as
+/// (img_a, img_b, label, reason).
+pub fn score_pairs(
+    pairs: &[Pair],
+    emb: &HashMap<String, Vec<f32>>,
+) -> (Vec<PairScore>, Vec<[String; 4]>) {
+    let (mut scored, mut excluded) = (Vec::new(), Vec::new());
+    for p in pairs {
+        match (emb.get(&p.a), emb.get(&p.b)) {
+            (Some(x), Some(y)) => scored.push(PairScore {
+                a: p.a.clone(),
+                b: p.b.clone(),
+                mated: p.mated,
+                score: amva_model::fr::cosine(x, y) as f64,
+            }),
+            (x, y) => {
+                let missing: Vec<&str> = [(x.is_none(), p.a.as_str()), (y.is_none(), p.b.as_str())]
+                    .iter()
+                    .filter(|m| m.0)
+                    .map(|m| m.1)
+                    .collect();
+                excluded.push([
+                    p.a.clone(),
+                    p.b.clone(),
+                    if p.mated { "1" } else { "0" }.into(),
+                    format!("no embedding for {}", missing.join(" and ")),
+                ]);
+            }
+        }
+    }
+    (scored, excluded)
+}
+
+fn write_csv(
+    path: &Path,
+    header: &[&str],
+    rows: impl IntoIterator<Item = Vec<String>>,
+) -> Result<()> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header)?;
+    for r in rows {
+        w.write_record(&r)?;
+    }
+    amva_io::atomic::write_atomic(path, &w.into_inner()?)?;
+    Ok(())
+}
+
+/// The EDC figure: every method as steps, the random reference dashed, pAUC noted.
+/// It shows discard fractions up to max(0.5, 2 x the pAUC limit), where the curves
+/// differ; the last few comparisons make the far end noisy (curves.csv has all of it).
+pub fn plot(report: &EdcReport) -> amva_report::LinePlot {
+    use amva_report::{LinePlot, Series};
+    let points = |c: &amva_quality::edc::Curve| {
+        c.discard_fractions
+            .iter()
+            .copied()
+            .zip(c.fnmr.iter().copied())
+            .collect::<Vec<_>>()
+    };
+    let xmax = (2.0 * report.options.pauc_limit).clamp(0.5, 1.0);
+    let ymax = report
+        .methods
+        .iter()
+        .chain(std::iter::once(&report.random))
+        .flat_map(|m| {
+            m.curve
+                .discard_fractions
+                .iter()
+                .zip(&m.curve.fnmr)
+                .filter(|(d, _)| **d <= xmax)
+                .map(|(_, e)| *e)
+        })
+        .fold(0.0, f64::max);
+    let mut p = LinePlot::new(format!(
+        "EDC at FMR {} (threshold {:.4})",
+        report.options.target_fmr, report.threshold
+    ))
+    .axis_labels(
+        "fraction of comparisons discarded (lowest quality first)",
+        "FNMR",
+    )
+    .x_range(0.0, xmax)
+    // Headroom above the curves for the legend.
+    .y_range(0.0, (ymax * 1.45).max(1e-6));
+    let lim = report.options.pauc_limit;
+    for m in &report.methods {
+        let ratio = m
+            .pauc_ratio_to_random
+            .map(|r| format!(", {r:.2}x random"))
+            .unwrap_or_default();
+        p = p.series(
+            Series::line(
+                format!("{} (pAUC {:.5}{ratio})", m.method, m.pauc),
+                points(&m.curve),
+            )
+            .steps(),
+        );
+    }
+    p.series(
+        Series::reference(
+            format!(
+                "random, mean of {} (pAUC {:.5})",
+                report.options.random_runs, report.random.pauc
+            ),
+            points(&report.random.curve),
+        )
+        .steps(),
+    )
+    .note(format!(
+        "pAUC over discard fractions 0 to {lim}; {} comparisons ({} mated) of {}; seed {}",
+        report.comparisons_used, report.mated_used, report.comparisons_scored, report.options.seed
+    ))
+}
+
+pub fn run(a: Args, ui: &Ui) -> Result<()> {
+    let start = std::time::Instant::now();
+    let pairs = read_pairs(&a.pairs)?;
+    let scores = amva_quality::read_scores(&a.scores)?;
+    let methods: Vec<String> = match &a.methods {
+        Some(m) => m
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        None => Vec::new(),
+    };
+    let (emb, failed) = match (&a.embeddings, &a.images) {
+        (Some(dir), _) => (
+            read_embeddings(dir)
+                .with_context(|| format!("reading embeddings from {}", dir.display()))?,
+            Vec::new(),
+        ),
+        (None, Some(root)) => embed_pair_images(root, &pairs, &a.model, a.resize, ui)?,
+        (None, None) => anyhow::bail!("give --embeddings DIR (from `amva embed`) or --images DIR"),
+    };
+    for (id, why) in failed.iter().take(10) {
+        ui.note(&format!("could not embed {id}: {why}"));
+    }
+    let (scored, excluded) = score_pairs(&pairs, &emb);
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    if !excluded.is_empty() {
+        let path = a.out.join("excluded_pairs.csv");
+        write_csv(
+            &path,
+            &["img_a", "img_b", "label", "reason"],
+            excluded.iter().map(|r| r.to_vec()),
+        )?;
+        ui.note(&format!(
+            "{} of {} pairs name images without an embedding; excluded (listed in {})",
+            excluded.len(),
+            pairs.len(),
+            path.display()
+        ));
+    }
+    anyhow::ensure!(!scored.is_empty(), "none of the {} pairs has embeddings for both images (ids must match the pairs file; see {})", pairs.len(), a.out.join("excluded_pairs.csv").display());
+    let opts = EdcOptions {
+        target_fmr: a.fmr,
+        pauc_limit: a.pauc,
+        seed: a.seed,
+        random_runs: a.random_runs,
+    };
+    let report = amva_quality::edc_report(&scored, &scores, &methods, &opts)?;
+    if !report.missing_quality.is_empty() {
+        let path = a.out.join("missing_quality.csv");
+        write_csv(
+            &path,
+            &["image", "methods"],
+            report
+                .missing_quality
+                .iter()
+                .map(|m| vec![m.image.clone(), m.methods.join(" ")]),
+        )?;
+        ui.note(&format!(
+            "{} comparisons left out: {} images have no quality for some method (listed in {})",
+            report.comparisons_without_quality,
+            report.missing_quality.len(),
+            path.display()
+        ));
+    }
+    amva_io::atomic::write_atomic(&a.out.join("pauc.csv"), report.table_csv().as_bytes())?;
+    amva_io::atomic::write_atomic(&a.out.join("curves.csv"), report.curves_csv().as_bytes())?;
+    let json = serde_json::json!({
+        "amva_version": env!("CARGO_PKG_VERSION"), "kind": "edc",
+        "pairs": a.pairs, "scores": a.scores, "embeddings": a.embeddings, "images": a.images,
+        "pairs_total": pairs.len(), "pairs_excluded_without_embedding": excluded.len(),
+        "report": report,
+    });
+    amva_io::atomic::write_json(&a.out.join("edc.json"), &json)?;
+    plot(&report)
+        .write_png(a.out.join("edc.png"))
+        .context("drawing edc.png")?;
+    let secs = start.elapsed().as_secs_f64();
+    let table: Vec<String> = report
+        .methods
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {:.5}{}",
+                m.method,
+                m.pauc,
+                m.pauc_ratio_to_random
+                    .map(|r| format!(" ({r:.2}x random)"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    ui.summary(
+        &format!(
+            "EDC of {} comparisons at FMR {} (threshold {:.4}, start FNMR {:.4}): pAUC({}) {}; random {:.5} -> {}",
+            report.comparisons_used,
+            a.fmr,
+            report.threshold,
+            report.random.fnmr_start,
+            a.pauc,
+            table.join(", "),
+            report.random.pauc,
+            a.out.display()
+        ),
+        serde_json::json!({
+            "command": "edc", "comparisons": report.comparisons_used, "excluded_pairs": excluded.len(),
+            "comparisons_without_quality": report.comparisons_without_quality, "threshold": report.threshold,
+            "pauc": report.methods.iter().map(|m| (m.method.clone(), serde_json::json!({"pauc": m.pauc, "pauc_above_ideal": m.pauc_above_ideal, "ratio_to_random": m.pauc_ratio_to_random}))).collect::<serde_json::Map<_, _>>(),
+            "random_pauc": report.random.pauc, "seconds": secs, "out": a.out,
+        }),
+    );
+    Ok(())
 }

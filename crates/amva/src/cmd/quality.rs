@@ -1,11 +1,202 @@
-//! `amva quality`: not yet implemented (see the open issues).
+//! `amva quality`: built-in FIQA scores of a set of images.
 
-use crate::common::Ui;
-use anyhow::Result;
+use crate::common::{self, ImageArgs, ModelArgs, Ui};
+use amva_quality::serfiq::{SerFiq, SerFiqOptions};
+use amva_quality::{MethodSpec, QualityMethod};
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(after_help = "Examples:
+  amva quality --images faces/ --out scores.csv
+  amva quality --images faces/ --methods magnitude,serfiq --seed 7 --out scores.csv
+  amva quality --images list.csv --methods brisque,onnx:models/myfiqa.onnx --out q.csv
 
-pub fn run(_a: Args, _ui: &Ui) -> Result<()> {
-    anyhow::bail!("`amva quality` is not implemented yet")
+Methods: magnitude (L2 norm of the raw embedding), serfiq (SER-FIQ: 100 dropout passes
+of the model's head), brisque (LIVE model, downloaded from PyPI on first use; lower is
+better), pose (-(|yaw| + |pitch|) from fr_pose.onnx), onnx:PATH (a model that outputs
+one number per image; preprocessing in PATH.toml, see the amva-quality docs).
+
+Writes the scores in long format (image,method,score), a sidecar <out stem>.meta.json
+with each method's direction (higher/lower is better) and parameters, which `amva edc`
+and `amva analyze` read, and <out stem>.failed.csv (image,reason).")]
+pub struct Args {
+    #[command(flatten)]
+    pub images: ImageArgs,
+    /// Comma-separated methods: magnitude, serfiq, brisque, pose, onnx:PATH.
+    #[arg(long, default_value = "magnitude,serfiq,brisque,pose")]
+    pub methods: String,
+    /// Output CSV (long format: image,method,score).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// SER-FIQ: tensor the head starts from (default: the model's serfiq_input, `662`).
+    #[arg(long, value_name = "TENSOR")]
+    pub serfiq_layer: Option<String>,
+    /// SER-FIQ: stochastic passes per image.
+    #[arg(long, default_value_t = 100)]
+    pub serfiq_passes: usize,
+    /// SER-FIQ: dropout probability (inverted dropout, as torch's nn.Dropout).
+    #[arg(long, default_value_t = 0.5)]
+    pub serfiq_dropout: f64,
+    /// Seed of every random choice (SER-FIQ's dropout masks).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Head-pose model (default: fr_pose.onnx from the default model package).
+    #[arg(long, value_name = "ONNX")]
+    pub pose_model: Option<PathBuf>,
+}
+
+/// The methods named by `specs`, ready to run. The FR model is loaded once, only when
+/// a method needs it.
+pub fn build_methods(
+    specs: &[MethodSpec],
+    a: &MethodOptions,
+    ui: &Ui,
+) -> Result<Vec<Box<dyn QualityMethod>>> {
+    let needs_fr = specs
+        .iter()
+        .any(|s| matches!(s, MethodSpec::Magnitude | MethodSpec::Serfiq));
+    let fr = if needs_fr {
+        Some(Arc::new(a.model.load(ui)?))
+    } else {
+        None
+    };
+    let mut out: Vec<Box<dyn QualityMethod>> = Vec::new();
+    for s in specs {
+        let fr = || fr.clone().context("the FR model was not loaded");
+        out.push(match s {
+            MethodSpec::Magnitude => Box::new(amva_quality::magnitude::Magnitude::new(fr()?)),
+            MethodSpec::Serfiq => {
+                let opts = SerFiqOptions {
+                    layer: a.serfiq_layer.clone(),
+                    passes: a.serfiq_passes,
+                    dropout: a.serfiq_dropout,
+                    seed: a.seed,
+                };
+                Box::new(SerFiq::new(fr()?, opts).context("setting up SER-FIQ")?)
+            }
+            MethodSpec::Brisque => Box::new(
+                amva_quality::brisque::Brisque::load_default()
+                    .context("loading the BRISQUE model")?,
+            ),
+            MethodSpec::Pose => {
+                let path = match &a.pose_model {
+                    Some(p) => p.clone(),
+                    None => {
+                        amva_io::models::ModelSource::from_env()?.model(amva_io::models::FR_POSE)?
+                    }
+                };
+                Box::new(
+                    amva_quality::pose::Pose::open(&path, a.model.engine)
+                        .with_context(|| format!("loading {}", path.display()))?,
+                )
+            }
+            MethodSpec::Onnx(path) => Box::new(
+                amva_quality::onnx::OnnxQuality::open(path, a.model.engine)
+                    .with_context(|| format!("loading {}", path.display()))?,
+            ),
+        });
+    }
+    Ok(out)
+}
+
+/// What building the methods needs from the command line (shared with `bench quality`).
+pub struct MethodOptions {
+    pub model: ModelArgs,
+    pub serfiq_layer: Option<String>,
+    pub serfiq_passes: usize,
+    pub serfiq_dropout: f64,
+    pub seed: u64,
+    pub pose_model: Option<PathBuf>,
+}
+
+/// `scores.csv` -> `scores.failed.csv`.
+pub fn failed_path(out: &Path) -> PathBuf {
+    out.with_extension("failed.csv")
+}
+
+pub fn run(a: Args, ui: &Ui) -> Result<()> {
+    let start = std::time::Instant::now();
+    let specs = amva_quality::parse_methods(&a.methods)?;
+    let list = amva_io::images::ImageList::open(&a.images.images)?;
+    anyhow::ensure!(
+        !list.is_empty(),
+        "{}: no images found",
+        a.images.images.display()
+    );
+    let opts = MethodOptions {
+        model: a.model.clone(),
+        serfiq_layer: a.serfiq_layer.clone(),
+        serfiq_passes: a.serfiq_passes,
+        serfiq_dropout: a.serfiq_dropout,
+        seed: a.seed,
+        pose_model: a.pose_model.clone(),
+    };
+    let methods = build_methods(&specs, &opts, ui)?;
+    if let Some(dir) = a.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let pb = ui.progress(list.len() as u64, "quality");
+    let run =
+        amva_quality::score_images(&methods, &list.items, a.images.resize, |n| pb.inc(n as u64))?;
+    pb.finish_and_clear();
+    for (id, why) in run.failed.iter().take(20) {
+        ui.note(&format!("skipped {id}: {why}"));
+    }
+    if run.failed.len() > 20 {
+        ui.note(&format!(
+            "... and {} more (see {})",
+            run.failed.len() - 20,
+            failed_path(&a.out).display()
+        ));
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let extra = serde_json::json!({
+        "images": a.images.images, "image_count": list.len(), "resize": a.images.resize,
+        "failed": run.failed.len(), "failed_list": failed_path(&a.out).file_name().map(|n| n.to_string_lossy().to_string()),
+        "seconds": secs,
+    });
+    amva_quality::write_scores(&a.out, &run.scores, extra)?;
+    common::write_failed(&failed_path(&a.out), &run.failed)?;
+    let per_method: Vec<String> = run
+        .scores
+        .methods
+        .iter()
+        .map(|(name, m)| {
+            format!(
+                "{name} {} ({})",
+                m.scores.len(),
+                if m.direction == amva_quality::Direction::Higher {
+                    "higher is better"
+                } else {
+                    "lower is better"
+                }
+            )
+        })
+        .collect();
+    ui.summary(
+        &format!(
+            "scored {} images in {secs:.1} s: {}; {} failures -> {} (+ {})",
+            list.len(),
+            per_method.join(", "),
+            run.failed.len(),
+            a.out.display(),
+            amva_quality::scores::sidecar_path(&a.out).display()
+        ),
+        serde_json::json!({
+            "command": "quality", "images": list.len(), "failed": run.failed.len(), "seconds": secs, "out": a.out,
+            "meta": amva_quality::scores::sidecar_path(&a.out),
+            "methods": run.scores.methods.iter().map(|(n, m)| (n.clone(), serde_json::json!({"scored": m.scores.len(), "direction": m.direction}))).collect::<serde_json::Map<_, _>>(),
+        }),
+    );
+    let scored: usize = run.scores.methods.values().map(|m| m.scores.len()).sum();
+    anyhow::ensure!(
+        scored > 0,
+        "no image could be scored (see {})",
+        failed_path(&a.out).display()
+    );
+    Ok(())
 }
