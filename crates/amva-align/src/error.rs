@@ -38,6 +38,9 @@ pub enum AlignError {
         height: u32,
         what: String,
     },
+    /// An image could not be encoded.
+    #[error("cannot encode a {format} image: {reason}")]
+    Encode { format: String, reason: String },
     /// Model loading or inference failed.
     #[error(transparent)]
     Model(#[from] amva_model::Error),

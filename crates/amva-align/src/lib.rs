@@ -19,6 +19,7 @@
 
 pub mod detect;
 pub mod draw;
+pub mod encode;
 mod error;
 pub mod landmarks;
 pub mod landmarks_csv;
@@ -27,6 +28,8 @@ pub mod similarity;
 pub mod warp;
 
 pub use error::{AlignError, Result};
+/// The image crate this crate's images come from (`image::RgbImage`).
+pub use image;
 pub use pipeline::{
     align_image, align_with_landmarks, AlignOptions, AlignedFace, Aligner, FaceSearch,
 };

@@ -254,6 +254,11 @@ impl Aligner {
         Self::from_paths(&det, &lm, engine, options)
     }
 
+    /// The engine that runs the models.
+    pub fn engine(&self) -> EngineKind {
+        self.detector.net.engine()
+    }
+
     /// Detects, picks faces, estimates landmarks and aligns.
     pub fn search(&self, img: &RgbImage) -> Result<FaceSearch> {
         let mut dets = self.detector.detect(img, &self.options)?;
