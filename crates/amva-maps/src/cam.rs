@@ -41,6 +41,7 @@ pub struct CamRunner<'m> {
     params: MapParams,
     mask_up: Upsampler,
     zero_embedding: Vec<f32>,
+    linear_head: Option<crate::linear_head::LinearHead>,
 }
 
 impl std::fmt::Debug for CamRunner<'_> {
@@ -183,12 +184,15 @@ impl<'m> CamRunner<'m> {
         let p = &model.spec.preprocess;
         let mask_up = Upsampler::new(h, w, p.height as usize, p.width as usize)
             .map_err(Error::math("target layer"))?;
+        let mut linear_head = None;
         if params.method.needs_head() {
-            model.head().map_err(|e| Error::NoHead {
+            let head = model.head().map_err(|e| Error::NoHead {
                 method: params.method.to_string(),
                 layer: model.spec.target.clone(),
                 reason: e.to_string(),
             })?;
+            let [k, h, w] = model.target_shape;
+            linear_head = crate::linear_head::LinearHead::probe(head, k, h * w, params.batch)?;
         }
         let zero = model.forward(&vec![0.0; model.input_len()], 1)?;
         Ok(CamRunner {
@@ -196,7 +200,21 @@ impl<'m> CamRunner<'m> {
             params,
             mask_up,
             zero_embedding: zero.embeddings,
+            linear_head,
         })
+    }
+
+    /// Ablation-CAM through K batched head passes even when the head is affine (the
+    /// closed form is used otherwise; see the `linear_head` module). For tests and
+    /// comparisons: both give the same maps to float rounding.
+    pub fn without_linear_head(mut self) -> Self {
+        self.linear_head = None;
+        self
+    }
+
+    /// True when Ablation-CAM uses the closed form of an affine head.
+    pub fn uses_linear_head(&self) -> bool {
+        self.linear_head.is_some()
     }
 
     /// The parameters this runner uses.
@@ -392,6 +410,22 @@ impl<'m> CamRunner<'m> {
         done: &(dyn Fn(usize) + Sync),
     ) -> Result<Vec<LowMap>> {
         let head = self.model.head()?;
+        let all: Vec<usize> = (0..k).collect();
+        if let Some(lin) = &self.linear_head {
+            // One head pass per image (batch 1: a map never depends on its neighbours).
+            return passes
+                .par_iter()
+                .map(|p| {
+                    let ha = head.run(&p.activations, 1)?;
+                    let w = lin.weights(&p.activations, &ha[0].data, &p.embedding);
+                    done(1);
+                    Ok(LowMap {
+                        m: weighted_sum(&p.activations, hw, &all, &w),
+                        passes: 1,
+                    })
+                })
+                .collect();
+        }
         let per = k * hw;
         let counts = vec![k; passes.len()];
         let sims = self.run_jobs(passes.len(), &counts, per, 0, done, |job, buf, _| {
@@ -408,7 +442,6 @@ impl<'m> CamRunner<'m> {
                 .map(|ek| 1.0 - amva_model::fr::cosine(ek, &p.embedding) as f64)
                 .collect())
         })?;
-        let all: Vec<usize> = (0..k).collect();
         Ok(passes
             .iter()
             .zip(sims)

@@ -13,6 +13,7 @@ pub mod cam;
 mod eigen;
 mod error;
 pub mod faithfulness;
+mod linear_head;
 pub mod params;
 pub mod store;
 

@@ -212,6 +212,14 @@ fn naive_eigencam(model: &FrModel, x: &[f32]) -> Vec<f32> {
 
 /// Low-resolution maps equal to 1e-5 of their scale, full maps (in [0, 1]) to 1e-5.
 fn assert_maps_close(what: &str, fast: &[f32], naive: &[f32]) {
+    assert!(
+        !maps_close(what, fast, naive),
+        "{what}: a real face gave a flat map"
+    );
+}
+
+/// Checks closeness; returns whether the map is flat.
+fn maps_close(what: &str, fast: &[f32], naive: &[f32]) -> bool {
     let scale = naive.iter().fold(0f32, |a, v| a.max(v.abs())).max(1e-6);
     for (p, (a, b)) in fast.iter().zip(naive).enumerate() {
         assert!(
@@ -229,7 +237,7 @@ fn assert_maps_close(what: &str, fast: &[f32], naive: &[f32]) {
         .map(|(a, b)| (a - b).abs())
         .fold(0f32, f32::max);
     assert!(worst <= 1e-5, "{what}: full maps differ by {worst}");
-    assert!(!fa.flat, "{what}: a real face gave a flat map");
+    fa.flat
 }
 
 fn fast_maps(model: &FrModel, params: MapParams, x: &[f32], n: usize) -> Vec<Vec<f32>> {
@@ -392,4 +400,36 @@ fn faithfulness_curves_match_naive_deletion_and_insertion() {
         assert!((c.deletion_score() - area(&del)).abs() < 1e-5);
         assert!((c.insertion_score() - area(&ins)).abs() < 1e-5);
     }
+}
+
+#[test]
+fn ablation_at_a_layer_with_a_nonlinear_head_takes_the_batched_path() {
+    let Some(sh) = shared() else { return };
+    // "503" feeds a 1x1 convolution and a PReLU before the affine tail: not affine.
+    let spec = ModelSpec {
+        target: "503".into(),
+        ..ModelSpec::default_model()
+    };
+    let model = FrModel::load(&sh.join("models/fr_feature.onnx"), spec, EngineKind::Tract).unwrap();
+    let (x, n) = faces(&sh, &model);
+    let per = model.input_len();
+    let runner = CamRunner::new(
+        &model,
+        MapParams {
+            batch: 16,
+            ..MapParams::new(Method::Ablation)
+        },
+    )
+    .unwrap();
+    assert!(
+        !runner.uses_linear_head(),
+        "a head with a PReLU is not affine"
+    );
+    let fast = runner.maps(&x, n, &|_| {}).unwrap();
+    let mut flat = 0;
+    for i in 0..n {
+        let naive = naive_ablation(&model, &x[i * per..(i + 1) * per]);
+        flat += maps_close(&format!("ablation at 503, image {i}"), &fast[i].m, &naive) as usize;
+    }
+    assert!(flat < n, "every map was flat: nothing compared");
 }
