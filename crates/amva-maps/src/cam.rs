@@ -189,7 +189,14 @@ impl<'m> CamRunner<'m> {
             let head = model.head().map_err(|e| Error::NoHead {
                 method: params.method.to_string(),
                 layer: model.spec.target.clone(),
-                reason: e.to_string(),
+                reason: {
+                    let r = e.to_string();
+                    if r.contains("scorecam") {
+                        r
+                    } else {
+                        r + "; use scorecam, which needs no head"
+                    }
+                },
             })?;
             let [k, h, w] = model.target_shape;
             linear_head = crate::linear_head::LinearHead::probe(head, k, h * w, params.batch)?;

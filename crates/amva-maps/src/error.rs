@@ -32,7 +32,7 @@ pub enum Error {
         expected: &'static str,
     },
     /// The method needs the network after the target layer, which cannot be cut.
-    #[error("{method} needs the part of the model after layer '{layer}', which cannot be run on its own ({reason}); use scorecam, which needs no head")]
+    #[error("{method} needs the part of the model after layer '{layer}' on its own, which is not possible here: {reason}")]
     NoHead {
         method: String,
         layer: String,

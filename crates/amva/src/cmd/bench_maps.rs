@@ -1,11 +1,189 @@
-//! `amva bench`: not yet implemented (see the open issues).
+//! `amva bench maps`: images/s of each map method on each usable engine, and of the
+//! pytorch-grad-cam Score-CAM peer (benches/peers/scorecam_peer.py) on the same faces in
+//! the same run, with the ratio. Images are decoded before timing.
 
+use super::bench::median_secs;
 use crate::common::Ui;
-use anyhow::Result;
+use amva_maps::{CamRunner, MapParams, Method};
+use amva_model::{EngineKind, FrModel, ModelSpec};
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(after_help = "Example:
+  amva bench maps --images ../shared/faces/lfw-dev/aligned112
+  amva bench maps --images faces/ --n-scorecam 8 --peer-python /work/venvs/peer/bin/python
 
-pub fn run(_a: Args, _ui: &Ui) -> Result<()> {
-    anyhow::bail!("this benchmark is not implemented yet")
+The peer runs when its Python (with torch, onnx2torch, grad-cam; see
+benches/peers/requirements.txt) is found: --peer-python, $AMVA_PEER_PYTHON, or
+/work/venvs/peer/bin/python. Run on a quiet machine: other load skews the ratio.")]
+pub struct Args {
+    /// Aligned faces (the same ones go to amva and the peer: evenly spread over the sorted list).
+    #[arg(long)]
+    pub images: PathBuf,
+    /// Faces for the Score-CAM measurements (amva and peer).
+    #[arg(long, default_value_t = 4)]
+    pub n_scorecam: usize,
+    /// Faces for the single-pass and ablation measurements.
+    #[arg(long, default_value_t = 128)]
+    pub n: usize,
+    /// Repetitions of the fast methods (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// Methods to time.
+    #[arg(
+        long,
+        default_value = "scorecam,ablation,eigencam,activation",
+        value_delimiter = ','
+    )]
+    pub methods: Vec<Method>,
+    /// Python of the peer's venv.
+    #[arg(long)]
+    pub peer_python: Option<PathBuf>,
+    /// Skip the peer.
+    #[arg(long)]
+    pub no_peer: bool,
+}
+
+/// The same spread of faces as the peer script takes: every (len / n)-th of the sorted list.
+fn faces(dir: &Path, n: usize) -> Result<Vec<amva_io::images::ImageItem>> {
+    let list = amva_maps::store::sorted_list(amva_io::images::ImageList::open(dir)?, dir)?;
+    anyhow::ensure!(!list.is_empty(), "{}: no images", dir.display());
+    let step = (list.len() / n.max(1)).max(1);
+    Ok((0..n.min(list.len()))
+        .map(|i| list.items[i * step].clone())
+        .collect())
+}
+
+fn peer_python(a: &Args) -> Option<PathBuf> {
+    a.peer_python
+        .clone()
+        .or_else(|| std::env::var_os("AMVA_PEER_PYTHON").map(PathBuf::from))
+        .or_else(|| Some(PathBuf::from("/work/venvs/peer/bin/python")))
+        .filter(|p| p.is_file())
+}
+
+fn peer_script() -> Option<PathBuf> {
+    [
+        PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../benches/peers/scorecam_peer.py"
+        )),
+        PathBuf::from("benches/peers/scorecam_peer.py"),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+}
+
+pub fn run(a: Args, ui: &Ui) -> Result<()> {
+    let path = amva_io::models::ModelSource::from_env()?.model(amva_io::models::FR_FEATURE)?;
+    if let Some(load) = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+    {
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1) as f64;
+        if load > 0.5 * cores {
+            ui.note(&format!("warning: the machine is busy (load {load:.1} on {cores} cores); the figures below are unreliable"));
+        }
+    }
+    let mut kinds = vec![EngineKind::Tract];
+    if amva_model::engine::ort_available() {
+        kinds.push(EngineKind::Ort);
+    } else {
+        ui.note("ONNX Runtime not installed (`amva engine install`): measuring tract only");
+    }
+    let threads = rayon::current_num_threads();
+    let mut rows: Vec<serde_json::Value> = Vec::new();
+    let mut best_scorecam: Option<(String, f64)> = None;
+    for kind in &kinds {
+        let model = FrModel::load(&path, ModelSpec::default_model(), *kind)?;
+        for &method in &a.methods {
+            let n = if method == Method::ScoreCam {
+                a.n_scorecam
+            } else {
+                a.n
+            };
+            let items = faces(&a.images, n)?;
+            let batch = amva_model::preprocess::load_batch(&items, &model.spec.preprocess, true);
+            anyhow::ensure!(
+                batch.failed.is_empty(),
+                "unreadable images: {:?}",
+                batch.failed
+            );
+            let n = batch.ok.len();
+            let params = MapParams {
+                batch: MapParams::default_batch(method, model.engine()),
+                ..MapParams::new(method)
+            };
+            let runner = CamRunner::new(&model, params.clone())?;
+            // Warm-up: builds the engine's plans for the batch sizes used.
+            runner.maps(&batch.input[..model.input_len()], 1, &|_| {})?;
+            let rounds = if method == Method::ScoreCam {
+                1
+            } else {
+                a.rounds
+            };
+            let pb = ui.progress((n * rounds) as u64, &method.to_string());
+            let secs = median_secs(rounds, || {
+                runner.maps(&batch.input, n, &|k| pb.inc(k as u64))?;
+                Ok(())
+            })?;
+            pb.finish_and_clear();
+            let rate = n as f64 / secs;
+            println!(
+                "{:<10} {:<5} batch {:>2}: {rate:9.2} images/s ({:.3} s/image; {n} faces, {threads} threads{})",
+                method.to_string(),
+                kind.to_string(),
+                params.batch,
+                secs / n as f64,
+                if rounds > 1 { format!(", median of {rounds}") } else { String::new() }
+            );
+            rows.push(serde_json::json!({"method": method, "engine": kind.to_string(), "batch": params.batch, "images": n, "images_per_second": rate}));
+            if method == Method::ScoreCam && best_scorecam.as_ref().is_none_or(|b| rate > b.1) {
+                best_scorecam = Some((kind.to_string(), rate));
+            }
+        }
+    }
+    let mut json =
+        serde_json::json!({"command": "bench maps", "threads": threads, "results": rows});
+    if a.methods.contains(&Method::ScoreCam) && !a.no_peer {
+        match (peer_python(&a), peer_script()) {
+            (Some(py), Some(script)) => {
+                ui.note(&format!("running the pytorch-grad-cam peer ({} {})", py.display(), script.display()));
+                let out = std::process::Command::new(&py)
+                    .arg(&script)
+                    .args(["bench", "--images"])
+                    .arg(&a.images)
+                    .args(["--n", &a.n_scorecam.to_string(), "--model"])
+                    .arg(&path)
+                    .output()
+                    .with_context(|| format!("running {}", py.display()))?;
+                let stdout = String::from_utf8_lossy(&out.stdout);
+                let parsed: Option<serde_json::Value> = stdout.lines().rev().find_map(|l| serde_json::from_str(l).ok());
+                match parsed.as_ref().and_then(|v| v["seconds_per_image"].as_f64()) {
+                    Some(s) if out.status.success() => {
+                        let rate = 1.0 / s;
+                        println!("peer (pytorch-grad-cam ScoreCAM, batch 8, torch 2 threads): {rate:9.2} images/s ({s:.3} s/image; {} faces)", a.n_scorecam);
+                        json["peer"] = parsed.clone().unwrap_or_default();
+                        if let Some((engine, best)) = &best_scorecam {
+                            let ratio = best / rate;
+                            println!("ratio amva Score-CAM ({engine}) / peer: {ratio:.2}x (goal >= 1.5x)");
+                            json["ratio_scorecam_vs_peer"] = serde_json::json!(ratio);
+                        }
+                    }
+                    _ => ui.note(&format!(
+                        "the peer failed (exit {:?}); skipped: {}",
+                        out.status.code(),
+                        String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("")
+                    )),
+                }
+            }
+            (None, _) => ui.note("peer skipped: no Python with the peer's packages (set --peer-python or AMVA_PEER_PYTHON; see benches/peers/requirements.txt)"),
+            (_, None) => ui.note("peer skipped: benches/peers/scorecam_peer.py not found (run from the repository)"),
+        }
+    }
+    ui.summary("bench maps done", json);
+    Ok(())
 }
