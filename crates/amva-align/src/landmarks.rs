@@ -65,6 +65,7 @@ pub fn landmark_crop(square: &BoxF, img_w: u32, img_h: u32) -> Option<CropRect> 
 }
 
 /// Model outputs (136 values: x, y pairs as fractions of the crop) to image pixels.
+/// (The JS truncates them to whole pixels; amva keeps the fractions.)
 pub fn crop_to_image(out: &[f32], crop: &CropRect) -> Vec<Point> {
     out.chunks_exact(2)
         .map(|p| {

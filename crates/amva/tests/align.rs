@@ -388,6 +388,11 @@ fn bad_input_is_reported() {
     assert_eq!(summary["faces"], 2);
     assert!(out2.join("tiny.png").is_file());
 
+    // Writing the crops into the photo folder itself is refused.
+    let o = amva(&shared, &["align", "--images", s(&dir), "--out", s(&dir)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("would replace the photos"));
+
     // Landmark files: a missing column and a non-numeric value are errors naming the line.
     let head = "image,lex,ley,rex,rey,nx,ny,lmx,lmy,rmx,rmy\n";
     let good = "face.png,101.55,111.73,142.99,111.18,124.84,140.86,103.23,155.33,146.83,153.65\n";

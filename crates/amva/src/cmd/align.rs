@@ -139,6 +139,14 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         }
     }
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    // Crops keep the photos' relative paths: in the photos' own folder they would replace them.
+    if let (Ok(o), Ok(r)) = (a.out.canonicalize(), list.root.canonicalize()) {
+        anyhow::ensure!(
+            o != r,
+            "--out {} is the image folder itself; the crops would replace the photos",
+            a.out.display()
+        );
+    }
 
     let pb = ui.progress(list.len() as u64, "align");
     let results: Vec<Result<ItemResult>> = list
@@ -254,7 +262,9 @@ fn process(item: &ImageItem, source: &Source, a: &Args, opts: &AlignOptions) -> 
     }
     if a.preview {
         let view = amva_align::draw::preview(&img, &found);
-        let rel = Path::new("preview").join(&item.id).with_extension("jpg");
+        let rel = Path::new("preview")
+            .join(inside_out(&item.id))
+            .with_extension("jpg");
         write_image(&a.out.join(&rel), &view, "jpg", 90)?;
     }
     for face in found.faces {
@@ -275,11 +285,26 @@ fn process(item: &ImageItem, source: &Source, a: &Args, opts: &AlignOptions) -> 
 
 /// The crop's id: the image's id, with `_face<k>` before the extension for all-faces runs.
 fn crop_id(id: &str, face: Option<usize>) -> String {
-    let Some(k) = face else { return id.to_string() };
+    let id = inside_out(id);
+    let Some(k) = face else { return id };
     match id.rfind('.').filter(|&dot| !id[dot..].contains('/')) {
         Some(dot) => format!("{}_face{k}{}", &id[..dot], &id[dot..]),
         None => format!("{id}_face{k}"),
     }
+}
+
+/// An image id as a path that stays inside --out: ids from a list file can be absolute
+/// or climb with `..`, and joined as they are they would write over the source images.
+/// Keeps the plain components only ("/data/a/../b.jpg" -> "data/a/b.jpg").
+fn inside_out(id: &str) -> String {
+    Path::new(&id.replace('\\', "/"))
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(p) => Some(p.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Encodes by extension (JPEG at `quality`) and writes under a temporary name, then
@@ -344,5 +369,17 @@ mod tests {
         assert_eq!(crop_id("a/b.jpg", Some(2)), "a/b_face2.jpg");
         assert_eq!(crop_id("a.b/c", Some(0)), "a.b/c_face0");
         assert_eq!(crop_id("x.tar.png", Some(1)), "x.tar_face1.png");
+    }
+
+    #[test]
+    fn crops_never_leave_the_output_folder() {
+        assert_eq!(crop_id("/data/photos/a.jpg", None), "data/photos/a.jpg");
+        assert_eq!(crop_id("../../etc/b.png", Some(0)), "etc/b_face0.png");
+        assert_eq!(crop_id("a/./b/../c.jpg", None), "a/b/c.jpg");
+        let win = crop_id("C:\\x\\y.jpg", None);
+        assert!(
+            !std::path::Path::new(&win).is_absolute() && win.ends_with("x/y.jpg"),
+            "{win}"
+        );
     }
 }
