@@ -25,22 +25,39 @@ impl NpyWriter {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?);
-        file.write_all(&[0u8; HEADER_LEN]).map_err(|e| Error::io(&tmp, e))?;
-        Ok(NpyWriter { path: path.into(), tmp, file, item_shape: item_shape.to_vec(), rows: 0 })
+        let mut file =
+            std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?);
+        file.write_all(&[0u8; HEADER_LEN])
+            .map_err(|e| Error::io(&tmp, e))?;
+        Ok(NpyWriter {
+            path: path.into(),
+            tmp,
+            file,
+            item_shape: item_shape.to_vec(),
+            rows: 0,
+        })
     }
 
     /// Appends whole rows (a multiple of the item size).
     pub fn append(&mut self, data: &[f32]) -> Result<()> {
         let per: usize = self.item_shape.iter().product();
         if per == 0 || data.len() % per != 0 {
-            return Err(Error::Npy { path: self.path.clone(), reason: format!("{} values are not whole rows of {:?}", data.len(), self.item_shape) });
+            return Err(Error::Npy {
+                path: self.path.clone(),
+                reason: format!(
+                    "{} values are not whole rows of {:?}",
+                    data.len(),
+                    self.item_shape
+                ),
+            });
         }
         let mut bytes = Vec::with_capacity(data.len() * 4);
         for v in data {
             bytes.extend_from_slice(&v.to_le_bytes());
         }
-        self.file.write_all(&bytes).map_err(|e| Error::io(&self.tmp, e))?;
+        self.file
+            .write_all(&bytes)
+            .map_err(|e| Error::io(&self.tmp, e))?;
         self.rows += data.len() / per;
         Ok(())
     }
@@ -52,14 +69,23 @@ impl NpyWriter {
 
     /// Writes the header and renames the file into place.
     pub fn finish(self) -> Result<PathBuf> {
-        let NpyWriter { path, tmp, file, item_shape, rows } = self;
+        let NpyWriter {
+            path,
+            tmp,
+            file,
+            item_shape,
+            rows,
+        } = self;
         let io = |e| Error::io(&tmp, e);
         let mut file = file.into_inner().map_err(|e| io(e.into_error()))?;
         let mut shape = vec![rows];
         shape.extend(item_shape);
         let mut header = crate::npy::npy_header_f32(&shape);
         if header.len() > HEADER_LEN {
-            return Err(Error::Npy { path, reason: format!("shape {shape:?} too long for the header") });
+            return Err(Error::Npy {
+                path,
+                reason: format!("shape {shape:?} too long for the header"),
+            });
         }
         // Pad the dict with spaces so the data starts exactly at HEADER_LEN.
         let pad = HEADER_LEN - header.len();
