@@ -263,7 +263,12 @@ pub fn region_row(map: &[f64], inside: &[bool]) -> Result<RegionRow> {
 }
 
 /// The deviation map `|a - b|` (mirrored and averaged with `symmetric`).
-pub fn deviation_map(a: &[f64], b: &[f64], (h, w): (usize, usize), symmetric_: bool) -> Result<Vec<f64>> {
+pub fn deviation_map(
+    a: &[f64],
+    b: &[f64],
+    (h, w): (usize, usize),
+    symmetric_: bool,
+) -> Result<Vec<f64>> {
     let d = deviation(a, b).map_err(AnalysisError::math("deviation map"))?;
     if symmetric_ {
         symmetric(&d, h, w).map_err(AnalysisError::math("symmetric deviation map"))
@@ -300,9 +305,9 @@ pub fn permutation_outside_amv(
     seed: u64,
 ) -> Result<PermutationOutcome> {
     let index = |r: &usize| {
-        pool_rows
-            .binary_search(r)
-            .map_err(|_| AnalysisError::store("permutation test", format!("row {r} was not pooled")))
+        pool_rows.binary_search(r).map_err(|_| {
+            AnalysisError::store("permutation test", format!("row {r} was not pooled"))
+        })
     };
     let items: Vec<usize> = high.iter().chain(low).map(index).collect::<Result<_>>()?;
     let labels: Vec<bool> = (0..items.len()).map(|i| i >= high.len()).collect();
@@ -321,7 +326,9 @@ pub fn permutation_outside_amv(
             alternative: Alternative::Greater,
         },
     )
-    .map_err(AnalysisError::math("permutation test of the outside AM-V difference"))?;
+    .map_err(AnalysisError::math(
+        "permutation test of the outside AM-V difference",
+    ))?;
     Ok(PermutationOutcome {
         observed: r.observed,
         p_value: r.p_value,
@@ -337,7 +344,13 @@ fn method_keys(names: &[&str]) -> Vec<String> {
     for n in names {
         let mut k: String = n
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         if k.is_empty() || k.starts_with('.') {
             k = format!("m{k}");
@@ -363,7 +376,11 @@ fn fmt(x: f64) -> String {
 
 /// The mean face (per-pixel mean of RGB) of `ids`, resized to `w x h`. Unreadable
 /// images are skipped and counted.
-fn mean_face(paths: &HashMap<String, PathBuf>, ids: &[&str], (h, w): (usize, usize)) -> Option<(RgbImage, usize, usize)> {
+fn mean_face(
+    paths: &HashMap<String, PathBuf>,
+    ids: &[&str],
+    (h, w): (usize, usize),
+) -> Option<(RgbImage, usize, usize)> {
     let mut sum = vec![0f64; h * w * 3];
     let (mut used, mut failed) = (0usize, 0usize);
     for id in ids {
@@ -371,7 +388,9 @@ fn mean_face(paths: &HashMap<String, PathBuf>, ids: &[&str], (h, w): (usize, usi
             failed += 1;
             continue;
         };
-        match amva_io::images::load_rgb(p).and_then(|img| amva_io::images::fit(img, w as u32, h as u32, true, p)) {
+        match amva_io::images::load_rgb(p)
+            .and_then(|img| amva_io::images::fit(img, w as u32, h as u32, true, p))
+        {
             Ok(img) => {
                 for (s, &v) in sum.iter_mut().zip(img.as_raw()) {
                     *s += f64::from(v);
@@ -384,7 +403,10 @@ fn mean_face(paths: &HashMap<String, PathBuf>, ids: &[&str], (h, w): (usize, usi
     if used == 0 {
         return None;
     }
-    let raw: Vec<u8> = sum.iter().map(|s| (s / used as f64).round().clamp(0.0, 255.0) as u8).collect();
+    let raw: Vec<u8> = sum
+        .iter()
+        .map(|s| (s / used as f64).round().clamp(0.0, 255.0) as u8)
+        .collect();
     RgbImage::from_raw(w as u32, h as u32, raw).map(|img| (img, used, failed))
 }
 
@@ -439,7 +461,10 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
     let margin_px = opts.region_margin * w as f64 / ARCFACE_SIZE;
     let inside = face_region_mask(h, w, margin_px).map_err(|e| AnalysisError::Option {
         option: "--region-margin".into(),
-        reason: format!("{} px (on the {h} x {w} maps: {margin_px:.2} px): {e}", opts.region_margin),
+        reason: format!(
+            "{} px (on the {h} x {w} maps: {margin_px:.2} px): {e}",
+            opts.region_margin
+        ),
     })?;
     let outside: Vec<bool> = inside.iter().map(|i| !i).collect();
     let mut notes: Vec<String> = Vec::new();
@@ -477,8 +502,13 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
         }
         pool_rows.clear();
     }
-    let mut collector = (!pool_rows.is_empty())
-        .then(|| PooledCollector::new(pool_rows.clone(), low_rank.then(|| source.upsampler()), &outside));
+    let mut collector = (!pool_rows.is_empty()).then(|| {
+        PooledCollector::new(
+            pool_rows.clone(),
+            low_rank.then(|| source.upsampler()),
+            &outside,
+        )
+    });
 
     // --- Statistics of every group of every method, in one set of passes.
     let all_rows: Vec<&[usize]> = groups
@@ -508,7 +538,11 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
     let mut stats_iter = stats.into_iter();
     let per_method: Vec<Vec<GroupStats>> = groups
         .iter()
-        .map(|g| (0..g.all_groups().len()).filter_map(|_| stats_iter.next()).collect())
+        .map(|g| {
+            (0..g.all_groups().len())
+                .filter_map(|_| stats_iter.next())
+                .collect()
+        })
         .collect();
 
     // --- Output folders, mask, image paths for mean faces.
@@ -528,14 +562,21 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
         inside.clone(),
         h,
         w,
-        format!("central face region (landmark hull + {} px)", fmt(opts.region_margin)),
+        format!(
+            "central face region (landmark hull + {} px)",
+            opts.region_margin
+        ),
     )
     .map_err(AnalysisError::report("region outline"))?;
     let image_paths: Option<HashMap<String, PathBuf>> = if opts.figures {
-        let spec = opts
-            .images
-            .clone()
-            .or_else(|| source.info().images.as_ref().map(PathBuf::from).filter(|p| p.exists()));
+        let spec = opts.images.clone().or_else(|| {
+            source
+                .info()
+                .images
+                .as_ref()
+                .map(PathBuf::from)
+                .filter(|p| p.exists())
+        });
         match spec {
             Some(s) => match amva_io::images::ImageList::open(&s) {
                 Ok(list) => Some(list.items.into_iter().map(|it| (it.id, it.path)).collect()),
@@ -552,7 +593,11 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
     } else {
         None
     };
-    let mut figures = if opts.figures { Some(Figures::new(&opts.out)?) } else { None };
+    let mut figures = if opts.figures {
+        Some(Figures::new(&opts.out)?)
+    } else {
+        None
+    };
 
     // --- Per method.
     let mut method_json = serde_json::Map::new();
@@ -561,7 +606,9 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
     let stat_list: Vec<Stat> = Stat::ALL
         .iter()
         .copied()
-        .filter(|s| opts.compat_paper || matches!(s, Stat::Mam | Stat::Amv | Stat::Median | Stat::Mad))
+        .filter(|s| {
+            opts.compat_paper || matches!(s, Stat::Mam | Stat::Amv | Stat::Median | Stat::Mad)
+        })
         .collect();
     for (mi, (g, gstats)) in groups.iter().zip(&per_method).enumerate() {
         let key = &keys[mi];
@@ -579,28 +626,54 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
             }
             let mut wr = csv::Writer::from_writer(Vec::new());
             let csv_err = |e: csv::Error| AnalysisError::store("groups csv", e.to_string());
-            wr.write_record(["image", "row", "score", "groups"]).map_err(csv_err)?;
+            wr.write_record(["image", "row", "score", "groups"])
+                .map_err(csv_err)?;
             for (r, s) in g.rows.iter().zip(&g.scores) {
                 let m = member.get(r).map(|v| v.join(";")).unwrap_or_default();
-                wr.write_record([source.ids()[*r].as_str(), &r.to_string(), &format!("{s}"), &m])
-                    .map_err(csv_err)?;
+                wr.write_record([
+                    source.ids()[*r].as_str(),
+                    &r.to_string(),
+                    &format!("{s}"),
+                    &m,
+                ])
+                .map_err(csv_err)?;
             }
-            let bytes = wr.into_inner().map_err(|e| AnalysisError::store("groups csv", e.to_string()))?;
+            let bytes = wr
+                .into_inner()
+                .map_err(|e| AnalysisError::store("groups csv", e.to_string()))?;
             let dir = opts.out.join("groups");
             std::fs::create_dir_all(&dir).map_err(|e| AnalysisError::io(&dir, e))?;
             amva_io::atomic::write_atomic(&dir.join(format!("{key}.csv")), &bytes)?;
             for s in &g.without_map {
-                unmatched.push([name.into(), s.image.clone(), format!("score on line {} but no map", s.line)]);
+                unmatched.push([
+                    name.into(),
+                    s.image.clone(),
+                    format!("score on line {} but no map", s.line),
+                ]);
             }
             for s in &g.non_finite {
-                unmatched.push([name.into(), s.image.clone(), format!("score {} on line {} is not finite: excluded", s.score, s.line)]);
+                unmatched.push([
+                    name.into(),
+                    s.image.clone(),
+                    format!(
+                        "score {} on line {} is not finite: excluded",
+                        s.score, s.line
+                    ),
+                ]);
             }
             for &r in &g.without_score {
-                unmatched.push([name.into(), source.ids()[r].clone(), "map but no score".into()]);
+                unmatched.push([
+                    name.into(),
+                    source.ids()[r].clone(),
+                    "map but no score".into(),
+                ]);
             }
         }
         if g.overlap > 0 {
-            notes.push(format!("method '{name}': {} images are in both the high ({}) and the low ({}) group", g.overlap, g.high.rule, g.low.rule));
+            notes.push(format!(
+                "method '{name}': {} images are in both the high ({}) and the low ({}) group",
+                g.overlap, g.high.rule, g.low.rule
+            ));
         }
 
         // Per-group arrays, summaries, region rows.
@@ -611,12 +684,22 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
             let mut rj = serde_json::Map::new();
             for &s in &stat_list {
                 let Some(v) = s.of(st) else { continue };
-                let file = save(&format!("arrays/{key}/{}_{}.npy", grp.key, s.key()), &[h, w], v)?;
+                let file = save(
+                    &format!("arrays/{key}/{}_{}.npy", grp.key, s.key()),
+                    &[h, w],
+                    v,
+                )?;
                 let mean = v.iter().sum::<f64>() / v.len() as f64;
                 let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
                 let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                sj.insert(s.key().into(), json!({"file": file, "mean": mean, "min": lo, "max": hi}));
-                rj.insert(s.key().into(), serde_json::to_value(region_row(v, &inside)?).unwrap_or(Value::Null));
+                sj.insert(
+                    s.key().into(),
+                    json!({"file": file, "mean": mean, "min": lo, "max": hi}),
+                );
+                rj.insert(
+                    s.key().into(),
+                    serde_json::to_value(region_row(v, &inside)?).unwrap_or(Value::Null),
+                );
             }
             let rm = region_row(&st.mean, &inside)?;
             let ra = region_row(&st.std, &inside)?;
@@ -633,15 +716,20 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
         let mut dev_json = serde_json::Map::new();
         let mut devs: Vec<(Stat, Vec<f64>)> = Vec::new();
         for &s in &stat_list {
-            let (Some(a), Some(b)) = (s.of(hs), s.of(ls)) else { continue };
+            let (Some(a), Some(b)) = (s.of(hs), s.of(ls)) else {
+                continue;
+            };
             let d = deviation_map(a, b, shape, opts.symmetric)?;
             let file = save(&format!("arrays/{key}/d_{}.npy", s.key()), &[h, w], &d)?;
             let max = max_of(&d);
-            dev_json.insert(s.key().into(), json!({
-                "file": file, "max": max, "mean": d.iter().sum::<f64>() / p as f64,
-                "region": serde_json::to_value(region_row(&d, &inside)?).unwrap_or(Value::Null),
-                "symmetric": opts.symmetric,
-            }));
+            dev_json.insert(
+                s.key().into(),
+                json!({
+                    "file": file, "max": max, "mean": d.iter().sum::<f64>() / p as f64,
+                    "region": serde_json::to_value(region_row(&d, &inside)?).unwrap_or(Value::Null),
+                    "symmetric": opts.symmetric,
+                }),
+            );
             devs.push((s, d));
         }
 
@@ -649,12 +737,22 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
         let mut shift_json = serde_json::Map::new();
         let mut shifts: Vec<(Stat, Shift)> = Vec::new();
         for s in [Stat::Amv, Stat::Mam, Stat::Median] {
-            let (Some(a), Some(b)) = (s.of(hs), s.of(ls)) else { continue };
-            let sh = distribution_shift(a, b, &format!("method '{name}', {} distribution", s.label()))?;
+            let (Some(a), Some(b)) = (s.of(hs), s.of(ls)) else {
+                continue;
+            };
+            let sh = distribution_shift(
+                a,
+                b,
+                &format!("method '{name}', {} distribution", s.label()),
+            )?;
             let kde_file = match &sh.kde {
                 Some((x, da, db)) => {
                     let data: Vec<f64> = x.iter().chain(da).chain(db).copied().collect();
-                    Some(save(&format!("arrays/{key}/kde_{}.npy", s.key()), &[3, x.len()], &data)?)
+                    Some(save(
+                        &format!("arrays/{key}/kde_{}.npy", s.key()),
+                        &[3, x.len()],
+                        &data,
+                    )?)
                 }
                 None => None,
             };
@@ -675,13 +773,22 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
             profile_over_y(&hs.std, h, w).map_err(AnalysisError::math("profile"))?,
             profile_over_y(&ls.std, h, w).map_err(AnalysisError::math("profile"))?,
         ];
-        let fx = save(&format!("arrays/{key}/profile_x.npy"), &[2, w], &[px[0].clone(), px[1].clone()].concat())?;
-        let fy = save(&format!("arrays/{key}/profile_y.npy"), &[2, h], &[py[0].clone(), py[1].clone()].concat())?;
+        let fx = save(
+            &format!("arrays/{key}/profile_x.npy"),
+            &[2, w],
+            &[px[0].clone(), px[1].clone()].concat(),
+        )?;
+        let fy = save(
+            &format!("arrays/{key}/profile_y.npy"),
+            &[2, h],
+            &[py[0].clone(), py[1].clone()].concat(),
+        )?;
 
         // Permutation test.
         let mut perm_json = json!(null);
         let mut perm: Option<PermutationOutcome> = None;
-        let exact_observed = region_row(&ls.std, &inside)?.outside - region_row(&hs.std, &inside)?.outside;
+        let exact_observed =
+            region_row(&ls.std, &inside)?.outside - region_row(&hs.std, &inside)?.outside;
         match (&pooled, perm_skip.get(&mi)) {
             (_, Some(reason)) => {
                 perm_json = json!({"skipped": reason});
@@ -691,10 +798,23 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
             }
             (Some(pd), None) => {
                 progress(&format!("permutations {name}"), 0, opts.permutations);
-                let r = permutation_outside_amv(pd, &pool_rows, &g.high.rows, &g.low.rows, source.upsampler(), &outside, opts.permutations, opts.seed)?;
+                let r = permutation_outside_amv(
+                    pd,
+                    &pool_rows,
+                    &g.high.rows,
+                    &g.low.rows,
+                    source.upsampler(),
+                    &outside,
+                    opts.permutations,
+                    opts.seed,
+                )?;
                 let mut all_t = vec![r.observed];
                 all_t.extend(&r.null);
-                let file = save(&format!("arrays/{key}/permutation.npy"), &[all_t.len()], &all_t)?;
+                let file = save(
+                    &format!("arrays/{key}/permutation.npy"),
+                    &[all_t.len()],
+                    &all_t,
+                )?;
                 perm_json = json!({
                     "statistic": "mean AM-V outside the face region: low group minus high group",
                     "alternative": "greater", "observed": r.observed, "observed_per_pixel_path": exact_observed,
@@ -711,15 +831,25 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
         let mut trend: Option<(Vec<f64>, Vec<f64>, f64)> = None;
         if !g.bins.is_empty() {
             let bstats = &gstats[2..];
-            let ins: Vec<f64> = bstats.iter().map(|s| region_row(&s.std, &inside).map(|r| r.inside)).collect::<Result<_>>()?;
-            let outs: Vec<f64> = bstats.iter().map(|s| region_row(&s.std, &inside).map(|r| r.outside)).collect::<Result<_>>()?;
+            let ins: Vec<f64> = bstats
+                .iter()
+                .map(|s| region_row(&s.std, &inside).map(|r| r.inside))
+                .collect::<Result<_>>()?;
+            let outs: Vec<f64> = bstats
+                .iter()
+                .map(|s| region_row(&s.std, &inside).map(|r| r.outside))
+                .collect::<Result<_>>()?;
             let idx: Vec<f64> = (1..=outs.len()).map(|i| i as f64).collect();
             let (rho, why) = match spearman(&idx, &outs) {
                 Ok(r) => (r, None),
                 Err(e) => (f64::NAN, Some(e.to_string())),
             };
             let data: Vec<f64> = ins.iter().zip(&outs).flat_map(|(a, b)| [*a, *b]).collect();
-            let file = save(&format!("arrays/{key}/bins_region.npy"), &[outs.len(), 2], &data)?;
+            let file = save(
+                &format!("arrays/{key}/bins_region.npy"),
+                &[outs.len(), 2],
+                &data,
+            )?;
             trend_json = json!({
                 "bins": outs.len(), "outside_amv": outs, "inside_amv": ins,
                 "spearman_bin_vs_outside_amv": rho, "spearman_note": why, "file": file,
@@ -755,38 +885,81 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
         }));
 
         // Report part of this method.
-        let Some(figs) = figures.as_mut() else { continue };
+        let Some(figs) = figures.as_mut() else {
+            continue;
+        };
         let src = |path: &str| format!("Source: summary.json, methods.\"{name}\".{path}.");
         items.push(Item::Para(format!(
             "Scores from {} ({direction_text}, direction from {}). {} images have a map and a finite score; the groups are listed in groups/{key}.csv.",
             ms.source.display(), ms.direction_source.as_str(), g.rows.len()
         )));
-        let mut t = Table::new(["group", "rule", "images", "flat maps", "lowest score", "highest score"])
-            .caption(format!("Groups. {}", src("groups")));
+        let mut t = Table::new([
+            "group",
+            "rule",
+            "images",
+            "flat maps",
+            "lowest score",
+            "highest score",
+        ])
+        .caption(format!("Groups. {}", src("groups")));
         for (grp, st) in all.iter().zip(gstats) {
-            t = table_row(t, vec![grp.name.clone().into(), grp.rule.clone().into(), st.n.into(), st.flat.into(), grp.score_range.0.into(), grp.score_range.1.into()])?;
+            t = table_row(
+                t,
+                vec![
+                    grp.name.clone().into(),
+                    grp.rule.clone().into(),
+                    st.n.into(),
+                    st.flat.into(),
+                    grp.score_range.0.into(),
+                    grp.score_range.1.into(),
+                ],
+            )?;
         }
         items.push(Item::Table(t));
 
         // Heatmaps of high and low, each statistic on one shared range.
-        items.push(Item::Sub("Set statistics of the high and low groups".into()));
+        items.push(Item::Sub(
+            "Set statistics of the high and low groups".into(),
+        ));
         let mut header = vec!["group".to_string()];
         header.extend(stat_list.iter().map(|s| format!("mean {}", s.label())));
-        let mut t = Table::new(header).caption(format!("Per-pixel statistics averaged over the map (max in the figures). {}", src("groups[].stats")));
+        let mut t = Table::new(header).caption(format!(
+            "Per-pixel statistics averaged over the map (max in the figures). {}",
+            src("groups[].stats")
+        ));
         for (grp, st) in all.iter().zip(gstats) {
             let mut row: Vec<Cell> = vec![grp.name.clone().into()];
             for s in &stat_list {
-                row.push(s.of(st).map(|v| Cell::Num(v.iter().sum::<f64>() / v.len() as f64)).unwrap_or(Cell::Empty));
+                row.push(
+                    s.of(st)
+                        .map(|v| Cell::Num(v.iter().sum::<f64>() / v.len() as f64))
+                        .unwrap_or(Cell::Empty),
+                );
             }
             t = table_row(t, row)?;
         }
         items.push(Item::Table(t));
         for &s in &stat_list {
-            let (Some(a), Some(b)) = (s.of(hs), s.of(ls)) else { continue };
+            let (Some(a), Some(b)) = (s.of(hs), s.of(ls)) else {
+                continue;
+            };
             let hi = max_of(a).max(max_of(b));
             for (grp, v, st) in [(&g.high, a, hs), (&g.low, b, ls)] {
                 let title = format!("{} of {} group, {name} ({})", s.label(), grp.name, grp.rule);
-                let img = heatmap(v, shape, &title, s.meaning(), (0.0, hi), Some(&outline), Some(format!("n = {} maps; file arrays/{key}/{}_{}.npy", st.n, grp.key, s.key())))?;
+                let img = heatmap(
+                    v,
+                    shape,
+                    &title,
+                    s.meaning(),
+                    (0.0, hi),
+                    Some(&outline),
+                    Some(format!(
+                        "n = {} maps; file arrays/{key}/{}_{}.npy",
+                        st.n,
+                        grp.key,
+                        s.key()
+                    )),
+                )?;
                 let fi = figs.add(&format!("{key}_{}_{}", s.key(), grp.key), format!("{} of the {} group ({}) of {name}; colour range shared with the other group.", s.label(), grp.name, grp.rule), &img)?;
                 items.push(Item::Fig(fi));
             }
@@ -794,153 +967,409 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
 
         // Deviation maps.
         items.push(Item::Sub("Deviation maps |high - low|".into()));
-        let mut t = Table::new(["statistic", "max |high - low|", "mean", "mean inside", "mean outside", "outside / inside"])
-            .caption(format!("Deviation maps{}. {}", if opts.symmetric { " (averaged with their mirror image, --symmetric)" } else { "" }, src("deviation")));
+        let mut t = Table::new([
+            "statistic",
+            "max |high - low|",
+            "mean",
+            "mean inside",
+            "mean outside",
+            "outside / inside",
+        ])
+        .caption(format!(
+            "Deviation maps{}. {}",
+            if opts.symmetric {
+                " (averaged with their mirror image, --symmetric)"
+            } else {
+                ""
+            },
+            src("deviation")
+        ));
         for (s, d) in &devs {
             let r = region_row(d, &inside)?;
-            t = table_row(t, vec![format!("D-{}", s.label()).into(), max_of(d).into(), (d.iter().sum::<f64>() / p as f64).into(), r.inside.into(), r.outside.into(), r.ratio.into()])?;
+            t = table_row(
+                t,
+                vec![
+                    format!("D-{}", s.label()).into(),
+                    max_of(d).into(),
+                    (d.iter().sum::<f64>() / p as f64).into(),
+                    r.inside.into(),
+                    r.outside.into(),
+                    r.ratio.into(),
+                ],
+            )?;
         }
         items.push(Item::Table(t));
         for (s, d) in &devs {
             let max = max_of(d);
             let norm = normalise_by_max(d);
-            let title = format!("D-{} = |{} high - {} low|, {name}", s.label(), s.label(), s.label());
-            let cb = format!("D-{} / max (1.0 = {} {} units)", s.label(), fmt(max), s.label());
-            let img = heatmap(&norm, shape, &title, &cb, (0.0, 1.0), Some(&outline), Some(format!("shown divided by its max, {}; file arrays/{key}/d_{}.npy", fmt(max), s.key())))?;
-            let fi = figs.add(&format!("{key}_d_{}", s.key()), format!("D-{} of {name}, divided by its maximum {}.", s.label(), fmt(max)), &img)?;
+            let title = format!(
+                "D-{} = |{} high - {} low|, {name}",
+                s.label(),
+                s.label(),
+                s.label()
+            );
+            let cb = format!(
+                "D-{} / max (1.0 = {} {} units)",
+                s.label(),
+                fmt(max),
+                s.label()
+            );
+            let img = heatmap(
+                &norm,
+                shape,
+                &title,
+                &cb,
+                (0.0, 1.0),
+                Some(&outline),
+                Some(format!(
+                    "shown divided by its max, {}; file arrays/{key}/d_{}.npy",
+                    fmt(max),
+                    s.key()
+                )),
+            )?;
+            let fi = figs.add(
+                &format!("{key}_d_{}", s.key()),
+                format!(
+                    "D-{} of {name}, divided by its maximum {}.",
+                    s.label(),
+                    fmt(max)
+                ),
+                &img,
+            )?;
             items.push(Item::Fig(fi));
         }
         // Overlays on the mean faces.
         if let Some(paths) = &image_paths {
-            let ids = |grp: &Group| grp.rows.iter().map(|&r| source.ids()[r].as_str()).collect::<Vec<_>>();
+            let ids = |grp: &Group| {
+                grp.rows
+                    .iter()
+                    .map(|&r| source.ids()[r].as_str())
+                    .collect::<Vec<_>>()
+            };
             if let Some((face, used, failed)) = mean_face(paths, &ids(&g.high), shape) {
                 if let Some((_, d)) = devs.iter().find(|(s, _)| *s == Stat::Amv) {
                     let max = max_of(d);
-                    let img = heatmap_over(&normalise_by_max(d), shape, &face, &format!("D-AM-V over the mean face of the high group, {name}"),
-                        &format!("D-AM-V / max (1.0 = {} AM-V units), jet added at 50%", fmt(max)), (0.0, 1.0),
-                        Some(format!("mean of {used} high-group faces{}", if failed > 0 { format!(" ({failed} unreadable)") } else { String::new() })))?;
-                    let fi = figs.add(&format!("{key}_d_amv_overlay"), format!("D-AM-V of {name} over the mean face of its high group."), &img)?;
+                    let img = heatmap_over(
+                        &normalise_by_max(d),
+                        shape,
+                        &face,
+                        &format!("D-AM-V over the mean face of the high group, {name}"),
+                        &format!(
+                            "D-AM-V / max (1.0 = {} AM-V units), jet added at 50%",
+                            fmt(max)
+                        ),
+                        (0.0, 1.0),
+                        Some(format!(
+                            "mean of {used} high-group faces{}",
+                            if failed > 0 {
+                                format!(" ({failed} unreadable)")
+                            } else {
+                                String::new()
+                            }
+                        )),
+                    )?;
+                    let fi = figs.add(
+                        &format!("{key}_d_amv_overlay"),
+                        format!("D-AM-V of {name} over the mean face of its high group."),
+                        &img,
+                    )?;
                     items.push(Item::Fig(fi));
                 }
             }
             if let Some((face, used, _)) = mean_face(paths, &ids(&g.low), shape) {
                 let hi = max_of(&hs.std).max(max_of(&ls.std));
-                let norm: Vec<f64> = ls.std.iter().map(|v| v / hi.max(f64::MIN_POSITIVE)).collect();
-                let img = heatmap_over(&norm, shape, &face, &format!("AM-V of the low group over its mean face, {name}"),
-                    &format!("AM-V / {} (the larger max of high and low)", fmt(hi)), (0.0, 1.0), Some(format!("mean of {used} low-group faces")))?;
-                let fi = figs.add(&format!("{key}_amv_low_overlay"), format!("AM-V of the low group of {name} over the mean face of that group."), &img)?;
+                let norm: Vec<f64> = ls
+                    .std
+                    .iter()
+                    .map(|v| v / hi.max(f64::MIN_POSITIVE))
+                    .collect();
+                let img = heatmap_over(
+                    &norm,
+                    shape,
+                    &face,
+                    &format!("AM-V of the low group over its mean face, {name}"),
+                    &format!("AM-V / {} (the larger max of high and low)", fmt(hi)),
+                    (0.0, 1.0),
+                    Some(format!("mean of {used} low-group faces")),
+                )?;
+                let fi = figs.add(
+                    &format!("{key}_amv_low_overlay"),
+                    format!("AM-V of the low group of {name} over the mean face of that group."),
+                    &img,
+                )?;
                 items.push(Item::Fig(fi));
             }
         }
 
         // Distribution shift.
         items.push(Item::Sub("Distribution shift between high and low".into()));
-        let mut t = Table::new(["statistic", "KS D", "KS p (descriptive)", "1-Wasserstein"]).caption(format!("Per-pixel values of the high vs the low group's map. {}", src("distribution_shift")));
+        let mut t = Table::new(["statistic", "KS D", "KS p (descriptive)", "1-Wasserstein"])
+            .caption(format!(
+                "Per-pixel values of the high vs the low group's map. {}",
+                src("distribution_shift")
+            ));
         for (s, sh) in &shifts {
-            t = table_row(t, vec![s.label().into(), sh.ks.into(), sh.ks_p.into(), sh.wasserstein.into()])?;
+            t = table_row(
+                t,
+                vec![
+                    s.label().into(),
+                    sh.ks.into(),
+                    sh.ks_p.into(),
+                    sh.wasserstein.into(),
+                ],
+            )?;
         }
         items.push(Item::Table(t));
         for (s, sh) in &shifts {
             let Some((x, da, db)) = &sh.kde else { continue };
-            let title = format!("Distribution of per-pixel {}: high vs low, {name}", s.label());
+            let title = format!(
+                "Distribution of per-pixel {}: high vs low, {name}",
+                s.label()
+            );
             let xl = format!("{} per pixel (0-1 activation units)", s.label());
             let mut plot = Plot::new(&title, &xl, "density");
-            plot.series.push((format!("high ({}, n = {})", g.high.rule, hs.n), x.iter().copied().zip(da.iter().copied()).collect(), false));
-            plot.series.push((format!("low ({}, n = {})", g.low.rule, ls.n), x.iter().copied().zip(db.iter().copied()).collect(), false));
-            plot.annotations = vec![format!("KS D = {}", fmt(sh.ks)), format!("W1 = {}", fmt(sh.wasserstein))];
-            plot.note = Some(format!("Gaussian KDE, Scott's bandwidth, over the {p} pixels of each map"));
-            let fi = figs.add(&format!("{key}_kde_{}", s.key()), format!("Kernel density of the per-pixel {} of the high and low groups of {name}.", s.label()), &plot.render()?)?;
+            plot.series.push((
+                format!("high ({}, n = {})", g.high.rule, hs.n),
+                x.iter().copied().zip(da.iter().copied()).collect(),
+                false,
+            ));
+            plot.series.push((
+                format!("low ({}, n = {})", g.low.rule, ls.n),
+                x.iter().copied().zip(db.iter().copied()).collect(),
+                false,
+            ));
+            plot.annotations = vec![
+                format!("KS D = {}", fmt(sh.ks)),
+                format!("W1 = {}", fmt(sh.wasserstein)),
+            ];
+            plot.note = Some(format!(
+                "Gaussian KDE, Scott's bandwidth, over the {p} pixels of each map"
+            ));
+            let fi = figs.add(
+                &format!("{key}_kde_{}", s.key()),
+                format!(
+                    "Kernel density of the per-pixel {} of the high and low groups of {name}.",
+                    s.label()
+                ),
+                &plot.render()?,
+            )?;
             items.push(Item::Fig(fi));
         }
 
         // Profiles.
         items.push(Item::Sub("Spatial profiles of AM-V".into()));
-        for (axis, prof, xl, note) in [("x", &px, "x (pixel column)", "summed over rows"), ("y", &py, "y (pixel row, 0 = top)", "summed over columns")] {
+        for (axis, prof, xl, note) in [
+            ("x", &px, "x (pixel column)", "summed over rows"),
+            ("y", &py, "y (pixel row, 0 = top)", "summed over columns"),
+        ] {
             let title = format!("AM-V profile over {axis}, {name}");
             let yl = format!("AM-V {note}");
             let mut plot = Plot::new(&title, xl, &yl);
             for (label, v) in [("high", &prof[0]), ("low", &prof[1])] {
-                plot.series.push((label.to_string(), v.iter().enumerate().map(|(i, &y)| (i as f64, y)).collect(), false));
+                plot.series.push((
+                    label.to_string(),
+                    v.iter().enumerate().map(|(i, &y)| (i as f64, y)).collect(),
+                    false,
+                ));
             }
             plot.note = Some(format!("file arrays/{key}/profile_{axis}.npy"));
-            let fi = figs.add(&format!("{key}_profile_{axis}"), format!("AM-V of the high and low groups of {name} {note}."), &plot.render()?)?;
+            let fi = figs.add(
+                &format!("{key}_profile_{axis}"),
+                format!("AM-V of the high and low groups of {name} {note}."),
+                &plot.render()?,
+            )?;
             items.push(Item::Fig(fi));
         }
 
         // Region table.
         items.push(Item::Sub("Central face region".into()));
         let mut t = Table::new(["group", "images", "MAM inside", "MAM outside", "MAM out/in", "AM-V inside", "AM-V outside", "AM-V out/in"])
-            .caption(format!("Mean MAM and AM-V inside and outside the central face region (hull of the 5 template landmarks + {} px). {}", fmt(opts.region_margin), src("groups[].region")));
+            .caption(format!("Mean MAM and AM-V inside and outside the central face region (hull of the 5 template landmarks + {} px). {}", opts.region_margin, src("groups[].region")));
         for (gname, n, rm, ra) in &region_rows {
-            t = table_row(t, vec![gname.clone().into(), (*n).into(), rm.inside.into(), rm.outside.into(), rm.ratio.into(), ra.inside.into(), ra.outside.into(), ra.ratio.into()])?;
+            t = table_row(
+                t,
+                vec![
+                    gname.clone().into(),
+                    (*n).into(),
+                    rm.inside.into(),
+                    rm.outside.into(),
+                    rm.ratio.into(),
+                    ra.inside.into(),
+                    ra.outside.into(),
+                    ra.ratio.into(),
+                ],
+            )?;
         }
         items.push(Item::Table(t));
 
         // Permutation test.
-        items.push(Item::Sub("Permutation test: outside AM-V, low minus high".into()));
+        items.push(Item::Sub(
+            "Permutation test: outside AM-V, low minus high".into(),
+        ));
         match &perm {
             Some(r) => {
                 items.push(Item::Para(format!(
                     "T = mean AM-V outside the face region of the low group minus that of the high group. Observed T = {}; {} of {} random relabellings (seed {}) gave T >= observed; one-sided p = {}. {}",
                     fmt(r.observed), r.extreme, r.n_perm, opts.seed, fmt(r.p_value), src("permutation_test")
                 )));
-                let lo = r.null.iter().copied().chain([r.observed]).fold(f64::INFINITY, f64::min);
-                let hi = r.null.iter().copied().chain([r.observed]).fold(f64::NEG_INFINITY, f64::max);
+                let lo = r
+                    .null
+                    .iter()
+                    .copied()
+                    .chain([r.observed])
+                    .fold(f64::INFINITY, f64::min);
+                let hi = r
+                    .null
+                    .iter()
+                    .copied()
+                    .chain([r.observed])
+                    .fold(f64::NEG_INFINITY, f64::max);
                 let bins = 40usize;
                 let width = ((hi - lo) / bins as f64).max(f64::MIN_POSITIVE);
                 let mut counts = vec![0f64; bins];
                 for &t in &r.null {
                     counts[(((t - lo) / width) as usize).min(bins - 1)] += 1.0;
                 }
-                let mut pts: Vec<(f64, f64)> = counts.iter().enumerate().map(|(i, &c)| (lo + i as f64 * width, c)).collect();
+                let mut pts: Vec<(f64, f64)> = counts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &c)| (lo + i as f64 * width, c))
+                    .collect();
                 pts.push((hi, *counts.last().unwrap_or(&0.0)));
                 let top = counts.iter().copied().fold(1.0, f64::max);
                 let title = format!("Permutation null distribution, {name}");
-                let mut plot = Plot::new(&title, "T = mean outside AM-V (low) - (high)", "permutations per bin");
+                let mut plot = Plot::new(
+                    &title,
+                    "T = mean outside AM-V (low) - (high)",
+                    "permutations per bin",
+                );
                 plot.steps = true;
-                plot.series.push((format!("{} permutations", r.n_perm), pts, false));
-                plot.series.push(("observed".into(), vec![(r.observed, 0.0), (r.observed, top)], true));
-                plot.annotations = vec![format!("observed T = {}", fmt(r.observed)), format!("p = {}", fmt(r.p_value))];
+                plot.series
+                    .push((format!("{} permutations", r.n_perm), pts, false));
+                plot.series.push((
+                    "observed".into(),
+                    vec![(r.observed, 0.0), (r.observed, top)],
+                    true,
+                ));
+                plot.annotations = vec![
+                    format!("observed T = {}", fmt(r.observed)),
+                    format!("p = {}", fmt(r.p_value)),
+                ];
                 plot.legend = Corner::UpperLeft;
                 plot.annotation_corner = Corner::UpperRight;
-                let fi = figs.add(&format!("{key}_permutation"), format!("Null distribution of T for {name} and the observed value."), &plot.render()?)?;
+                // Room right of the observed value for the annotation box.
+                plot.x_range = Some((lo - 0.05 * (hi - lo), hi + 0.45 * (hi - lo)));
+                let fi = figs.add(
+                    &format!("{key}_permutation"),
+                    format!("Null distribution of T for {name} and the observed value."),
+                    &plot.render()?,
+                )?;
                 items.push(Item::Fig(fi));
             }
-            None => items.push(Item::Para(format!("Not run: {}.", perm_json["skipped"].as_str().unwrap_or("no permutations")))),
+            None => items.push(Item::Para(format!(
+                "Not run: {}.",
+                perm_json["skipped"].as_str().unwrap_or("no permutations")
+            ))),
         }
 
         // Trend across bins.
         if let Some((ins, outs, rho)) = &trend {
-            items.push(Item::Sub(format!("AM-V across {} quality bins", outs.len())));
-            let mut t = Table::new(["bin (1 = worst)", "images", "lowest score", "highest score", "AM-V inside", "AM-V outside"]).caption(format!("Spearman correlation of bin index and outside AM-V: {}. {}", fmt(*rho), src("trend")));
-            for (k, ((grp, st), (a, b))) in g.bins.iter().zip(&gstats[2..]).zip(ins.iter().zip(outs)).enumerate() {
-                t = table_row(t, vec![(k + 1).into(), st.n.into(), grp.score_range.0.into(), grp.score_range.1.into(), (*a).into(), (*b).into()])?;
+            items.push(Item::Sub(format!(
+                "AM-V across {} quality bins",
+                outs.len()
+            )));
+            let mut t = Table::new([
+                "bin (1 = worst)",
+                "images",
+                "lowest score",
+                "highest score",
+                "AM-V inside",
+                "AM-V outside",
+            ])
+            .caption(format!(
+                "Spearman correlation of bin index and outside AM-V: {}. {}",
+                fmt(*rho),
+                src("trend")
+            ));
+            for (k, ((grp, st), (a, b))) in g
+                .bins
+                .iter()
+                .zip(&gstats[2..])
+                .zip(ins.iter().zip(outs))
+                .enumerate()
+            {
+                t = table_row(
+                    t,
+                    vec![
+                        (k + 1).into(),
+                        st.n.into(),
+                        grp.score_range.0.into(),
+                        grp.score_range.1.into(),
+                        (*a).into(),
+                        (*b).into(),
+                    ],
+                )?;
             }
             items.push(Item::Table(t));
             let title = format!("Mean AM-V per quality bin, {name}");
-            let mut plot = Plot::new(&title, "quality bin (1 = worst)", "mean AM-V (0-1 activation units)");
-            plot.series.push(("outside the face region".into(), outs.iter().enumerate().map(|(i, &v)| ((i + 1) as f64, v)).collect(), false));
-            plot.series.push(("inside".into(), ins.iter().enumerate().map(|(i, &v)| ((i + 1) as f64, v)).collect(), false));
+            let mut plot = Plot::new(
+                &title,
+                "quality bin (1 = worst)",
+                "mean AM-V (0-1 activation units)",
+            );
+            plot.series.push((
+                "outside the face region".into(),
+                outs.iter()
+                    .enumerate()
+                    .map(|(i, &v)| ((i + 1) as f64, v))
+                    .collect(),
+                false,
+            ));
+            plot.series.push((
+                "inside".into(),
+                ins.iter()
+                    .enumerate()
+                    .map(|(i, &v)| ((i + 1) as f64, v))
+                    .collect(),
+                false,
+            ));
             plot.annotations = vec![format!("Spearman (bin, outside) = {}", fmt(*rho))];
             plot.annotation_corner = Corner::LowerLeft;
-            let fi = figs.add(&format!("{key}_bins_trend"), format!("Mean AM-V inside and outside the face region per quality bin of {name}."), &plot.render()?)?;
+            let fi = figs.add(
+                &format!("{key}_bins_trend"),
+                format!("Mean AM-V inside and outside the face region per quality bin of {name}."),
+                &plot.render()?,
+            )?;
             items.push(Item::Fig(fi));
             let nb = g.bins.len();
-            let hi = gstats[2..].iter().map(|s| max_of(&s.std)).fold(0.0, f64::max);
+            let hi = gstats[2..]
+                .iter()
+                .map(|s| max_of(&s.std))
+                .fold(0.0, f64::max);
             let mut grid = Grid::new(1, nb)
                 .map_err(AnalysisError::report("bins grid"))?
                 .title(format!("AM-V per quality bin, {name}"))
                 .row_labels([name])
-                .col_titles((1..=nb).map(|k| format!("bin {k}")))
+                .col_titles((1..=nb).map(|k| match k {
+                    1 => "bin 1 (worst)".to_string(),
+                    k if k == nb => format!("bin {k} (best)"),
+                    k => format!("bin {k}"),
+                }))
                 .colorbar_label(Stat::Amv.meaning())
                 .range(0.0, hi.max(1e-12) as f32)
                 .outline(outline.clone())
                 .cell_size(if nb > 6 { 110 } else { 150 });
             for (k, st) in gstats[2..].iter().enumerate() {
-                grid = grid.cell(0, k, to_f32(&st.std), h, w).map_err(AnalysisError::report("bins grid"))?;
+                grid = grid
+                    .cell(0, k, to_f32(&st.std), h, w)
+                    .map_err(AnalysisError::report("bins grid"))?;
             }
             let img = grid.render().map_err(AnalysisError::report("bins grid"))?;
-            let fi = figs.add(&format!("{key}_bins_amv"), format!("AM-V of each quality bin of {name} (bin 1 = worst)."), &img)?;
+            let fi = figs.add(
+                &format!("{key}_bins_amv"),
+                format!("AM-V of each quality bin of {name} (bin 1 = worst)."),
+                &img,
+            )?;
             items.push(Item::Fig(fi));
         }
         sections.push((format!("{name} ({direction_text})"), items));
@@ -950,11 +1379,14 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
     {
         let mut wr = csv::Writer::from_writer(Vec::new());
         let csv_err = |e: csv::Error| AnalysisError::store("unmatched.csv", e.to_string());
-        wr.write_record(["method", "image", "reason"]).map_err(csv_err)?;
+        wr.write_record(["method", "image", "reason"])
+            .map_err(csv_err)?;
         for r in &unmatched {
             wr.write_record(r).map_err(csv_err)?;
         }
-        let bytes = wr.into_inner().map_err(|e| AnalysisError::store("unmatched.csv", e.to_string()))?;
+        let bytes = wr
+            .into_inner()
+            .map_err(|e| AnalysisError::store("unmatched.csv", e.to_string()))?;
         amva_io::atomic::write_atomic(&opts.out.join("unmatched.csv"), &bytes)?;
     }
 
@@ -965,12 +1397,24 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
         let mut sp = Vec::new();
         let mut jh = Vec::new();
         let mut jl = Vec::new();
-        let mut t_sp = Table::new(["method A", "method B", "common images", "Spearman (direction-corrected)", "Jaccard high", "Jaccard low"])
-            .caption("Agreement of the methods. Source: summary.json, across_methods.");
+        let mut t_sp = Table::new([
+            "method A",
+            "method B",
+            "common images",
+            "Spearman (direction-corrected)",
+            "Jaccard high",
+            "Jaccard low",
+        ])
+        .caption("Agreement of the methods. Source: summary.json, across_methods.");
         for a in 0..groups.len() {
             for b in a + 1..groups.len() {
                 let (ga, gb) = (&groups[a], &groups[b]);
-                let sb: HashMap<usize, f64> = gb.rows.iter().copied().zip(gb.scores.iter().copied()).collect();
+                let sb: HashMap<usize, f64> = gb
+                    .rows
+                    .iter()
+                    .copied()
+                    .zip(gb.scores.iter().copied())
+                    .collect();
                 let (mut xa, mut xb) = (Vec::new(), Vec::new());
                 for (r, s) in ga.rows.iter().zip(&ga.scores) {
                     if let Some(t) = sb.get(r) {
@@ -982,12 +1426,27 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
                     Ok(r) => (r, None),
                     Err(e) => (f64::NAN, Some(e.to_string())),
                 };
-                let jac = |x: &[usize], y: &[usize]| amva_math::compare::jaccard(x, y).unwrap_or(f64::NAN);
-                let (j1, j2) = (jac(&ga.high.rows, &gb.high.rows), jac(&ga.low.rows, &gb.low.rows));
+                let jac = |x: &[usize], y: &[usize]| {
+                    amva_math::compare::jaccard(x, y).unwrap_or(f64::NAN)
+                };
+                let (j1, j2) = (
+                    jac(&ga.high.rows, &gb.high.rows),
+                    jac(&ga.low.rows, &gb.low.rows),
+                );
                 sp.push(json!({"a": ga.name, "b": gb.name, "n": xa.len(), "spearman": rho, "note": why}));
                 jh.push(json!({"a": ga.name, "b": gb.name, "jaccard": j1}));
                 jl.push(json!({"a": ga.name, "b": gb.name, "jaccard": j2}));
-                t_sp = table_row(t_sp, vec![ga.name.clone().into(), gb.name.clone().into(), xa.len().into(), rho.into(), j1.into(), j2.into()])?;
+                t_sp = table_row(
+                    t_sp,
+                    vec![
+                        ga.name.clone().into(),
+                        gb.name.clone().into(),
+                        xa.len().into(),
+                        rho.into(),
+                        j1.into(),
+                        j2.into(),
+                    ],
+                )?;
             }
         }
         across = json!({"spearman": sp, "jaccard_high": jh, "jaccard_low": jl,
@@ -995,24 +1454,53 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
         across_items.push(Item::Table(t_sp));
     }
     if let Some(figs) = figures.as_mut() {
-        let cols = ["MAM high", "MAM low", "AM-V high", "AM-V low", "D-AM-V / max"];
-        let mut grid = Grid::new(groups.len(), cols.len())
+        // Two panels in one figure: MAM (0-1 activation) and AM-V with D-AM-V, which
+        // share their units (|AM-V high - AM-V low| is in AM-V units), each with its
+        // own colour bar so that neither is washed out by the other's range.
+        let amv_max = per_method
+            .iter()
+            .flat_map(|gs| [max_of(&gs[0].std), max_of(&gs[1].std)])
+            .fold(1e-12, f64::max);
+        let mut mam_grid = Grid::new(groups.len(), 2)
             .map_err(AnalysisError::report("methods grid"))?
-            .title("Set statistics per FIQA method")
+            .title("MAM per FIQA method")
             .row_labels(groups.iter().map(|g| g.name.clone()))
-            .col_titles(cols)
-            .colorbar_label("activation, 0-1 (maps min-max scaled); D-AM-V column: divided by its max")
+            .col_titles(["MAM high", "MAM low"])
+            .colorbar_label("MAM (0-1: 1 = strongest pixel of each map)")
             .range(0.0, 1.0)
             .outline(outline.clone())
             .cell_size(150);
+        let mut amv_grid = Grid::new(groups.len(), 3)
+            .map_err(AnalysisError::report("methods grid"))?
+            .title("AM-V and D-AM-V per FIQA method")
+            .row_labels(groups.iter().map(|g| g.name.clone()))
+            .col_titles(["AM-V high", "AM-V low", "D-AM-V"])
+            .colorbar_label("AM-V and |AM-V high - AM-V low| (0-1 activation units)")
+            .range(0.0, amv_max as f32)
+            .outline(outline.clone())
+            .cell_size(150);
         for (r, gs) in per_method.iter().enumerate() {
-            let d = normalise_by_max(&deviation_map(&gs[0].std, &gs[1].std, shape, opts.symmetric)?);
-            for (c, v) in [&gs[0].mean, &gs[1].mean, &gs[0].std, &gs[1].std, &d].into_iter().enumerate() {
-                grid = grid.cell(r, c, to_f32(v), h, w).map_err(AnalysisError::report("methods grid"))?;
+            let d = deviation_map(&gs[0].std, &gs[1].std, shape, opts.symmetric)?;
+            for (c, v) in [&gs[0].mean, &gs[1].mean].into_iter().enumerate() {
+                mam_grid = mam_grid
+                    .cell(r, c, to_f32(v), h, w)
+                    .map_err(AnalysisError::report("methods grid"))?;
+            }
+            for (c, v) in [&gs[0].std, &gs[1].std, &d].into_iter().enumerate() {
+                amv_grid = amv_grid
+                    .cell(r, c, to_f32(v), h, w)
+                    .map_err(AnalysisError::report("methods grid"))?;
             }
         }
-        let img = grid.render().map_err(AnalysisError::report("methods grid"))?;
-        let fi = figs.add("methods_grid", "MAM and AM-V of the high and low groups and the normalised D-AM-V, one row per method.", &img)?;
+        let img = crate::figures::side_by_side(&[
+            mam_grid
+                .render()
+                .map_err(AnalysisError::report("methods grid"))?,
+            amv_grid
+                .render()
+                .map_err(AnalysisError::report("methods grid"))?,
+        ]);
+        let fi = figs.add("methods_grid", "MAM and AM-V of the high and low groups and D-AM-V = |AM-V high - AM-V low| (same units as AM-V), one row per FIQA method.", &img)?;
         across_items.push(Item::Fig(fi));
     }
 
@@ -1057,7 +1545,11 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
         "notes": notes,
     });
     if let Some(figs) = &figures {
-        summary["figures"] = json!(figs.all().iter().map(|f| json!({"file": f.file, "caption": f.caption})).collect::<Vec<_>>());
+        summary["figures"] = json!(figs
+            .all()
+            .iter()
+            .map(|f| json!({"file": f.file, "caption": f.caption}))
+            .collect::<Vec<_>>());
         summary["report"] = json!("report.html");
     }
     amva_io::atomic::write_json(&opts.out.join("summary.json"), &summary)?;
@@ -1072,24 +1564,103 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
             report.param("command", c.clone());
         }
         report.param("amva version", env!("CARGO_PKG_VERSION"));
-        report.param("maps", format!("{} ({} maps, {}{})", opts.maps.display(), source.len(), source.data_path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), if source.kind() == MapKind::Low { ", finished on the fly" } else { ", already finished" }));
-        report.param("map method / layer", format!("{} / {}", info.method.as_deref().unwrap_or("unknown"), info.layer.as_deref().unwrap_or("unknown")));
-        report.param("FR model sha256", info.model_sha256.clone().unwrap_or_else(|| "unknown".into()));
+        report.param(
+            "maps",
+            format!(
+                "{} ({} maps, {}{})",
+                opts.maps.display(),
+                source.len(),
+                source
+                    .data_path()
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                if source.kind() == MapKind::Low {
+                    ", finished on the fly"
+                } else {
+                    ", already finished"
+                }
+            ),
+        );
+        report.param(
+            "map method / layer",
+            format!(
+                "{} / {}",
+                info.method.as_deref().unwrap_or("unknown"),
+                info.layer.as_deref().unwrap_or("unknown")
+            ),
+        );
+        report.param(
+            "FR model sha256",
+            info.model_sha256
+                .clone()
+                .unwrap_or_else(|| "unknown".into()),
+        );
         for f in &opts.scores {
-            report.param("score file", format!("{} (sha256 {})", f.display(), sha256_file(f).unwrap_or_default()));
+            report.param(
+                "score file",
+                format!(
+                    "{} (sha256 {})",
+                    f.display(),
+                    sha256_file(f).unwrap_or_default()
+                ),
+            );
         }
-        report.param("groups", format!("high = {}, low = {}{}", opts.rules.high, opts.rules.low, opts.rules.bins.map(|b| format!(", {b} quality bins")).unwrap_or_default()));
-        report.param("face region", format!("landmark hull + {} px (112 frame)", fmt(opts.region_margin)));
-        report.param("options", format!("symmetric = {}, compat paper = {}, permutations = {}, seed = {}", opts.symmetric, opts.compat_paper, opts.permutations, opts.seed));
+        report.param(
+            "groups",
+            format!(
+                "high = {}, low = {}{}",
+                opts.rules.high,
+                opts.rules.low,
+                opts.rules
+                    .bins
+                    .map(|b| format!(", {b} quality bins"))
+                    .unwrap_or_default()
+            ),
+        );
+        report.param(
+            "face region",
+            format!("landmark hull + {} px (112 frame)", opts.region_margin),
+        );
+        report.param(
+            "options",
+            format!(
+                "symmetric = {}, compat paper = {}, permutations = {}, seed = {}",
+                opts.symmetric, opts.compat_paper, opts.permutations, opts.seed
+            ),
+        );
         report.section("Data");
         report.paragraph(format!(
             "{} maps of {h} x {w} pixels ({} flagged flat in index.csv). Every image id without a partner and every excluded score is listed in unmatched.csv. All numbers below are in summary.json; every array is an .npy file under arrays/.",
             source.len(), flagged
         ));
-        let mut t = Table::new(["method", "direction", "finite scores", "non-finite (excluded)", "with map", "scores without map", "maps without score", "high", "low"])
-            .caption("Scores joined to maps. Source: summary.json, methods.*.images.");
+        let mut t = Table::new([
+            "method",
+            "direction",
+            "finite scores",
+            "non-finite (excluded)",
+            "with map",
+            "scores without map",
+            "maps without score",
+            "high",
+            "low",
+        ])
+        .caption("Scores joined to maps. Source: summary.json, methods.*.images.");
         for (g, ms) in groups.iter().zip(&methods) {
-            t = table_row(t, vec![g.name.clone().into(), g.direction.to_string().into(), ms.scores.len().into(), ms.non_finite.len().into(), g.rows.len().into(), g.without_map.len().into(), g.without_score.len().into(), g.high.rows.len().into(), g.low.rows.len().into()])?;
+            t = table_row(
+                t,
+                vec![
+                    g.name.clone().into(),
+                    g.direction.to_string().into(),
+                    ms.scores.len().into(),
+                    ms.non_finite.len().into(),
+                    g.rows.len().into(),
+                    g.without_map.len().into(),
+                    g.without_score.len().into(),
+                    g.high.rows.len().into(),
+                    g.low.rows.len().into(),
+                ],
+            )?;
         }
         report.table(t);
         for n in &notes {
@@ -1132,7 +1703,9 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
              unmatched.csv     ids without a partner, excluded scores\n\
              maps_meta.json    the maps' meta.json (model, method, parameters), for `amva explain`",
         );
-        report.write(opts.out.join("report.html")).map_err(AnalysisError::report("report.html"))?;
+        report
+            .write(opts.out.join("report.html"))
+            .map_err(AnalysisError::report("report.html"))?;
     }
     Ok(Outcome {
         summary,

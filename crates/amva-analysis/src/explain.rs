@@ -53,14 +53,18 @@ pub struct Reference {
 
 fn read_json(path: &Path) -> Result<Value> {
     let text = std::fs::read_to_string(path).map_err(|e| AnalysisError::io(path, e))?;
-    serde_json::from_str(&text).map_err(|e| AnalysisError::store(path, format!("not valid JSON: {e}")))
+    serde_json::from_str(&text)
+        .map_err(|e| AnalysisError::store(path, format!("not valid JSON: {e}")))
 }
 
 fn read_map(dir: &Path, rel: &str, (h, w): (usize, usize)) -> Result<Vec<f64>> {
     let path = dir.join(rel);
     let a = amva_io::npy::read_f32(&path)?;
     if a.shape() != [h, w] {
-        return Err(AnalysisError::store(&path, format!("shape {:?}, expected [{h}, {w}]", a.shape())));
+        return Err(AnalysisError::store(
+            &path,
+            format!("shape {:?}, expected [{h}, {w}]", a.shape()),
+        ));
     }
     Ok(a.iter().map(|&v| f64::from(v)).collect())
 }
@@ -71,43 +75,62 @@ impl Reference {
     pub fn open(dir: &Path, method: Option<&str>) -> Result<Self> {
         let summary_path = dir.join("summary.json");
         let summary = read_json(&summary_path).map_err(|e| match e {
-            AnalysisError::Io { path, source } if source.kind() == std::io::ErrorKind::NotFound => AnalysisError::store(
-                path,
-                "missing: --reference must be an output folder of `amva analyze`",
-            ),
+            AnalysisError::Io { path, source } if source.kind() == std::io::ErrorKind::NotFound => {
+                AnalysisError::store(
+                    path,
+                    "missing: --reference must be an output folder of `amva analyze`",
+                )
+            }
             e => e,
         })?;
         if summary.get("kind").and_then(Value::as_str) != Some("analysis") {
-            return Err(AnalysisError::store(&summary_path, "not the summary of `amva analyze`"));
+            return Err(AnalysisError::store(
+                &summary_path,
+                "not the summary of `amva analyze`",
+            ));
         }
         let methods = summary
             .get("methods")
             .and_then(Value::as_object)
             .ok_or_else(|| AnalysisError::store(&summary_path, "no methods"))?;
         let names: Vec<&String> = methods.keys().collect();
-        let name = match method {
-            Some(m) => methods.get_key_value(m).map(|(k, _)| k).ok_or_else(|| AnalysisError::Option {
-                option: "--method".into(),
-                reason: format!(
-                    "no method '{m}' in {} (methods: {})",
-                    summary_path.display(),
-                    names.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-                ),
-            })?,
-            None => names.first().copied().ok_or_else(|| AnalysisError::store(&summary_path, "no methods"))?,
-        };
+        let name =
+            match method {
+                Some(m) => methods.get_key_value(m).map(|(k, _)| k).ok_or_else(|| {
+                    AnalysisError::Option {
+                        option: "--method".into(),
+                        reason: format!(
+                            "no method '{m}' in {} (methods: {})",
+                            summary_path.display(),
+                            names
+                                .iter()
+                                .map(|s| s.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    }
+                })?,
+                None => names
+                    .first()
+                    .copied()
+                    .ok_or_else(|| AnalysisError::store(&summary_path, "no methods"))?,
+            };
         let m = &methods[name];
-        let high = m
-            .get("groups")
-            .and_then(|g| g.get(0))
-            .ok_or_else(|| AnalysisError::store(&summary_path, format!("method '{name}' has no groups")))?;
+        let high = m.get("groups").and_then(|g| g.get(0)).ok_or_else(|| {
+            AnalysisError::store(&summary_path, format!("method '{name}' has no groups"))
+        })?;
         let file = |stat: &str| -> Result<String> {
             high.get("stats")
                 .and_then(|s| s.get(stat))
                 .and_then(|s| s.get("file"))
                 .and_then(Value::as_str)
                 .map(str::to_string)
-                .ok_or_else(|| AnalysisError::store(&summary_path, format!("method '{name}': no {stat} file of the high group")))
+                .ok_or_else(|| {
+                    AnalysisError::store(
+                        &summary_path,
+                        format!("method '{name}': no {stat} file of the high group"),
+                    )
+                })
         };
         let shape = summary
             .get("maps")
@@ -121,18 +144,29 @@ impl Reference {
             .get("parameters")
             .and_then(|p| p.get("region_margin_px_maps"))
             .and_then(Value::as_f64)
-            .unwrap_or(crate::analyze::DEFAULT_MARGIN * shape.1 as f64 / amva_math::region::ARCFACE_SIZE);
-        let inside = face_region_mask(shape.0, shape.1, margin_px).map_err(AnalysisError::math("face region"))?;
+            .unwrap_or(
+                crate::analyze::DEFAULT_MARGIN * shape.1 as f64 / amva_math::region::ARCFACE_SIZE,
+            );
+        let inside = face_region_mask(shape.0, shape.1, margin_px)
+            .map_err(AnalysisError::math("face region"))?;
         let meta_path = dir.join("maps_meta.json");
         let maps_meta = if meta_path.is_file() {
             read_json(&meta_path)?
         } else {
-            summary.get("maps").and_then(|m| m.get("meta")).cloned().unwrap_or(Value::Null)
+            summary
+                .get("maps")
+                .and_then(|m| m.get("meta"))
+                .cloned()
+                .unwrap_or(Value::Null)
         };
         Ok(Reference {
             dir: dir.into(),
             method: name.clone(),
-            rule: high.get("rule").and_then(Value::as_str).unwrap_or("?").to_string(),
+            rule: high
+                .get("rule")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string(),
             n: high.get("n").and_then(Value::as_u64).unwrap_or(0) as usize,
             mam,
             amv,
@@ -201,9 +235,13 @@ pub struct Explanation {
 /// Compares the finished map `map` (H x W, values in [0, 1]) with the reference.
 pub fn explain_map(reference: &Reference, map: &[f32], eps: f64) -> Result<Explanation> {
     let m: Vec<f64> = map.iter().map(|&v| f64::from(v)).collect();
-    let deviation = amva_math::compare::deviation(&m, &reference.mam).map_err(AnalysisError::math("deviation map"))?;
+    let deviation = amva_math::compare::deviation(&m, &reference.mam)
+        .map_err(AnalysisError::math("deviation map"))?;
     let z = z_map(&m, &reference.mam, &reference.amv, eps).map_err(AnalysisError::math("z-map"))?;
-    let region = |v: &[f64]| amva_math::region::region_means(v, &reference.inside).map_err(AnalysisError::math("face region"));
+    let region = |v: &[f64]| {
+        amva_math::region::region_means(v, &reference.inside)
+            .map_err(AnalysisError::math("face region"))
+    };
     let d = region(&deviation)?;
     let abs_z: Vec<f64> = z.iter().map(|v| v.abs()).collect();
     let zr = region(&abs_z)?;
@@ -215,7 +253,11 @@ pub fn explain_map(reference: &Reference, map: &[f32], eps: f64) -> Result<Expla
             mean_abs_deviation: total / n,
             inside: d.inside,
             outside: d.outside,
-            outside_share: if total > 0.0 { out_sum / total } else { f64::NAN },
+            outside_share: if total > 0.0 {
+                out_sum / total
+            } else {
+                f64::NAN
+            },
             mean_abs_z: abs_z.iter().sum::<f64>() / n,
             mean_abs_z_inside: zr.inside,
             mean_abs_z_outside: zr.outside,
@@ -228,7 +270,13 @@ pub fn explain_map(reference: &Reference, map: &[f32], eps: f64) -> Result<Expla
 
 /// The figure of one image: its map, the deviation overlay (`0.5 * jet + image`) and
 /// the z-map, side by side, each with a colour bar saying what its values mean.
-pub fn explanation_figure(reference: &Reference, expl: &Explanation, map: &[f32], face: &RgbImage, id: &str) -> Result<RgbImage> {
+pub fn explanation_figure(
+    reference: &Reference,
+    expl: &Explanation,
+    map: &[f32],
+    face: &RgbImage,
+    id: &str,
+) -> Result<RgbImage> {
     let (h, w) = reference.shape;
     let outline = Outline::new(reference.inside.clone(), h, w, "central face region")
         .map_err(AnalysisError::report("region outline"))?;
@@ -245,7 +293,10 @@ pub fn explanation_figure(reference: &Reference, expl: &Explanation, map: &[f32]
         .map_err(AnalysisError::report(id))?;
     let dev = amva_report::overlay_figure(face, &to_f32(&expl.deviation), h, w)
         .map_err(AnalysisError::report(id))?
-        .title(format!("|AM - MAM| vs {} {} (n = {})", reference.method, reference.rule, reference.n))
+        .title(format!(
+            "|AM - MAM| vs {} {} (n = {})",
+            reference.method, reference.rule, reference.n
+        ))
         .colorbar_label("|AM - MAM_ref| (0-1 activation units), 0.5 x jet + image")
         .outline(outline.clone())
         .note(format!(
@@ -278,6 +329,12 @@ pub fn explanation_figure(reference: &Reference, expl: &Explanation, map: &[f32]
 /// A file-name-safe stem for an image id (`a/b.jpg` -> `a_b.jpg`).
 pub fn file_stem(id: &str) -> String {
     id.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }

@@ -37,7 +37,12 @@ impl Figures {
     }
 
     /// Writes `image` as `figures/<name>.png` and records it; returns its index.
-    pub fn add(&mut self, name: &str, caption: impl Into<String>, image: &RgbImage) -> Result<usize> {
+    pub fn add(
+        &mut self,
+        name: &str,
+        caption: impl Into<String>,
+        image: &RgbImage,
+    ) -> Result<usize> {
         let file = format!("figures/{name}.png");
         let png = encode_png(image).map_err(AnalysisError::report(&file))?;
         amva_io::atomic::write_atomic(&self.out.join(&file), &png)?;
@@ -67,7 +72,10 @@ pub fn to_f32(v: &[f64]) -> Vec<f32> {
 
 /// Finite maximum of a map (0 when none is positive).
 pub fn max_of(v: &[f64]) -> f64 {
-    v.iter().copied().filter(|x| x.is_finite()).fold(0.0, f64::max)
+    v.iter()
+        .copied()
+        .filter(|x| x.is_finite())
+        .fold(0.0, f64::max)
 }
 
 /// A heatmap with the JET colour map, pixel axes, the region outline and a colour
@@ -144,6 +152,11 @@ pub struct Plot<'a> {
     pub legend: Corner,
     /// Annotation position.
     pub annotation_corner: Corner,
+    /// Fixed x range (default: the data's, plus 5 % each side).
+    pub x_range: Option<(f64, f64)>,
+    /// Room above the highest point, as a fraction of the y span, so that the legend
+    /// and annotations do not cover the curves (default 0.3).
+    pub headroom: f64,
 }
 
 impl<'a> Plot<'a> {
@@ -159,6 +172,8 @@ impl<'a> Plot<'a> {
             note: None,
             legend: Corner::UpperRight,
             annotation_corner: Corner::UpperLeft,
+            x_range: None,
+            headroom: 0.3,
         }
     }
 
@@ -168,6 +183,21 @@ impl<'a> Plot<'a> {
             .axis_labels(self.x_label, self.y_label)
             .legend_corner(self.legend)
             .annotation_corner(self.annotation_corner);
+        let ys = self
+            .series
+            .iter()
+            .flat_map(|s| s.1.iter().map(|q| q.1))
+            .filter(|y| y.is_finite());
+        let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
+            (a.min(y), b.max(y))
+        });
+        if lo < hi {
+            let span = hi - lo;
+            p = p.y_range(lo - 0.05 * span, hi + self.headroom.max(0.05) * span);
+        }
+        if let Some((a, b)) = self.x_range {
+            p = p.x_range(a, b);
+        }
         for (name, points, dashed) in self.series {
             let mut s = if dashed {
                 Series::reference(name, points)

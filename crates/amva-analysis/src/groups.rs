@@ -97,7 +97,11 @@ pub fn join_and_group(
     scores: &MethodScores,
     rules: &GroupRules,
 ) -> Result<MethodGroups> {
-    let row_of: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let row_of: HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
     let mut matched: Vec<(usize, f64)> = Vec::with_capacity(scores.scores.len());
     let mut without_map = Vec::new();
     for s in &scores.scores {
@@ -156,7 +160,10 @@ pub fn join_and_group(
             ));
         }
         let lo = idx.iter().map(|&i| values[i]).fold(f64::INFINITY, f64::min);
-        let hi = idx.iter().map(|&i| values[i]).fold(f64::NEG_INFINITY, f64::max);
+        let hi = idx
+            .iter()
+            .map(|&i| values[i])
+            .fold(f64::NEG_INFINITY, f64::max);
         let mut r: Vec<usize> = idx.iter().map(|&i| rows[i]).collect();
         r.sort_unstable();
         Ok(Group {
@@ -191,7 +198,12 @@ pub fn join_and_group(
             } else {
                 format!("bin {}", i + 1)
             };
-            bins.push(make(&label, &format!("bin{:02}", i + 1), format!("bins:{b} #{}", i + 1), idx)?);
+            bins.push(make(
+                &label,
+                &format!("bin{:02}", i + 1),
+                format!("bins:{b} #{}", i + 1),
+                idx,
+            )?);
         }
     }
     let overlap = {

@@ -24,5 +24,6 @@ pub mod permutation;
 pub mod scores;
 pub mod setstats;
 pub mod source;
+pub mod synthetic;
 
 pub use error::{AnalysisError, Result};

@@ -113,7 +113,14 @@ impl PooledCollector {
 
     /// Records store row `row`: its stored map (`stored`, low-resolution or full) and
     /// the finished map (`finished`, flat when all zero).
-    pub fn add(&mut self, row: usize, stored: &[f32], finished: &[f32], flat: bool, up: &Upsampler) -> Result<()> {
+    pub fn add(
+        &mut self,
+        row: usize,
+        stored: &[f32],
+        finished: &[f32],
+        flat: bool,
+        up: &Upsampler,
+    ) -> Result<()> {
         let Ok(i) = self.rows.binary_search(&row) else {
             return Ok(());
         };
@@ -132,14 +139,19 @@ impl PooledCollector {
                     c[i] = 0.0;
                     return Ok(());
                 }
-                let relu: Vec<f32> = stored.iter().map(|&v| if v < 0.0 { 0.0 } else { v }).collect();
+                let relu: Vec<f32> = stored
+                    .iter()
+                    .map(|&v| if v < 0.0 { 0.0 } else { v })
+                    .collect();
                 up.upsample_into(&relu, &mut self.scratch)
                     .map_err(AnalysisError::math("pooled map for the permutation test"))?;
                 // The same min and span the common ending divides by.
                 let (lo, hi) = self
                     .scratch
                     .iter()
-                    .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+                    .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+                        (lo.min(v), hi.max(v))
+                    });
                 let span = f64::from(hi - lo);
                 for (d, &v) in ri.iter_mut().zip(&relu) {
                     *d = f64::from(v) / span;
@@ -236,13 +248,16 @@ impl Taps {
     fn new(up: &Upsampler, outside: &[bool]) -> Result<Self> {
         let (h, w) = up.source_shape();
         let hw = h * w;
-        let mut taps: Vec<Vec<(usize, f64)>> = vec![Vec::new(); outside.iter().filter(|o| **o).count()];
+        let mut taps: Vec<Vec<(usize, f64)>> =
+            vec![Vec::new(); outside.iter().filter(|o| **o).count()];
         let outside_idx: Vec<usize> = (0..outside.len()).filter(|&p| outside[p]).collect();
         let mut e = vec![0f32; hw];
         for j in 0..hw {
             e.fill(0.0);
             e[j] = 1.0;
-            let col = up.upsample(&e).map_err(AnalysisError::math("upsampling matrix"))?;
+            let col = up
+                .upsample(&e)
+                .map_err(AnalysisError::math("upsampling matrix"))?;
             for (t, &p) in taps.iter_mut().zip(&outside_idx) {
                 if col[p] != 0.0 {
                     t.push((j, f64::from(col[p])));
@@ -290,7 +305,12 @@ impl<'a> OutsideAmvDifference<'a> {
     /// The statistic over `items` (indices into `pooled`); labels given to
     /// [`OutsideAmvDifference::statistic`] are true for the low group. `up` and
     /// `outside` must be those the pooled data were collected with.
-    pub fn new(pooled: &'a Pooled, items: Vec<usize>, up: &Upsampler, outside: &[bool]) -> Result<Self> {
+    pub fn new(
+        pooled: &'a Pooled,
+        items: Vec<usize>,
+        up: &Upsampler,
+        outside: &[bool],
+    ) -> Result<Self> {
         let mut s = OutsideAmvDifference {
             pooled,
             items,
@@ -311,7 +331,8 @@ impl<'a> OutsideAmvDifference<'a> {
             Pooled::Direct { outside: p, x } => {
                 let (mut s1, mut s2) = (vec![0.0; *p], vec![0.0; *p]);
                 for &i in &s.items {
-                    for ((a, b), &v) in s1.iter_mut().zip(s2.iter_mut()).zip(&x[i * p..(i + 1) * p]) {
+                    for ((a, b), &v) in s1.iter_mut().zip(s2.iter_mut()).zip(&x[i * p..(i + 1) * p])
+                    {
                         let v = f64::from(v);
                         *a += v;
                         *b += v * v;
@@ -333,26 +354,33 @@ impl<'a> OutsideAmvDifference<'a> {
         }
         match self.pooled {
             Pooled::LowRank { hw, r, c } => {
-                let (taps, total) = (self.taps.as_ref().expect("set"), self.total.as_ref().expect("set"));
+                let (taps, total) = (
+                    self.taps.as_ref().expect("set"),
+                    self.total.as_ref().expect("set"),
+                );
                 let mut lo = Moments::zero(*hw);
                 for (&i, _) in self.items.iter().zip(low).filter(|(_, l)| **l) {
                     lo.add(&r[i * hw..(i + 1) * hw], c[i]);
                 }
                 lo.symmetrise(*hw);
                 let hi = total.minus(&lo);
-                outside_mean_std_low_rank(&lo, taps, *hw) - outside_mean_std_low_rank(&hi, taps, *hw)
+                outside_mean_std_low_rank(&lo, taps, *hw)
+                    - outside_mean_std_low_rank(&hi, taps, *hw)
             }
             Pooled::Direct { outside: p, x } => {
                 let (t1, t2) = self.direct_total.as_ref().expect("set");
                 let (mut s1, mut s2) = (vec![0.0; *p], vec![0.0; *p]);
                 for (&i, _) in self.items.iter().zip(low).filter(|(_, l)| **l) {
-                    for ((a, b), &v) in s1.iter_mut().zip(s2.iter_mut()).zip(&x[i * p..(i + 1) * p]) {
+                    for ((a, b), &v) in s1.iter_mut().zip(s2.iter_mut()).zip(&x[i * p..(i + 1) * p])
+                    {
                         let v = f64::from(v);
                         *a += v;
                         *b += v * v;
                     }
                 }
-                let std = |sum: f64, sumsq: f64, n: f64| ((sumsq - sum * sum / n) / (n - 1.0)).max(0.0).sqrt();
+                let std = |sum: f64, sumsq: f64, n: f64| {
+                    ((sumsq - sum * sum / n) / (n - 1.0)).max(0.0).sqrt()
+                };
                 let (nl, nh) = (n_low as f64, (n - n_low) as f64);
                 let (mut ml, mut mh) = (0.0, 0.0);
                 for k in 0..*p {

@@ -231,21 +231,14 @@ pub fn read_score_file(path: &Path) -> Result<Vec<MethodScores>> {
         }
         // A missing score cell counts as a missing score (listed), not a bad row.
         let raw = record.get(score_col).map(str::trim).unwrap_or("");
-        let score = parse_score(raw).ok_or_else(|| {
-            row_err(format!(
-                "score '{raw}' of image '{image}' is not a number"
-            ))
-        })?;
+        let score = parse_score(raw)
+            .ok_or_else(|| row_err(format!("score '{raw}' of image '{image}' is not a number")))?;
         let m = *method_index.entry(method.clone()).or_insert_with(|| {
-            let (direction, direction_source) = match sidecar
-                .methods
-                .get(&method)
-                .copied()
-                .or(sidecar.direction)
-            {
-                Some(d) => (d, DirectionSource::Sidecar),
-                None => (Direction::Higher, DirectionSource::Default),
-            };
+            let (direction, direction_source) =
+                match sidecar.methods.get(&method).copied().or(sidecar.direction) {
+                    Some(d) => (d, DirectionSource::Sidecar),
+                    None => (Direction::Higher, DirectionSource::Default),
+                };
             methods.push(MethodScores {
                 name: method.clone(),
                 direction,
@@ -302,7 +295,10 @@ pub fn read_score_file(path: &Path) -> Result<Vec<MethodScores>> {
 /// Reads several score files; a method may appear in only one of them. Then
 /// applies `--direction` overrides (`(method, direction)`), each of which must name
 /// a method that was read.
-pub fn read_scores(paths: &[PathBuf], directions: &[(String, Direction)]) -> Result<Vec<MethodScores>> {
+pub fn read_scores(
+    paths: &[PathBuf],
+    directions: &[(String, Direction)],
+) -> Result<Vec<MethodScores>> {
     if paths.is_empty() {
         return Err(AnalysisError::Option {
             option: "--scores".into(),
@@ -325,16 +321,19 @@ pub fn read_scores(paths: &[PathBuf], directions: &[(String, Direction)]) -> Res
             all.push(m);
         }
     }
-    let known = all.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ");
+    let known = all
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
     for (name, d) in directions {
-        let m = all.iter_mut().find(|m| &m.name == name).ok_or_else(|| {
-            AnalysisError::Option {
+        let m = all
+            .iter_mut()
+            .find(|m| &m.name == name)
+            .ok_or_else(|| AnalysisError::Option {
                 option: "--direction".into(),
-                reason: format!(
-                    "no method '{name}' in the score files (methods: {known})"
-                ),
-            }
-        })?;
+                reason: format!("no method '{name}' in the score files (methods: {known})"),
+            })?;
         m.direction = *d;
         m.direction_source = DirectionSource::Option;
     }
@@ -377,12 +376,30 @@ mod tests {
         assert_eq!(m[0].name, "magface");
         assert_eq!(m[0].direction, Direction::Higher);
         assert_eq!(m[0].direction_source, DirectionSource::Default);
-        assert_eq!(m[0].scores[1], ScoreRow { image: "b.jpg".into(), score: 1.0, line: 3 });
+        assert_eq!(
+            m[0].scores[1],
+            ScoreRow {
+                image: "b.jpg".into(),
+                score: 1.0,
+                line: 3
+            }
+        );
 
-        let p = write(d.path(), "q.tsv", "Image\tMethod\tScore\na\tbrisque\t30\na\tpose\t-4\nb\tbrisque\t20\n");
-        write(d.path(), "q.meta.json", r#"{"methods": {"brisque": {"direction": "lower"}}}"#);
+        let p = write(
+            d.path(),
+            "q.tsv",
+            "Image\tMethod\tScore\na\tbrisque\t30\na\tpose\t-4\nb\tbrisque\t20\n",
+        );
+        write(
+            d.path(),
+            "q.meta.json",
+            r#"{"methods": {"brisque": {"direction": "lower"}}}"#,
+        );
         let m = read_score_file(&p).unwrap();
-        assert_eq!(m.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["brisque", "pose"]);
+        assert_eq!(
+            m.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
+            ["brisque", "pose"]
+        );
         assert_eq!(m[0].direction, Direction::Lower);
         assert_eq!(m[0].direction_source, DirectionSource::Sidecar);
         assert_eq!(m[1].direction, Direction::Higher);
@@ -392,7 +409,11 @@ mod tests {
     #[test]
     fn non_finite_scores_are_kept_aside_and_agreeing_repeats_are_accepted() {
         let d = tempfile::tempdir().unwrap();
-        let p = write(d.path(), "s.csv", "image,score\na,NaN\nb,inf\nc,\nd,-Infinity\ne,2\ne,2.0\n");
+        let p = write(
+            d.path(),
+            "s.csv",
+            "image,score\na,NaN\nb,inf\nc,\nd,-Infinity\ne,2\ne,2.0\n",
+        );
         let m = &read_score_file(&p).unwrap()[0];
         assert_eq!(m.scores.len(), 1);
         let listed: Vec<&str> = m.non_finite.iter().map(|r| r.image.as_str()).collect();
@@ -414,7 +435,10 @@ mod tests {
         for (body, want) in cases {
             let p = write(d.path(), "bad.csv", body);
             let err = read_score_file(&p).unwrap_err().to_string();
-            assert!(err.contains("bad.csv") && err.contains(want), "{body:?}: {err}");
+            assert!(
+                err.contains("bad.csv") && err.contains(want),
+                "{body:?}: {err}"
+            );
         }
     }
 
@@ -425,10 +449,16 @@ mod tests {
         let b = write(d.path(), "b.csv", "image,method,score\nx,m,2\n");
         let err = read_scores(&[a.clone(), b], &[]).unwrap_err().to_string();
         assert!(err.contains("'m' is also in"), "{err}");
-        let m = read_scores(&[a.clone()], &[parse_direction_override("m=lower").unwrap()]).unwrap();
+        let m = read_scores(
+            &[a.clone()],
+            &[parse_direction_override("m=lower").unwrap()],
+        )
+        .unwrap();
         assert_eq!(m[0].direction, Direction::Lower);
         assert_eq!(m[0].direction_source, DirectionSource::Option);
-        let err = read_scores(&[a], &[("zz".into(), Direction::Lower)]).unwrap_err().to_string();
+        let err = read_scores(&[a], &[("zz".into(), Direction::Lower)])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("no method 'zz'") && err.contains("m"), "{err}");
         assert!(parse_direction_override("m=down").is_err());
         assert!(parse_direction_override("lower").is_err());

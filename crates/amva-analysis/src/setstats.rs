@@ -124,10 +124,14 @@ pub fn group_statistics(
 ) -> Result<(Vec<GroupStats>, PassReport)> {
     let p = source.pixels();
     for (g, rows) in groups.iter().enumerate() {
-        if rows.windows(2).any(|w| w[0] >= w[1]) || rows.last().is_some_and(|&r| r >= source.len()) {
+        if rows.windows(2).any(|w| w[0] >= w[1]) || rows.last().is_some_and(|&r| r >= source.len())
+        {
             return Err(AnalysisError::store(
                 source.dir(),
-                format!("group {g}: rows must be ascending and below {}", source.len()),
+                format!(
+                    "group {g}: rows must be ascending and below {}",
+                    source.len()
+                ),
             ));
         }
     }
@@ -151,7 +155,11 @@ pub fn group_statistics(
     let mut report = PassReport {
         passes,
         block_pixels: block,
-        column_bytes: if opts.robust { total_cols * block * 4 } else { 0 },
+        column_bytes: if opts.robust {
+            total_cols * block * 4
+        } else {
+            0
+        },
         welford_bytes: groups.len() * p * 16,
         maps_finished: 0,
     };
@@ -269,7 +277,9 @@ pub fn group_statistics(
                             if opts.compat_paper {
                                 fill(scratch);
                                 let s = column_stats(scratch, MedianKind::LowerMiddle, true)
-                                    .map_err(AnalysisError::math("--compat paper median and std_mad"))?;
+                                    .map_err(AnalysisError::math(
+                                        "--compat paper median and std_mad",
+                                    ))?;
                                 out[2] = s.median;
                                 out[3] = s.mad;
                                 out[4] = s.std_mad.unwrap_or(f64::NAN);

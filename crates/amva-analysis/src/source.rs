@@ -78,12 +78,14 @@ pub fn npy_f32_header(path: &Path) -> Result<(Vec<usize>, u64)> {
     let (len, start) = match magic[6] {
         1 => {
             let mut b = [0u8; 2];
-            f.read_exact(&mut b).map_err(|_| bad("truncated header".into()))?;
+            f.read_exact(&mut b)
+                .map_err(|_| bad("truncated header".into()))?;
             (u16::from_le_bytes(b) as usize, 10u64)
         }
         2 | 3 => {
             let mut b = [0u8; 4];
-            f.read_exact(&mut b).map_err(|_| bad("truncated header".into()))?;
+            f.read_exact(&mut b)
+                .map_err(|_| bad("truncated header".into()))?;
             (u32::from_le_bytes(b) as usize, 12u64)
         }
         v => return Err(bad(format!(".npy version {v} is not supported"))),
@@ -118,10 +120,7 @@ pub fn npy_f32_header(path: &Path) -> Result<(Vec<usize>, u64)> {
         .map_err(|_| bad(format!("bad shape ({shape_text})")))?;
     let offset = start + len as u64;
     let expected: u64 = shape.iter().map(|&d| d as u64).product::<u64>() * 4 + offset;
-    let actual = f
-        .metadata()
-        .map_err(|e| AnalysisError::io(path, e))?
-        .len();
+    let actual = f.metadata().map_err(|e| AnalysisError::io(path, e))?.len();
     if actual < expected {
         return Err(bad(format!(
             "holds {actual} bytes, but shape {shape:?} needs {expected}: the file is truncated"
@@ -131,7 +130,10 @@ pub fn npy_f32_header(path: &Path) -> Result<(Vec<usize>, u64)> {
 }
 
 fn shape_of(v: &serde_json::Value, key: &str) -> Option<(usize, usize)> {
-    let a = v.get("settings").and_then(|s| s.get(key)).or_else(|| v.get(key))?;
+    let a = v
+        .get("settings")
+        .and_then(|s| s.get(key))
+        .or_else(|| v.get(key))?;
     let a = a.as_array()?;
     if a.len() != 2 {
         return None;
@@ -161,10 +163,16 @@ pub fn read_store_info(dir: &Path) -> Result<StoreInfo> {
         ));
     }
     let map_shape = shape_of(&raw, "map_shape").ok_or_else(|| {
-        AnalysisError::store(&path, "no settings.map_shape [h, w]: not a map store's meta.json")
+        AnalysisError::store(
+            &path,
+            "no settings.map_shape [h, w]: not a map store's meta.json",
+        )
     })?;
     let full_shape = shape_of(&raw, "full_shape").ok_or_else(|| {
-        AnalysisError::store(&path, "no settings.full_shape [H, W]: not a map store's meta.json")
+        AnalysisError::store(
+            &path,
+            "no settings.full_shape [H, W]: not a map store's meta.json",
+        )
     })?;
     Ok(StoreInfo {
         map_shape,
@@ -172,7 +180,10 @@ pub fn read_store_info(dir: &Path) -> Result<StoreInfo> {
         model_sha256: string_of(&raw, "model_sha256"),
         method: string_of(&raw, "method"),
         layer: string_of(&raw, "layer"),
-        images: raw.get("images").and_then(|x| x.as_str()).map(str::to_string),
+        images: raw
+            .get("images")
+            .and_then(|x| x.as_str())
+            .map(str::to_string),
         raw,
     })
 }
@@ -213,7 +224,10 @@ impl MapSource {
     /// file agree on the number and shape of the maps.
     pub fn open(dir: &Path, kind: MapKind) -> Result<Self> {
         if !dir.is_dir() {
-            return Err(AnalysisError::store(dir, "no such folder (expected a map store from `amva maps`)"));
+            return Err(AnalysisError::store(
+                dir,
+                "no such folder (expected a map store from `amva maps`)",
+            ));
         }
         let info = read_store_info(dir)?;
         let (ids, flagged_flat) = read_index(&dir.join(INDEX_FILE))?;
@@ -253,7 +267,8 @@ impl MapSource {
         }
         let (h, w) = info.map_shape;
         let (fh, fw) = info.full_shape;
-        let up = Upsampler::new(h, w, fh, fw).map_err(AnalysisError::math(dir.display().to_string()))?;
+        let up =
+            Upsampler::new(h, w, fh, fw).map_err(AnalysisError::math(dir.display().to_string()))?;
         Ok(MapSource {
             dir: dir.into(),
             kind,
@@ -345,7 +360,10 @@ impl MapSource {
             MapKind::Low => self
                 .up
                 .finish_into(stored, dst)
-                .map_err(AnalysisError::math(format!("{} row {row}", self.data.display()))),
+                .map_err(AnalysisError::math(format!(
+                    "{} row {row}",
+                    self.data.display()
+                ))),
             MapKind::Full => {
                 dst.copy_from_slice(stored);
                 Ok(dst.iter().all(|&v| v == 0.0))
@@ -406,7 +424,11 @@ pub fn write_store(
     if maps.len() != ids.len() * rh * rw {
         return Err(AnalysisError::store(
             dir,
-            format!("{} values for {} maps of {rh} x {rw}", maps.len(), ids.len()),
+            format!(
+                "{} values for {} maps of {rh} x {rw}",
+                maps.len(),
+                ids.len()
+            ),
         ));
     }
     let file = if full { FULL_FILE } else { MAPS_FILE };
@@ -454,7 +476,16 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let ids: Vec<String> = (0..5).map(|i| format!("img{i}.png")).collect();
         let maps: Vec<f32> = (0..5 * 4).map(|i| i as f32).collect();
-        write_store(d.path(), &ids, (2, 2), (4, 4), &maps, false, serde_json::json!({"method": "ablation"})).unwrap();
+        write_store(
+            d.path(),
+            &ids,
+            (2, 2),
+            (4, 4),
+            &maps,
+            false,
+            serde_json::json!({"method": "ablation"}),
+        )
+        .unwrap();
         let s = MapSource::open(d.path(), MapKind::Low).unwrap();
         assert_eq!(s.len(), 5);
         assert_eq!(s.info().method.as_deref(), Some("ablation"));
@@ -471,24 +502,39 @@ mod tests {
         let expect = amva_math::resample::finish_map(&maps[4..8], 2, 2, 4, 4).unwrap();
         assert_eq!(full, expect.data);
         // maps_full.npy absent:
-        let err = MapSource::open(d.path(), MapKind::Full).unwrap_err().to_string();
-        assert!(err.contains("maps_full.npy") && err.contains("--full"), "{err}");
+        let err = MapSource::open(d.path(), MapKind::Full)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("maps_full.npy") && err.contains("--full"),
+            "{err}"
+        );
         // A truncated maps.npy is named.
         let p = d.path().join(MAPS_FILE);
         let bytes = std::fs::read(&p).unwrap();
         std::fs::write(&p, &bytes[..bytes.len() - 4]).unwrap();
-        let err = MapSource::open(d.path(), MapKind::Low).unwrap_err().to_string();
+        let err = MapSource::open(d.path(), MapKind::Low)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("truncated"), "{err}");
     }
 
     #[test]
     fn incomplete_or_foreign_meta_is_refused() {
         let d = tempfile::tempdir().unwrap();
-        std::fs::write(d.path().join(META_FILE), r#"{"complete": false, "settings": {"map_shape": [7,7], "full_shape": [112,112]}}"#).unwrap();
-        let err = MapSource::open(d.path(), MapKind::Low).unwrap_err().to_string();
+        std::fs::write(
+            d.path().join(META_FILE),
+            r#"{"complete": false, "settings": {"map_shape": [7,7], "full_shape": [112,112]}}"#,
+        )
+        .unwrap();
+        let err = MapSource::open(d.path(), MapKind::Low)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("has not finished"), "{err}");
         std::fs::write(d.path().join(META_FILE), r#"{"kind": "embeddings"}"#).unwrap();
-        let err = MapSource::open(d.path(), MapKind::Low).unwrap_err().to_string();
+        let err = MapSource::open(d.path(), MapKind::Low)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("map_shape"), "{err}");
     }
 }

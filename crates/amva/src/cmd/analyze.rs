@@ -1,11 +1,157 @@
-//! `amva analyze`: not yet implemented (see the open issues).
+//! `amva analyze`: maps + FIQA scores -> groups, exact set statistics, comparisons,
+//! figures and an HTML report (ALGORITHMS 2-4). The work is in `amva_analysis::analyze`.
 
 use crate::common::Ui;
+use amva_analysis::analyze::{analyze, AnalyzeOptions};
+use amva_analysis::groups::GroupRules;
+use amva_analysis::scores::parse_direction_override;
+use amva_analysis::source::MapKind;
+use amva_math::groups::Rule;
 use anyhow::Result;
+use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(after_help = "Examples:
+  amva analyze --maps maps/ --scores quality.csv --out analysis/
+  amva analyze --maps maps/ --scores magface.csv serfiq.csv --high top:20% --low bottom:20% --bins 10 --out a/
+  amva analyze --maps maps/ --scores brisque.csv --direction brisque=lower --compat paper --out a/
 
-pub fn run(_a: Args, _ui: &Ui) -> Result<()> {
-    anyhow::bail!("`amva analyze` is not implemented yet")
+Score files: CSV/TSV with image,score (one method, named after the file stem) or
+image,method,score (long format, as `amva quality` writes; directions from its sidecar).
+Image ids must match the maps' index.csv. Ids without a partner and non-finite scores are
+listed in unmatched.csv, not fatal (unless nothing matches).
+
+Writes report.html (self-contained: open it from disk), summary.json (every number),
+figures/*.png, arrays/**/*.npy (every map and curve), groups/<method>.csv, unmatched.csv.")]
+pub struct Args {
+    /// Map store from `amva maps` (or `amva merge`).
+    #[arg(long, value_name = "DIR")]
+    pub maps: PathBuf,
+    /// Score files (one or more).
+    #[arg(long, value_name = "FILE", num_args = 1.., required = true)]
+    pub scores: Vec<PathBuf>,
+    /// Output folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// High-quality group: top:P%, top:N, above:T.
+    #[arg(long, default_value = "top:10%", value_name = "RULE")]
+    pub high: Rule,
+    /// Low-quality group: bottom:P%, bottom:N, below:T.
+    #[arg(long, default_value = "bottom:10%", value_name = "RULE")]
+    pub low: Rule,
+    /// Also B equal-count quality bins (worst to best), with the AM-V trend across them.
+    #[arg(long, value_name = "B")]
+    pub bins: Option<usize>,
+    /// A method's direction, e.g. brisque=lower (overrides the score file's sidecar).
+    #[arg(long, value_name = "METHOD=higher|lower")]
+    pub direction: Vec<String>,
+    /// Growth of the central face region around the landmark hull, in pixels of the 112 x 112 frame.
+    #[arg(long, default_value_t = 12.0, value_name = "PX")]
+    pub region_margin: f64,
+    /// Average deviation maps with their left-right mirror image.
+    #[arg(long)]
+    pub symmetric: bool,
+    /// `paper`: also the paper's statistics (torch.median's lower median, std_mad).
+    #[arg(long, value_parser = ["paper"], value_name = "paper")]
+    pub compat: Option<String>,
+    /// Seed of the permutation test.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Permutations of the outside-AM-V test (0: no test).
+    #[arg(long, default_value_t = 1000)]
+    pub permutations: usize,
+    /// Memory for the median/MAD columns, in MiB (more memory, fewer passes over the maps).
+    #[arg(long, default_value_t = 256, value_name = "MIB")]
+    pub memory: usize,
+    /// Face images for the mean faces under the overlays (default: the images the maps were made from).
+    #[arg(long, value_name = "DIR|LIST")]
+    pub images: Option<PathBuf>,
+    /// Analyse maps_full.npy (maps already finished, e.g. from `amva maps --full` or another tool) instead of rebuilding them from maps.npy.
+    #[arg(long)]
+    pub full_maps: bool,
+}
+
+pub fn run(a: Args, ui: &Ui) -> Result<()> {
+    let directions = a
+        .direction
+        .iter()
+        .map(|d| parse_direction_override(d))
+        .collect::<Result<Vec<_>, _>>()?;
+    anyhow::ensure!(a.memory >= 1, "--memory: at least 1 MiB");
+    let mut opts = AnalyzeOptions::new(&a.maps, a.scores.clone(), &a.out);
+    opts.map_kind = if a.full_maps {
+        MapKind::Full
+    } else {
+        MapKind::Low
+    };
+    opts.rules = GroupRules {
+        high: a.high,
+        low: a.low,
+        bins: a.bins,
+    };
+    opts.directions = directions;
+    opts.region_margin = a.region_margin;
+    opts.symmetric = a.symmetric;
+    opts.compat_paper = a.compat.is_some();
+    opts.seed = a.seed;
+    opts.permutations = a.permutations;
+    opts.budget_bytes = a.memory << 20;
+    opts.images = a.images.clone();
+    opts.command_line = Some(
+        std::env::args()
+            .map(|s| if s.contains(' ') { format!("'{s}'") } else { s })
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    let pb = ui.progress(0, "analyze");
+    let outcome = analyze(&opts, &mut |stage, done, total| {
+        pb.set_length(total as u64);
+        pb.set_position(done as u64);
+        pb.set_message(stage.to_string());
+    })?;
+    pb.finish_and_clear();
+    for n in &outcome.notes {
+        ui.note(&format!("note: {n}"));
+    }
+    let s = &outcome.summary;
+    let methods = s["methods"].as_object().cloned().unwrap_or_default();
+    let mut parts = Vec::new();
+    for (name, m) in &methods {
+        let p = &m["permutation_test"];
+        let detail = match p["p_value"].as_f64() {
+            Some(pv) => format!(
+                "outside AM-V low-high {:.4} (p = {:.4})",
+                p["observed"].as_f64().unwrap_or(f64::NAN),
+                pv
+            ),
+            None => "no permutation test".into(),
+        };
+        parts.push(format!(
+            "{name}: {} matched, {detail}",
+            m["images"]["matched"]
+        ));
+    }
+    ui.summary(
+        &format!(
+            "analysed {} maps, {} method(s) [{}] in {:.1} s ({} pass(es)) -> {}",
+            s["maps"]["count"],
+            methods.len(),
+            parts.join("; "),
+            s["computation"]["seconds"].as_f64().unwrap_or(0.0),
+            outcome.passes.passes,
+            a.out.join("report.html").display()
+        ),
+        serde_json::json!({
+            "command": "analyze", "out": a.out, "maps": s["maps"]["count"],
+            "methods": methods.iter().map(|(k, m)| (k.clone(), serde_json::json!({
+                "matched": m["images"]["matched"],
+                "high": m["groups"][0]["n"], "low": m["groups"][1]["n"],
+                "outside_amv_high": m["groups"][0]["region"]["amv"]["outside"],
+                "outside_amv_low": m["groups"][1]["region"]["amv"]["outside"],
+                "p_value": m["permutation_test"]["p_value"],
+            }))).collect::<serde_json::Map<_, _>>(),
+            "passes": outcome.passes.passes, "seconds": s["computation"]["seconds"],
+        }),
+    );
+    Ok(())
 }

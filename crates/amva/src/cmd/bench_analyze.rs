@@ -1,11 +1,179 @@
-//! `amva bench`: not yet implemented (see the open issues).
+//! `amva bench analyze`: time and peak memory of `analyze` on many synthetic maps.
+//!
+//! Memory is the point: MAM/AM-V state is a fixed Welford accumulator per group, and
+//! median/MAD columns live in a fixed budget (more maps = more passes, not more memory).
+//! `--sizes 10000,100000` runs each size in a fresh process (peak RSS is per process)
+//! and prints the ratios against the smallest.
 
 use crate::common::Ui;
-use anyhow::Result;
+use amva_analysis::analyze::{analyze, AnalyzeOptions};
+use anyhow::{Context, Result};
+use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(after_help = "Examples:
+  amva bench analyze --n 100000
+  amva bench analyze --sizes 10000,100000 --memory 128")]
+pub struct Args {
+    /// Number of synthetic 7 x 7 maps (finished to 112 x 112).
+    #[arg(long, default_value_t = 100_000)]
+    pub n: usize,
+    /// Several sizes, each in its own process; prints peak RSS and time ratios.
+    #[arg(long, value_delimiter = ',', value_name = "N,N,...")]
+    pub sizes: Vec<usize>,
+    /// Memory budget for the median/MAD columns, MiB.
+    #[arg(long, default_value_t = 256)]
+    pub memory: usize,
+    /// Quality bins besides top/bottom 10% (0: none).
+    #[arg(long, default_value_t = 10)]
+    pub bins: usize,
+    /// Permutations of the outside-AM-V test.
+    #[arg(long, default_value_t = 1000)]
+    pub permutations: usize,
+    /// Also render the figures and report.html.
+    #[arg(long)]
+    pub figures: bool,
+    /// Working folder (default: a new folder under the system temp dir, removed afterwards).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
 
-pub fn run(_a: Args, _ui: &Ui) -> Result<()> {
-    anyhow::bail!("this benchmark is not implemented yet")
+/// Peak resident set size of this process in KiB (VmHWM), if the OS tells.
+pub fn peak_rss_kib() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    s.lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn one(a: &Args, ui: &Ui) -> Result<serde_json::Value> {
+    let dir = a.dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("amva-bench-analyze-{}", std::process::id()))
+    });
+    let store = dir.join("maps");
+    let t0 = std::time::Instant::now();
+    let scores = amva_analysis::synthetic::write_synthetic_store(&store, a.n, 20220104)
+        .with_context(|| format!("writing synthetic maps to {}", store.display()))?;
+    let gen_secs = t0.elapsed().as_secs_f64();
+    let rss_before = peak_rss_kib();
+    let mut opts = AnalyzeOptions::new(&store, vec![scores], dir.join("out"));
+    opts.rules.bins = (a.bins > 0).then_some(a.bins);
+    opts.budget_bytes = a.memory << 20;
+    opts.permutations = a.permutations;
+    opts.figures = a.figures;
+    let pb = ui.progress(0, "analyze");
+    let t1 = std::time::Instant::now();
+    let outcome = analyze(&opts, &mut |stage, done, total| {
+        pb.set_length(total as u64);
+        pb.set_position(done as u64);
+        pb.set_message(stage.to_string());
+    })?;
+    pb.finish_and_clear();
+    let secs = t1.elapsed().as_secs_f64();
+    let rss = peak_rss_kib();
+    let p = &outcome.passes;
+    let m = &outcome.summary["methods"]["scores"];
+    let v = serde_json::json!({
+        "command": "bench analyze", "n": a.n, "seconds": secs, "generate_seconds": gen_secs,
+        "maps_per_second": p.maps_finished as f64 / secs,
+        "passes": p.passes, "maps_finished": p.maps_finished, "block_pixels": p.block_pixels,
+        "welford_bytes": p.welford_bytes, "column_bytes": p.column_bytes,
+        "memory_budget_bytes": opts.budget_bytes,
+        "peak_rss_kib_before_analysis": rss_before, "peak_rss_kib": rss,
+        "groups": 2 + a.bins, "threads": rayon::current_num_threads(),
+        "p_value": m["permutation_test"]["p_value"],
+        "outside_amv_high": m["groups"][0]["region"]["amv"]["outside"],
+        "outside_amv_low": m["groups"][1]["region"]["amv"]["outside"],
+    });
+    if a.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(v)
+}
+
+pub fn run(a: Args, ui: &Ui) -> Result<()> {
+    if a.sizes.is_empty() {
+        let v = one(&a, ui)?;
+        let mib = |k: &serde_json::Value| {
+            k.as_u64()
+                .map(|k| format!("{:.1} MiB", k as f64 / 1024.0))
+                .unwrap_or_else(|| "unknown".into())
+        };
+        println!(
+            "n = {}: {:.1} s ({} passes, {:.0} maps finished/s, {} threads); Welford state {:.1} MiB for {} groups (independent of n); median/MAD columns {:.1} MiB (budget {} MiB); peak RSS {} (after generating the data: {})",
+            a.n,
+            v["seconds"].as_f64().unwrap_or(0.0),
+            v["passes"],
+            v["maps_per_second"].as_f64().unwrap_or(0.0),
+            v["threads"],
+            v["welford_bytes"].as_f64().unwrap_or(0.0) / 1048576.0,
+            v["groups"],
+            v["column_bytes"].as_f64().unwrap_or(0.0) / 1048576.0,
+            a.memory,
+            mib(&v["peak_rss_kib"]),
+            mib(&v["peak_rss_kib_before_analysis"]),
+        );
+        ui.summary("bench analyze done", v);
+        return Ok(());
+    }
+    // Each size in a fresh process: VmHWM never goes down within one.
+    let exe = std::env::current_exe()?;
+    let mut results: Vec<serde_json::Value> = Vec::new();
+    for &n in &a.sizes {
+        let mut c = std::process::Command::new(&exe);
+        c.args([
+            "--json",
+            "--quiet",
+            "bench",
+            "analyze",
+            "--n",
+            &n.to_string(),
+            "--memory",
+            &a.memory.to_string(),
+            "--bins",
+            &a.bins.to_string(),
+            "--permutations",
+            &a.permutations.to_string(),
+        ]);
+        if a.figures {
+            c.arg("--figures");
+        }
+        let out = c.output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "bench analyze --n {n} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().last().unwrap_or("");
+        let v: serde_json::Value = serde_json::from_str(line)
+            .with_context(|| format!("bench analyze --n {n} printed {line:?}"))?;
+        results.push(v);
+    }
+    let base = &results[0];
+    let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    println!(
+        "{:>9} {:>9} {:>7} {:>12} {:>14} {:>12} {:>10}",
+        "maps", "seconds", "passes", "Welford MiB", "columns MiB", "peak RSS MiB", "RSS ratio"
+    );
+    for v in &results {
+        println!(
+            "{:>9} {:>9.1} {:>7} {:>12.1} {:>14.1} {:>12.1} {:>9.2}x",
+            v["n"],
+            f(v, "seconds"),
+            v["passes"],
+            f(v, "welford_bytes") / 1048576.0,
+            f(v, "column_bytes") / 1048576.0,
+            f(v, "peak_rss_kib") / 1024.0,
+            f(v, "peak_rss_kib") / f(base, "peak_rss_kib")
+        );
+    }
+    ui.summary(
+        "bench analyze done",
+        serde_json::json!({"command": "bench analyze", "runs": results}),
+    );
+    Ok(())
 }

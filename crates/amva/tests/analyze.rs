@@ -1,0 +1,706 @@
+//! Issue 4 acceptance through the binary: `amva analyze` and `amva explain`.
+//!
+//! - the paper's published formulas (`--compat paper`) on the NumPy fixture of amva-math,
+//!   through the whole analyze pipeline;
+//! - bad input: empty score file, duplicate ids, non-finite scores, empty groups, a
+//!   foreign model in `explain`;
+//! - real data (skipped without ../shared): Ablation-CAM maps of all LFW dev faces,
+//!   scored by embedding magnitude; every array checked against a naive recomputation
+//!   from maps.npy; the low group's outside AM-V exceeds the high group's with a
+//!   permutation p < 0.01; report.html rendered by headless Chromium (skipped with a
+//!   reason when /usr/bin/chromium is missing) with every image decoded and no console
+//!   error; `explain` against that analysis.
+
+mod util;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use util::*;
+
+fn amva_bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_amva"))
+}
+
+fn read_npy(path: &Path) -> (Vec<usize>, Vec<f32>) {
+    let a = amva_io::npy::read_f32(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (a.shape().to_vec(), a.iter().copied().collect())
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
+}
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+// ---------------------------------------------------------------------------
+// --compat paper against the NumPy fixture
+
+/// The amva-math fixture (NumPy emulating the paper's torch code) as map stores of
+/// already-finished 7 x 7 maps, analysed with every map in the high group.
+#[test]
+fn compat_paper_matches_the_numpy_fixture_through_analyze() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../amva-math/fixtures/paper_stats.json"
+    );
+    let fixture = json(Path::new(path));
+    let dir = tempfile::tempdir().unwrap();
+    for case in fixture["cases"].as_array().unwrap() {
+        let n = case["n"].as_u64().unwrap() as usize;
+        let (h, w) = (
+            case["h"].as_u64().unwrap() as usize,
+            case["w"].as_u64().unwrap() as usize,
+        );
+        let floats = |k: &str| -> Vec<f64> {
+            case[k]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect()
+        };
+        let maps: Vec<f32> = floats("maps").iter().map(|&v| v as f32).collect();
+        let ids: Vec<String> = (0..n).map(|i| format!("face_{i}.png")).collect();
+        let store = dir.path().join(format!("store{n}"));
+        amva_analysis::source::write_store(
+            &store,
+            &ids,
+            (h, w),
+            (h, w),
+            &maps,
+            true,
+            serde_json::json!({}),
+        )
+        .unwrap();
+        let scores = dir.path().join(format!("q{n}.csv"));
+        let body: String = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| format!("{id},{}\n", i as f64 * 0.5))
+            .collect();
+        std::fs::write(&scores, format!("image,score\n{body}")).unwrap();
+        let out = dir.path().join(format!("out{n}"));
+        let o = run({
+            let mut c = amva_bin();
+            c.args([
+                "analyze",
+                "--full-maps",
+                "--compat",
+                "paper",
+                "--high",
+                "top:100%",
+                "--low",
+                "bottom:100%",
+                "--maps",
+            ])
+            .arg(&store)
+            .arg("--scores")
+            .arg(&scores)
+            .arg("--out")
+            .arg(&out);
+            c
+        });
+        assert!(o.status.success(), "{}", stderr_of(&o));
+        for (file, key) in [
+            ("mam", "mean"),
+            ("amv", "std"),
+            ("median_lower", "median_lower"),
+            ("std_mad", "std_mad"),
+            ("mad_lower", "mad_lower"),
+            ("median", "median"),
+            ("mad", "mad"),
+        ] {
+            for group in ["high", "low"] {
+                let (shape, got) = read_npy(&out.join(format!("arrays/q{n}/{group}_{file}.npy")));
+                assert_eq!(shape, vec![h, w]);
+                for (i, (g, want)) in got.iter().zip(floats(key)).enumerate() {
+                    assert!(
+                        (f64::from(*g) - want).abs() <= 1e-6,
+                        "n = {n}, {group} {file} pixel {i}: amva {g}, numpy {want}"
+                    );
+                }
+            }
+        }
+        let s = json(&out.join("summary.json"));
+        assert_eq!(s["parameters"]["compat_paper"], true);
+        // high and low hold the same maps here, so the labels cannot be permuted: said, not faked.
+        assert!(s["methods"][format!("q{n}")]["permutation_test"]["skipped"]
+            .as_str()
+            .unwrap()
+            .contains("both"));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Bad input
+
+fn small_store(dir: &Path, n: usize) -> (PathBuf, Vec<String>) {
+    let ids: Vec<String> = (0..n).map(|i| format!("s{}/f{i:03}.jpg", i % 3)).collect();
+    let maps: Vec<f32> = (0..n * 49)
+        .map(|k| ((k * 7919) % 101) as f32 / 50.0 - 0.4)
+        .collect();
+    let store = dir.join("maps");
+    amva_analysis::source::write_store(
+        &store,
+        &ids,
+        (7, 7),
+        (112, 112),
+        &maps,
+        false,
+        serde_json::json!({}),
+    )
+    .unwrap();
+    (store, ids)
+}
+
+fn analyze_cmd(store: &Path, scores: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut c = amva_bin();
+    c.arg("analyze")
+        .arg("--maps")
+        .arg(store)
+        .arg("--scores")
+        .arg(scores)
+        .arg("--out")
+        .arg(out)
+        .args(["--permutations", "20"])
+        .args(extra);
+    c.output().unwrap()
+}
+
+#[test]
+fn bad_input_is_refused_or_listed_with_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, ids) = small_store(dir.path(), 40);
+    let out = dir.path().join("out");
+
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, "").unwrap();
+    let o = analyze_cmd(&store, &empty, &out, &[]);
+    assert!(!o.status.success());
+    assert!(
+        stderr_of(&o).contains("empty.csv") && stderr_of(&o).contains("empty"),
+        "{}",
+        stderr_of(&o)
+    );
+
+    let dup = dir.path().join("dup.csv");
+    let mut body = String::from("image,score\n");
+    for (i, id) in ids.iter().enumerate() {
+        body.push_str(&format!("{id},{i}\n"));
+    }
+    body.push_str(&format!("{},99\n", ids[5]));
+    std::fs::write(&dup, &body).unwrap();
+    let o = analyze_cmd(&store, &dup, &out, &[]);
+    let e = stderr_of(&o);
+    assert!(!o.status.success());
+    assert!(
+        e.contains(&ids[5]) && e.contains("line 7") && e.contains("line 42") && e.contains("99"),
+        "{e}"
+    );
+
+    // NaN / inf / empty scores: excluded, listed, counted; the run succeeds.
+    let nan = dir.path().join("nan.csv");
+    let mut body = String::from("image,score\n");
+    for (i, id) in ids.iter().enumerate() {
+        let s = match i {
+            3 => "NaN".to_string(),
+            4 => "inf".to_string(),
+            6 => "-inf".to_string(),
+            7 => String::new(),
+            _ => i.to_string(),
+        };
+        body.push_str(&format!("{id},{s}\n"));
+    }
+    body.push_str("not/in/the/store.jpg,1\n");
+    std::fs::write(&nan, &body).unwrap();
+    let o = analyze_cmd(&store, &nan, &out, &["--json"]);
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    let s = json(&out.join("summary.json"));
+    let im = &s["methods"]["nan"]["images"];
+    assert_eq!(im["non_finite_scores"], 4, "{im}");
+    assert_eq!(im["scores_without_map"], 1, "{im}");
+    assert_eq!(im["matched"], 36, "{im}");
+    let listed = std::fs::read_to_string(out.join("unmatched.csv")).unwrap();
+    for i in [3, 4, 6, 7] {
+        assert!(listed.contains(&ids[i]), "{} not listed:\n{listed}", ids[i]);
+    }
+    assert!(listed.contains("not/in/the/store.jpg"), "{listed}");
+
+    // A group that would be empty or too small names the method and the rule.
+    for (rule, want) in [("above:1000", "selects no image"), ("top:1", "at least 2")] {
+        let o = analyze_cmd(&store, &nan, &dir.path().join("out2"), &["--high", rule]);
+        let e = stderr_of(&o);
+        assert!(!o.status.success());
+        assert!(
+            e.contains("method 'nan'") && e.contains(rule) && e.contains(want),
+            "{rule}: {e}"
+        );
+    }
+    let o = analyze_cmd(&store, &nan, &dir.path().join("out3"), &["--bins", "40"]);
+    let e = stderr_of(&o);
+    assert!(
+        !o.status.success() && e.contains("method 'nan'") && e.contains("bins"),
+        "{e}"
+    );
+    let o = analyze_cmd(
+        &store,
+        &nan,
+        &dir.path().join("out4"),
+        &["--direction", "magface=lower"],
+    );
+    let e = stderr_of(&o);
+    assert!(
+        !o.status.success() && e.contains("no method 'magface'") && e.contains("nan"),
+        "{e}"
+    );
+    let o = analyze_cmd(
+        &store,
+        &nan,
+        &dir.path().join("out5"),
+        &["--high", "best:3"],
+    );
+    assert!(
+        !o.status.success() && stderr_of(&o).contains("best:3"),
+        "{}",
+        stderr_of(&o)
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Real data
+
+struct Lfw {
+    shared: PathBuf,
+    maps: PathBuf,
+    analysis: PathBuf,
+}
+
+/// Ablation-CAM maps of all LFW dev faces and their magnitude scores, analysed once per
+/// test run (maps and embeddings are cached under the target dir between runs).
+fn lfw() -> Option<&'static Lfw> {
+    static LFW: OnceLock<Option<Lfw>> = OnceLock::new();
+    LFW.get_or_init(|| {
+        let shared = shared()?;
+        let faces = shared.join("faces/lfw-dev/aligned112");
+        let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("analyze-lfw");
+        let maps = cache.join("maps-ablation");
+        let o = run({
+            let mut c = amva(&shared);
+            c.args([
+                "maps", "--quiet", "--method", "ablation", "--engine", "tract", "--images",
+            ])
+            .arg(&faces)
+            .arg("--out")
+            .arg(&maps);
+            c
+        });
+        assert!(o.status.success(), "amva maps failed");
+        let emb = cache.join("embeddings");
+        if !emb.join("meta.json").is_file() {
+            let o = run({
+                let mut c = amva(&shared);
+                c.args(["embed", "--quiet", "--engine", "tract", "--images"])
+                    .arg(&faces)
+                    .arg("--out")
+                    .arg(&emb);
+                c
+            });
+            assert!(o.status.success(), "amva embed failed");
+        }
+        // Magnitude: the L2 norm of each raw embedding.
+        let (shape, e) = read_npy(&emb.join("embeddings.npy"));
+        let ids: Vec<String> = std::fs::read_to_string(emb.join("index.csv"))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| l.split_once(',').unwrap().1.to_string())
+            .collect();
+        assert_eq!(ids.len(), shape[0]);
+        let mut body = String::from("image,score\n");
+        for (id, row) in ids.iter().zip(e.chunks(shape[1])) {
+            let norm = row
+                .iter()
+                .map(|&v| f64::from(v) * f64::from(v))
+                .sum::<f64>()
+                .sqrt();
+            body.push_str(&format!("{id},{norm}\n"));
+        }
+        let scores = cache.join("magnitude.csv");
+        std::fs::write(&scores, body).unwrap();
+        let analysis = cache.join("analysis");
+        let _ = std::fs::remove_dir_all(&analysis);
+        let o = run({
+            let mut c = amva(&shared);
+            c.args(["analyze", "--json", "--bins", "5", "--seed", "1", "--maps"])
+                .arg(&maps)
+                .arg("--scores")
+                .arg(&scores)
+                .arg("--out")
+                .arg(&analysis)
+                .arg("--images")
+                .arg(&faces);
+            c
+        });
+        assert!(o.status.success(), "amva analyze failed");
+        eprintln!("analyze: {}", String::from_utf8_lossy(&o.stdout).trim());
+        Some(Lfw {
+            shared,
+            maps,
+            analysis,
+        })
+    })
+    .as_ref()
+}
+
+#[test]
+fn lfw_low_quality_varies_more_outside_the_face() {
+    let Some(l) = lfw() else { return };
+    let s = json(&l.analysis.join("summary.json"));
+    let m = &s["methods"]["magnitude"];
+    assert_eq!(m["images"]["matched"], 2810);
+    let high = m["groups"][0]["region"]["amv"]["outside"].as_f64().unwrap();
+    let low = m["groups"][1]["region"]["amv"]["outside"].as_f64().unwrap();
+    let p = m["permutation_test"]["p_value"].as_f64().unwrap();
+    let rho = m["trend"]["spearman_bin_vs_outside_amv"].as_f64().unwrap();
+    eprintln!("LFW ablation, magnitude: outside AM-V high {high:.5}, low {low:.5}, permutation p {p:.5} ({} permutations), Spearman(bin, outside AM-V) over 5 bins {rho:.3}", m["permutation_test"]["n_perm"]);
+    assert!(low > high, "outside AM-V: low {low} <= high {high}");
+    assert!(p < 0.01, "permutation p = {p}");
+}
+
+/// Every array of the real analysis against a naive recomputation: read all of maps.npy,
+/// finish every map, gather each group from groups/magnitude.csv, sort every pixel.
+#[test]
+fn lfw_arrays_equal_naive_statistics_of_real_maps() {
+    let Some(l) = lfw() else { return };
+    let (shape, low) = read_npy(&l.maps.join("maps.npy"));
+    let n = shape[0];
+    let index: Vec<String> = std::fs::read_to_string(l.maps.join("index.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|x| x.split(',').nth(1).unwrap().to_string())
+        .collect();
+    assert_eq!(index.len(), n);
+    let full: Vec<Vec<f32>> = low
+        .chunks(49)
+        .map(|m| {
+            amva_math::resample::finish_map(m, 7, 7, 112, 112)
+                .unwrap()
+                .data
+        })
+        .collect();
+    let groups = std::fs::read_to_string(l.analysis.join("groups/magnitude.csv")).unwrap();
+    let members = |g: &str| -> Vec<usize> {
+        groups
+            .lines()
+            .skip(1)
+            .filter(|x| x.rsplit(',').next().unwrap().split(';').any(|t| t == g))
+            .map(|x| x.split(',').nth(1).unwrap().parse().unwrap())
+            .collect()
+    };
+    let mask: Vec<bool> = read_npy(&l.analysis.join("arrays/region_mask.npy"))
+        .1
+        .iter()
+        .map(|&v| v == 1.0)
+        .collect();
+    let s = json(&l.analysis.join("summary.json"));
+    let mut checked = 0;
+    for (gi, g) in ["high", "low", "bin01", "bin02", "bin03", "bin04", "bin05"]
+        .iter()
+        .enumerate()
+    {
+        let rows = members(g);
+        assert!(rows.len() >= 281, "{g}: {} rows", rows.len());
+        let k = rows.len();
+        let (mut mean, mut std, mut med, mut mad) = (vec![], vec![], vec![], vec![]);
+        for p in 0..112 * 112 {
+            let mut col: Vec<f64> = rows.iter().map(|&r| f64::from(full[r][p])).collect();
+            let mu = col.iter().sum::<f64>() / k as f64;
+            let var = col.iter().map(|x| (x - mu) * (x - mu)).sum::<f64>() / (k - 1) as f64;
+            col.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            let m = if k % 2 == 1 {
+                col[k / 2]
+            } else {
+                (col[k / 2 - 1] + col[k / 2]) / 2.0
+            };
+            let mut dev: Vec<f64> = col.iter().map(|x| (x - m).abs()).collect();
+            dev.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            let md = if k % 2 == 1 {
+                dev[k / 2]
+            } else {
+                (dev[k / 2 - 1] + dev[k / 2]) / 2.0
+            };
+            mean.push(mu);
+            std.push(var.sqrt());
+            med.push(m);
+            mad.push(1.4826 * md);
+        }
+        for (stat, want) in [
+            ("mam", &mean),
+            ("amv", &std),
+            ("median", &med),
+            ("mad", &mad),
+        ] {
+            let (_, got) = read_npy(&l.analysis.join(format!("arrays/magnitude/{g}_{stat}.npy")));
+            for (p, (gv, wv)) in got.iter().zip(want.iter()).enumerate() {
+                if stat == "median" {
+                    // Selection is exact: the stored float32 is the naive median's.
+                    assert_eq!(*gv, *wv as f32, "{g} median pixel {p}");
+                } else {
+                    assert!(
+                        (f64::from(*gv) - wv).abs() <= 1e-6,
+                        "{g} {stat} pixel {p}: {gv} vs naive {wv}"
+                    );
+                }
+            }
+            checked += got.len();
+        }
+        let out_mean = |v: &[f64]| {
+            let o: Vec<f64> = v
+                .iter()
+                .zip(&mask)
+                .filter(|(_, i)| !**i)
+                .map(|(x, _)| *x)
+                .collect();
+            o.iter().sum::<f64>() / o.len() as f64
+        };
+        let summary_outside = s["methods"]["magnitude"]["groups"][gi]["region"]["amv"]["outside"]
+            .as_f64()
+            .unwrap();
+        assert!(
+            (summary_outside - out_mean(&std)).abs() <= 1e-9,
+            "{g}: outside AM-V {summary_outside} vs naive {}",
+            out_mean(&std)
+        );
+    }
+    eprintln!(
+        "checked {checked} per-pixel values of 7 groups against naive statistics of {n} real maps"
+    );
+}
+
+/// Loads report.html in headless Chromium and checks that every image decoded and nothing
+/// was logged as an error. How: a copy of the page gets a small script at the top of
+/// <head> that records error events (capture phase: also failed images) and
+/// console.error calls, and on `load` writes `{images, broken, errors}` into a <pre>;
+/// `--dump-dom` prints the DOM after load and the test reads that <pre>. Chromium's own
+/// console log lines (`--enable-logging=stderr`, "CONSOLE") must be absent too.
+fn check_in_chromium(report: &Path, expected_images: usize) {
+    let chromium = Path::new("/usr/bin/chromium");
+    if !chromium.exists() {
+        eprintln!(
+            "skipped the browser check: /usr/bin/chromium is missing (Debian package `chromium`)"
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let html = std::fs::read_to_string(report).unwrap();
+    let probe = r#"<script>(function(){var errs=[];
+window.addEventListener('error',function(e){var t=e.target;errs.push(t&&t.tagName?('failed '+t.tagName+' '+String(t.src||'').slice(0,40)):String(e.message));},true);
+var ce=console.error;console.error=function(){errs.push('console.error: '+Array.prototype.join.call(arguments,' '));ce.apply(console,arguments);};
+window.addEventListener('load',function(){var im=document.images,bad=[];for(var i=0;i<im.length;i++){if(!(im[i].complete&&im[i].naturalWidth>0)){bad.push(i);}}
+var p=document.createElement('pre');p.id='amva-check';p.textContent=JSON.stringify({images:im.length,broken:bad,errors:errs});document.body.appendChild(p);});})();</script>"#;
+    assert!(html.contains("<head>"));
+    let page = tmp.path().join("report-check.html");
+    std::fs::write(&page, html.replacen("<head>", &format!("<head>{probe}"), 1)).unwrap();
+    let out = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=10000",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            tmp.path().join("profile").display()
+        ))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium runs");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let start = dom
+        .find("<pre id=\"amva-check\">")
+        .unwrap_or_else(|| panic!("no check result in the DOM; chromium said:\n{err}"))
+        + "<pre id=\"amva-check\">".len();
+    let end = start + dom[start..].find("</pre>").unwrap();
+    let text = dom[start..end]
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&");
+    let v: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    eprintln!("chromium: {v}");
+    assert_eq!(
+        v["images"].as_u64().unwrap() as usize,
+        expected_images,
+        "{v}"
+    );
+    assert_eq!(v["broken"], serde_json::json!([]), "{v}");
+    assert_eq!(v["errors"], serde_json::json!([]), "{v}");
+    let console: Vec<&str> = err.lines().filter(|l| l.contains("CONSOLE")).collect();
+    assert!(console.is_empty(), "console output: {console:?}");
+}
+
+#[test]
+fn lfw_report_renders_in_headless_chromium() {
+    let Some(l) = lfw() else { return };
+    let s = json(&l.analysis.join("summary.json"));
+    let figures = s["figures"].as_array().unwrap();
+    assert!(figures.len() >= 20, "{} figures", figures.len());
+    for f in figures {
+        let p = l.analysis.join(f["file"].as_str().unwrap());
+        let img = image::open(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        assert!(
+            img.width() >= 300 && img.height() >= 200,
+            "{}: {}x{}",
+            p.display(),
+            img.width(),
+            img.height()
+        );
+    }
+    let html = std::fs::read_to_string(l.analysis.join("report.html")).unwrap();
+    assert!(
+        !html.contains("src=\"figures/") && !html.contains("http://") && !html.contains("https://"),
+        "the report must not need other files or a server"
+    );
+    check_in_chromium(&l.analysis.join("report.html"), figures.len());
+}
+
+#[test]
+fn lfw_explain_recomputes_maps_like_the_reference_and_refuses_other_models() {
+    let Some(l) = lfw() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let lfw_img = l
+        .shared
+        .join("faces/lfw-dev/aligned112/Aaron_Peirsol/Aaron_Peirsol_0001.jpg");
+    let toy = l.shared.join("faces/magface-toy");
+    let out = dir.path().join("why");
+    let o = run({
+        let mut c = amva(&l.shared);
+        c.args(["explain", "--json", "--engine", "tract", "--reference"])
+            .arg(&l.analysis)
+            .arg("--out")
+            .arg(&out)
+            .arg(&lfw_img)
+            .arg(toy.join("0.jpg"))
+            .arg(toy.join("9.jpg"));
+        c
+    });
+    assert!(o.status.success());
+    let doc = json(&out.join("explain.json"));
+    let rows = doc["images"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    let csv = std::fs::read_to_string(out.join("explain.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    let mam = read_npy(&l.analysis.join("arrays/magnitude/high_mam.npy")).1;
+    let amv = read_npy(&l.analysis.join("arrays/magnitude/high_amv.npy")).1;
+    let mask: Vec<bool> = read_npy(&l.analysis.join("arrays/region_mask.npy"))
+        .1
+        .iter()
+        .map(|&v| v == 1.0)
+        .collect();
+    // The LFW face's map equals the stored one: same model, method and parameters.
+    let (_, low) = read_npy(&l.maps.join("maps.npy"));
+    let row = std::fs::read_to_string(l.maps.join("index.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .position(|x| x.contains("Aaron_Peirsol_0001.jpg"))
+        .unwrap();
+    let stored = amva_math::resample::finish_map(&low[row * 49..(row + 1) * 49], 7, 7, 112, 112)
+        .unwrap()
+        .data;
+    for r in rows {
+        let stem = r["figure"]
+            .as_str()
+            .unwrap()
+            .trim_end_matches(".png")
+            .to_string();
+        let fig = image::open(out.join(r["figure"].as_str().unwrap())).unwrap();
+        assert!(fig.width() > 1000, "figure of {stem}");
+        let map = read_npy(&out.join(format!("{stem}_map.npy"))).1;
+        let dev = read_npy(&out.join(format!("{stem}_deviation.npy"))).1;
+        let z = read_npy(&out.join(format!("{stem}_z.npy"))).1;
+        if r["image"].as_str().unwrap().contains("Aaron_Peirsol_0001") {
+            for (a, b) in map.iter().zip(&stored) {
+                assert!((a - b).abs() <= 1e-6, "recomputed map {a} vs stored {b}");
+            }
+        }
+        let (mut sum, mut si, mut so, mut ni, mut no) = (0.0, 0.0, 0.0, 0usize, 0usize);
+        for p in 0..map.len() {
+            let d = (f64::from(map[p]) - f64::from(mam[p])).abs();
+            let zz = (f64::from(map[p]) - f64::from(mam[p])) / f64::from(amv[p]).max(0.01);
+            assert!(
+                (f64::from(dev[p]) - d).abs() <= 1e-6
+                    && (f64::from(z[p]) - zz).abs() <= 1e-4 * zz.abs().max(1.0),
+                "{stem} pixel {p}"
+            );
+            sum += d;
+            if mask[p] {
+                si += d;
+                ni += 1
+            } else {
+                so += d;
+                no += 1
+            }
+        }
+        let sc = &r["scores"];
+        let close = |k: &str, v: f64| {
+            assert!(
+                (sc[k].as_f64().unwrap() - v).abs() <= 1e-6,
+                "{stem} {k}: {} vs naive {v}",
+                sc[k]
+            )
+        };
+        close("mean_abs_deviation", sum / map.len() as f64);
+        close("inside", si / ni as f64);
+        close("outside", so / no as f64);
+        close("outside_share", so / sum);
+    }
+    let dev_of = |name: &str| {
+        rows.iter()
+            .find(|r| r["image"].as_str().unwrap().ends_with(name))
+            .unwrap()["scores"]["outside"]
+            .as_f64()
+            .unwrap()
+    };
+    eprintln!(
+        "explain: outside deviation of magface-toy 0.jpg (profile) {:.4}, 9.jpg (frontal) {:.4}",
+        dev_of("0.jpg"),
+        dev_of("9.jpg")
+    );
+
+    // Another model: refused before loading, naming both checksums.
+    let o = {
+        let mut c = amva(&l.shared);
+        c.args(["explain", "--engine", "tract", "--model"])
+            .arg(l.shared.join("models/fr_pose.onnx"))
+            .arg("--reference")
+            .arg(&l.analysis)
+            .arg("--out")
+            .arg(dir.path().join("no"))
+            .arg(&lfw_img);
+        c.output().unwrap()
+    };
+    let e = stderr_of(&o);
+    let reference_sha = json(&l.maps.join("meta.json"))["settings"]["model_sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pose_sha = amva_io::fetch::sha256_file(&l.shared.join("models/fr_pose.onnx")).unwrap();
+    assert!(
+        !o.status.success() && e.contains(&reference_sha) && e.contains(&pose_sha),
+        "{e}"
+    );
+}
