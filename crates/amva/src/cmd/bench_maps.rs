@@ -37,6 +37,9 @@ pub struct Args {
         value_delimiter = ','
     )]
     pub methods: Vec<Method>,
+    /// Score-CAM masked images per model call (default: 8 with ONNX Runtime, 1 with tract).
+    #[arg(long)]
+    pub scorecam_batch: Option<usize>,
     /// Python of the peer's venv.
     #[arg(long)]
     pub peer_python: Option<PathBuf>,
@@ -77,6 +80,7 @@ fn peer_script() -> Option<PathBuf> {
 
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let path = amva_io::models::ModelSource::from_env()?.model(amva_io::models::FR_FEATURE)?;
+    let mut busy = false;
     if let Some(load) = std::fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
@@ -85,6 +89,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             .map(|n| n.get())
             .unwrap_or(1) as f64;
         if load > 0.5 * cores {
+            busy = true;
             ui.note(&format!("warning: the machine is busy (load {load:.1} on {cores} cores); the figures below are unreliable"));
         }
     }
@@ -113,8 +118,12 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
                 batch.failed
             );
             let n = batch.ok.len();
+            let batch_size = match (method, a.scorecam_batch) {
+                (Method::ScoreCam, Some(b)) => b,
+                _ => MapParams::default_batch(method, model.engine()),
+            };
             let params = MapParams {
-                batch: MapParams::default_batch(method, model.engine()),
+                batch: batch_size,
                 ..MapParams::new(method)
             };
             let runner = CamRunner::new(&model, params.clone())?;
@@ -152,7 +161,14 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         match (peer_python(&a), peer_script()) {
             (Some(py), Some(script)) => {
                 ui.note(&format!("running the pytorch-grad-cam peer ({} {})", py.display(), script.display()));
-                let out = std::process::Command::new(&py)
+                let mut peer = std::process::Command::new(&py);
+                if busy && std::env::var_os("OMP_WAIT_POLICY").is_none() {
+                    // Spinning OpenMP threads collapse (10-30x) when other processes hold
+                    // the cores; sleeping waits keep the peer's figure meaningful.
+                    ui.note("busy machine: running the peer with OMP_WAIT_POLICY=PASSIVE");
+                    peer.env("OMP_WAIT_POLICY", "PASSIVE");
+                }
+                let out = peer
                     .arg(&script)
                     .args(["bench", "--images"])
                     .arg(&a.images)
