@@ -30,7 +30,7 @@ use amva_math::region::{face_region_mask, region_means, ARCFACE_SIZE};
 use amva_report::{Cell, Corner, Grid, Outline, Report, RgbImage, Table};
 use serde_json::{json, Value};
 
-use crate::figures::{heatmap, heatmap_over, max_of, to_f32, Figures, Plot};
+use crate::figures::{heatmap, heatmap_over, max_of, to_f32, Curve, Figures, Plot};
 use crate::groups::{join_and_group, Group, GroupRules, MethodGroups};
 use crate::permutation::{OutsideAmvDifference, Pooled, PooledCollector};
 use crate::scores::{read_scores, MethodScores};
@@ -292,18 +292,34 @@ pub struct PermutationOutcome {
     pub null: Vec<f64>,
 }
 
+/// The pooled maps of the permutation tests and how they were collected.
+#[derive(Debug, Clone, Copy)]
+pub struct PermutationData<'a> {
+    /// The collected data.
+    pub pooled: &'a Pooled,
+    /// The store rows they belong to, ascending.
+    pub pool_rows: &'a [usize],
+    /// The store's upsampler.
+    pub up: &'a amva_math::resample::Upsampler,
+    /// True outside the central face region.
+    pub outside: &'a [bool],
+}
+
 /// Runs the permutation test of the outside AM-V difference for one method's
-/// `high` and `low` rows (disjoint), with the data `pooled` for `pool_rows`.
+/// `high` and `low` rows (disjoint, all pooled).
 pub fn permutation_outside_amv(
-    pooled: &Pooled,
-    pool_rows: &[usize],
+    data: &PermutationData<'_>,
     high: &[usize],
     low: &[usize],
-    up: &amva_math::resample::Upsampler,
-    outside: &[bool],
     n_perm: usize,
     seed: u64,
 ) -> Result<PermutationOutcome> {
+    let PermutationData {
+        pooled,
+        pool_rows,
+        up,
+        outside,
+    } = *data;
     let index = |r: &usize| {
         pool_rows.binary_search(r).map_err(|_| {
             AnalysisError::store("permutation test", format!("row {r} was not pooled"))
@@ -798,13 +814,16 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
             }
             (Some(pd), None) => {
                 progress(&format!("permutations {name}"), 0, opts.permutations);
+                let data = PermutationData {
+                    pooled: pd,
+                    pool_rows: &pool_rows,
+                    up: source.upsampler(),
+                    outside: &outside,
+                };
                 let r = permutation_outside_amv(
-                    pd,
-                    &pool_rows,
+                    &data,
                     &g.high.rows,
                     &g.low.rows,
-                    source.upsampler(),
-                    &outside,
                     opts.permutations,
                     opts.seed,
                 )?;
@@ -1128,15 +1147,13 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
             );
             let xl = format!("{} per pixel (0-1 activation units)", s.label());
             let mut plot = Plot::new(&title, &xl, "density");
-            plot.series.push((
+            plot.series.push(Curve::line(
                 format!("high ({}, n = {})", g.high.rule, hs.n),
                 x.iter().copied().zip(da.iter().copied()).collect(),
-                false,
             ));
-            plot.series.push((
+            plot.series.push(Curve::line(
                 format!("low ({}, n = {})", g.low.rule, ls.n),
                 x.iter().copied().zip(db.iter().copied()).collect(),
-                false,
             ));
             plot.annotations = vec![
                 format!("KS D = {}", fmt(sh.ks)),
@@ -1166,10 +1183,9 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
             let yl = format!("AM-V {note}");
             let mut plot = Plot::new(&title, xl, &yl);
             for (label, v) in [("high", &prof[0]), ("low", &prof[1])] {
-                plot.series.push((
+                plot.series.push(Curve::line(
                     label.to_string(),
                     v.iter().enumerate().map(|(i, &y)| (i as f64, y)).collect(),
-                    false,
                 ));
             }
             plot.note = Some(format!("file arrays/{key}/profile_{axis}.npy"));
@@ -1245,11 +1261,10 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
                 );
                 plot.steps = true;
                 plot.series
-                    .push((format!("{} permutations", r.n_perm), pts, false));
-                plot.series.push((
-                    "observed".into(),
+                    .push(Curve::line(format!("{} permutations", r.n_perm), pts));
+                plot.series.push(Curve::reference(
+                    "observed",
                     vec![(r.observed, 0.0), (r.observed, top)],
-                    true,
                 ));
                 plot.annotations = vec![
                     format!("observed T = {}", fmt(r.observed)),
@@ -1317,21 +1332,19 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
                 "quality bin (1 = worst)",
                 "mean AM-V (0-1 activation units)",
             );
-            plot.series.push((
-                "outside the face region".into(),
+            plot.series.push(Curve::line(
+                "outside the face region",
                 outs.iter()
                     .enumerate()
                     .map(|(i, &v)| ((i + 1) as f64, v))
                     .collect(),
-                false,
             ));
-            plot.series.push((
-                "inside".into(),
+            plot.series.push(Curve::line(
+                "inside",
                 ins.iter()
                     .enumerate()
                     .map(|(i, &v)| ((i + 1) as f64, v))
                     .collect(),
-                false,
             ));
             plot.annotations = vec![format!("Spearman (bin, outside) = {}", fmt(*rho))];
             plot.annotation_corner = Corner::LowerLeft;

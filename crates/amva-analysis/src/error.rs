@@ -30,8 +30,8 @@ pub enum AnalysisError {
     Report {
         /// Which figure or file.
         context: String,
-        /// The underlying error.
-        source: amva_report::ReportError,
+        /// The underlying error (boxed: it is large and rare).
+        source: Box<amva_report::ReportError>,
     },
     /// A score file that cannot be read as scores.
     #[error("{path}: {reason}")]
@@ -62,12 +62,12 @@ pub enum AnalysisError {
         image: String,
         /// Line of the first row.
         first_line: usize,
-        /// Its score, as written.
-        first_score: String,
+        /// Its score.
+        first_score: f64,
         /// Line of the second row.
         second_line: usize,
-        /// Its score, as written.
-        second_score: String,
+        /// Its score.
+        second_score: f64,
     },
     /// A map store (or an analysis output) whose files disagree or are incomplete.
     #[error("{path}: {reason}")]
@@ -149,7 +149,10 @@ impl AnalysisError {
         context: impl Into<String>,
     ) -> impl FnOnce(amva_report::ReportError) -> Self {
         let context = context.into();
-        move |source| AnalysisError::Report { context, source }
+        move |source| AnalysisError::Report {
+            context,
+            source: Box::new(source),
+        }
     }
 }
 

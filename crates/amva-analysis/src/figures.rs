@@ -90,7 +90,7 @@ pub fn heatmap(
     note: Option<String>,
 ) -> Result<RgbImage> {
     let (lo, mut hi) = (range.0 as f32, range.1 as f32);
-    if !(hi > lo) {
+    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
         hi = lo + 1.0;
     }
     let mut hm = Heatmap::new(to_f32(data), h, w)
@@ -118,7 +118,7 @@ pub fn heatmap_over(
     note: Option<String>,
 ) -> Result<RgbImage> {
     let (lo, mut hi) = (range.0 as f32, range.1 as f32);
-    if !(hi > lo) {
+    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
         hi = lo + 1.0;
     }
     let mut hm = amva_report::overlay_figure(face, &to_f32(data), h, w)
@@ -132,6 +132,37 @@ pub fn heatmap_over(
     hm.render().map_err(AnalysisError::report(title))
 }
 
+/// One named curve of a [`Plot`].
+#[derive(Debug, Clone)]
+pub struct Curve {
+    /// Legend text.
+    pub name: String,
+    /// (x, y) points in order.
+    pub points: Vec<(f64, f64)>,
+    /// A grey dashed reference line.
+    pub dashed: bool,
+}
+
+impl Curve {
+    /// A solid curve.
+    pub fn line(name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
+        Curve {
+            name: name.into(),
+            points,
+            dashed: false,
+        }
+    }
+
+    /// A grey dashed reference line.
+    pub fn reference(name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
+        Curve {
+            name: name.into(),
+            points,
+            dashed: true,
+        }
+    }
+}
+
 /// A line plot of named curves.
 pub struct Plot<'a> {
     /// Title.
@@ -140,8 +171,8 @@ pub struct Plot<'a> {
     pub x_label: &'a str,
     /// y-axis label with units.
     pub y_label: &'a str,
-    /// (name, points, dashed) of each curve.
-    pub series: Vec<(String, Vec<(f64, f64)>, bool)>,
+    /// The curves.
+    pub series: Vec<Curve>,
     /// Lines of the annotation box.
     pub annotations: Vec<String>,
     /// Steps instead of straight lines.
@@ -186,7 +217,7 @@ impl<'a> Plot<'a> {
         let ys = self
             .series
             .iter()
-            .flat_map(|s| s.1.iter().map(|q| q.1))
+            .flat_map(|s| s.points.iter().map(|q| q.1))
             .filter(|y| y.is_finite());
         let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
             (a.min(y), b.max(y))
@@ -198,13 +229,13 @@ impl<'a> Plot<'a> {
         if let Some((a, b)) = self.x_range {
             p = p.x_range(a, b);
         }
-        for (name, points, dashed) in self.series {
-            let mut s = if dashed {
-                Series::reference(name, points)
+        for c in self.series {
+            let mut s = if c.dashed {
+                Series::reference(c.name, c.points)
             } else {
-                Series::line(name, points)
+                Series::line(c.name, c.points)
             };
-            if self.steps && !dashed {
+            if self.steps && !c.dashed {
                 s = s.steps();
             }
             p = p.series(s);

@@ -197,8 +197,8 @@ pub fn read_score_file(path: &Path) -> Result<Vec<MethodScores>> {
 
     let mut methods: Vec<MethodScores> = Vec::new();
     let mut method_index: HashMap<String, usize> = HashMap::new();
-    // (method, image) -> (line, raw score text, parsed score)
-    let mut seen: HashMap<(usize, String), (usize, String, f64)> = HashMap::new();
+    // (method, image) -> (line, score)
+    let mut seen: HashMap<(usize, String), (usize, f64)> = HashMap::new();
     for (i, record) in reader.records().enumerate() {
         let line = i + 2;
         let row_err = |reason: String| AnalysisError::ScoresRow {
@@ -251,7 +251,7 @@ pub fn read_score_file(path: &Path) -> Result<Vec<MethodScores>> {
             methods.len() - 1
         });
         match seen.get(&(m, image.to_string())) {
-            Some((first_line, first_raw, first_score)) => {
+            Some((first_line, first_score)) => {
                 let same = first_score.to_bits() == score.to_bits()
                     || (first_score.is_nan() && score.is_nan())
                     || *first_score == score;
@@ -261,16 +261,16 @@ pub fn read_score_file(path: &Path) -> Result<Vec<MethodScores>> {
                         method,
                         image: image.to_string(),
                         first_line: *first_line,
-                        first_score: first_raw.clone(),
+                        first_score: *first_score,
                         second_line: line,
-                        second_score: raw.to_string(),
+                        second_score: score,
                     });
                 }
                 methods[m].repeated += 1;
                 continue;
             }
             None => {
-                seen.insert((m, image.to_string()), (line, raw.to_string(), score));
+                seen.insert((m, image.to_string()), (line, score));
             }
         }
         let row = ScoreRow {
@@ -450,7 +450,7 @@ mod tests {
         let err = read_scores(&[a.clone(), b], &[]).unwrap_err().to_string();
         assert!(err.contains("'m' is also in"), "{err}");
         let m = read_scores(
-            &[a.clone()],
+            std::slice::from_ref(&a),
             &[parse_direction_override("m=lower").unwrap()],
         )
         .unwrap();

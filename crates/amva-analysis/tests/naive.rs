@@ -334,13 +334,13 @@ fn analyze_outputs_match_naive_recomputation() {
     // Score: outside activation plus noise, with ties, 3 NaN, 2 unknown ids, 4 maps unscored.
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let mut rows: Vec<(String, f64)> = Vec::new();
-    for i in 4..n {
+    for (i, name) in id.iter().enumerate().skip(4) {
         let s: f64 = if i % 29 == 0 {
             f64::NAN
         } else {
             (rng.random_range(0.0..10.0f64)).round()
         };
-        rows.push((id[i].clone(), s));
+        rows.push((name.clone(), s));
     }
     rows.push(("nobody.png".into(), 1.0));
     rows.push(("ghost.png".into(), 2.0));

@@ -375,6 +375,7 @@ fn lfw_low_quality_varies_more_outside_the_face() {
 /// Every array of the real analysis against a naive recomputation: read all of maps.npy,
 /// finish every map, gather each group from groups/magnitude.csv, sort every pixel.
 #[test]
+#[allow(clippy::needless_range_loop)] // pixel p of every map: a column, indexed by design
 fn lfw_arrays_equal_naive_statistics_of_real_maps() {
     let Some(l) = lfw() else { return };
     let (shape, low) = read_npy(&l.maps.join("maps.npy"));
