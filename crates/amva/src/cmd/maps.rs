@@ -88,10 +88,14 @@ impl CamArgs {
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
-  amva maps --images faces/ --out maps/                       # Score-CAM, the paper's method
-  amva maps --images faces/ --out maps-abl/ --method ablation # one full pass + 512 head passes per image
-  amva maps --images list.csv --out maps/ --shard 2/8         # this machine's eighth; join with `amva merge`
-  amva maps --images faces/ --out maps/ --method scorecam --score softmax --channels top:256
+  # Score-CAM, the paper's method (513 model passes per image)
+  amva maps --images faces/ --out maps/
+  # Ablation-CAM: about as fast as one pass per image
+  amva maps --images faces/ --out maps-abl/ --method ablation
+  # this machine's eighth of the images; join the eight with `amva merge`
+  amva maps --images list.csv --out part2/ --shard 2/8
+  # pytorch-grad-cam's weighting on the 256 most variable channels
+  amva maps --images faces/ --out maps/ --score softmax --channels top:256
 
 Writes maps.npy (N x h x w float32: the weighted sum m before ReLU, upsampling and
 min-max, from which every full map is rebuilt exactly), index.csv (row,image,flags),
