@@ -423,7 +423,8 @@ fn scorecam_and_ablation_beat_the_random_map_on_deletion_and_insertion() {
     let t = tempfile::tempdir().unwrap();
     let faces = sh.join("faces/lfw-dev/aligned112");
     let f = faces.to_str().unwrap();
-    // Ablation-CAM on 200 faces (10 steps per curve keeps the test to a few minutes).
+    // Ablation-CAM on 200 faces (10 steps per curve keeps the test to a few minutes; the
+    // engine is auto, so ONNX Runtime when installed).
     let abl = t.path().join("abl");
     ok(
         &sh,
@@ -441,8 +442,6 @@ fn scorecam_and_ablation_beat_the_random_map_on_deletion_and_insertion() {
             "10",
             "--seed",
             "7",
-            "--engine",
-            "tract",
         ],
     );
     let s = summary(&abl);
@@ -479,8 +478,6 @@ fn scorecam_and_ablation_beat_the_random_map_on_deletion_and_insertion() {
             "10",
             "--channels",
             "top:64",
-            "--engine",
-            "tract",
         ],
     );
     beats_random(&summary(&sc), "scorecam");
