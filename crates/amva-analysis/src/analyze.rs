@@ -963,9 +963,11 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
                 continue;
             };
             let hi = max_of(a).max(max_of(b));
+            // High and low side by side, on one colour range, in one figure.
+            let mut pair = Vec::new();
             for (grp, v, st) in [(&g.high, a, hs), (&g.low, b, ls)] {
                 let title = format!("{} of {} group, {name} ({})", s.label(), grp.name, grp.rule);
-                let img = heatmap(
+                pair.push(heatmap(
                     v,
                     shape,
                     &title,
@@ -978,10 +980,19 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
                         grp.key,
                         s.key()
                     )),
-                )?;
-                let fi = figs.add(&format!("{key}_{}_{}", s.key(), grp.key), format!("{} of the {} group ({}) of {name}; colour range shared with the other group.", s.label(), grp.name, grp.rule), &img)?;
-                items.push(Item::Fig(fi));
+                )?);
             }
+            let fi = figs.add(
+                &format!("{key}_{}_high_low", s.key()),
+                format!(
+                    "{} of the high ({}) and low ({}) groups of {name}, on one colour range.",
+                    s.label(),
+                    g.high.rule,
+                    g.low.rule
+                ),
+                &crate::figures::side_by_side(&pair),
+            )?;
+            items.push(Item::Fig(fi));
         }
 
         // Deviation maps.

@@ -23,6 +23,8 @@
 
 use amva_math::resample::Upsampler;
 
+use crate::source::Finish;
+
 use crate::{AnalysisError, Result};
 
 /// Per-image data of the pooled images, in one of two exact forms.
@@ -52,7 +54,6 @@ pub struct PooledCollector {
     rows: Vec<usize>,
     outside_idx: Vec<usize>,
     data: Pooled,
-    scratch: Vec<f32>,
     filled: Vec<bool>,
 }
 
@@ -63,33 +64,25 @@ impl PooledCollector {
     pub fn new(rows: Vec<usize>, low_rank: Option<&Upsampler>, outside: &[bool]) -> Self {
         let n = rows.len();
         let outside_idx: Vec<usize> = (0..outside.len()).filter(|&p| outside[p]).collect();
-        let (data, scratch) = match low_rank {
+        let data = match low_rank {
             Some(up) => {
                 let (h, w) = up.source_shape();
-                let (fh, fw) = up.output_shape();
-                (
-                    Pooled::LowRank {
-                        hw: h * w,
-                        r: vec![0.0; n * h * w],
-                        c: vec![0.0; n],
-                    },
-                    vec![0.0; fh * fw],
-                )
+                Pooled::LowRank {
+                    hw: h * w,
+                    r: vec![0.0; n * h * w],
+                    c: vec![0.0; n],
+                }
             }
-            None => (
-                Pooled::Direct {
-                    outside: outside_idx.len(),
-                    x: vec![0.0; n * outside_idx.len()],
-                },
-                Vec::new(),
-            ),
+            None => Pooled::Direct {
+                outside: outside_idx.len(),
+                x: vec![0.0; n * outside_idx.len()],
+            },
         };
         PooledCollector {
             filled: vec![false; n],
             rows,
             outside_idx,
             data,
-            scratch,
         }
     }
 
@@ -111,15 +104,15 @@ impl PooledCollector {
         self.rows.binary_search(&row).is_ok()
     }
 
-    /// Records store row `row`: its stored map (`stored`, low-resolution or full) and
-    /// the finished map (`finished`, flat when all zero).
+    /// Records store row `row`: its stored map (`stored`, low-resolution or full),
+    /// the finished map (`finished`) and how it was finished (`finish`: the min and
+    /// span of the upsampled map it was divided by).
     pub fn add(
         &mut self,
         row: usize,
         stored: &[f32],
         finished: &[f32],
-        flat: bool,
-        up: &Upsampler,
+        finish: Finish,
     ) -> Result<()> {
         let Ok(i) = self.rows.binary_search(&row) else {
             return Ok(());
@@ -134,29 +127,16 @@ impl PooledCollector {
             }
             Pooled::LowRank { hw, r, c } => {
                 let ri = &mut r[i * *hw..(i + 1) * *hw];
-                if flat {
+                if finish.flat {
                     ri.fill(0.0);
                     c[i] = 0.0;
                     return Ok(());
                 }
-                let relu: Vec<f32> = stored
-                    .iter()
-                    .map(|&v| if v < 0.0 { 0.0 } else { v })
-                    .collect();
-                up.upsample_into(&relu, &mut self.scratch)
-                    .map_err(AnalysisError::math("pooled map for the permutation test"))?;
-                // The same min and span the common ending divides by.
-                let (lo, hi) = self
-                    .scratch
-                    .iter()
-                    .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
-                        (lo.min(v), hi.max(v))
-                    });
-                let span = f64::from(hi - lo);
-                for (d, &v) in ri.iter_mut().zip(&relu) {
-                    *d = f64::from(v) / span;
+                let span = f64::from(finish.span);
+                for (d, &v) in ri.iter_mut().zip(stored) {
+                    *d = f64::from(if v < 0.0 { 0.0 } else { v }) / span;
                 }
-                c[i] = f64::from(lo) / span;
+                c[i] = f64::from(finish.min) / span;
             }
         }
         Ok(())

@@ -20,7 +20,7 @@ use amva_math::stats::{column_stats, MedianKind, Welford};
 use rayon::prelude::*;
 
 use crate::permutation::PooledCollector;
-use crate::source::MapSource;
+use crate::source::{Finish, MapSource};
 use crate::{AnalysisError, Result};
 
 /// How the statistics are computed.
@@ -180,37 +180,70 @@ pub fn group_statistics(
     let row_len = source.row_len();
     let chunk_rows = opts.chunk_rows.max(1);
     let mut finished = vec![0f32; chunk_rows * p];
-    let mut flat = vec![false; chunk_rows];
+    // How each needed map was finished (12 bytes per map): later passes rebuild only
+    // the rows of their block from it, bit for bit equal to the whole map's.
+    let mut finishes: Vec<Finish> = vec![
+        Finish {
+            flat: false,
+            min: 0.0,
+            span: 1.0
+        };
+        source.len()
+    ];
+    let w = source.full_shape().1;
     for pass in 0..passes {
         let (p0, p1) = (pass * block, ((pass + 1) * block).min(p));
         let bw = p1 - p0;
+        let first_pass = pass == 0;
+        // The output rows the block touches; pass 0 finishes whole maps.
+        let (y0, y1) = if first_pass {
+            (0, p / w)
+        } else {
+            (p0 / w, p1.div_ceil(w))
+        };
+        let seg = (y1 - y0) * w;
+        let off = p0 - y0 * w;
         for acc in accs.iter_mut() {
             acc.cursor = 0;
             if opts.robust {
                 acc.columns = vec![0f32; acc.rows.len() * bw];
             }
         }
-        let first_pass = pass == 0;
         source.for_each_chunk(chunk_rows, |first, stored| {
             let n = stored.len() / row_len;
-            let done: Vec<Result<bool>> = finished[..n * p]
-                .par_chunks_mut(p)
-                .zip(stored.par_chunks(row_len))
-                .enumerate()
-                .map(|(i, (dst, src))| {
-                    if needed[first + i] {
-                        source.finish_into(first + i, src, dst)
-                    } else {
-                        Ok(false)
-                    }
-                })
-                .collect();
-            for (i, d) in done.into_iter().enumerate() {
-                flat[i] = d?;
-                if needed[first + i] {
-                    report.maps_finished += 1;
+            if first_pass {
+                let done: Vec<Result<Finish>> = finished[..n * p]
+                    .par_chunks_mut(p)
+                    .zip(stored.par_chunks(row_len))
+                    .enumerate()
+                    .map_init(Vec::new, |relu, (i, (dst, src))| {
+                        if needed[first + i] {
+                            source.finish_with_range(first + i, src, dst, relu)
+                        } else {
+                            Ok(Finish {
+                                flat: false,
+                                min: 0.0,
+                                span: 1.0,
+                            })
+                        }
+                    })
+                    .collect();
+                for (i, d) in done.into_iter().enumerate() {
+                    finishes[first + i] = d?;
                 }
+            } else {
+                let fin = &finishes;
+                finished[..n * seg]
+                    .par_chunks_mut(seg)
+                    .zip(stored.par_chunks(row_len))
+                    .enumerate()
+                    .for_each(|(i, (dst, src))| {
+                        if needed[first + i] {
+                            source.finish_rows_into(src, fin[first + i], y0, y1, dst);
+                        }
+                    });
             }
+            report.maps_finished += (first..first + n).filter(|&r| needed[r]).count() as u64;
             if first_pass {
                 if let Some(c) = pooled.as_deref_mut() {
                     for i in 0..n {
@@ -219,15 +252,14 @@ pub fn group_statistics(
                                 first + i,
                                 &stored[i * row_len..(i + 1) * row_len],
                                 &finished[i * p..(i + 1) * p],
-                                flat[i],
-                                source.upsampler(),
+                                finishes[first + i],
                             )?;
                         }
                     }
                 }
             }
             let fin = &finished;
-            let flat = &flat;
+            let finishes = &finishes;
             accs.par_iter_mut().try_for_each(|acc| -> Result<()> {
                 let start = acc.cursor;
                 let mut end = start;
@@ -236,16 +268,16 @@ pub fn group_statistics(
                 }
                 for k in start..end {
                     let i = acc.rows[k] - first;
-                    let map = &fin[i * p..(i + 1) * p];
+                    let map = &fin[i * seg..(i + 1) * seg];
                     if first_pass {
                         acc.welford
                             .push(map)
                             .map_err(AnalysisError::math("mean and AM-V"))?;
-                        acc.flat += usize::from(flat[i]);
+                        acc.flat += usize::from(finishes[acc.rows[k]].flat);
                     }
                     if opts.robust {
                         let m = acc.rows.len();
-                        for (j, &v) in map[p0..p1].iter().enumerate() {
+                        for (j, &v) in map[off..off + bw].iter().enumerate() {
                             acc.columns[j * m + k] = v;
                         }
                     }

@@ -17,7 +17,7 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use amva_maps::store::{FLAT, FULL_FILE, INDEX_FILE, MAPS_FILE, META_FILE};
-use amva_math::resample::Upsampler;
+use amva_math::resample::{min_max_normalise, MinMax, Upsampler};
 
 use crate::{AnalysisError, Result};
 
@@ -61,6 +61,76 @@ pub struct MapSource {
     data_offset: u64,
     row_len: usize,
     up: Upsampler,
+    rows: RowUpsampler,
+}
+
+/// How a stored map was finished: what [`MapSource::finish_rows_into`] needs to
+/// rebuild any rows of it without the rest.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Finish {
+    /// The map is flat (all zero).
+    pub flat: bool,
+    /// Minimum of the upsampled map.
+    pub min: f32,
+    /// Its max - min.
+    pub span: f32,
+}
+
+/// Bilinear upsampling restricted to some output rows, with arithmetic identical to
+/// [`Upsampler`]'s (PyTorch `align_corners=False`): the same tables, the same `f32`
+/// operations in the same order, so the rows come out bit for bit equal (a test
+/// compares them with `Upsampler::finish_into` on every pixel). It exists because
+/// the block passes of the median need a few rows of every map, and finishing whole
+/// maps for them would repeat the same work once per block.
+#[derive(Debug, Clone, PartialEq)]
+struct RowUpsampler {
+    w: usize,
+    rows: Vec<(usize, usize, f32, f32)>,
+    cols: Vec<(usize, usize, f32, f32)>,
+}
+
+impl RowUpsampler {
+    fn axis(in_size: usize, out_size: usize) -> Vec<(usize, usize, f32, f32)> {
+        let scale = in_size as f32 / out_size as f32;
+        let last = in_size - 1;
+        (0..out_size)
+            .map(|i| {
+                let src = (scale * (i as f32 + 0.5) - 0.5).max(0.0);
+                let i0 = (src as usize).min(last);
+                let i1 = if i0 < last { i0 + 1 } else { i0 };
+                let l1 = if i1 == i0 {
+                    0.0
+                } else {
+                    (src - i0 as f32).clamp(0.0, 1.0)
+                };
+                (i0, i1, 1.0 - l1, l1)
+            })
+            .collect()
+    }
+
+    fn new(h: usize, w: usize, out_h: usize, out_w: usize) -> Self {
+        RowUpsampler {
+            w,
+            rows: Self::axis(h, out_h),
+            cols: Self::axis(w, out_w),
+        }
+    }
+
+    /// Output rows `y0..y1` of the ReLU'd, upsampled `src` into `dst`.
+    fn rows_into(&self, src: &[f32], y0: usize, y1: usize, dst: &mut [f32]) {
+        let relu = |v: f32| if v < 0.0 { 0.0 } else { v };
+        let out_w = self.cols.len();
+        for (oy, out_row) in (y0..y1).zip(dst.chunks_exact_mut(out_w)) {
+            let (r0, r1, wy0, wy1) = self.rows[oy];
+            let r0 = &src[r0 * self.w..][..self.w];
+            let r1 = &src[r1 * self.w..][..self.w];
+            for (out, &(x0, x1, wx0, wx1)) in out_row.iter_mut().zip(&self.cols) {
+                let top = wx0 * relu(r0[x0]) + wx1 * relu(r0[x1]);
+                let bottom = wx0 * relu(r1[x0]) + wx1 * relu(r1[x1]);
+                *out = wy0 * top + wy1 * bottom;
+            }
+        }
+    }
 }
 
 /// Parses the header of a little-endian float32 C-order `.npy` file; returns the
@@ -269,6 +339,7 @@ impl MapSource {
         let (fh, fw) = info.full_shape;
         let up =
             Upsampler::new(h, w, fh, fw).map_err(AnalysisError::math(dir.display().to_string()))?;
+        let rows = RowUpsampler::new(h, w, fh, fw);
         Ok(MapSource {
             dir: dir.into(),
             kind,
@@ -279,6 +350,7 @@ impl MapSource {
             data_offset,
             row_len: rh * rw,
             up,
+            rows,
         })
     }
 
@@ -346,16 +418,7 @@ impl MapSource {
     /// maps, a copy for full ones. Returns true when the map is flat (all zero).
     /// Errors name the row and image when a value is not finite.
     pub fn finish_into(&self, row: usize, stored: &[f32], dst: &mut [f32]) -> Result<bool> {
-        if let Some(i) = stored.iter().position(|v| !v.is_finite()) {
-            return Err(AnalysisError::store(
-                &self.data,
-                format!(
-                    "row {row} ('{}') holds {} at position {i}; maps must be finite",
-                    self.ids.get(row).map(String::as_str).unwrap_or("?"),
-                    stored[i]
-                ),
-            ));
-        }
+        self.check_finite(row, stored)?;
         match self.kind {
             MapKind::Low => self
                 .up
@@ -368,6 +431,95 @@ impl MapSource {
                 dst.copy_from_slice(stored);
                 Ok(dst.iter().all(|&v| v == 0.0))
             }
+        }
+    }
+
+    /// Like [`MapSource::finish_into`], also returning the range the map was divided
+    /// by, for [`MapSource::finish_rows_into`]. `relu` is scratch of `row_len()` values.
+    /// The result equals `finish_into`'s bit for bit (the same upsampling and the same
+    /// [`min_max_normalise`]).
+    pub fn finish_with_range(
+        &self,
+        row: usize,
+        stored: &[f32],
+        dst: &mut [f32],
+        relu: &mut Vec<f32>,
+    ) -> Result<Finish> {
+        if self.kind == MapKind::Full {
+            let flat = self.finish_into(row, stored, dst)?;
+            return Ok(Finish {
+                flat,
+                min: 0.0,
+                span: 1.0,
+            });
+        }
+        self.check_finite(row, stored)?;
+        relu.clear();
+        relu.extend(stored.iter().map(|&v| if v < 0.0 { 0.0 } else { v }));
+        // Flat on the ReLU'd source: all values equal (upsampling adds rounding noise).
+        let (lo, hi) = relu
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
+        let source_flat = MinMax { min: lo, max: hi }.is_flat();
+        if source_flat {
+            dst.fill(0.0);
+            return Ok(Finish {
+                flat: true,
+                min: 0.0,
+                span: 0.0,
+            });
+        }
+        self.up
+            .upsample_into(relu, dst)
+            .map_err(AnalysisError::math(format!(
+                "{} row {row}",
+                self.data.display()
+            )))?;
+        let range = min_max_normalise(dst);
+        Ok(Finish {
+            flat: range.is_flat(),
+            min: range.min,
+            span: range.span(),
+        })
+    }
+
+    /// Output rows `y0..y1` of the finished map of a stored row (`(y1 - y0) * W` values
+    /// into `dst`), given how the whole map was finished: equal to the same rows of
+    /// [`MapSource::finish_into`].
+    pub fn finish_rows_into(
+        &self,
+        stored: &[f32],
+        finish: Finish,
+        y0: usize,
+        y1: usize,
+        dst: &mut [f32],
+    ) {
+        let w = self.info.full_shape.1;
+        match self.kind {
+            MapKind::Full => dst.copy_from_slice(&stored[y0 * w..y1 * w]),
+            MapKind::Low if finish.flat => dst.fill(0.0),
+            MapKind::Low => {
+                self.rows.rows_into(stored, y0, y1, dst);
+                for v in dst.iter_mut() {
+                    *v = (*v - finish.min) / finish.span;
+                }
+            }
+        }
+    }
+
+    fn check_finite(&self, row: usize, stored: &[f32]) -> Result<()> {
+        match stored.iter().position(|v| !v.is_finite()) {
+            None => Ok(()),
+            Some(i) => Err(AnalysisError::store(
+                &self.data,
+                format!(
+                    "row {row} ('{}') holds {} at position {i}; maps must be finite",
+                    self.ids.get(row).map(String::as_str).unwrap_or("?"),
+                    stored[i]
+                ),
+            )),
         }
     }
 
@@ -517,6 +669,69 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("truncated"), "{err}");
+    }
+
+    #[test]
+    fn rows_and_ranges_rebuild_finish_into_bit_for_bit() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
+        for (low, full) in [
+            ((7, 7), (112, 112)),
+            ((4, 6), (15, 22)),
+            ((7, 7), (7, 7)),
+            ((3, 5), (2, 9)),
+            ((1, 1), (4, 4)),
+        ] {
+            let n = 12;
+            let hw = low.0 * low.1;
+            let maps: Vec<f32> = (0..n * hw)
+                .map(|k| match k / hw {
+                    0 => 0.3,                                                  // constant: flat
+                    1 => -1.0, // negative: flat after ReLU
+                    2 => (rng.random_range(-1.0..2.0f32) * 2.0).round() / 2.0, // coarse
+                    _ => rng.random_range(-1.0..2.0),
+                })
+                .collect();
+            let d = tempfile::tempdir().unwrap();
+            let ids: Vec<String> = (0..n).map(|i| format!("m{i}")).collect();
+            write_store(
+                d.path(),
+                &ids,
+                low,
+                full,
+                &maps,
+                false,
+                serde_json::json!({}),
+            )
+            .unwrap();
+            let s = MapSource::open(d.path(), MapKind::Low).unwrap();
+            let p = full.0 * full.1;
+            let (mut a, mut b, mut relu) = (vec![0.0; p], vec![0.0; p], Vec::new());
+            for i in 0..n {
+                let m = &maps[i * hw..(i + 1) * hw];
+                let flat = s.finish_into(i, m, &mut a).unwrap();
+                let f = s.finish_with_range(i, m, &mut b, &mut relu).unwrap();
+                assert_eq!(flat, f.flat, "{low:?}->{full:?} map {i}");
+                assert!(
+                    a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+                    "{low:?}->{full:?} map {i}"
+                );
+                for (y0, y1) in [
+                    (0, full.0),
+                    (0, 1),
+                    (full.0 / 2, full.0),
+                    (full.0 - 1, full.0),
+                ] {
+                    let mut r = vec![0.0; (y1 - y0) * full.1];
+                    s.finish_rows_into(m, f, y0, y1, &mut r);
+                    let want = &a[y0 * full.1..y1 * full.1];
+                    assert!(
+                        r.iter().zip(want).all(|(x, y)| x.to_bits() == y.to_bits()),
+                        "{low:?}->{full:?} map {i} rows {y0}..{y1}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
