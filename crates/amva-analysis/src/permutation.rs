@@ -23,7 +23,12 @@
 
 use amva_math::resample::Upsampler;
 
+use rayon::prelude::*;
+
 use crate::source::Finish;
+
+/// Images per parallel piece of a permutation's sums.
+const CHUNK: usize = 256;
 
 use crate::{AnalysisError, Result};
 
@@ -195,6 +200,16 @@ impl Moments {
         }
     }
 
+    fn merge(&mut self, other: &Moments) {
+        let add = |a: &mut [f64], b: &[f64]| a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+        self.n += other.n;
+        self.c1 += other.c1;
+        self.c2 += other.c2;
+        add(&mut self.s1, &other.s1);
+        add(&mut self.m, &other.m);
+        add(&mut self.v, &other.v);
+    }
+
     fn symmetrise(&mut self, hw: usize) {
         for j in 0..hw {
             for k in 0..j {
@@ -338,9 +353,27 @@ impl<'a> OutsideAmvDifference<'a> {
                     self.taps.as_ref().expect("set"),
                     self.total.as_ref().expect("set"),
                 );
+                let members: Vec<usize> = self
+                    .items
+                    .iter()
+                    .zip(low)
+                    .filter(|(_, l)| **l)
+                    .map(|(&i, _)| i)
+                    .collect();
+                // Fixed chunks summed in order: the same result on any number of threads.
+                let parts: Vec<Moments> = members
+                    .par_chunks(CHUNK)
+                    .map(|chunk| {
+                        let mut m = Moments::zero(*hw);
+                        for &i in chunk {
+                            m.add(&r[i * hw..(i + 1) * hw], c[i]);
+                        }
+                        m
+                    })
+                    .collect();
                 let mut lo = Moments::zero(*hw);
-                for (&i, _) in self.items.iter().zip(low).filter(|(_, l)| **l) {
-                    lo.add(&r[i * hw..(i + 1) * hw], c[i]);
+                for part in &parts {
+                    lo.merge(part);
                 }
                 lo.symmetrise(*hw);
                 let hi = total.minus(&lo);

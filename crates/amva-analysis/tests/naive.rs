@@ -664,3 +664,114 @@ fn bad_input_is_named() {
     assert!(!dir.path().join("out/report.html").exists());
     let _ = read_scores(&[ok], &[]).unwrap();
 }
+
+/// Two methods, one per file shape, one of them lower-is-better by its sidecar:
+/// Spearman and Jaccard across methods against naive versions.
+#[test]
+fn agreement_across_methods_matches_naive() {
+    let n = 50;
+    let dir = tempfile::tempdir().unwrap();
+    let maps_dir = dir.path().join("maps");
+    let id = ids(n);
+    write_store(
+        &maps_dir,
+        &id,
+        LOW,
+        FULL,
+        &random_maps(n, 4),
+        false,
+        serde_json::json!({}),
+    )
+    .unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let a: Vec<f64> = (0..n).map(|_| rng.random_range(0.0..1.0)).collect();
+    // b: lower is better and roughly agrees with a; two images unscored.
+    let b: Vec<f64> = a.iter().map(|x| -x + rng.random_range(-0.3..0.3)).collect();
+    let fa = score_file(
+        dir.path(),
+        "alpha.csv",
+        &id.iter()
+            .cloned()
+            .zip(a.iter().copied())
+            .collect::<Vec<_>>(),
+    );
+    let fb = dir.path().join("long.csv");
+    let mut body = String::from("image,method,score\n");
+    for i in 2..n {
+        body.push_str(&format!("{},beta,{}\n", id[i], b[i]));
+    }
+    std::fs::write(&fb, body).unwrap();
+    std::fs::write(
+        dir.path().join("long.meta.json"),
+        r#"{"methods": {"beta": {"direction": "lower"}}}"#,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let mut opts = AnalyzeOptions::new(&maps_dir, vec![fa, fb], &out);
+    opts.rules.high = "top:30%".parse().unwrap();
+    opts.rules.low = "bottom:30%".parse().unwrap();
+    opts.permutations = 10;
+    opts.figures = false;
+    analyze(&opts, &mut |_, _, _| {}).unwrap();
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["methods"]["beta"]["direction"], "lower");
+    assert_eq!(s["methods"]["beta"]["direction_source"], "sidecar");
+    let across = &s["across_methods"];
+    let sp = &across["spearman"][0];
+    assert_eq!(sp["n"], n - 2);
+    // Naive Spearman: Pearson of ranks (no ties in continuous data) of a and -b.
+    let rank = |v: &[f64]| -> Vec<f64> {
+        let mut o: Vec<usize> = (0..v.len()).collect();
+        o.sort_by(|&i, &j| v[i].partial_cmp(&v[j]).unwrap());
+        let mut r = vec![0.0; v.len()];
+        for (k, &i) in o.iter().enumerate() {
+            r[i] = k as f64;
+        }
+        r
+    };
+    let (ra, rb) = (
+        rank(&a[2..]),
+        rank(&b[2..].iter().map(|x| -x).collect::<Vec<_>>()),
+    );
+    let m = (n - 2) as f64;
+    let (ma, mb) = (ra.iter().sum::<f64>() / m, rb.iter().sum::<f64>() / m);
+    let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = ra.iter().map(|x| (x - ma).powi(2)).sum();
+    let vb: f64 = rb.iter().map(|y| (y - mb).powi(2)).sum();
+    let rho = cov / (va * vb).sqrt();
+    assert!(
+        (sp["spearman"].as_f64().unwrap() - rho).abs() < 1e-12,
+        "{sp} vs naive {rho}"
+    );
+    assert!(rho > 0.5, "the scores agree by construction: {rho}");
+    // Naive Jaccard of the groups, from groups/*.csv.
+    let members = |m: &str, g: &str| -> std::collections::BTreeSet<String> {
+        std::fs::read_to_string(out.join(format!("groups/{m}.csv")))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .filter(|l| l.rsplit(',').next().unwrap().split(';').any(|x| x == g))
+            .map(|l| l.split(',').next().unwrap().to_string())
+            .collect()
+    };
+    for g in ["high", "low"] {
+        let (x, y) = (members("alpha", g), members("beta", g));
+        let j = x.intersection(&y).count() as f64 / x.union(&y).count() as f64;
+        let got = across[format!("jaccard_{g}")][0]["jaccard"]
+            .as_f64()
+            .unwrap();
+        assert!((got - j).abs() < 1e-12, "{g}: {got} vs naive {j}");
+    }
+    // beta's high group holds its lowest scores.
+    let high_b = members("beta", "high");
+    let worst_in_high = high_b
+        .iter()
+        .map(|i| b[id.iter().position(|x| x == i).unwrap()])
+        .fold(f64::NEG_INFINITY, f64::max);
+    let best_outside = (2..n)
+        .filter(|&i| !high_b.contains(&id[i]))
+        .map(|i| b[i])
+        .fold(f64::INFINITY, f64::min);
+    assert!(worst_in_high <= best_outside);
+}
