@@ -159,12 +159,14 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         "{:>9} {:>9} {:>7} {:>12} {:>14} {:>12} {:>10}",
         "maps", "seconds", "passes", "Welford MiB", "columns MiB", "peak RSS MiB", "RSS ratio"
     );
+    // Statistic state is fixed; what grows with n is per-image bookkeeping (ids, scores,
+    // group lists, the permutation test's 50 numbers per pooled image).
     for v in &results {
         println!(
             "{:>9} {:>9.1} {:>7} {:>12.1} {:>14.1} {:>12.1} {:>9.2}x",
-            v["n"],
+            v["n"].as_u64().unwrap_or(0),
             f(v, "seconds"),
-            v["passes"],
+            v["passes"].as_u64().unwrap_or(0),
             f(v, "welford_bytes") / 1048576.0,
             f(v, "column_bytes") / 1048576.0,
             f(v, "peak_rss_kib") / 1024.0,
