@@ -71,7 +71,7 @@ fn read_map(dir: &Path, rel: &str, (h, w): (usize, usize)) -> Result<Vec<f64>> {
 
 impl Reference {
     /// Reads the reference of `method` (default: the analysis' only method, or the
-    /// first one) from the analysis folder `dir`.
+    /// alphabetically first one) from the analysis folder `dir`.
     pub fn open(dir: &Path, method: Option<&str>) -> Result<Self> {
         let summary_path = dir.join("summary.json");
         let summary = read_json(&summary_path).map_err(|e| match e {

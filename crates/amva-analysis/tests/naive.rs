@@ -775,3 +775,82 @@ fn agreement_across_methods_matches_naive() {
         .fold(f64::INFINITY, f64::min);
     assert!(worst_in_high <= best_outside);
 }
+
+/// `explain` against a reference read back from an analysis: deviation, z-map and
+/// scores against naive ones; a model with another checksum refused naming both.
+#[test]
+fn explanation_against_a_reference_matches_naive() {
+    use amva_analysis::explain::{explain_map, Reference};
+    let n = 30;
+    let dir = tempfile::tempdir().unwrap();
+    let maps_dir = dir.path().join("maps");
+    let id = ids(n);
+    let low = random_maps(n, 12);
+    write_store(
+        &maps_dir,
+        &id,
+        LOW,
+        FULL,
+        &low,
+        false,
+        serde_json::json!({"model_sha256": "aa11"}),
+    )
+    .unwrap();
+    let scores = score_file(
+        dir.path(),
+        "q.csv",
+        &id.iter()
+            .enumerate()
+            .map(|(i, s)| (s.clone(), i as f64))
+            .collect::<Vec<_>>(),
+    );
+    let out = dir.path().join("out");
+    let mut opts = AnalyzeOptions::new(&maps_dir, vec![scores], &out);
+    opts.rules.high = "top:10".parse().unwrap();
+    opts.figures = false;
+    opts.permutations = 0;
+    analyze(&opts, &mut |_, _, _| {}).unwrap();
+    let r = Reference::open(&out, None).unwrap();
+    assert_eq!((r.method.as_str(), r.n, r.shape), ("q", 10, FULL));
+    r.check_model(Path::new("m.onnx"), "AA11").unwrap();
+    let e = r
+        .check_model(Path::new("m.onnx"), "bb22")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("aa11") && e.contains("bb22"), "{e}");
+    let err = Reference::open(&out, Some("nope")).unwrap_err().to_string();
+    assert!(err.contains("'nope'") && err.contains("q"), "{err}");
+
+    // The reference is the top 10 by score: ids 20..30.
+    let full = finish_all(&low, n);
+    let nv = naive_stats(&(20..30).map(|i| &full[i]).collect::<Vec<_>>());
+    close("reference MAM", &r.mam, &nv.mean, 1e-6);
+    close("reference AM-V", &r.amv, &nv.std, 1e-6);
+    let map = &full[3];
+    let ex = explain_map(&r, map, 0.01).unwrap();
+    let (mut sum, mut si, mut so, mut ni, mut no, mut zmax) = (0.0, 0.0, 0.0, 0, 0, 0.0f64);
+    for p in 0..map.len() {
+        let d = (f64::from(map[p]) - r.mam[p]).abs();
+        let z = (f64::from(map[p]) - r.mam[p]) / r.amv[p].max(0.01);
+        assert!(
+            (ex.deviation[p] - d).abs() < 1e-12 && (ex.z[p] - z).abs() < 1e-9,
+            "pixel {p}"
+        );
+        sum += d;
+        zmax = zmax.max(z.abs());
+        if r.inside[p] {
+            si += d;
+            ni += 1;
+        } else {
+            so += d;
+            no += 1;
+        }
+    }
+    let s = ex.scores;
+    assert!((s.mean_abs_deviation - sum / map.len() as f64).abs() < 1e-12);
+    assert!(
+        (s.inside - si / ni as f64).abs() < 1e-12 && (s.outside - so / no as f64).abs() < 1e-12
+    );
+    assert!((s.outside_share - so / sum).abs() < 1e-12);
+    assert!((s.max_abs_z - zmax).abs() < 1e-9);
+}

@@ -32,7 +32,7 @@ pub struct Args {
     /// Output folder.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// FIQA method whose high group is the reference (default: the analysis' first).
+    /// FIQA method whose high group is the reference (default: the analysis' first, alphabetically).
     #[arg(long)]
     pub method: Option<String>,
     /// ONNX model (default: the model recorded with the reference's maps, else the built-in one).
