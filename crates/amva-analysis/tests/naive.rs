@@ -779,6 +779,7 @@ fn agreement_across_methods_matches_naive() {
 /// `explain` against a reference read back from an analysis: deviation, z-map and
 /// scores against naive ones; a model with another checksum refused naming both.
 #[test]
+#[allow(clippy::needless_range_loop)] // pixel p of five aligned maps
 fn explanation_against_a_reference_matches_naive() {
     use amva_analysis::explain::{explain_map, Reference};
     let n = 30;
