@@ -14,6 +14,17 @@
 //! - [`analyze`]: the whole `amva analyze` run: comparisons, region table, trend
 //!   over bins, agreement across methods, and every output file.
 //! - [`explain`]: one image's map against an `analyze` reference.
+//! - [`synthetic`]: synthetic stores for benchmarks.
+//!
+//! ```no_run
+//! use amva_analysis::analyze::{analyze, AnalyzeOptions};
+//! let mut opts = AnalyzeOptions::new("maps/", vec!["magface.csv".into()], "analysis/");
+//! opts.rules.bins = Some(10);
+//! let outcome = analyze(&opts, &mut |_stage, _done, _total| {})?;
+//! let test = &outcome.summary["methods"]["magface"]["permutation_test"];
+//! println!("outside AM-V, low - high: {} (p = {})", test["observed"], test["p_value"]);
+//! # Ok::<(), amva_analysis::AnalysisError>(())
+//! ```
 
 pub mod analyze;
 mod error;
