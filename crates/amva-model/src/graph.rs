@@ -202,6 +202,104 @@ impl OnnxGraph {
     }
 }
 
+/// Rewrites every `PRelu` whose slope is a constant as `a*x + (1-a)*relu(x)`
+/// (`Relu`, two `Mul`s, `Add`; the output keeps its name, so taps on it still work).
+///
+/// The result is the same function up to float rounding (for x > 0 the sum is
+/// a*x + (1-a)*x), but ONNX Runtime runs it about 1.7x faster on the default model:
+/// its `PRelu` kernel is scalar and, having no blocked-layout (NCHWc) version, forces
+/// layout conversions around each of the 33 PRelus; the rewritten ops stay in the
+/// blocked layout and the multiply-adds fuse into the convolutions. Returns how many
+/// nodes were rewritten.
+pub fn rewrite_prelu(proto: &mut ModelProto) -> usize {
+    let Some(graph) = proto.graph.as_mut() else {
+        return 0;
+    };
+    let slopes: HashMap<String, (Vec<i64>, Vec<f32>)> = graph
+        .initializer
+        .iter()
+        .filter_map(|t| Some((t.name.clone(), (t.dims.clone(), tensor_f32(t)?))))
+        .collect();
+    let mut nodes = Vec::with_capacity(graph.node.len());
+    let mut added = Vec::new();
+    let mut count = 0;
+    for node in std::mem::take(&mut graph.node) {
+        let slope = (node.op_type == "PRelu" && node.domain.is_empty() && node.input.len() == 2)
+            .then(|| slopes.get(&node.input[1]))
+            .flatten();
+        let (Some((dims, a)), Some(y)) = (slope, node.output.first()) else {
+            nodes.push(node);
+            continue;
+        };
+        count += 1;
+        let x = node.input[0].clone();
+        let t = |suffix: &str| format!("{y}__amva_prelu_{suffix}");
+        let op = |op: &str, inputs: &[String], output: String| pb::NodeProto {
+            op_type: op.into(),
+            name: format!("{output}__node"),
+            input: inputs.to_vec(),
+            output: vec![output],
+            ..Default::default()
+        };
+        let one_minus: Vec<f32> = a.iter().map(|v| 1.0 - v).collect();
+        added.push(f32_tensor(t("a"), dims, a.clone()));
+        added.push(f32_tensor(t("b"), dims, one_minus));
+        nodes.push(op("Relu", &[x.clone()], t("r")));
+        nodes.push(op("Mul", &[x, t("a")], t("ax")));
+        nodes.push(op("Mul", &[t("r"), t("b")], t("br")));
+        let mut add = op("Add", &[t("ax"), t("br")], y.clone());
+        add.name = if node.name.is_empty() {
+            t("add")
+        } else {
+            node.name
+        };
+        nodes.push(add);
+    }
+    graph.node = nodes;
+    graph.initializer.extend(added);
+    // Drop slopes nothing reads any more (ONNX Runtime warns about unused initializers).
+    let used: HashSet<String> = graph
+        .node
+        .iter()
+        .flat_map(|n| n.input.iter().cloned())
+        .chain(graph.output.iter().map(|o| o.name.clone()))
+        .collect();
+    graph.initializer.retain(|t| used.contains(&t.name));
+    // Older models also list initializers as graph inputs; drop the removed ones there too.
+    let kept: HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
+    graph
+        .input
+        .retain(|i| !slopes.contains_key(&i.name) || kept.contains(i.name.as_str()));
+    count
+}
+
+/// The values of a float32 initializer (`float_data` or little-endian `raw_data`).
+fn tensor_f32(t: &pb::TensorProto) -> Option<Vec<f32>> {
+    if t.data_type != pb::tensor_proto::DataType::Float as i32 {
+        return None;
+    }
+    if !t.float_data.is_empty() {
+        return Some(t.float_data.clone());
+    }
+    let n: i64 = t.dims.iter().product();
+    (t.raw_data.len() == 4 * n as usize).then(|| {
+        t.raw_data
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect()
+    })
+}
+
+fn f32_tensor(name: String, dims: &[i64], data: Vec<f32>) -> pb::TensorProto {
+    pb::TensorProto {
+        name,
+        dims: dims.to_vec(),
+        data_type: pb::tensor_proto::DataType::Float as i32,
+        float_data: data,
+        ..Default::default()
+    }
+}
+
 fn value_dims(v: &ValueInfoProto) -> Vec<Option<i64>> {
     let Some(type_proto::Value::TensorType(t)) = v.r#type.as_ref().and_then(|t| t.value.as_ref())
     else {
@@ -289,6 +387,105 @@ pub fn encode(proto: &ModelProto) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A model `y = PRelu(x, slope)` with the slope stored as raw bytes (as exporters do).
+    fn prelu_model(slope: &[f32]) -> ModelProto {
+        let c = slope.len() as i64;
+        let value = |name: &str| float_value(name, Some(&[None, Some(c), Some(2), Some(3)]));
+        ModelProto {
+            ir_version: 7,
+            opset_import: vec![pb::OperatorSetIdProto {
+                domain: String::new(),
+                version: 9,
+            }],
+            graph: Some(pb::GraphProto {
+                node: vec![pb::NodeProto {
+                    op_type: "PRelu".into(),
+                    name: "p".into(),
+                    input: vec!["x".into(), "slope".into()],
+                    output: vec!["y".into()],
+                    ..Default::default()
+                }],
+                initializer: vec![pb::TensorProto {
+                    name: "slope".into(),
+                    dims: vec![c, 1, 1],
+                    data_type: pb::tensor_proto::DataType::Float as i32,
+                    raw_data: slope.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                    ..Default::default()
+                }],
+                input: vec![value("x")],
+                output: vec![value("y")],
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn run_tract(proto: &ModelProto, x: &[f32], shape: &[usize]) -> Vec<f32> {
+        use tract_onnx::prelude::*;
+        let plan = tract_onnx::onnx()
+            .model_for_proto_model(proto)
+            .unwrap()
+            .with_input_fact(0, f32::fact(shape).into())
+            .unwrap()
+            .into_optimized()
+            .unwrap()
+            .into_runnable()
+            .unwrap();
+        let t = Tensor::from_shape(shape, x).unwrap();
+        let out = plan.run(tvec!(t.into())).unwrap();
+        out[0]
+            .to_plain_array_view::<f32>()
+            .unwrap()
+            .iter()
+            .copied()
+            .collect()
+    }
+
+    #[test]
+    fn rewritten_prelu_equals_the_definition() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        // Slopes of both signs and beyond 1, as in the default model (-1.35 .. 1.23).
+        let slope = [-1.35f32, 0.0, 0.25, 1.0, 1.23];
+        let shape = [2, slope.len(), 2, 3];
+        let x: Vec<f32> = (0..shape.iter().product::<usize>())
+            .map(|_| rng.random_range(-3.0f32..3.0))
+            .collect();
+        // Naive PRelu: x if x > 0 else slope[c] * x, channel c = (i / 6) % 5.
+        let naive: Vec<f32> = x
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| if v > 0.0 { v } else { slope[(i / 6) % 5] * v })
+            .collect();
+        let original = prelu_model(&slope);
+        let mut rewritten = original.clone();
+        assert_eq!(rewrite_prelu(&mut rewritten), 1);
+        let g = rewritten.graph.as_ref().unwrap();
+        let ops: Vec<&str> = g.node.iter().map(|n| n.op_type.as_str()).collect();
+        assert_eq!(ops, ["Relu", "Mul", "Mul", "Add"]);
+        assert_eq!(g.node[3].output, ["y"]);
+        assert!(
+            g.initializer.iter().all(|t| t.name != "slope"),
+            "unused slope kept"
+        );
+        for got in [
+            run_tract(&original, &x, &shape),
+            run_tract(&rewritten, &x, &shape),
+        ] {
+            for (g, n) in got.iter().zip(&naive) {
+                assert!((g - n).abs() <= 1e-6 * n.abs().max(1.0), "{g} vs {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn prelu_with_a_computed_slope_is_left_alone() {
+        let mut m = prelu_model(&[0.5]);
+        m.graph.as_mut().unwrap().initializer.clear();
+        assert_eq!(rewrite_prelu(&mut m), 0);
+        assert_eq!(m.graph.unwrap().node[0].op_type, "PRelu");
+    }
 
     #[test]
     fn levenshtein_basics() {

@@ -149,3 +149,52 @@ fn engines_agree_on_50_faces() {
         .fold(0f32, f32::max);
     assert!(amax <= 1e-3, "activations differ by {amax}");
 }
+
+/// The engines run the default model with PRelu rewritten (graph::rewrite_prelu, for speed);
+/// tract on the untouched file must give the same embeddings.
+#[test]
+fn prelu_rewrite_keeps_the_default_models_embeddings() {
+    use tract_onnx::prelude::*;
+    let Some(s) = shared() else { return };
+    let path = s.join("models/fr_feature.onnx");
+    let graph = amva_model::graph::OnnxGraph::load(&path).unwrap();
+    let mut rewritten = graph.proto.clone();
+    assert!(
+        amva_model::graph::rewrite_prelu(&mut rewritten) > 10,
+        "default model has PRelus"
+    );
+    let m = load(&s, EngineKind::Tract);
+    let untouched = tract_onnx::onnx()
+        .model_for_proto_model(&graph.proto)
+        .unwrap()
+        .with_input_fact(0, f32::fact([1, 3, 112, 112]).into())
+        .unwrap()
+        .into_optimized()
+        .unwrap()
+        .into_runnable()
+        .unwrap();
+    for img in faces(&s, 3) {
+        let x = m.spec.preprocess.tensor(&img);
+        let t = Tensor::from_shape(&[1, 3, 112, 112], &x).unwrap();
+        let out = untouched.run(tvec!(t.into())).unwrap();
+        let want: Vec<f32> = out[0]
+            .to_plain_array_view::<f32>()
+            .unwrap()
+            .iter()
+            .copied()
+            .collect();
+        let got = m.forward(&x, 1).unwrap().embeddings;
+        assert_eq!(got.len(), want.len());
+        let max = got
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        let scale = want.iter().map(|v| v.abs()).fold(0f32, f32::max);
+        assert!(
+            max <= 1e-4 * scale.max(1.0),
+            "rewritten vs untouched: max diff {max} (scale {scale})"
+        );
+        assert!(cosine(&got, &want) > 0.99999);
+    }
+}

@@ -7,7 +7,9 @@ use util::*;
 
 fn demo(home: &Path, out: &Path, models: Option<&Path>) -> std::process::Output {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_amva"));
-    c.env_remove("AMVA_MODELS").env_remove("AMVA_SAMPLES").env("AMVA_HOME", home);
+    c.env_remove("AMVA_MODELS")
+        .env_remove("AMVA_SAMPLES")
+        .env("AMVA_HOME", home);
     if let Some(m) = models {
         c.env("AMVA_MODELS", m);
     }
@@ -39,25 +41,48 @@ fn demo_from_a_clean_cache_then_offline_and_resumed() {
     }
     let report = out.join("analysis/report.html");
     assert!(report.is_file());
-    let maps_meta = std::fs::metadata(out.join("maps/maps.npy")).unwrap().modified().unwrap();
+    let maps_meta = std::fs::metadata(out.join("maps/maps.npy"))
+        .unwrap()
+        .modified()
+        .unwrap();
 
     // Path 2: the cache now holds everything; a rerun reuses the finished maps.
     let second = demo(&home, &out, None);
-    assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
     let v = json_summary(&second);
-    eprintln!("second run (cached, resumed): {:.1} s", v["seconds"].as_f64().unwrap());
-    assert_eq!(std::fs::metadata(out.join("maps/maps.npy")).unwrap().modified().unwrap(), maps_meta, "maps were recomputed");
+    eprintln!(
+        "second run (cached, resumed): {:.1} s",
+        v["seconds"].as_f64().unwrap()
+    );
+    assert_eq!(
+        std::fs::metadata(out.join("maps/maps.npy"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        maps_meta,
+        "maps were recomputed"
+    );
 
     // Every figure present and non-empty; every method in summary.json.
     let figures = out.join("analysis/figures");
     let mut n = 0;
     for e in std::fs::read_dir(&figures).unwrap() {
         let p = e.unwrap().path();
-        assert!(std::fs::metadata(&p).unwrap().len() > 1000, "{} is empty", p.display());
+        assert!(
+            std::fs::metadata(&p).unwrap().len() > 1000,
+            "{} is empty",
+            p.display()
+        );
         n += 1;
     }
     assert!(n >= 20, "only {n} figures");
-    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("analysis/summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("analysis/summary.json")).unwrap())
+            .unwrap();
     let text = summary.to_string();
     for m in ["magnitude", "serfiq", "brisque", "pose"] {
         assert!(text.contains(&format!("\"{m}\"")), "summary.json lacks {m}");
@@ -65,7 +90,10 @@ fn demo_from_a_clean_cache_then_offline_and_resumed() {
     // Ground truth: magnitude and SER-FIQ lower their quality as blur grows.
     let corr = std::fs::read_to_string(out.join("degradation_correlation.csv")).unwrap();
     for m in ["magnitude", "serfiq"] {
-        let line = corr.lines().find(|l| l.starts_with(&format!("{m},gaussian_blur,"))).unwrap();
+        let line = corr
+            .lines()
+            .find(|l| l.starts_with(&format!("{m},gaussian_blur,")))
+            .unwrap();
         let rho: f64 = line.split(',').nth(2).unwrap().parse().unwrap();
         eprintln!("{m}: Spearman(quality, blur level) = {rho:.3}");
         assert!(rho <= -0.5, "{m}: {rho}");

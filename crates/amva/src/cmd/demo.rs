@@ -278,7 +278,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
 
     // 7. The analysis and the report.
     let analysis = out.join("analysis");
-    let mut argv = vec![
+    let argv = vec![
         "--maps".into(),
         s(&maps),
         "--scores".into(),

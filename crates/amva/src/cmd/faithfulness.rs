@@ -268,6 +268,12 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     amva_io::atomic::write_json(&a.out.join("faithfulness.json"), &json)?;
 
     let xs: Vec<f64> = (0..=a.steps).map(|s| s as f64 / a.steps as f64).collect();
+    // Cosines can dip below 0 (the all-grey image); keep those ends visible.
+    let y_min = summaries
+        .iter()
+        .flat_map(|s| s.del_curve.iter().chain(&s.ins_curve))
+        .fold(0.0f64, |m, &v| m.min(v))
+        - 0.02;
     let mut plot = amva_report::LinePlot::new(format!(
         "Deletion (solid) and insertion (dashed), {count} images"
     ))
@@ -278,7 +284,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     .legend_corner(amva_report::Corner::UpperRight)
     // Room right of the data for the legend, which would otherwise hide curve ends.
     .x_range(0.0, 1.5)
-    .y_range(0.0, 1.02)
+    .y_range(y_min, 1.02)
     .size(960, 600);
     for (i, s) in summaries.iter().enumerate() {
         let color = amva_report::TAB10[i % amva_report::TAB10.len()];

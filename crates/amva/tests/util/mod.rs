@@ -126,4 +126,3 @@ var p=document.createElement('pre');p.id='amva-check';p.textContent=JSON.stringi
     let console: Vec<&str> = err.lines().filter(|l| l.contains("CONSOLE")).collect();
     assert!(console.is_empty(), "console output: {console:?}");
 }
-
