@@ -3,18 +3,14 @@
 //! group photos, one photo at four resolutions), and bad input.
 
 use amva_align::image::{self, RgbImage};
+mod util;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn shared() -> Option<PathBuf> {
-    let p = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"));
-    if p.join("models/fr_detect.onnx").is_file() && p.join("faces/lfw-dev/index.csv").is_file() {
-        Some(p.to_path_buf())
-    } else {
-        eprintln!("skipped: {} (models, faces) not found", p.display());
-        None
-    }
+    util::shared_with(&["models/fr_detect.onnx", "faces/lfw-dev/index.csv"])
 }
 
 fn amva(shared: &Path, args: &[&str]) -> Output {

@@ -1,8 +1,11 @@
 //! `amva edc` end to end: against a naive sort-cut-count implementation (with ties and
 //! a lower-is-better method), bad input, and real LFW pairs.
 
+mod util;
+use util::shared;
+
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 fn amva() -> Command {
@@ -248,19 +251,6 @@ fn unknown_method_names_the_available_ones() {
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("'magface'") && err.contains("neg, q"), "{err}");
-}
-
-fn shared() -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"));
-    if p.join("faces/lfw-dev").is_dir() && p.join("models").is_dir() {
-        Some(p)
-    } else {
-        eprintln!(
-            "skipped: {} is missing (shared test data and models)",
-            p.display()
-        );
-        None
-    }
 }
 
 /// LFW dev, default model, FMR 1e-3: discarding by magnitude or SER-FIQ quality lowers

@@ -5,18 +5,14 @@
 //!
 //! Needs ../shared (model, LFW faces); each test skips with a message when it is missing.
 
+mod util;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn shared() -> Option<PathBuf> {
-    let p = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"));
-    if p.join("models/fr_feature.onnx").is_file() && p.join("faces/lfw-dev/aligned112").is_dir() {
-        Some(p.to_path_buf())
-    } else {
-        eprintln!("skipped: {} (model, LFW faces) not found", p.display());
-        None
-    }
+    util::shared_with(&["models/fr_feature.onnx", "faces/lfw-dev/aligned112"])
 }
 
 fn cmd(shared: &Path, args: &[&str]) -> Command {

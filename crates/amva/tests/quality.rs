@@ -1,20 +1,10 @@
 //! `amva quality` end to end: real faces, the score files, bad input.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod util;
+use util::shared;
 
-fn shared() -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"));
-    if p.join("faces").is_dir() && p.join("models").is_dir() {
-        Some(p)
-    } else {
-        eprintln!(
-            "skipped: {} is missing (shared test data and models)",
-            p.display()
-        );
-        None
-    }
-}
+use std::path::Path;
+use std::process::Command;
 
 fn amva(shared: Option<&Path>) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_amva"));

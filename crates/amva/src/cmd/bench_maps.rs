@@ -37,7 +37,7 @@ pub struct Args {
         value_delimiter = ','
     )]
     pub methods: Vec<Method>,
-    /// Score-CAM masked images per model call (default: 8 with ONNX Runtime, 1 with tract).
+    /// Score-CAM masked images per model call (default: 4 with ONNX Runtime, 1 with tract).
     #[arg(long)]
     pub scorecam_batch: Option<usize>,
     /// Python of the peer's venv.

@@ -1,8 +1,8 @@
 //! `amva edc`: the recognition utility of FIQA methods (Error versus Discard
 //! Characteristic, ALGORITHMS 6).
 
-use crate::cmd::verify::{read_embeddings, read_pairs, Pair};
-use crate::common::{ModelArgs, Ui};
+use crate::cmd::verify::{read_pairs, Pair, PairInputs};
+use crate::common::Ui;
 use amva_quality::edc::{EdcOptions, EdcReport, PairScore};
 use anyhow::{Context, Result};
 use std::collections::HashMap;
@@ -22,20 +22,8 @@ the ideal curve, pAUC minus it, ratio to random), curves.csv (method,discard_fra
 fnmr), edc.json (everything), and excluded_pairs.csv / missing_quality.csv when pairs
 had to be left out.")]
 pub struct Args {
-    /// Pairs file: img_a, img_b, label (1 mated, 0 non-mated); CSV or TSV with a header.
-    #[arg(long)]
-    pub pairs: PathBuf,
-    /// Embeddings folder from `amva embed`.
-    #[arg(long, conflicts_with = "images")]
-    pub embeddings: Option<PathBuf>,
-    /// Or: image folder (ids as in the pairs file); embeds what the pairs need.
-    #[arg(long)]
-    pub images: Option<PathBuf>,
-    /// Resize images of the wrong size (with --images).
-    #[arg(long)]
-    pub resize: bool,
     #[command(flatten)]
-    pub model: ModelArgs,
+    pub input: PairInputs,
     /// Quality scores from `amva quality` (or any image,score CSV).
     #[arg(long)]
     pub scores: PathBuf,
@@ -57,49 +45,6 @@ pub struct Args {
     /// Random-quality runs averaged for the reference.
     #[arg(long, default_value_t = 20)]
     pub random_runs: usize,
-}
-
-/// Embeddings by image id.
-type Embeddings = HashMap<String, Vec<f32>>;
-
-/// Embeddings of the images the pairs name, computed with the FR model.
-fn embed_pair_images(
-    root: &Path,
-    pairs: &[Pair],
-    model: &ModelArgs,
-    resize: bool,
-    ui: &Ui,
-) -> Result<(Embeddings, Vec<(String, String)>)> {
-    let model = model.load(ui)?;
-    let mut ids: Vec<String> = pairs
-        .iter()
-        .flat_map(|p| [p.a.clone(), p.b.clone()])
-        .collect();
-    ids.sort();
-    ids.dedup();
-    let items: Vec<_> = ids
-        .iter()
-        .map(|id| amva_io::images::ImageItem {
-            id: id.clone(),
-            path: root.join(id),
-        })
-        .collect();
-    let pb = ui.progress(items.len() as u64, "embed");
-    let (mut map, mut failed) = (HashMap::new(), Vec::new());
-    for chunk in items.chunks(256) {
-        let loaded = amva_model::preprocess::load_batch(chunk, &model.spec.preprocess, resize);
-        let e = model.embed_parallel(&loaded.input, loaded.ok.len(), 1)?;
-        for (k, &i) in loaded.ok.iter().enumerate() {
-            map.insert(
-                chunk[i].id.clone(),
-                e[k * model.embedding_dim..(k + 1) * model.embedding_dim].to_vec(),
-            );
-        }
-        failed.extend(loaded.failed);
-        pb.inc(chunk.len() as u64);
-    }
-    pb.finish_and_clear();
-    Ok((map, failed))
 }
 
 /// Scores the pairs whose images both have an embedding; the others are returned as
@@ -218,7 +163,7 @@ pub fn plot(report: &EdcReport) -> amva_report::LinePlot {
 
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let start = std::time::Instant::now();
-    let pairs = read_pairs(&a.pairs)?;
+    let pairs = read_pairs(&a.input.pairs)?;
     let scores = amva_quality::read_scores(&a.scores)?;
     let methods: Vec<String> = match &a.methods {
         Some(m) => m
@@ -228,18 +173,9 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             .collect(),
         None => Vec::new(),
     };
-    let (emb, failed) = match (&a.embeddings, &a.images) {
-        (Some(dir), _) => (
-            read_embeddings(dir)
-                .with_context(|| format!("reading embeddings from {}", dir.display()))?,
-            Vec::new(),
-        ),
-        (None, Some(root)) => embed_pair_images(root, &pairs, &a.model, a.resize, ui)?,
-        (None, None) => anyhow::bail!("give --embeddings DIR (from `amva embed`) or --images DIR"),
-    };
-    for (id, why) in failed.iter().take(10) {
-        ui.note(&format!("could not embed {id}: {why}"));
-    }
+    // Images that could not be embedded are reported by embed() and end up in
+    // excluded_pairs.csv.
+    let emb = a.input.embed(&pairs, ui)?.embeddings;
     let (scored, excluded) = score_pairs(&pairs, &emb);
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     if !excluded.is_empty() {
@@ -285,7 +221,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     amva_io::atomic::write_atomic(&a.out.join("curves.csv"), report.curves_csv().as_bytes())?;
     let json = serde_json::json!({
         "amva_version": env!("CARGO_PKG_VERSION"), "kind": "edc",
-        "pairs": a.pairs, "scores": a.scores, "embeddings": a.embeddings, "images": a.images,
+        "pairs": a.input.pairs, "scores": a.scores, "embeddings": a.input.embeddings, "images": a.input.images,
         "pairs_total": pairs.len(), "pairs_excluded_without_embedding": excluded.len(),
         "report": report,
     });

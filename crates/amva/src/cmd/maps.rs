@@ -66,7 +66,7 @@ pub struct CamArgs {
     /// Score-CAM channels: all, or top:N (the N of highest activation variance; faster, approximate).
     #[arg(long, default_value = "all")]
     pub channels: Channels,
-    /// Items per model call for the extra passes (default: 8 with ONNX Runtime, 1 with tract; 64 head runs for ablation).
+    /// Items per model call for the extra passes (default: 4 with ONNX Runtime, 1 with tract; 64 head runs for ablation).
     #[arg(long)]
     pub batch: Option<usize>,
 }

@@ -12,7 +12,17 @@ use std::path::{Path, PathBuf};
 
 The pairs file is CSV or TSV with a header: img_a, img_b, label (1 = same person).")]
 pub struct Args {
-    /// Pairs file: img_a, img_b, label (1 mated, 0 non-mated).
+    #[command(flatten)]
+    pub input: PairInputs,
+    /// Output folder for scores.csv and summary.json.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// A pairs file and where the embeddings of its images come from (`verify`, `edc`).
+#[derive(clap::Args, Debug)]
+pub struct PairInputs {
+    /// Pairs file: img_a, img_b, label (1 mated, 0 non-mated); CSV or TSV with a header.
     #[arg(long)]
     pub pairs: PathBuf,
     /// Embeddings folder from `amva embed`.
@@ -21,14 +31,87 @@ pub struct Args {
     /// Or: image folder (ids as in the pairs file); embeds what the pairs need.
     #[arg(long)]
     pub images: Option<PathBuf>,
-    /// Resize images of the wrong size.
+    /// Resize images of the wrong size (with --images).
     #[arg(long)]
     pub resize: bool,
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Output folder for scores.csv and summary.json.
-    #[arg(long)]
-    pub out: Option<PathBuf>,
+}
+
+/// Embeddings of the images a pairs file names, and what made them (the engine, or
+/// "precomputed"). Images that could not be embedded are reported on stderr; the pairs
+/// naming them have no embedding and are excluded downstream.
+pub struct PairEmbeddings {
+    pub embeddings: HashMap<String, Vec<f32>>,
+    pub engine: String,
+}
+
+impl PairInputs {
+    /// Reads `--embeddings`, or embeds every image the pairs name from `--images`.
+    pub fn embed(&self, pairs: &[Pair], ui: &Ui) -> Result<PairEmbeddings> {
+        match (&self.embeddings, &self.images) {
+            (Some(dir), _) => Ok(PairEmbeddings {
+                embeddings: read_embeddings(dir)
+                    .with_context(|| format!("reading embeddings from {}", dir.display()))?,
+                engine: "precomputed".into(),
+            }),
+            (None, Some(root)) => embed_pair_images(root, pairs, &self.model, self.resize, ui),
+            (None, None) => {
+                anyhow::bail!("give --embeddings DIR (from `amva embed`) or --images DIR")
+            }
+        }
+    }
+}
+
+fn embed_pair_images(
+    root: &Path,
+    pairs: &[Pair],
+    model: &ModelArgs,
+    resize: bool,
+    ui: &Ui,
+) -> Result<PairEmbeddings> {
+    let model = model.load(ui)?;
+    let mut ids: Vec<String> = pairs
+        .iter()
+        .flat_map(|p| [p.a.clone(), p.b.clone()])
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let items: Vec<_> = ids
+        .iter()
+        .map(|id| amva_io::images::ImageItem {
+            id: id.clone(),
+            path: root.join(id),
+        })
+        .collect();
+    let pb = ui.progress(items.len() as u64, "embed");
+    let (mut map, mut failed) = (HashMap::new(), Vec::new());
+    for chunk in items.chunks(256) {
+        let loaded = amva_model::preprocess::load_batch(chunk, &model.spec.preprocess, resize);
+        let e = model.embed_parallel(&loaded.input, loaded.ok.len(), model.preferred_batch())?;
+        for (k, &i) in loaded.ok.iter().enumerate() {
+            map.insert(
+                chunk[i].id.clone(),
+                e[k * model.embedding_dim..(k + 1) * model.embedding_dim].to_vec(),
+            );
+        }
+        failed.extend(loaded.failed);
+        pb.inc(chunk.len() as u64);
+    }
+    pb.finish_and_clear();
+    for (id, why) in failed.iter().take(10) {
+        ui.note(&format!("could not embed {id}: {why}"));
+    }
+    if failed.len() > 10 {
+        ui.note(&format!(
+            "... and {} more images could not be embedded",
+            failed.len() - 10
+        ));
+    }
+    Ok(PairEmbeddings {
+        embeddings: map,
+        engine: model.engine().to_string(),
+    })
 }
 
 /// One comparison of a pairs file.
@@ -224,50 +307,12 @@ mod tests {
 }
 
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
-    let pairs = read_pairs(&a.pairs)?;
-    let (emb, engine) = match (&a.embeddings, &a.images) {
-        (Some(dir), _) => (read_embeddings(dir)?, "precomputed".to_string()),
-        (None, Some(root)) => {
-            let model = a.model.load(ui)?;
-            let mut ids: Vec<String> = pairs
-                .iter()
-                .flat_map(|p| [p.a.clone(), p.b.clone()])
-                .collect();
-            ids.sort();
-            ids.dedup();
-            let items: Vec<_> = ids
-                .iter()
-                .map(|id| amva_io::images::ImageItem {
-                    id: id.clone(),
-                    path: root.join(id),
-                })
-                .collect();
-            let pb = ui.progress(items.len() as u64, "embed");
-            let mut map = HashMap::new();
-            for chunk in items.chunks(256) {
-                let loaded =
-                    amva_model::preprocess::load_batch(chunk, &model.spec.preprocess, a.resize);
-                let e = model.embed_parallel(
-                    &loaded.input,
-                    loaded.ok.len(),
-                    model.preferred_batch(),
-                )?;
-                for (k, &i) in loaded.ok.iter().enumerate() {
-                    map.insert(
-                        chunk[i].id.clone(),
-                        e[k * model.embedding_dim..(k + 1) * model.embedding_dim].to_vec(),
-                    );
-                }
-                for (id, why) in loaded.failed {
-                    pb.suspend(|| ui.note(&format!("skipped {id}: {why}")));
-                }
-                pb.inc(chunk.len() as u64);
-            }
-            pb.finish_and_clear();
-            (map, model.engine().to_string())
-        }
-        (None, None) => anyhow::bail!("give --embeddings DIR or --images DIR"),
-    };
+    let pairs = read_pairs(&a.input.pairs)?;
+    let PairEmbeddings {
+        embeddings: emb,
+        engine,
+        ..
+    } = a.input.embed(&pairs, ui)?;
     let mut scored = Vec::new();
     let mut missing = 0usize;
     for p in &pairs {
@@ -301,7 +346,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         amva_io::atomic::write_atomic(&out.join("scores.csv"), &w.into_inner()?)?;
         amva_io::atomic::write_json(
             &out.join("summary.json"),
-            &serde_json::json!({"metrics": m, "excluded_pairs": missing, "engine": engine, "pairs": a.pairs}),
+            &serde_json::json!({"metrics": m, "excluded_pairs": missing, "engine": engine, "pairs": a.input.pairs}),
         )?;
     }
     ui.summary(

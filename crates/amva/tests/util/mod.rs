@@ -6,12 +6,19 @@ use std::process::{Command, Output};
 
 /// `../shared` beside the repository, if present (else prints why the test skips).
 pub fn shared() -> Option<PathBuf> {
+    shared_with(&["models/fr_feature.onnx"])
+}
+
+/// `../shared` if it holds every one of `needs` (paths inside it), else prints which is
+/// missing and why the test skips.
+pub fn shared_with(needs: &[&str]) -> Option<PathBuf> {
     let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"));
-    if p.join("models/fr_feature.onnx").is_file() {
-        Some(p.canonicalize().unwrap_or(p))
-    } else {
-        eprintln!("skipped: ../shared (real models and faces) is absent");
-        None
+    match needs.iter().find(|n| !p.join(n).exists()) {
+        None => Some(p.canonicalize().unwrap_or(p)),
+        Some(n) => {
+            eprintln!("skipped: ../shared/{n} not found (the shared models and faces are absent)");
+            None
+        }
     }
 }
 
