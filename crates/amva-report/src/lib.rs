@@ -33,6 +33,6 @@ pub use heatmap::{Heatmap, HeatmapLayout};
 pub use html::{escape_html, Cell, Report, Table};
 pub use image::RgbImage;
 pub use lineplot::{Corner, Join, LinePlot, Series, TAB10};
-pub use output::{encode_png, write_atomic, write_png_atomic};
+pub use output::{encode_png, side_by_side, write_atomic, write_png_atomic};
 pub use overlay::{overlay, overlay_figure};
 pub use panel::{Blend, Outline, PixelRect};

@@ -29,6 +29,20 @@ pub fn encode_png(image: &RgbImage) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Places panels left to right on a white background, top-aligned: one figure of several
+/// plots.
+pub fn side_by_side(panels: &[RgbImage]) -> RgbImage {
+    let width = panels.iter().map(|p| p.width()).sum::<u32>().max(1);
+    let height = panels.iter().map(|p| p.height()).max().unwrap_or(1).max(1);
+    let mut out = RgbImage::from_pixel(width, height, image::Rgb([255, 255, 255]));
+    let mut x = 0i64;
+    for p in panels {
+        image::imageops::replace(&mut out, p, x, 0);
+        x += i64::from(p.width());
+    }
+    out
+}
+
 /// Writes `image` as a PNG file at `path` atomically (see [`write_atomic`]).
 pub fn write_png_atomic(path: impl AsRef<Path>, image: &RgbImage) -> Result<()> {
     let path = path.as_ref();
@@ -82,5 +96,26 @@ fn temp_path(path: &Path, name: &str) -> PathBuf {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.join(tmp_name),
         _ => PathBuf::from(tmp_name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn side_by_side_places_every_pixel_once() {
+        let a = RgbImage::from_fn(3, 2, |x, y| image::Rgb([x as u8, y as u8, 1]));
+        let b = RgbImage::from_fn(2, 4, |x, y| image::Rgb([x as u8, y as u8, 2]));
+        let out = side_by_side(&[a.clone(), b.clone()]);
+        assert_eq!(out.dimensions(), (5, 4));
+        for (x, y, p) in a.enumerate_pixels() {
+            assert_eq!(out.get_pixel(x, y), p);
+        }
+        for (x, y, p) in b.enumerate_pixels() {
+            assert_eq!(out.get_pixel(x + 3, y), p);
+        }
+        // Below the shorter panel: white.
+        assert_eq!(out.get_pixel(0, 3), &image::Rgb([255, 255, 255]));
     }
 }

@@ -28,8 +28,12 @@ pub struct Args {
     #[arg(long, default_value_t = 128)]
     pub n: usize,
     /// Repetitions of the fast methods (the median is reported).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub rounds: usize,
+    /// Repetitions of the Score-CAM measurements, amva's and the peer's (the medians are
+    /// compared: single runs of either vary by up to 1.8x on a shared VM).
+    #[arg(long, default_value_t = 3, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub scorecam_rounds: usize,
     /// Methods to time.
     #[arg(
         long,
@@ -130,7 +134,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             // Warm-up: builds the engine's plans for the batch sizes used.
             runner.maps(&batch.input[..model.input_len()], 1, &|_| {})?;
             let rounds = if method == Method::ScoreCam {
-                1
+                a.scorecam_rounds
             } else {
                 a.rounds
             };
@@ -172,7 +176,8 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
                     .arg(&script)
                     .args(["bench", "--images"])
                     .arg(&a.images)
-                    .args(["--n", &a.n_scorecam.to_string(), "--model"])
+                    .args(["--n", &a.n_scorecam.to_string()])
+                    .args(["--rounds", &a.scorecam_rounds.to_string(), "--model"])
                     .arg(&path)
                     .output()
                     .with_context(|| format!("running {}", py.display()))?;
@@ -181,7 +186,8 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
                 match parsed.as_ref().and_then(|v| v["seconds_per_image"].as_f64()) {
                     Some(s) if out.status.success() => {
                         let rate = 1.0 / s;
-                        println!("peer (pytorch-grad-cam ScoreCAM, batch 8, torch 2 threads): {rate:9.2} images/s ({s:.3} s/image; {} faces)", a.n_scorecam);
+                        println!("peer (pytorch-grad-cam ScoreCAM, batch 8, torch 2 threads): {rate:9.2} images/s ({s:.3} s/image; {} faces{})", a.n_scorecam,
+                            if a.scorecam_rounds > 1 { format!(", median of {}", a.scorecam_rounds) } else { String::new() });
                         json["peer"] = parsed.clone().unwrap_or_default();
                         if let Some((engine, best)) = &best_scorecam {
                             let ratio = best / rate;

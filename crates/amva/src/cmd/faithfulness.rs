@@ -274,18 +274,26 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         .flat_map(|s| s.del_curve.iter().chain(&s.ins_curve))
         .fold(0.0f64, |m, &v| m.min(v))
         - 0.02;
-    let mut plot = amva_report::LinePlot::new(format!(
-        "Deletion (solid) and insertion (dashed), {count} images"
-    ))
-    .axis_labels(
-        "fraction of pixels removed / inserted (highest map value first)",
-        "cosine similarity to the original embedding",
-    )
-    .legend_corner(amva_report::Corner::UpperRight)
-    // Room right of the data for the legend, which would otherwise hide curve ends.
-    .x_range(0.0, 1.5)
-    .y_range(y_min, 1.02)
-    .size(960, 600);
+    // Two panels, each with x in [0, 1] and its legend where its curves are not:
+    // deletion curves fall to the lower right, insertion curves rise to the upper right.
+    let panel = |title: String, x_label: &str, corner| {
+        amva_report::LinePlot::new(title)
+            .axis_labels(x_label, "cosine similarity to the original embedding")
+            .legend_corner(corner)
+            .x_range(0.0, 1.0)
+            .y_range(y_min, 1.02)
+            .size(720, 560)
+    };
+    let mut deletion = panel(
+        format!("Deletion, mean of {count} images (lower area = more faithful)"),
+        "fraction of pixels removed (highest map value first)",
+        amva_report::Corner::UpperRight,
+    );
+    let mut insertion = panel(
+        format!("Insertion, mean of {count} images (higher area = more faithful)"),
+        "fraction of pixels inserted (highest map value first)",
+        amva_report::Corner::LowerRight,
+    );
     for (i, s) in summaries.iter().enumerate() {
         let color = amva_report::TAB10[i % amva_report::TAB10.len()];
         let pts = |c: &[f64]| {
@@ -294,24 +302,17 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
                 .zip(c.iter().copied())
                 .collect::<Vec<_>>()
         };
-        plot = plot
-            .series(
-                amva_report::Series::line(
-                    format!("{} deletion {:.3}", s.name, s.deletion.estimate),
-                    pts(&s.del_curve),
-                )
-                .color(color),
-            )
-            .series(
-                amva_report::Series::line(
-                    format!("{} insertion {:.3}", s.name, s.insertion.estimate),
-                    pts(&s.ins_curve),
-                )
+        let line = |curve: &[f64], area: f64| {
+            amva_report::Series::line(format!("{} (area {area:.3})", s.name), pts(curve))
                 .color(color)
-                .dashed(),
-            );
+        };
+        deletion = deletion.series(line(&s.del_curve, s.deletion.estimate));
+        insertion = insertion.series(line(&s.ins_curve, s.insertion.estimate));
     }
-    plot.write_png(a.out.join("curves.png"))?;
+    amva_report::write_png_atomic(
+        a.out.join("curves.png"),
+        &amva_report::side_by_side(&[deletion.render()?, insertion.render()?]),
+    )?;
 
     let mut table = String::new();
     let _ = writeln!(
