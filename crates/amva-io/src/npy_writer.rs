@@ -41,7 +41,7 @@ impl NpyWriter {
     /// Appends whole rows (a multiple of the item size).
     pub fn append(&mut self, data: &[f32]) -> Result<()> {
         let per: usize = self.item_shape.iter().product();
-        if per == 0 || data.len() % per != 0 {
+        if per == 0 || !data.len().is_multiple_of(per) {
             return Err(Error::Npy {
                 path: self.path.clone(),
                 reason: format!(

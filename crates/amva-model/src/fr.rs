@@ -169,7 +169,7 @@ impl FrModel {
     pub fn head(&self) -> Result<&Net> {
         self.head
             .get_or_init(|| {
-                self.cut(&self.spec.target, &self.target_shape.to_vec())
+                self.cut(&self.spec.target, self.target_shape.as_ref())
                     .map_err(|e| e.to_string())
             })
             .as_ref()

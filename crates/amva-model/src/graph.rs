@@ -244,7 +244,7 @@ pub fn rewrite_prelu(proto: &mut ModelProto) -> usize {
         let one_minus: Vec<f32> = a.iter().map(|v| 1.0 - v).collect();
         added.push(f32_tensor(t("a"), dims, a.clone()));
         added.push(f32_tensor(t("b"), dims, one_minus));
-        nodes.push(op("Relu", &[x.clone()], t("r")));
+        nodes.push(op("Relu", std::slice::from_ref(&x), t("r")));
         nodes.push(op("Mul", &[x, t("a")], t("ax")));
         nodes.push(op("Mul", &[t("r"), t("b")], t("br")));
         let mut add = op("Add", &[t("ax"), t("br")], y.clone());

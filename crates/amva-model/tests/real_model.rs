@@ -2,7 +2,7 @@
 
 use amva_model::fr::cosine;
 use amva_model::{EngineKind, FrModel, ModelSpec};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn shared() -> Option<PathBuf> {
     let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"));
@@ -16,7 +16,7 @@ fn shared() -> Option<PathBuf> {
     }
 }
 
-fn load(shared: &PathBuf, engine: EngineKind) -> FrModel {
+fn load(shared: &Path, engine: EngineKind) -> FrModel {
     FrModel::load(
         &shared.join("models/fr_feature.onnx"),
         ModelSpec::default_model(),
@@ -25,7 +25,7 @@ fn load(shared: &PathBuf, engine: EngineKind) -> FrModel {
     .unwrap()
 }
 
-fn faces(shared: &PathBuf, n: usize) -> Vec<image::RgbImage> {
+fn faces(shared: &Path, n: usize) -> Vec<image::RgbImage> {
     let list = amva_io::images::ImageList::open(&shared.join("faces/lfw-dev/aligned112")).unwrap();
     list.items
         .iter()

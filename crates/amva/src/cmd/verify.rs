@@ -256,56 +256,6 @@ pub fn best_accuracy(scores: &[(f64, bool)]) -> (f64, f64) {
     (best, best_t)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Naive: every candidate threshold, count.
-    fn naive_best(scores: &[(f64, bool)]) -> f64 {
-        let mut cands: Vec<f64> = scores.iter().map(|s| s.0).collect();
-        cands.push(f64::NEG_INFINITY);
-        cands
-            .iter()
-            .map(|&t| {
-                scores.iter().filter(|s| (s.0 > t) == s.1).count() as f64 / scores.len() as f64
-            })
-            .fold(0.0, f64::max)
-    }
-
-    #[test]
-    fn best_accuracy_matches_naive_with_ties() {
-        let mut x = 12345u64;
-        for _ in 0..50 {
-            let scores: Vec<(f64, bool)> = (0..40)
-                .map(|_| {
-                    x = x
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    (((x >> 33) % 10) as f64 / 10.0, (x >> 20) & 1 == 1)
-                })
-                .collect();
-            assert!((best_accuracy(&scores).0 - naive_best(&scores)).abs() < 1e-12);
-        }
-    }
-
-    #[test]
-    fn fmr_threshold_bounds_the_false_matches() {
-        let imp: Vec<f64> = (0..1000).map(|i| i as f64 / 1000.0).collect();
-        for fmr in [1e-3, 1e-2, 0.1] {
-            let t = threshold_at_fmr(&imp, fmr);
-            let fm = imp.iter().filter(|&&s| s > t).count() as f64 / imp.len() as f64;
-            assert!(fm <= fmr + 1e-12, "fmr {fmr}: got {fm}");
-            // And it is the smallest such threshold among the scores.
-            let below = imp
-                .iter()
-                .filter(|&&s| s < t)
-                .cloned()
-                .fold(f64::NEG_INFINITY, f64::max);
-            assert!(imp.iter().filter(|&&s| s > below).count() as f64 / 1000.0 > fmr);
-        }
-    }
-}
-
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let pairs = read_pairs(&a.input.pairs)?;
     let PairEmbeddings {
@@ -357,4 +307,54 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         serde_json::json!({"command": "verify", "metrics": m, "excluded_pairs": missing, "engine": engine}),
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Naive: every candidate threshold, count.
+    fn naive_best(scores: &[(f64, bool)]) -> f64 {
+        let mut cands: Vec<f64> = scores.iter().map(|s| s.0).collect();
+        cands.push(f64::NEG_INFINITY);
+        cands
+            .iter()
+            .map(|&t| {
+                scores.iter().filter(|s| (s.0 > t) == s.1).count() as f64 / scores.len() as f64
+            })
+            .fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn best_accuracy_matches_naive_with_ties() {
+        let mut x = 12345u64;
+        for _ in 0..50 {
+            let scores: Vec<(f64, bool)> = (0..40)
+                .map(|_| {
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    (((x >> 33) % 10) as f64 / 10.0, (x >> 20) & 1 == 1)
+                })
+                .collect();
+            assert!((best_accuracy(&scores).0 - naive_best(&scores)).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn fmr_threshold_bounds_the_false_matches() {
+        let imp: Vec<f64> = (0..1000).map(|i| i as f64 / 1000.0).collect();
+        for fmr in [1e-3, 1e-2, 0.1] {
+            let t = threshold_at_fmr(&imp, fmr);
+            let fm = imp.iter().filter(|&&s| s > t).count() as f64 / imp.len() as f64;
+            assert!(fm <= fmr + 1e-12, "fmr {fmr}: got {fm}");
+            // And it is the smallest such threshold among the scores.
+            let below = imp
+                .iter()
+                .filter(|&&s| s < t)
+                .cloned()
+                .fold(f64::NEG_INFINITY, f64::max);
+            assert!(imp.iter().filter(|&&s| s > below).count() as f64 / 1000.0 > fmr);
+        }
+    }
 }
