@@ -215,9 +215,17 @@ pub fn rewrite_prelu(proto: &mut ModelProto) -> usize {
     let Some(graph) = proto.graph.as_mut() else {
         return 0;
     };
+    // Decode only the slope tensors, not every weight of the model.
+    let slope_names: HashSet<&str> = graph
+        .node
+        .iter()
+        .filter(|n| n.op_type == "PRelu" && n.domain.is_empty() && n.input.len() == 2)
+        .map(|n| n.input[1].as_str())
+        .collect();
     let slopes: HashMap<String, (Vec<i64>, Vec<f32>)> = graph
         .initializer
         .iter()
+        .filter(|t| slope_names.contains(t.name.as_str()))
         .filter_map(|t| Some((t.name.clone(), (t.dims.clone(), tensor_f32(t)?))))
         .collect();
     let mut nodes = Vec::with_capacity(graph.node.len());
@@ -264,7 +272,9 @@ pub fn rewrite_prelu(proto: &mut ModelProto) -> usize {
         .flat_map(|n| n.input.iter().cloned())
         .chain(graph.output.iter().map(|o| o.name.clone()))
         .collect();
-    graph.initializer.retain(|t| used.contains(&t.name));
+    graph
+        .initializer
+        .retain(|t| !slopes.contains_key(&t.name) || used.contains(&t.name));
     // Older models also list initializers as graph inputs; drop the removed ones there too.
     let kept: HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
     graph

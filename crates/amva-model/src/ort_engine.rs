@@ -76,10 +76,7 @@ pub(crate) struct OrtBackend {
 impl OrtBackend {
     pub(crate) fn new(proto: &ModelProto, path: &Path) -> Result<Self> {
         let env = environment()?;
-        // ONNX Runtime's PRelu is slow and blocks its NCHWc layout; see rewrite_prelu.
-        let mut proto = proto.clone();
-        crate::graph::rewrite_prelu(&mut proto);
-        let bytes = crate::graph::encode(&proto);
+        let bytes = crate::graph::encode(proto);
         let load = |e: ort::Error| Error::Load {
             path: path.into(),
             reason: format!("ONNX Runtime: {e}"),
