@@ -52,6 +52,15 @@ pub struct Args {
     pub no_peer: bool,
 }
 
+/// ", median of N" for a figure measured N > 1 times.
+fn median_note(rounds: usize) -> String {
+    if rounds > 1 {
+        format!(", median of {rounds}")
+    } else {
+        String::new()
+    }
+}
+
 /// The same spread of faces as the peer script takes: every (len / n)-th of the sorted list.
 fn faces(dir: &Path, n: usize) -> Result<Vec<amva_io::images::ImageItem>> {
     let list = amva_maps::store::sorted_list(amva_io::images::ImageList::open(dir)?, dir)?;
@@ -151,7 +160,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
                 kind.to_string(),
                 params.batch,
                 secs / n as f64,
-                if rounds > 1 { format!(", median of {rounds}") } else { String::new() }
+                median_note(rounds)
             );
             rows.push(serde_json::json!({"method": method, "engine": kind.to_string(), "batch": params.batch, "images": n, "images_per_second": rate}));
             if method == Method::ScoreCam && best_scorecam.as_ref().is_none_or(|b| rate > b.1) {
@@ -187,7 +196,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
                     Some(s) if out.status.success() => {
                         let rate = 1.0 / s;
                         println!("peer (pytorch-grad-cam ScoreCAM, batch 8, torch 2 threads): {rate:9.2} images/s ({s:.3} s/image; {} faces{})", a.n_scorecam,
-                            if a.scorecam_rounds > 1 { format!(", median of {}", a.scorecam_rounds) } else { String::new() });
+                            median_note(a.scorecam_rounds));
                         json["peer"] = parsed.clone().unwrap_or_default();
                         if let Some((engine, best)) = &best_scorecam {
                             let ratio = best / rate;
