@@ -185,7 +185,7 @@ impl MapParams {
     /// --scorecam-batch B`; the Ablation-CAM head is tiny, so larger batches amortise
     /// call overhead).
     pub fn default_batch(method: Method, engine: amva_model::EngineKind) -> usize {
-        match (method, engine.resolve()) {
+        match (method, engine) {
             (Method::ScoreCam, amva_model::EngineKind::Ort) => 4,
             (Method::ScoreCam, _) => 1,
             (Method::Ablation, _) => 64,

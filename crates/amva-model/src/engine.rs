@@ -1,14 +1,17 @@
 //! One inference trait, two engines. `Net` is a model cut to the tensors a job needs;
 //! callers hand it a batch and get the named outputs back, whatever engine runs.
 
+use crate::calibrate::{EngineChoice, EngineConfig, OrtSettings};
 use crate::{Error, Result};
 use std::path::Path;
 use tract_onnx::pb::ModelProto;
 
 /// Which engine runs the model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum EngineKind {
-    /// ONNX Runtime when its library is installed, else tract.
+    /// The fastest usable engine on this machine, by a cached measurement (see
+    /// [`crate::calibrate`]).
     #[default]
     Auto,
     /// tract: pure Rust, always available.
@@ -41,14 +44,15 @@ impl std::fmt::Display for EngineKind {
     }
 }
 
-impl EngineKind {
-    /// Resolves `Auto` to the engine that will run: ort if its library loads, else tract.
-    pub fn resolve(self) -> EngineKind {
-        match self {
-            EngineKind::Auto if ort_available() => EngineKind::Ort,
-            EngineKind::Auto => EngineKind::Tract,
-            k => k,
-        }
+/// The loaded ONNX Runtime's version, None when it is not usable.
+pub fn ort_version() -> Option<String> {
+    #[cfg(feature = "ort")]
+    {
+        crate::ort_engine::version()
+    }
+    #[cfg(not(feature = "ort"))]
+    {
+        None
     }
 }
 
@@ -88,7 +92,7 @@ pub(crate) trait Backend: Send + Sync {
 /// A model ready to run: one input (batch first), named outputs.
 pub struct Net {
     backend: Box<dyn Backend>,
-    engine: EngineKind,
+    choice: EngineChoice,
     item_shape: Vec<usize>,
     outputs: Vec<String>,
 }
@@ -96,7 +100,7 @@ pub struct Net {
 impl std::fmt::Debug for Net {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Net")
-            .field("engine", &self.engine)
+            .field("engine", &self.choice.config)
             .field("item_shape", &self.item_shape)
             .field("outputs", &self.outputs)
             .finish()
@@ -104,7 +108,8 @@ impl std::fmt::Debug for Net {
 }
 
 impl Net {
-    /// Builds a net for an edited model (see [`crate::graph::OnnxGraph::cut`]).
+    /// Builds a net for an edited model (see [`crate::graph::OnnxGraph::cut`]); `auto`
+    /// picks the configuration by calibration.
     pub(crate) fn new(
         proto: &ModelProto,
         path: &Path,
@@ -112,23 +117,46 @@ impl Net {
         outputs: Vec<String>,
         engine: EngineKind,
     ) -> Result<Net> {
-        let engine = engine.resolve();
         // Both engines run constant-slope PRelus as Relu/Mul/Add (exact): ONNX Runtime's
         // PRelu kernel is slow and keeps its convolutions out of the NCHWc layout (1.7x),
         // and tract gains 1.6x at batch 1. See graph::rewrite_prelu.
         let mut proto = proto.clone();
         crate::graph::rewrite_prelu(&mut proto);
-        let backend: Box<dyn Backend> = match engine {
-            EngineKind::Ort => ort_backend(&proto, path)?,
-            _ => Box::new(crate::tract_engine::TractBackend::new(
-                &proto,
-                path,
-                &item_shape,
-            )?),
+        let spec = crate::calibrate::NetSpec {
+            proto: &proto,
+            path,
+            item_shape: &item_shape,
+            outputs: &outputs,
         };
+        let choice = crate::calibrate::choose(engine, &spec)?;
+        Self::build(proto, path, item_shape, outputs, choice)
+    }
+
+    /// Builds a net with a configuration already chosen (nets cut from one model share
+    /// the model's choice).
+    pub(crate) fn with_choice(
+        proto: &ModelProto,
+        path: &Path,
+        item_shape: Vec<usize>,
+        outputs: Vec<String>,
+        choice: EngineChoice,
+    ) -> Result<Net> {
+        let mut proto = proto.clone();
+        crate::graph::rewrite_prelu(&mut proto);
+        Self::build(proto, path, item_shape, outputs, choice)
+    }
+
+    fn build(
+        proto: ModelProto,
+        path: &Path,
+        item_shape: Vec<usize>,
+        outputs: Vec<String>,
+        choice: EngineChoice,
+    ) -> Result<Net> {
+        let backend = backend(&proto, path, &item_shape, &choice.config)?;
         Ok(Net {
             backend,
-            engine,
+            choice,
             item_shape,
             outputs,
         })
@@ -136,7 +164,12 @@ impl Net {
 
     /// The engine that runs this net.
     pub fn engine(&self) -> EngineKind {
-        self.engine
+        self.choice.config.engine
+    }
+
+    /// The configuration that runs this net and why it was chosen.
+    pub fn choice(&self) -> &EngineChoice {
+        &self.choice
     }
 
     /// Shape of one input item (without the batch dimension).
@@ -165,13 +198,34 @@ impl Net {
     }
 }
 
+/// The backend for `config` (ONNX Runtime with its session settings, or tract).
+pub(crate) fn backend(
+    proto: &ModelProto,
+    path: &Path,
+    item_shape: &[usize],
+    config: &EngineConfig,
+) -> Result<Box<dyn Backend>> {
+    match config.engine {
+        EngineKind::Ort => ort_backend(
+            proto,
+            path,
+            config.ort.unwrap_or_else(OrtSettings::per_core),
+        ),
+        _ => Ok(Box::new(crate::tract_engine::TractBackend::new(
+            proto, path, item_shape,
+        )?)),
+    }
+}
+
 #[cfg(feature = "ort")]
-fn ort_backend(proto: &ModelProto, path: &Path) -> Result<Box<dyn Backend>> {
-    Ok(Box::new(crate::ort_engine::OrtBackend::new(proto, path)?))
+fn ort_backend(proto: &ModelProto, path: &Path, settings: OrtSettings) -> Result<Box<dyn Backend>> {
+    Ok(Box::new(crate::ort_engine::OrtBackend::new(
+        proto, path, settings,
+    )?))
 }
 
 #[cfg(not(feature = "ort"))]
-fn ort_backend(_: &ModelProto, _: &Path) -> Result<Box<dyn Backend>> {
+fn ort_backend(_: &ModelProto, _: &Path, _: OrtSettings) -> Result<Box<dyn Backend>> {
     Err(Error::OrtUnavailable(
         "this build has no ONNX Runtime support (cargo feature `ort`)".into(),
     ))

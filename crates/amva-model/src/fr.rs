@@ -2,6 +2,7 @@
 //! activations of the CAM target layer; the "head" after the target layer can be run
 //! on its own (Ablation-CAM); any tensor can be the input of a cut (SER-FIQ).
 
+use crate::calibrate::Calibration;
 use crate::engine::{EngineKind, Net};
 use crate::graph::OnnxGraph;
 use crate::preprocess::ModelSpec;
@@ -81,17 +82,10 @@ impl FrModel {
         let embedding_source = graph
             .embedding_source(&spec.embedding)
             .map_err(with_shapes)?;
-        let proto = graph.cut(None, &[&embedding_source, &spec.target])?;
-        let p = &spec.preprocess;
-        let item_shape = p.batch_shape(1)[1..].to_vec();
         let _ = input;
-        let full = Net::new(
-            &proto,
-            path,
-            item_shape,
-            vec![embedding_source.clone(), spec.target.clone()],
-            engine,
-        )?;
+        let (proto, item_shape, outputs) = full_net(&graph, &spec, &embedding_source)?;
+        let p = &spec.preprocess;
+        let full = Net::new(&proto, path, item_shape, outputs, engine)?;
         // One probe pass on a grey image gives the output shapes.
         let probe = full.run(&vec![0.0; p.len()], 1)?;
         let embedding_dim = probe[0].data.len();
@@ -122,13 +116,15 @@ impl FrModel {
         self.full.engine()
     }
 
-    /// The batch size this engine runs fastest per image: tract 1 (fixed-size plans, one
-    /// per core), ONNX Runtime 8 (ENGINES.md).
+    /// The configuration that runs the model and why it was chosen.
+    pub fn engine_choice(&self) -> &crate::EngineChoice {
+        self.full.choice()
+    }
+
+    /// The batch size this engine runs fastest per image: the calibrated one under
+    /// `--engine auto`, else tract 1 (fixed-size plans, one per core), ONNX Runtime 8.
     pub fn preferred_batch(&self) -> usize {
-        match self.engine() {
-            EngineKind::Ort => 8,
-            _ => 1,
-        }
+        self.full.choice().config.batch
     }
 
     /// Values in one preprocessed image.
@@ -187,12 +183,12 @@ impl FrModel {
         let proto = self
             .graph
             .cut(Some((input, item_shape)), &[&self.embedding_source])?;
-        Net::new(
+        Net::with_choice(
             &proto,
             &self.graph.path,
             item_shape.to_vec(),
             vec![self.embedding_source.clone()],
-            self.engine(),
+            self.full.choice().clone(),
         )
     }
 
@@ -200,12 +196,12 @@ impl FrModel {
     pub fn tap(&self, outputs: &[&str]) -> Result<Net> {
         let proto = self.graph.cut(None, outputs)?;
         let item_shape = self.spec.preprocess.batch_shape(1)[1..].to_vec();
-        Net::new(
+        Net::with_choice(
             &proto,
             &self.graph.path,
             item_shape,
             outputs.iter().map(|s| s.to_string()).collect(),
-            self.engine(),
+            self.full.choice().clone(),
         )
     }
 
@@ -213,6 +209,52 @@ impl FrModel {
     pub fn tensor_shapes(&self) -> Result<Vec<(String, Vec<usize>)>> {
         crate::tract_engine::tensor_shapes(&self.graph, &self.spec)
     }
+}
+
+/// The whole model cut to what one pass needs: image -> embedding and target activations.
+fn full_net(
+    graph: &OnnxGraph,
+    spec: &ModelSpec,
+    embedding_source: &str,
+) -> Result<(tract_onnx::pb::ModelProto, Vec<usize>, Vec<String>)> {
+    let proto = graph.cut(None, &[embedding_source, &spec.target])?;
+    let item_shape = spec.preprocess.batch_shape(1)[1..].to_vec();
+    Ok((
+        proto,
+        item_shape,
+        vec![embedding_source.to_string(), spec.target.clone()],
+    ))
+}
+
+/// Times every engine configuration on the model's full pass (again, if it was cached)
+/// and caches the result: what `--engine auto` then uses (`amva engine calibrate`).
+pub fn calibrate(path: &Path, spec: &ModelSpec) -> Result<Calibration> {
+    with_full_net(path, spec, |net| crate::calibrate::calibration(net, true))
+}
+
+/// The cached calibration of the model's full pass on this machine, if any.
+pub fn cached_calibration(path: &Path, spec: &ModelSpec) -> Result<Option<Calibration>> {
+    with_full_net(path, spec, |net| {
+        let key = crate::calibrate::key(net)?;
+        Ok(crate::calibrate::cached().into_iter().find(|c| c.key == key))
+    })
+}
+
+fn with_full_net<T>(
+    path: &Path,
+    spec: &ModelSpec,
+    f: impl FnOnce(&crate::calibrate::NetSpec) -> Result<T>,
+) -> Result<T> {
+    let graph = OnnxGraph::load(path)?;
+    let source = graph.embedding_source(&spec.embedding)?;
+    let (mut proto, item_shape, outputs) = full_net(&graph, spec, &source)?;
+    crate::graph::rewrite_prelu(&mut proto);
+    f(&crate::calibrate::NetSpec {
+        proto: &proto,
+        path,
+        item_shape: &item_shape,
+        outputs: &outputs,
+    })
 }
 
 /// Cosine similarity of two vectors.

@@ -3,6 +3,7 @@
 //!
 //! Nothing above this crate knows which engine runs.
 
+pub mod calibrate;
 pub mod engine;
 mod error;
 pub mod fr;
@@ -13,6 +14,7 @@ pub mod ort_install;
 pub mod preprocess;
 mod tract_engine;
 
+pub use calibrate::{EngineChoice, EngineConfig};
 pub use engine::{EngineKind, Net, Output};
 pub use error::{Error, Result};
 pub use fr::FrModel;

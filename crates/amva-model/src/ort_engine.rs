@@ -6,8 +6,10 @@
 //! ORT returns only graph outputs, so nets are built from models edited by
 //! [`crate::graph::OnnxGraph::cut`] (target tensor exposed, batch symbolic).
 
+use crate::calibrate::{OrtOptimization, OrtSettings};
 use crate::engine::{Backend, Output};
 use crate::{Error, Result};
+use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::TensorRef;
 use std::path::{Path, PathBuf};
@@ -59,14 +61,26 @@ pub fn environment() -> Result<&'static ort::environment::Environment> {
     .map_err(|e| Error::OrtUnavailable(e.clone()))
 }
 
-/// The ONNX Runtime version string of the loaded library.
+/// The loaded library's version: from its file name (`libonnxruntime.so.1.32.0`) and the
+/// build's git commit (`ort::info()` gives only build information).
 pub fn version() -> Option<String> {
     environment().ok()?;
-    Some(ort::info().to_string())
+    let name = library_path()?.file_name()?.to_string_lossy().into_owned();
+    let number = name.rsplit_once(".so.").map(|(_, v)| v.to_string());
+    let commit = ort::info()
+        .split(", ")
+        .find_map(|p| p.strip_prefix("git-commit-id="))
+        .map(str::to_string);
+    Some(match (number, commit) {
+        (Some(v), Some(c)) => format!("{v} (commit {c})"),
+        (Some(v), None) => v,
+        (None, Some(c)) => format!("commit {c}"),
+        (None, None) => ort::info().to_string(),
+    })
 }
 
-/// Sessions of one intra-op thread each, one per core: two one-thread sessions keep both
-/// cores busy when callers run batches in parallel, and often beat one two-thread session.
+/// Sessions as the calibration found fastest: by default one one-thread session per core
+/// (two one-thread sessions keep both cores busy when callers run batches in parallel).
 pub(crate) struct OrtBackend {
     sessions: Vec<Mutex<Session>>,
     input: String,
@@ -74,21 +88,24 @@ pub(crate) struct OrtBackend {
 }
 
 impl OrtBackend {
-    pub(crate) fn new(proto: &ModelProto, path: &Path) -> Result<Self> {
+    pub(crate) fn new(proto: &ModelProto, path: &Path, settings: OrtSettings) -> Result<Self> {
         let env = environment()?;
         let bytes = crate::graph::encode(proto);
         let load = |e: ort::Error| Error::Load {
             path: path.into(),
             reason: format!("ONNX Runtime: {e}"),
         };
-        let n = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1);
-        let mut sessions = Vec::with_capacity(n);
-        for _ in 0..n {
+        let level = match settings.optimization {
+            OrtOptimization::Basic => GraphOptimizationLevel::Level1,
+            OrtOptimization::All => GraphOptimizationLevel::Level3,
+        };
+        let mut sessions = Vec::with_capacity(settings.sessions);
+        for _ in 0..settings.sessions.max(1) {
             let session = Session::builder(env)
                 .map_err(load)?
-                .with_intra_threads(1)
+                .with_optimization_level(level)
+                .map_err(|e| load(e.into()))?
+                .with_intra_threads(settings.threads.max(1))
                 .map_err(|e| load(e.into()))?
                 .commit_from_memory(&bytes)
                 .map_err(load)?;

@@ -117,7 +117,8 @@ pub struct ModelArgs {
     /// Input channel order, overriding the settings.
     #[arg(long, value_parser = ["rgb", "bgr"])]
     pub channels: Option<String>,
-    /// Inference engine: auto (ONNX Runtime if installed, else tract), tract, ort.
+    /// Inference engine: auto (the fastest on this machine, measured once and cached:
+    /// `amva engine status`), tract, ort.
     #[arg(long, default_value = "auto")]
     pub engine: EngineKind,
 }
@@ -161,11 +162,15 @@ impl ModelArgs {
         let spec = self.spec(&path)?;
         let model = FrModel::load(&path, spec, self.engine)
             .with_context(|| format!("loading {}", path.display()))?;
+        let choice = model.engine_choice();
+        ui.note(&format!(
+            "engine: {} ({})",
+            choice.config, choice.reason
+        ));
         ui.detail(&format!(
-            "model {} (sha256 {}), engine {}",
+            "model {} (sha256 {})",
             path.display(),
             model.graph.sha256,
-            model.engine()
         ));
         Ok(model)
     }

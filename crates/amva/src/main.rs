@@ -46,7 +46,7 @@ enum Command {
     Edc(cmd::edc::Args),
     /// Deletion/insertion faithfulness of each map method.
     Faithfulness(cmd::faithfulness::Args),
-    /// Inference engines: install ONNX Runtime, show which engines are usable.
+    /// Inference engines: install ONNX Runtime, calibrate, show which engine auto picks.
     #[command(subcommand)]
     Engine(cmd::engine::EngineCmd),
     /// Benchmarks: throughput of the engines and map methods, with ratios.

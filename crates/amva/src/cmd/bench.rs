@@ -40,11 +40,50 @@ pub struct EnginesArgs {
 }
 
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
+    let machine = Machine::sample();
+    println!("{}", machine.line());
     match a.suite {
-        Suite::Engines(e) => engines(e, ui),
-        Suite::Maps(m) => super::bench_maps::run(m, ui),
+        Suite::Engines(e) => engines(e, &machine, ui),
+        Suite::Maps(m) => super::bench_maps::run(m, &machine, ui),
         Suite::Quality(q) => super::bench_quality::run(q, ui),
         Suite::Analyze(q) => super::bench_analyze::run(q, ui),
+    }
+}
+
+/// The machine a figure was measured on: its CPU model, and how idle its cores were over
+/// one second before the run. Idleness is sampled from /proc/stat, never read from the
+/// load average: a VM showed a load of 1.4 while its cores were 100 % idle.
+pub struct Machine {
+    pub cpu: String,
+    /// Idle share of all cores (0-1), None where /proc/stat is missing.
+    pub idle: Option<f64>,
+}
+
+impl Machine {
+    pub fn sample() -> Self {
+        let idle = amva_model::calibrate::idle_share(std::time::Duration::from_secs(1));
+        Machine {
+            cpu: amva_model::calibrate::cpu_model(),
+            idle,
+        }
+    }
+
+    /// Other work held more than a fifth of the cores.
+    pub fn busy(&self) -> bool {
+        self.idle.is_some_and(|i| i < amva_model::calibrate::QUIET)
+    }
+
+    pub fn line(&self) -> String {
+        let idle = match self.idle {
+            Some(i) => format!("{:.0} % idle over the second before", 100.0 * i),
+            None => "idle time unknown".into(),
+        };
+        let warn = if self.busy() {
+            "; BUSY: other work shares the cores, the figures below are unreliable"
+        } else {
+            ""
+        };
+        format!("machine: {} ({} cores, {idle}{warn})", self.cpu, rayon::current_num_threads())
     }
 }
 
@@ -81,7 +120,7 @@ pub fn median_secs(rounds: usize, mut f: impl FnMut() -> Result<()>) -> Result<f
     Ok(t[t.len() / 2])
 }
 
-fn engines(a: EnginesArgs, ui: &Ui) -> Result<()> {
+fn engines(a: EnginesArgs, machine: &Machine, ui: &Ui) -> Result<()> {
     let path = amva_io::models::ModelSource::from_env()?.model(amva_io::models::FR_FEATURE)?;
     let mut kinds = vec![amva_model::EngineKind::Tract];
     if amva_model::engine::ort_available() {
@@ -110,7 +149,7 @@ fn engines(a: EnginesArgs, ui: &Ui) -> Result<()> {
         }
     }
     let rate = |k: &str, b: usize| rows.iter().find(|r| r.0 == k && r.1 == b).map(|r| r.2);
-    let mut json = serde_json::json!({"command": "bench engines", "threads": threads, "images": a.n, "results": rows.iter().map(|r| serde_json::json!({"engine": r.0, "batch": r.1, "per_second": r.2})).collect::<Vec<_>>()});
+    let mut json = serde_json::json!({"command": "bench engines", "cpu": machine.cpu, "idle": machine.idle, "threads": threads, "images": a.n, "results": rows.iter().map(|r| serde_json::json!({"engine": r.0, "batch": r.1, "per_second": r.2})).collect::<Vec<_>>()});
     for b in [1, 32] {
         if let (Some(o), Some(t)) = (rate("ort", b), rate("tract", b)) {
             println!("ratio ort/tract at batch {b}: {:.2}x", o / t);

@@ -91,21 +91,8 @@ fn peer_script() -> Option<PathBuf> {
     .find(|p| p.is_file())
 }
 
-pub fn run(a: Args, ui: &Ui) -> Result<()> {
+pub fn run(a: Args, machine: &super::bench::Machine, ui: &Ui) -> Result<()> {
     let path = amva_io::models::ModelSource::from_env()?.model(amva_io::models::FR_FEATURE)?;
-    let mut busy = false;
-    if let Some(load) = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
-    {
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1) as f64;
-        if load > 0.5 * cores {
-            busy = true;
-            ui.note(&format!("warning: the machine is busy (load {load:.1} on {cores} cores); the figures below are unreliable"));
-        }
-    }
     let mut kinds = vec![EngineKind::Tract];
     if amva_model::engine::ort_available() {
         kinds.push(EngineKind::Ort);
@@ -169,16 +156,17 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         }
     }
     let mut json =
-        serde_json::json!({"command": "bench maps", "threads": threads, "results": rows});
+        serde_json::json!({"command": "bench maps", "cpu": machine.cpu, "idle": machine.idle, "threads": threads, "results": rows});
     if a.methods.contains(&Method::ScoreCam) && !a.no_peer {
         match (peer_python(&a), peer_script()) {
             (Some(py), Some(script)) => {
                 ui.note(&format!("running the pytorch-grad-cam peer ({} {})", py.display(), script.display()));
                 let mut peer = std::process::Command::new(&py);
-                if busy && std::env::var_os("OMP_WAIT_POLICY").is_none() {
+                if machine.busy() && std::env::var_os("OMP_WAIT_POLICY").is_none() {
                     // Spinning OpenMP threads collapse (10-30x) when other processes hold
-                    // the cores; sleeping waits keep the peer's figure meaningful.
-                    ui.note("busy machine: running the peer with OMP_WAIT_POLICY=PASSIVE");
+                    // the cores; sleeping waits keep the peer's figure meaningful. Printed
+                    // beside the results: it changes the peer's setup.
+                    println!("peer environment: OMP_WAIT_POLICY=PASSIVE (the cores were busy)");
                     peer.env("OMP_WAIT_POLICY", "PASSIVE");
                 }
                 let out = peer

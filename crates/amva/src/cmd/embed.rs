@@ -19,7 +19,7 @@ pub struct Args {
     pub out: PathBuf,
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Images per inference batch (0: the engine's best, tract 1, ONNX Runtime 8).
+    /// Images per inference batch (0: the calibrated best under --engine auto; else tract 1, ONNX Runtime 8).
     #[arg(long, default_value_t = 0)]
     pub batch: usize,
 }
@@ -42,16 +42,16 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         &[model.embedding_dim],
     )?;
     let (mut ids, mut failed) = (Vec::new(), Vec::new());
+    let batch_used = if a.batch == 0 {
+        model.preferred_batch()
+    } else {
+        a.batch
+    };
     let pb = ui.progress(list.len() as u64, "embed");
     for chunk in list.items.chunks(CHUNK) {
         let loaded =
             amva_model::preprocess::load_batch(chunk, &model.spec.preprocess, a.images.resize);
-        let batch = if a.batch == 0 {
-            model.preferred_batch()
-        } else {
-            a.batch
-        };
-        let emb = model.embed_parallel(&loaded.input, loaded.ok.len(), batch)?;
+        let emb = model.embed_parallel(&loaded.input, loaded.ok.len(), batch_used)?;
         writer.append(&emb)?;
         ids.extend(loaded.ok.iter().map(|&i| chunk[i].id.clone()));
         for (id, why) in &loaded.failed {
@@ -68,7 +68,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         "amva_version": env!("CARGO_PKG_VERSION"),
         "kind": "embeddings",
         "model": model.graph.path, "model_sha256": model.graph.sha256,
-        "engine": model.engine().to_string(),
+        "engine": model.engine().to_string(), "engine_choice": model.engine_choice(),
         "spec": model.spec,
         "images": a.images.images, "resize": a.images.resize,
         "count": ids.len(), "failed": failed.len(), "dim": model.embedding_dim,
@@ -80,7 +80,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             "embedded {} images ({} failed) in {secs:.1} s ({:.1} images/s) with {} -> {}",
             ids.len(), failed.len(), ids.len() as f64 / secs, model.engine(), a.out.display()
         ),
-        serde_json::json!({"command": "embed", "images": ids.len(), "failed": failed.len(), "seconds": secs, "engine": model.engine().to_string(), "out": a.out}),
+        serde_json::json!({"command": "embed", "images": ids.len(), "failed": failed.len(), "seconds": secs, "engine": model.engine().to_string(), "engine_choice": model.engine_choice(), "batch": batch_used, "out": a.out}),
     );
     anyhow::ensure!(
         !ids.is_empty(),

@@ -30,7 +30,7 @@ pub struct MapModelArgs {
     /// Input colour order, overriding the settings.
     #[arg(long, value_parser = ["rgb", "bgr"])]
     pub channel_order: Option<String>,
-    /// Inference engine: auto (ONNX Runtime if installed, else tract), tract, ort.
+    /// Inference engine: auto (the fastest on this machine, measured once and cached), tract, ort.
     #[arg(long, default_value = "auto")]
     pub engine: EngineKind,
 }

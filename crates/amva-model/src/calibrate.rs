@@ -1,0 +1,546 @@
+//! `--engine auto` by measurement. Which engine is faster depends on the CPU (ENGINES.md:
+//! ONNX Runtime 3x faster than tract on an AMD EPYC pair of cores, 4x slower on an Intel
+//! Xeon pair), so the first time a model is run with `auto` on a machine, every usable
+//! engine and configuration that matters is timed for a moment on the real graph, the
+//! figures are cached in `$AMVA_HOME/engine-calibration.json`, and the fastest is used.
+//!
+//! The cache key is (CPU model, amva + engine versions, model SHA-256, net input shape and
+//! outputs): a new CPU, a new ONNX Runtime or another model calibrates again.
+
+use crate::engine::{Backend, EngineKind};
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tract_onnx::pb::ModelProto;
+
+/// The tract version amva is built with (pinned `=0.23.9` in the workspace Cargo.toml).
+pub const TRACT_VERSION: &str = "0.23.9";
+/// Time each configuration runs for once warmed up.
+const BUDGET: Duration = Duration::from_millis(600);
+const FILE: &str = "engine-calibration.json";
+/// Idle share of the cores above which a machine counts as quiet.
+pub const QUIET: f64 = 0.8;
+
+/// ONNX Runtime's graph optimisation level: `basic` (ORT_ENABLE_BASIC) or `all`
+/// (ORT_ENABLE_ALL, which adds the NCHWc layout transform: 3x faster on one CPU, 3x
+/// slower on another).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrtOptimization {
+    Basic,
+    All,
+}
+
+/// How ONNX Runtime sessions are set up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrtSettings {
+    pub optimization: OrtOptimization,
+    /// Sessions (callers run batches on them in parallel).
+    pub sessions: usize,
+    /// Intra-op threads of each session.
+    pub threads: usize,
+}
+
+impl OrtSettings {
+    /// One one-thread session per core, all optimisations: amva's choice before calibration.
+    pub fn per_core() -> Self {
+        OrtSettings {
+            optimization: OrtOptimization::All,
+            sessions: cores(),
+            threads: 1,
+        }
+    }
+}
+
+/// One way to run a model: the engine, the batch callers should use, and ORT's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineConfig {
+    pub engine: EngineKind,
+    pub batch: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ort: Option<OrtSettings>,
+}
+
+impl EngineConfig {
+    /// tract at batch 1 (fixed-size plans, one per core).
+    pub fn tract(batch: usize) -> Self {
+        EngineConfig {
+            engine: EngineKind::Tract,
+            batch,
+            ort: None,
+        }
+    }
+
+    /// ONNX Runtime with `settings`.
+    pub fn ort(settings: OrtSettings, batch: usize) -> Self {
+        EngineConfig {
+            engine: EngineKind::Ort,
+            batch,
+            ort: Some(settings),
+        }
+    }
+}
+
+impl std::fmt::Display for EngineConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.ort {
+            Some(o) => write!(
+                f,
+                "ort ({:?} optimisation, {} session(s) x {} thread(s)), batch {}",
+                o.optimization, o.sessions, o.threads, self.batch
+            ),
+            None => write!(f, "{}, batch {}", self.engine, self.batch),
+        }
+    }
+}
+
+/// The configuration a net runs with and why it was chosen (printed in run summaries).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EngineChoice {
+    pub config: EngineConfig,
+    pub reason: String,
+}
+
+/// What a calibration is valid for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalibrationKey {
+    pub cpu: String,
+    pub amva: String,
+    pub tract: String,
+    pub ort: Option<String>,
+    pub model_sha256: String,
+    /// The net: input item shape and output tensor names.
+    pub net: String,
+}
+
+/// One configuration's measured throughput.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measurement {
+    pub config: EngineConfig,
+    pub images_per_s: f64,
+}
+
+/// A cached calibration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    pub key: CalibrationKey,
+    /// Unix time of the measurement.
+    pub measured_at: u64,
+    pub model: PathBuf,
+    /// Idle share of the cores just before the measurement (None: unknown). Below
+    /// [`QUIET`] the calibration is provisional: used, and redone by the first run that
+    /// finds the machine quiet.
+    #[serde(default)]
+    pub idle: Option<f64>,
+    pub measured: Vec<Measurement>,
+    pub choice: EngineConfig,
+}
+
+impl Calibration {
+    /// Measured while other work held the cores.
+    pub fn provisional(&self) -> bool {
+        self.idle.is_some_and(|i| i < QUIET)
+    }
+
+    /// Figures of the chosen configuration and of the best of every other engine.
+    pub fn explain(&self) -> String {
+        let best = |k: EngineKind| {
+            self.measured
+                .iter()
+                .filter(|m| m.config.engine == k)
+                .max_by(|a, b| a.images_per_s.total_cmp(&b.images_per_s))
+        };
+        let mut parts = vec![];
+        for k in [EngineKind::Tract, EngineKind::Ort] {
+            if let Some(m) = best(k) {
+                parts.push(format!("{} {:.1} images/s", m.config, m.images_per_s));
+            }
+        }
+        format!(
+            "auto: fastest in this machine's calibration ({}): {}",
+            self.key.cpu,
+            parts.join(" vs ")
+        )
+    }
+
+    fn to_choice(&self) -> EngineChoice {
+        EngineChoice {
+            config: self.choice,
+            reason: self.explain(),
+        }
+    }
+}
+
+/// The net a calibration times: the edited graph and what it takes and gives.
+pub struct NetSpec<'a> {
+    pub proto: &'a ModelProto,
+    pub path: &'a Path,
+    pub item_shape: &'a [usize],
+    pub outputs: &'a [String],
+}
+
+/// The CPU model from /proc/cpuinfo (or the architecture where there is none).
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// The cache file.
+pub fn cache_file() -> Result<PathBuf> {
+    Ok(amva_io::fetch::cache_dir()?.join(FILE))
+}
+
+/// Every cached calibration (none when the file is missing or unreadable).
+pub fn cached() -> Vec<Calibration> {
+    cache_file()
+        .ok()
+        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+pub fn key(net: &NetSpec) -> Result<CalibrationKey> {
+    Ok(CalibrationKey {
+        cpu: cpu_model(),
+        amva: env!("CARGO_PKG_VERSION").into(),
+        tract: TRACT_VERSION.into(),
+        ort: crate::engine::ort_version(),
+        model_sha256: amva_io::fetch::sha256_file(net.path)?,
+        net: format!("{:?} -> {}", net.item_shape, net.outputs.join(",")),
+    })
+}
+
+/// The configuration for `--engine kind`: explicit engines win (ORT with its best
+/// calibrated settings when there are any); `auto` uses the cached calibration or makes one.
+pub(crate) fn choose(kind: EngineKind, net: &NetSpec) -> Result<EngineChoice> {
+    match kind {
+        EngineKind::Tract => Ok(EngineChoice {
+            config: EngineConfig::tract(1),
+            reason: "--engine tract".into(),
+        }),
+        EngineKind::Ort => Ok(explicit_ort(net)),
+        EngineKind::Auto => auto(net),
+    }
+}
+
+fn explicit_ort(net: &NetSpec) -> EngineChoice {
+    let best = key(net).ok().and_then(|k| {
+        let cal = cached().into_iter().find(|c| c.key == k)?;
+        cal.measured
+            .into_iter()
+            .filter(|m| m.config.engine == EngineKind::Ort)
+            .max_by(|a, b| a.images_per_s.total_cmp(&b.images_per_s))
+    });
+    match best {
+        Some(m) => EngineChoice {
+            config: m.config,
+            reason: format!(
+                "--engine ort, with the settings this machine's calibration measured fastest ({:.1} images/s)",
+                m.images_per_s
+            ),
+        },
+        None => EngineChoice {
+            config: EngineConfig::ort(OrtSettings::per_core(), 8),
+            reason: "--engine ort (not calibrated: default settings)".into(),
+        },
+    }
+}
+
+/// `auto`: the configuration the calibration for this net names.
+pub(crate) fn auto(net: &NetSpec) -> Result<EngineChoice> {
+    Ok(usable(calibration(net, false)?))
+}
+
+/// The cached calibration for this key, else a new one (under a lock, so that parallel
+/// runs measure once and not against each other). `redo` measures again. A cache that
+/// cannot be written costs a calibration per run, not the run.
+pub fn calibration(net: &NetSpec, redo: bool) -> Result<Calibration> {
+    let k = key(net)?;
+    let find = |k: &CalibrationKey| cached().into_iter().find(|c| &c.key == k);
+    if !redo {
+        match find(&k) {
+            Some(c) if !c.provisional() => return Ok(c),
+            Some(c) if idle_share(Duration::from_millis(250)).is_none_or(|i| i < QUIET) => {
+                return Ok(c)
+            }
+            _ => {}
+        }
+    }
+    let file = cache_file()?;
+    let lock = lock(&file);
+    if let Err(e) = &lock {
+        eprintln!("warning: cannot lock the engine calibration cache: {e}");
+    }
+    if !redo {
+        // Another run may have measured while this one waited for the lock.
+        if let Some(c) = find(&k).filter(|c| !c.provisional()) {
+            return Ok(c);
+        }
+    }
+    eprintln!(
+        "calibrating engines for {} on {} (once per model and machine; cached in {})",
+        net.path.display(),
+        k.cpu,
+        file.display()
+    );
+    let cal = measure(net, k)?;
+    if let Err(e) = store(&file, &cal) {
+        eprintln!("warning: the engine calibration is not cached: {e}");
+    }
+    Ok(cal)
+}
+
+/// A cached choice of ORT whose library no longer loads falls back to tract, saying so.
+fn usable(c: Calibration) -> EngineChoice {
+    if c.choice.engine == EngineKind::Ort && !crate::engine::ort_available() {
+        return EngineChoice {
+            config: EngineConfig::tract(1),
+            reason: "auto: the calibrated choice, ONNX Runtime, does not load now; tract".into(),
+        };
+    }
+    c.to_choice()
+}
+
+fn lock(file: &Path) -> Result<std::fs::File> {
+    let dir = file.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let lock_path = file.with_extension("lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| io(&lock_path, e))?;
+    f.lock().map_err(|e| io(&lock_path, e))?;
+    Ok(f)
+}
+
+fn io(path: &Path, e: std::io::Error) -> Error {
+    amva_io::Error::Io {
+        path: path.into(),
+        source: e,
+    }
+    .into()
+}
+
+fn store(file: &Path, cal: &Calibration) -> Result<()> {
+    let mut all: Vec<Calibration> = cached().into_iter().filter(|c| c.key != cal.key).collect();
+    all.push(cal.clone());
+    Ok(amva_io::atomic::write_json(file, &all)?)
+}
+
+/// The configurations worth timing: tract at batch 1 and 8; ONNX Runtime at both
+/// optimisation levels, with one-thread sessions per core or one session of all cores.
+pub fn candidates(ort: bool) -> Vec<EngineConfig> {
+    let mut v = vec![EngineConfig::tract(1), EngineConfig::tract(8)];
+    if ort {
+        let n = cores();
+        for optimization in [OrtOptimization::Basic, OrtOptimization::All] {
+            for (sessions, threads) in [(n, 1), (1, n)] {
+                let s = OrtSettings {
+                    optimization,
+                    sessions,
+                    threads,
+                };
+                v.push(EngineConfig::ort(s, 8));
+                v.push(EngineConfig::ort(s, 1));
+            }
+        }
+    }
+    v
+}
+
+fn measure(net: &NetSpec, key: CalibrationKey) -> Result<Calibration> {
+    let idle = idle_share(Duration::from_millis(500));
+    if let Some(i) = idle.filter(|&i| i < QUIET) {
+        eprintln!(
+            "  the cores are busy ({:.0} % idle): this calibration is provisional and is redone once the machine is quiet",
+            100.0 * i
+        );
+    }
+    let mut measured = vec![];
+    for config in candidates(key.ort.is_some()) {
+        let timed = crate::engine::backend(net.proto, net.path, net.item_shape, &config)
+            .and_then(|b| throughput(b.as_ref(), net.item_shape, config.batch));
+        let images_per_s = match timed {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("  {config}: failed, left out ({e})");
+                continue;
+            }
+        };
+        eprintln!("  {config}: {images_per_s:.1} images/s");
+        measured.push(Measurement {
+            config,
+            images_per_s,
+        });
+    }
+    let choice = fastest(&measured).ok_or_else(|| Error::Load {
+        path: net.path.into(),
+        reason: "no engine could be calibrated".into(),
+    })?;
+    Ok(Calibration {
+        key,
+        measured_at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+        model: net.path.into(),
+        idle,
+        measured,
+        choice,
+    })
+}
+
+/// Idle share of all cores over `over`, from /proc/stat (None where it is missing). The
+/// load average is no guide: a VM showed 1.4 on 2 cores while they were 100 % idle.
+pub fn idle_share(over: Duration) -> Option<f64> {
+    let before = std::fs::read_to_string("/proc/stat").ok()?;
+    std::thread::sleep(over);
+    let after = std::fs::read_to_string("/proc/stat").ok()?;
+    idle_between(&before, &after)
+}
+
+/// Idle share between two readings of /proc/stat (the aggregate `cpu` line: user nice
+/// system idle iowait irq softirq steal ...; idle and iowait count as idle).
+pub fn idle_between(before: &str, after: &str) -> Option<f64> {
+    let fields = |s: &str| -> Option<Vec<u64>> {
+        let line = s.lines().find(|l| l.starts_with("cpu "))?;
+        line.split_whitespace()
+            .skip(1)
+            .map(|v| v.parse().ok())
+            .collect()
+    };
+    let (a, b) = (fields(before)?, fields(after)?);
+    let total: u64 = b.iter().zip(&a).map(|(x, y)| x.saturating_sub(*y)).sum();
+    let idle = (3..5)
+        .filter_map(|i| Some(b.get(i)?.saturating_sub(*a.get(i)?)))
+        .sum::<u64>();
+    (total > 0).then(|| idle as f64 / total as f64)
+}
+
+/// The configuration with the highest throughput.
+pub fn fastest(measured: &[Measurement]) -> Option<EngineConfig> {
+    measured
+        .iter()
+        .max_by(|a, b| a.images_per_s.total_cmp(&b.images_per_s))
+        .map(|m| m.config)
+}
+
+/// Images per second with every core running batches of `batch`, as callers run them.
+fn throughput(backend: &dyn Backend, item_shape: &[usize], batch: usize) -> Result<f64> {
+    let per: usize = item_shape.iter().product();
+    let input = vec![0.1f32; per * batch];
+    let mut shape = vec![batch];
+    shape.extend_from_slice(item_shape);
+    backend.run(&input, &shape)?; // warm-up: tract builds its plan for this batch here
+    let done = AtomicUsize::new(0);
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..cores())
+            .map(|_| {
+                s.spawn(|| -> Result<()> {
+                    loop {
+                        backend.run(&input, &shape)?;
+                        done.fetch_add(batch, Ordering::Relaxed);
+                        if start.elapsed() >= BUDGET {
+                            return Ok(());
+                        }
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .try_for_each(|w| w.join().expect("calibration worker panicked"))
+    })?;
+    Ok(done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(config: EngineConfig, images_per_s: f64) -> Measurement {
+        Measurement {
+            config,
+            images_per_s,
+        }
+    }
+
+    #[test]
+    fn the_fastest_configuration_wins_whatever_its_engine() {
+        let ort = EngineConfig::ort(OrtSettings::per_core(), 8);
+        assert_eq!(
+            fastest(&[m(EngineConfig::tract(1), 142.0), m(ort, 36.0)]),
+            Some(EngineConfig::tract(1))
+        );
+        assert_eq!(
+            fastest(&[m(EngineConfig::tract(1), 94.0), m(ort, 288.0)]),
+            Some(ort)
+        );
+        assert_eq!(fastest(&[]), None);
+    }
+
+    #[test]
+    fn candidates_cover_both_optimisation_levels_and_thread_layouts() {
+        assert_eq!(candidates(false).len(), 2);
+        let c = candidates(true);
+        for o in [OrtOptimization::Basic, OrtOptimization::All] {
+            assert!(c
+                .iter()
+                .any(|c| c.ort.is_some_and(|s| s.optimization == o && s.threads == 1)));
+            assert!(c
+                .iter()
+                .any(|c| c.ort.is_some_and(|s| s.optimization == o && s.sessions == 1)));
+        }
+    }
+
+    #[test]
+    fn idle_share_counts_idle_and_iowait_of_the_aggregate_line() {
+        let a = "cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 1 2 3 4\n";
+        // +60 user, +20 system, +100 idle, +20 iowait: 120 of 200 idle.
+        let b = "cpu  160 0 70 900 70 0 0 0 0 0\ncpu0 9 9 9 9\n";
+        assert!((idle_between(a, b).unwrap() - 0.6).abs() < 1e-12);
+        assert_eq!(idle_between(a, a), None);
+        assert_eq!(idle_between("intr 1", b), None);
+    }
+
+    #[test]
+    fn a_calibration_round_trips_through_json() {
+        let cal = Calibration {
+            key: CalibrationKey {
+                cpu: "x".into(),
+                amva: "0".into(),
+                tract: TRACT_VERSION.into(),
+                ort: Some("1.32.0".into()),
+                model_sha256: "ab".into(),
+                net: "[3, 112, 112] -> 507".into(),
+            },
+            measured_at: 1,
+            model: "m.onnx".into(),
+            idle: Some(0.97),
+            measured: vec![m(EngineConfig::tract(1), 10.0)],
+            choice: EngineConfig::ort(OrtSettings::per_core(), 8),
+        };
+        let text = serde_json::to_string(&cal).unwrap();
+        assert!(text.contains("\"engine\":\"ort\""), "{text}");
+        let back: Calibration = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, cal);
+    }
+}
