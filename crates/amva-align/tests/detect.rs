@@ -223,15 +223,18 @@ fn our_decode_reproduces_the_models_own() {
         env!("CARGO_MANIFEST_DIR"),
         "/../../../shared/faces/photos-face-recognition/MULTI/examples__two_people.jpg"
     ));
-    if !model.is_file() || !img_path.is_file() {
-        eprintln!("skipped: shared models/faces not found");
+    let needs = [
+        "models/fr_detect.onnx",
+        "faces/photos-face-recognition/MULTI/examples__two_people.jpg",
+    ];
+    if amva_testkit::shared_with(&needs).is_none() {
         return;
     }
-    let det = amva_align::pipeline::Detector::open(model, amva_model::EngineKind::Tract).unwrap();
+    let det = amva_align::pipeline::Detector::open(model, amva_model::EngineKind::Auto).unwrap();
     let net = amva_model::Net::open(
         model,
         &["462", "boxes", "scores"],
-        amva_model::EngineKind::Tract,
+        amva_model::EngineKind::Auto,
     )
     .unwrap();
     let img = amva_io::images::load_rgb(img_path).unwrap();

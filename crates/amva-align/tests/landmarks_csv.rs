@@ -92,15 +92,10 @@ fn errors_name_the_line() {
 
 #[test]
 fn reads_the_shared_lfw_index() {
-    let p = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/faces/lfw-dev/index.csv"
-    ));
-    if !p.is_file() {
-        eprintln!("skipped: {} not found", p.display());
+    let Some(shared) = amva_testkit::shared_with(&["faces/lfw-dev/index.csv"]) else {
         return;
-    }
-    let t = read_landmarks_csv(p).unwrap();
+    };
+    let t = read_landmarks_csv(&shared.join("faces/lfw-dev/index.csv")).unwrap();
     assert_eq!(t.len(), 2810);
     let without = t.by_image.values().filter(|v| v.is_none()).count();
     assert_eq!(

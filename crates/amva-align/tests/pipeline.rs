@@ -4,21 +4,14 @@ use amva_align::{align_image, AlignOptions, Aligner};
 use std::path::{Path, PathBuf};
 
 fn shared() -> Option<PathBuf> {
-    let p = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"));
-    if p.join("models/fr_detect.onnx").is_file() && p.join("faces/photos-face-recognition").is_dir()
-    {
-        Some(p.to_path_buf())
-    } else {
-        eprintln!("skipped: {} (models, faces) not found", p.display());
-        None
-    }
+    amva_testkit::shared_with(&["models/fr_detect.onnx", "faces/photos-face-recognition"])
 }
 
 fn aligner(shared: &Path, opts: AlignOptions) -> Aligner {
     Aligner::from_paths(
         &shared.join("models/fr_detect.onnx"),
         &shared.join("models/fr_landmark.onnx"),
-        amva_model::EngineKind::Tract,
+        amva_model::EngineKind::Auto,
         opts,
     )
     .unwrap()

@@ -109,16 +109,7 @@ fn grey_uses_bt601_weights() {
 }
 
 pub fn shared() -> Option<PathBuf> {
-    let p = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"));
-    if p.join("faces/lfw-dev/index.csv").is_file() {
-        Some(p.to_path_buf())
-    } else {
-        eprintln!(
-            "skipped: {} not found (shared data is not on this machine)",
-            p.display()
-        );
-        None
-    }
+    amva_testkit::shared_with(&["faces/lfw-dev/index.csv"])
 }
 
 fn fixtures() -> PathBuf {

@@ -9,20 +9,14 @@ use amva_model::{EngineKind, FrModel, ModelSpec};
 use std::path::PathBuf;
 
 fn shared() -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"));
-    if p.join("models/fr_feature.onnx").is_file() && p.join("faces/lfw-dev/aligned112").is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipped: {} (models, LFW faces) not found", p.display());
-        None
-    }
+    amva_testkit::shared_with(&["models/fr_feature.onnx", "faces/lfw-dev/aligned112"])
 }
 
 fn model(shared: &std::path::Path) -> FrModel {
     FrModel::load(
         &shared.join("models/fr_feature.onnx"),
         ModelSpec::default_model(),
-        EngineKind::Tract,
+        EngineKind::Auto,
     )
     .unwrap()
 }
@@ -410,7 +404,7 @@ fn ablation_at_a_layer_with_a_nonlinear_head_takes_the_batched_path() {
         target: "503".into(),
         ..ModelSpec::default_model()
     };
-    let model = FrModel::load(&sh.join("models/fr_feature.onnx"), spec, EngineKind::Tract).unwrap();
+    let model = FrModel::load(&sh.join("models/fr_feature.onnx"), spec, EngineKind::Auto).unwrap();
     let (x, n) = faces(&sh, &model);
     let per = model.input_len();
     let runner = CamRunner::new(

@@ -19,12 +19,12 @@ use std::path::PathBuf;
 
 #[test]
 fn scorecam_softmax_correlates_with_pytorch_grad_cam_on_20_faces() {
-    let shared = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"));
-    let faces = shared.join("faces/lfw-dev/aligned112");
-    if !faces.is_dir() || !shared.join("models/fr_feature.onnx").is_file() {
-        eprintln!("skipped: {} (model, LFW faces) not found", shared.display());
+    let Some(shared) =
+        amva_testkit::shared_with(&["faces/lfw-dev/aligned112", "models/fr_feature.onnx"])
+    else {
         return;
-    }
+    };
+    let faces = shared.join("faces/lfw-dev/aligned112");
     let fixture = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/peer_scorecam"

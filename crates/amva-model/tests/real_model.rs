@@ -5,15 +5,7 @@ use amva_model::{EngineKind, FrModel, ModelSpec};
 use std::path::{Path, PathBuf};
 
 fn shared() -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"));
-    if p.join("models/fr_feature.onnx").is_file() {
-        Some(p)
-    } else {
-        eprintln!(
-            "skipped: ../shared/models/fr_feature.onnx not found (the shared data is absent)"
-        );
-        None
-    }
+    amva_testkit::shared_with(&["models/fr_feature.onnx"])
 }
 
 fn load(shared: &Path, engine: EngineKind) -> FrModel {
@@ -114,7 +106,7 @@ fn missing_model_file_is_named() {
 fn engines_agree_on_50_faces() {
     let Some(s) = shared() else { return };
     if !amva_model::engine::ort_available() {
-        eprintln!("skipped: ONNX Runtime is not installed (run `amva engine install`)");
+        amva_testkit::skip("ONNX Runtime is not installed (run `amva engine install`)");
         return;
     }
     let t = load(&s, EngineKind::Tract);

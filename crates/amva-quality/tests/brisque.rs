@@ -5,13 +5,7 @@ use amva_quality::brisque::{features, BrisqueModel};
 use std::path::PathBuf;
 
 fn shared() -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"));
-    if p.join("faces").is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipped: {} is missing (shared test data)", p.display());
-        None
-    }
+    amva_testkit::shared_with(&["faces"])
 }
 
 /// The model from the cache, downloading it if needed; None (skip) when offline.
@@ -19,7 +13,7 @@ fn model() -> Option<BrisqueModel> {
     match BrisqueModel::load_default() {
         Ok(m) => Some(m),
         Err(e) => {
-            eprintln!("skipped: the BRISQUE model is not available ({e})");
+            amva_testkit::skip(&format!("the BRISQUE model is not available ({e})"));
             None
         }
     }

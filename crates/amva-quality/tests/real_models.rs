@@ -8,16 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 fn shared() -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"));
-    if p.join("faces").is_dir() && p.join("models").is_dir() {
-        Some(p)
-    } else {
-        eprintln!(
-            "skipped: {} is missing (shared test data and models)",
-            p.display()
-        );
-        None
-    }
+    amva_testkit::shared_with(&["faces", "models"])
 }
 
 /// magface-toy: images and the reference MagFace quality from index.csv.
@@ -38,7 +29,7 @@ fn fr_model(shared: &std::path::Path) -> Arc<FrModel> {
         FrModel::load(
             &shared.join("models/fr_feature.onnx"),
             ModelSpec::default_model(),
-            EngineKind::Tract,
+            EngineKind::Auto,
         )
         .expect("model"),
     )
@@ -100,7 +91,7 @@ fn serfiq_ranks_magface_toy_like_magface_and_is_seeded() {
 }
 
 fn pose(shared: &std::path::Path) -> Pose {
-    Pose::open(&shared.join("models/fr_pose.onnx"), EngineKind::Tract).expect("pose model")
+    Pose::open(&shared.join("models/fr_pose.onnx"), EngineKind::Auto).expect("pose model")
 }
 
 fn resized(img: &image::RgbImage) -> image::RgbImage {

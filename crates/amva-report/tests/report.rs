@@ -195,7 +195,7 @@ fn headless_browser_logs_no_console_messages() {
             .is_ok_and(|o| o.status.success())
     });
     let Some(browser) = browser else {
-        eprintln!("skipping: no headless Chromium on PATH");
+        amva_testkit::skip("no headless Chromium on PATH (Debian package `chromium`)");
         return;
     };
     let dir = tempfile::tempdir().unwrap();

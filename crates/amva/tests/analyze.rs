@@ -292,7 +292,7 @@ fn lfw() -> Option<&'static Lfw> {
         let o = run({
             let mut c = amva(&shared);
             c.args([
-                "maps", "--quiet", "--method", "ablation", "--engine", "tract", "--images",
+                "maps", "--quiet", "--method", "ablation", "--images",
             ])
             .arg(&faces)
             .arg("--out")
@@ -304,7 +304,7 @@ fn lfw() -> Option<&'static Lfw> {
         if !emb.join("meta.json").is_file() {
             let o = run({
                 let mut c = amva(&shared);
-                c.args(["embed", "--quiet", "--engine", "tract", "--images"])
+                c.args(["embed", "--quiet", "--images"])
                     .arg(&faces)
                     .arg("--out")
                     .arg(&emb);
@@ -520,7 +520,7 @@ fn lfw_explain_recomputes_maps_like_the_reference_and_refuses_other_models() {
     let out = dir.path().join("why");
     let o = run({
         let mut c = amva(&l.shared);
-        c.args(["explain", "--json", "--engine", "tract", "--reference"])
+        c.args(["explain", "--json", "--reference"])
             .arg(&l.analysis)
             .arg("--out")
             .arg(&out)
@@ -616,7 +616,7 @@ fn lfw_explain_recomputes_maps_like_the_reference_and_refuses_other_models() {
     // Another model: refused before loading, naming both checksums.
     let o = {
         let mut c = amva(&l.shared);
-        c.args(["explain", "--engine", "tract", "--model"])
+        c.args(["explain", "--model"])
             .arg(l.shared.join("models/fr_pose.onnx"))
             .arg("--reference")
             .arg(&l.analysis)

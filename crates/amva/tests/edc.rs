@@ -272,8 +272,6 @@ fn magnitude_and_serfiq_beat_random_on_lfw() {
     run(amva()
         .args([
             "quality",
-            "--engine",
-            "tract",
             "--methods",
             "magnitude,serfiq",
             "--images",
@@ -283,7 +281,7 @@ fn magnitude_and_serfiq_beat_random_on_lfw() {
         .arg(&scores));
     let out = dir.path().join("edc");
     let summary = run(amva()
-        .args(["edc", "--engine", "tract", "--json", "--pairs"])
+        .args(["edc", "--json", "--pairs"])
         .arg(shared.join("faces/lfw-dev/pairs_generated.tsv"))
         .arg("--images")
         .arg(&images)

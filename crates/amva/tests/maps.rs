@@ -122,8 +122,6 @@ fn a_stopped_run_resumes_to_the_files_of_an_uninterrupted_one() {
         f,
         "--method",
         "ablation",
-        "--engine",
-        "tract",
         "--part-size",
         "3",
         "--full",
@@ -142,7 +140,8 @@ fn a_stopped_run_resumes_to_the_files_of_an_uninterrupted_one() {
     assert_eq!(m["complete"], true);
     assert_eq!(m["failed"], 1, "broken.jpg is listed, not fatal");
     assert_eq!(m["settings"]["method"], "ablation");
-    assert_eq!(m["settings"]["engine"], "tract");
+    // The engine is the one this machine's calibration names for the default model.
+    assert_eq!(m["settings"]["engine"], util::auto_engine(&sh)["engine"]);
     assert_eq!(
         m["settings"]["model_sha256"].as_str().map(str::len),
         Some(64)
@@ -195,8 +194,6 @@ fn a_killed_run_resumes_to_the_files_of_an_uninterrupted_one() {
             "maps",
             "--images",
             f,
-            "--engine",
-            "tract",
             "--channels",
             "top:16",
             "--part-size",
@@ -249,7 +246,7 @@ fn three_shards_merged_equal_one_run() {
     let f = faces.to_str().unwrap();
     let one = t.path().join("one");
     let common = [
-        "maps", "--images", f, "--method", "eigencam", "--engine", "tract", "--full", "--out",
+        "maps", "--images", f, "--method", "eigencam", "--full", "--out",
     ];
     let run = |out: &Path, shard: Option<&str>| {
         let mut a: Vec<&str> = common.to_vec();
@@ -302,8 +299,6 @@ fn bad_layers_and_methods_fail_with_clear_messages() {
             f,
             "--out",
             &out("a"),
-            "--engine",
-            "tract",
             "--layer",
             "nosuch",
         ],
@@ -322,8 +317,6 @@ fn bad_layers_and_methods_fail_with_clear_messages() {
             f,
             "--out",
             &out("b"),
-            "--engine",
-            "tract",
             "--layer",
             "662",
         ],
@@ -341,8 +334,6 @@ fn bad_layers_and_methods_fail_with_clear_messages() {
             f,
             "--out",
             &out("c"),
-            "--engine",
-            "tract",
             "--layer",
             "500",
             "--method",
@@ -413,47 +404,46 @@ fn beats_random(s: &HashMap<String, [f64; 6]>, method: &str) {
     );
 }
 
-#[test]
-fn scorecam_and_ablation_beat_the_random_map_on_deletion_and_insertion() {
-    let Some(sh) = shared() else { return };
-    let t = tempfile::tempdir().unwrap();
+/// `amva faithfulness` with `methods` on the first `limit` LFW faces (10 steps, seed 7),
+/// on the engine users get (`auto`); returns the output folder's summary.
+fn faithfulness(sh: &Path, out: &Path, methods: &str, limit: usize) -> HashMap<String, [f64; 6]> {
     let faces = sh.join("faces/lfw-dev/aligned112");
-    let f = faces.to_str().unwrap();
-    // 200 faces, 10 steps per curve. Full Score-CAM (512 passes per face) takes about
-    // 5 minutes with ONNX Runtime (CI installs it) but 15 with tract alone; without
-    // ONNX Runtime it runs on its 64 most variable channels of 40 faces instead.
-    let ort = util::ort_installed();
-    let (methods, engine) = if ort {
-        ("scorecam,ablation,random", "ort")
-    } else {
-        ("ablation,random", "tract")
-    };
-    let out = t.path().join("faith");
+    let limit = limit.to_string();
     ok(
-        &sh,
+        sh,
         &[
             "faithfulness",
             "--images",
-            f,
+            faces.to_str().unwrap(),
             "--out",
             out.to_str().unwrap(),
             "--methods",
             methods,
             "--limit",
-            "200",
+            &limit,
             "--steps",
             "10",
             "--seed",
             "7",
-            "--engine",
-            engine,
         ],
     );
-    let s = summary(&out);
+    summary(out)
+}
+
+/// The claim needs a sample: Ablation-CAM (one pass + batched head passes per face) on
+/// 200 faces. Score-CAM costs 513 passes per face, 4 s with tract on one CPU and 14 s with
+/// ONNX Runtime on the same one, so its claim is checked on 16 faces (all 512 channels);
+/// the 200-face Score-CAM table is a benchmark result in the README.
+#[test]
+fn scorecam_and_ablation_beat_the_random_map_on_deletion_and_insertion() {
+    let Some(sh) = shared() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("faith");
+    let s = faithfulness(&sh, &out, "ablation,random", 200);
+    eprintln!("Ablation-CAM, 200 faces: {:?}; random {:?}", s["ablation"], s["random"]);
     beats_random(&s, "ablation");
     let per_image = std::fs::read_to_string(out.join("per_image.csv")).unwrap();
-    let n_methods = methods.split(',').count();
-    assert_eq!(per_image.lines().count(), 1 + n_methods * 200);
+    assert_eq!(per_image.lines().count(), 1 + 2 * 200);
     let j: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("faithfulness.json")).unwrap())
             .unwrap();
@@ -466,33 +456,8 @@ fn scorecam_and_ablation_beat_the_random_map_on_deletion_and_insertion() {
         Some(11)
     );
     assert!(out.join("curves.png").is_file());
-    if ort {
-        eprintln!(
-            "Score-CAM, all 512 channels, 200 faces: {:?}",
-            s["scorecam"]
-        );
-        beats_random(&s, "scorecam");
-        return;
-    }
-    eprintln!("ONNX Runtime is not installed: Score-CAM on its top 64 channels of 40 faces");
-    let sc = t.path().join("sc");
-    ok(
-        &sh,
-        &[
-            "faithfulness",
-            "--images",
-            f,
-            "--out",
-            sc.to_str().unwrap(),
-            "--methods",
-            "scorecam,random",
-            "--limit",
-            "40",
-            "--steps",
-            "10",
-            "--channels",
-            "top:64",
-        ],
-    );
-    beats_random(&summary(&sc), "scorecam");
+
+    let sc = faithfulness(&sh, &t.path().join("sc"), "scorecam,random", 16);
+    eprintln!("Score-CAM, all 512 channels, 16 faces: {:?}; random {:?}", sc["scorecam"], sc["random"]);
+    beats_random(&sc, "scorecam");
 }

@@ -11,15 +11,16 @@ pub fn shared() -> Option<PathBuf> {
 
 /// `../shared` if it holds every one of `needs` (paths inside it), else prints which is
 /// missing and why the test skips.
+/// Under AMVA_REQUIRE_DATA=1 (CI) a missing item fails the test instead.
+#[track_caller]
 pub fn shared_with(needs: &[&str]) -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"));
-    match needs.iter().find(|n| !p.join(n).exists()) {
-        None => Some(p.canonicalize().unwrap_or(p)),
-        Some(n) => {
-            eprintln!("skipped: ../shared/{n} not found (the shared models and faces are absent)");
-            None
-        }
-    }
+    amva_testkit::shared_with(needs)
+}
+
+/// Skips the test with `reason` (fails it under AMVA_REQUIRE_DATA=1).
+#[track_caller]
+pub fn skip(reason: &str) {
+    amva_testkit::skip(reason)
 }
 
 /// The amva binary with AMVA_MODELS pointing at the shared models and a private cache.
@@ -60,9 +61,19 @@ pub fn ort_installed() -> bool {
     if v["ort"] == true {
         true
     } else {
-        eprintln!("skipped the ort part: ONNX Runtime is not installed (amva engine install)");
+        skip("the ort part: ONNX Runtime is not installed (amva engine install)");
         false
     }
+}
+
+/// What `amva engine status --json` says `--engine auto` runs the default model with
+/// (`{"engine": ..., "batch": ...}`; null before the first calibration).
+pub fn auto_engine(shared: &Path) -> serde_json::Value {
+    let out = amva(shared)
+        .args(["engine", "status", "--json"])
+        .output()
+        .expect("amva runs");
+    json_summary(&out)["auto"].clone()
 }
 
 /// Loads report.html in headless Chromium and checks that every image decoded and nothing
@@ -72,13 +83,9 @@ pub fn ort_installed() -> bool {
 /// `--dump-dom` prints the DOM after load and the test reads that <pre>. Chromium's own
 /// console log lines (`--enable-logging=stderr`, "CONSOLE") must be absent too.
 pub fn check_in_chromium(report: &Path, expected_images: usize) {
-    let chromium = Path::new("/usr/bin/chromium");
-    if !chromium.exists() {
-        eprintln!(
-            "skipped the browser check: /usr/bin/chromium is missing (Debian package `chromium`)"
-        );
+    let Some(chromium) = amva_testkit::chromium() else {
         return;
-    }
+    };
     let tmp = tempfile::tempdir().unwrap();
     let html = std::fs::read_to_string(report).unwrap();
     let probe = r#"<script>(function(){var errs=[];
