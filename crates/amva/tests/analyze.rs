@@ -279,6 +279,73 @@ fn bad_input_is_refused_or_listed_with_names() {
     );
 }
 
+/// Issue 13, row 8: maps that are all identical (or all zero) made `analyze` fail after
+/// writing half its output ("value range [0, 0] must be finite with min < max" from the
+/// permutation plot; arrays/, figures/, groups/ left behind, no report). Now the run
+/// succeeds with a whole report that says why a figure is empty, and a run that fails
+/// leaves nothing behind.
+#[test]
+fn identical_or_zero_maps_give_a_whole_report_not_half_an_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 30;
+    let ids: Vec<String> = (0..n).map(|i| format!("f{i:03}.jpg")).collect();
+    let one: Vec<f32> = (0..49)
+        .map(|k| ((k * 13) % 17) as f32 / 8.0 - 0.5)
+        .collect();
+    let scores = dir.path().join("q.csv");
+    let body: String = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| format!("{id},{i}\n"))
+        .collect();
+    std::fs::write(&scores, format!("image,score\n{body}")).unwrap();
+    for (case, maps) in [("identical", one.repeat(n)), ("zero", vec![0f32; n * 49])] {
+        let store = dir.path().join(format!("maps-{case}"));
+        store_7x7(&store, &ids, &maps);
+        let out = dir.path().join(format!("out-{case}"));
+        let o = analyze_cmd(
+            &store,
+            &scores,
+            &out,
+            &["--bins", "3", "--high", "top:30%", "--low", "bottom:30%"],
+        );
+        assert!(o.status.success(), "{case}: {}", stderr_of(&o));
+        let s = Summary::read(&out).unwrap();
+        let m = &s.methods["q"];
+        let t = m.permutation_test.run().unwrap();
+        // Every relabelling gives the same T (0 up to rounding), so p = 1.
+        assert!(t.observed.abs() < 1e-6 && t.p_value == 1.0, "{case}: {t:?}");
+        let amv = m.distribution_shift.amv.as_ref().unwrap();
+        assert!(
+            amv.kde_file.is_none() && amv.note.is_some(),
+            "{case}: {amv:?}"
+        );
+        for f in s.figures.as_ref().unwrap() {
+            assert!(out.join(&f.file).is_file(), "{case}: {} missing", f.file);
+        }
+        let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+        for why in [
+            "No histogram of the null distribution",
+            "No density curve of the per-pixel AM-V",
+        ] {
+            assert!(
+                html.contains(why),
+                "{case}: the report does not say '{why}'"
+            );
+        }
+    }
+    // A run that fails writes nothing.
+    let never = dir.path().join("never");
+    let o = analyze_cmd(
+        &dir.path().join("maps-zero"),
+        &scores,
+        &never,
+        &["--high", "above:1e9"],
+    );
+    assert!(!o.status.success());
+    assert!(!never.exists(), "a failed run left {}", never.display());
+}
+
 // ---------------------------------------------------------------------------
 // Real data
 

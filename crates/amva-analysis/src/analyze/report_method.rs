@@ -315,7 +315,13 @@ impl<'a> MethodView<'a> {
         page.table(t);
         let p = self.shape.0 * self.shape.1;
         for (s, sh) in &self.c.shifts {
-            let Some((x, da, db)) = &sh.kde else { continue };
+            let Some((x, da, db)) = &sh.kde else {
+                page.para(format!(
+                    "No density curve of the per-pixel {}: the map of a group is constant, so a kernel density is not defined.",
+                    s.label()
+                ));
+                continue;
+            };
             let title = format!(
                 "Distribution of per-pixel {}: high vs low, {name}",
                 s.label()
@@ -423,6 +429,15 @@ impl<'a> MethodView<'a> {
         let all = || r.null.iter().copied().chain([r.observed]);
         let lo = all().fold(f64::INFINITY, f64::min);
         let hi = all().fold(f64::NEG_INFINITY, f64::max);
+        if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
+            // Degenerate data (e.g. every map identical or flat): nothing to bin.
+            page.para(format!(
+                "No histogram of the null distribution: every one of the {} relabellings gave T = {}, the observed value, so there is no spread to show. The maps do not vary between the groups (for instance, all maps are identical or flat).",
+                r.n_perm,
+                fmt(r.observed)
+            ));
+            return Ok(());
+        }
         let bins = 40usize;
         let width = ((hi - lo) / bins as f64).max(f64::MIN_POSITIVE);
         let mut counts = vec![0f64; bins];
