@@ -20,7 +20,9 @@ use amva_math::region::face_region_mask;
 use amva_report::{Heatmap, Outline, RgbImage};
 use serde_json::Value;
 
+use crate::analyze::Stat;
 use crate::figures::{side_by_side, to_f32};
+use crate::summary::Summary;
 use crate::{AnalysisError, Result};
 
 /// Default floor of AM-V in the z-map: 1 % of the activation range.
@@ -69,13 +71,23 @@ fn read_map(dir: &Path, rel: &str, (h, w): (usize, usize)) -> Result<Vec<f64>> {
     Ok(a.iter().map(|&v| f64::from(v)).collect())
 }
 
+/// The part of a map store's meta.json the reference checks.
+#[derive(serde::Deserialize)]
+struct RecordedModel {
+    settings: Option<RecordedSettings>,
+}
+
+#[derive(serde::Deserialize)]
+struct RecordedSettings {
+    model_sha256: Option<String>,
+}
+
 impl Reference {
     /// Reads the reference of `method` (default: the analysis' only method, or the
     /// alphabetically first one) from the analysis folder `dir`.
     pub fn open(dir: &Path, method: Option<&str>) -> Result<Self> {
-        let summary_path = dir.join("summary.json");
-        let summary = read_json(&summary_path).map_err(|e| match e {
-            AnalysisError::Io { path, source } if source.kind() == std::io::ErrorKind::NotFound => {
+        let summary = Summary::read(dir).map_err(|e| match e {
+            AnalysisError::Store { path, reason } if reason.starts_with("missing") => {
                 AnalysisError::store(
                     path,
                     "missing: --reference must be an output folder of `amva analyze`",
@@ -83,91 +95,61 @@ impl Reference {
             }
             e => e,
         })?;
-        if summary.get("kind").and_then(Value::as_str) != Some("analysis") {
-            return Err(AnalysisError::store(
-                &summary_path,
-                "not the summary of `amva analyze`",
-            ));
-        }
-        let methods = summary
-            .get("methods")
-            .and_then(Value::as_object)
-            .ok_or_else(|| AnalysisError::store(&summary_path, "no methods"))?;
-        let names: Vec<&String> = methods.keys().collect();
-        let name =
-            match method {
-                Some(m) => methods.get_key_value(m).map(|(k, _)| k).ok_or_else(|| {
-                    AnalysisError::Option {
-                        option: "--method".into(),
-                        reason: format!(
-                            "no method '{m}' in {} (methods: {})",
-                            summary_path.display(),
-                            names
-                                .iter()
-                                .map(|s| s.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    }
+        let summary_path = dir.join("summary.json");
+        let names: Vec<&String> = summary.methods.keys().collect();
+        let (name, m) = match method {
+            Some(m) => summary
+                .methods
+                .get_key_value(m)
+                .ok_or_else(|| AnalysisError::Option {
+                    option: "--method".into(),
+                    reason: format!(
+                        "no method '{m}' in {} (methods: {})",
+                        summary_path.display(),
+                        names
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                 })?,
-                None => names
-                    .first()
-                    .copied()
-                    .ok_or_else(|| AnalysisError::store(&summary_path, "no methods"))?,
-            };
-        let m = &methods[name];
-        let high = m.get("groups").and_then(|g| g.get(0)).ok_or_else(|| {
+            None => summary
+                .methods
+                .iter()
+                .next()
+                .ok_or_else(|| AnalysisError::store(&summary_path, "no methods"))?,
+        };
+        let high = m.high().ok_or_else(|| {
             AnalysisError::store(&summary_path, format!("method '{name}' has no groups"))
         })?;
-        let file = |stat: &str| -> Result<String> {
-            high.get("stats")
-                .and_then(|s| s.get(stat))
-                .and_then(|s| s.get("file"))
-                .and_then(Value::as_str)
-                .map(str::to_string)
+        let file = |stat: Stat| -> Result<&str> {
+            high.stats
+                .get(stat)
+                .map(|s| s.file.as_str())
                 .ok_or_else(|| {
                     AnalysisError::store(
                         &summary_path,
-                        format!("method '{name}': no {stat} file of the high group"),
+                        format!("method '{name}': no {} file of the high group", stat.key()),
                     )
                 })
         };
-        let shape = summary
-            .get("maps")
-            .and_then(|m| m.get("full_shape"))
-            .and_then(Value::as_array)
-            .and_then(|a| Some((a.first()?.as_u64()? as usize, a.get(1)?.as_u64()? as usize)))
-            .ok_or_else(|| AnalysisError::store(&summary_path, "no maps.full_shape"))?;
-        let mam = read_map(dir, &file("mam")?, shape)?;
-        let amv = read_map(dir, &file("amv")?, shape)?;
-        let margin_px = summary
-            .get("parameters")
-            .and_then(|p| p.get("region_margin_px_maps"))
-            .and_then(Value::as_f64)
-            .unwrap_or(
-                crate::analyze::DEFAULT_MARGIN * shape.1 as f64 / amva_math::region::ARCFACE_SIZE,
-            );
+        let shape = (summary.maps.full_shape[0], summary.maps.full_shape[1]);
+        let mam = read_map(dir, file(Stat::Mam)?, shape)?;
+        let amv = read_map(dir, file(Stat::Amv)?, shape)?;
+        let margin_px = summary.parameters.region_margin_px_maps;
         let inside = face_region_mask(shape.0, shape.1, margin_px)
             .map_err(AnalysisError::math("face region"))?;
         let meta_path = dir.join("maps_meta.json");
         let maps_meta = if meta_path.is_file() {
             read_json(&meta_path)?
         } else {
-            summary
-                .get("maps")
-                .and_then(|m| m.get("meta"))
-                .cloned()
-                .unwrap_or(Value::Null)
+            summary.maps.meta.clone()
         };
         Ok(Reference {
             dir: dir.into(),
             method: name.clone(),
-            rule: high
-                .get("rule")
-                .and_then(Value::as_str)
-                .unwrap_or("?")
-                .to_string(),
-            n: high.get("n").and_then(Value::as_u64).unwrap_or(0) as usize,
+            rule: high.rule.clone(),
+            n: high.n,
             mam,
             amv,
             shape,
@@ -178,11 +160,11 @@ impl Reference {
     }
 
     /// The model checksum the reference maps were made with, if recorded.
-    pub fn model_sha256(&self) -> Option<&str> {
-        self.maps_meta
-            .get("settings")
-            .and_then(|s| s.get("model_sha256"))
-            .and_then(Value::as_str)
+    pub fn model_sha256(&self) -> Option<String> {
+        serde_json::from_value::<RecordedModel>(self.maps_meta.clone())
+            .ok()
+            .and_then(|m| m.settings)
+            .and_then(|s| s.model_sha256)
     }
 
     /// Refuses a model other than the reference's (naming both checksums). A reference
@@ -192,7 +174,7 @@ impl Reference {
             Some(r) if r.eq_ignore_ascii_case(model_sha256) => Ok(()),
             r => Err(AnalysisError::ModelMismatch {
                 reference: self.dir.clone(),
-                reference_sha256: r.unwrap_or("(not recorded)").to_string(),
+                reference_sha256: r.unwrap_or_else(|| "(not recorded)".into()),
                 model: model.into(),
                 model_sha256: model_sha256.to_string(),
             }),

@@ -1,13 +1,13 @@
-//! Figures of an analysis: each is written as a PNG under `figures/` and kept (as
-//! the same PNG bytes) for the HTML report, so the report shows exactly the files.
+//! Figures of an analysis: each is kept as PNG bytes, embedded in the HTML report and
+//! written under `figures/`, so the report shows exactly the files.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use amva_report::{encode_png, Corner, Heatmap, LinePlot, Outline, RgbImage, Series};
 
 use crate::{AnalysisError, Result};
 
-/// One figure written to disk.
+/// One figure of a run: its file name, caption and PNG bytes.
 #[derive(Debug, Clone)]
 pub struct Figure {
     /// Path relative to the output folder (`figures/...png`).
@@ -18,25 +18,30 @@ pub struct Figure {
     pub png: Vec<u8>,
 }
 
-/// Collects the figures of a run.
-#[derive(Debug)]
+impl Figure {
+    /// Its entry in summary.json.
+    pub fn entry(&self) -> crate::summary::FigureEntry {
+        crate::summary::FigureEntry {
+            file: self.file.clone(),
+            caption: self.caption.clone(),
+        }
+    }
+}
+
+/// Collects the figures of a run as PNG bytes; [`Figures::write_all`] writes them once
+/// everything is rendered, so that a failure leaves no half-written output.
+#[derive(Debug, Default)]
 pub struct Figures {
-    out: PathBuf,
     list: Vec<Figure>,
 }
 
 impl Figures {
-    /// Figures go to `out/figures/`.
-    pub fn new(out: &Path) -> Result<Self> {
-        let dir = out.join("figures");
-        std::fs::create_dir_all(&dir).map_err(|e| AnalysisError::io(&dir, e))?;
-        Ok(Figures {
-            out: out.into(),
-            list: Vec::new(),
-        })
+    /// No figures yet.
+    pub fn new() -> Self {
+        Figures::default()
     }
 
-    /// Writes `image` as `figures/<name>.png` and records it; returns its index.
+    /// Encodes `image` as `figures/<name>.png` and records it; returns its index.
     pub fn add(
         &mut self,
         name: &str,
@@ -45,7 +50,6 @@ impl Figures {
     ) -> Result<usize> {
         let file = format!("figures/{name}.png");
         let png = encode_png(image).map_err(AnalysisError::report(&file))?;
-        amva_io::atomic::write_atomic(&self.out.join(&file), &png)?;
         self.list.push(Figure {
             file,
             caption: caption.into(),
@@ -62,6 +66,16 @@ impl Figures {
     /// All figures, in the order added.
     pub fn all(&self) -> &[Figure] {
         &self.list
+    }
+
+    /// Writes every figure under `out` (each to a temporary name, then renamed).
+    pub fn write_all(&self, out: &Path) -> Result<()> {
+        let dir = out.join("figures");
+        std::fs::create_dir_all(&dir).map_err(|e| AnalysisError::io(&dir, e))?;
+        for f in &self.list {
+            amva_io::atomic::write_atomic(&out.join(&f.file), &f.png)?;
+        }
+        Ok(())
     }
 }
 

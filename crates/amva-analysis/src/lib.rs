@@ -11,8 +11,9 @@
 //! - [`setstats`]: MAM, AM-V (Welford), median, MAD (and the paper's variants) of
 //!   many groups at once, exact, in passes over the store.
 //! - [`permutation`]: the permutation test of the outside-region AM-V difference.
-//! - [`analyze`]: the whole `amva analyze` run: comparisons, region table, trend
-//!   over bins, agreement across methods, and every output file.
+//! - [`analyze`]: the whole `amva analyze` run as stages with typed results:
+//!   validate, statistics, comparisons, tests, report, write.
+//! - [`summary`]: `summary.json` as one typed struct, written and read back.
 //! - [`explain`]: one image's map against an `analyze` reference.
 //! - [`synthetic`]: synthetic stores for benchmarks.
 //!
@@ -21,8 +22,9 @@
 //! let mut opts = AnalyzeOptions::new("maps/", vec!["magface.csv".into()], "analysis/");
 //! opts.rules.bins = Some(10);
 //! let outcome = analyze(&opts, &mut |_stage, _done, _total| {})?;
-//! let test = &outcome.summary["methods"]["magface"]["permutation_test"];
-//! println!("outside AM-V, low - high: {} (p = {})", test["observed"], test["p_value"]);
+//! if let Some(test) = outcome.summary.methods["magface"].permutation_test.run() {
+//!     println!("outside AM-V, low - high: {} (p = {})", test.observed, test.p_value);
+//! }
 //! # Ok::<(), amva_analysis::AnalysisError>(())
 //! ```
 
@@ -35,6 +37,7 @@ pub mod permutation;
 pub mod scores;
 pub mod setstats;
 pub mod source;
+pub mod summary;
 pub mod synthetic;
 
 pub use error::{AnalysisError, Result};

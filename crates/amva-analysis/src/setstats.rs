@@ -111,18 +111,8 @@ struct Acc<'a> {
     std_mad: Vec<f64>,
 }
 
-/// Computes [`GroupStats`] for every group (store rows, ascending, at least two
-/// each) in as many passes as the budget needs. `pooled`, when given, is fed every
-/// pooled row during the first pass (for the permutation test). `progress(k)` is
-/// called with the number of maps read after each chunk.
-pub fn group_statistics(
-    source: &MapSource,
-    groups: &[&[usize]],
-    opts: &StatsOptions,
-    mut pooled: Option<&mut PooledCollector>,
-    progress: &mut dyn FnMut(usize),
-) -> Result<(Vec<GroupStats>, PassReport)> {
-    let p = source.pixels();
+/// Rows must be ascending and inside the store.
+fn check_rows(source: &MapSource, groups: &[&[usize]]) -> Result<()> {
     for (g, rows) in groups.iter().enumerate() {
         if rows.windows(2).any(|w| w[0] >= w[1]) || rows.last().is_some_and(|&r| r >= source.len())
         {
@@ -135,11 +125,30 @@ pub fn group_statistics(
             ));
         }
     }
-    let total_cols: usize = groups.iter().map(|g| g.len()).sum();
-    let (block, passes) = plan(total_cols, p, opts);
-    let mut accs: Vec<Acc> = groups
-        .iter()
-        .map(|rows| Acc {
+    Ok(())
+}
+
+/// Which rows any group (or the pool) needs, so that the others are skipped.
+fn needed_rows(len: usize, groups: &[&[usize]], pooled: Option<&PooledCollector>) -> Vec<bool> {
+    let mut needed = vec![false; len];
+    for rows in groups {
+        for &r in rows.iter() {
+            needed[r] = true;
+        }
+    }
+    if let Some(c) = pooled {
+        for &r in c.rows() {
+            if r < needed.len() {
+                needed[r] = true;
+            }
+        }
+    }
+    needed
+}
+
+impl<'a> Acc<'a> {
+    fn new(rows: &'a [usize], p: usize, opts: &StatsOptions) -> Self {
+        Acc {
             rows,
             welford: Welford::new(p),
             flat: 0,
@@ -150,8 +159,94 @@ pub fn group_statistics(
             median_lower: Vec::new(),
             mad_lower: Vec::new(),
             std_mad: Vec::new(),
+        }
+    }
+
+    /// Median and MAD (and the paper's variants) of the block's columns.
+    fn robust_block(&mut self, opts: &StatsOptions) -> Result<()> {
+        let acc = self;
+        let m = acc.rows.len();
+        let cols: Vec<Result<[f64; 5]>> = acc
+            .columns
+            .par_chunks(m)
+            .map_init(
+                || vec![0f64; m],
+                |scratch, col| -> Result<[f64; 5]> {
+                    let fill = |s: &mut Vec<f64>| {
+                        for (d, &v) in s.iter_mut().zip(col) {
+                            *d = f64::from(v);
+                        }
+                    };
+                    fill(scratch);
+                    let s = column_stats(scratch, MedianKind::Middle, false)
+                        .map_err(AnalysisError::math("median and MAD"))?;
+                    let mut out = [s.median, s.mad, f64::NAN, f64::NAN, f64::NAN];
+                    if opts.compat_paper {
+                        fill(scratch);
+                        let s = column_stats(scratch, MedianKind::LowerMiddle, true)
+                            .map_err(AnalysisError::math("--compat paper median and std_mad"))?;
+                        out[2] = s.median;
+                        out[3] = s.mad;
+                        out[4] = s.std_mad.unwrap_or(f64::NAN);
+                    }
+                    Ok(out)
+                },
+            )
+            .collect();
+        for c in cols {
+            let c = c?;
+            acc.median.push(c[0]);
+            acc.mad.push(c[1]);
+            if opts.compat_paper {
+                acc.median_lower.push(c[2]);
+                acc.mad_lower.push(c[3]);
+                acc.std_mad.push(c[4]);
+            }
+        }
+        acc.columns = Vec::new();
+        Ok(())
+    }
+
+    /// The finished statistics of the group.
+    fn into_stats(self, opts: &StatsOptions) -> Result<GroupStats> {
+        let acc = self;
+        let mean = acc
+            .welford
+            .mean()
+            .map_err(AnalysisError::math("mean of maps"))?
+            .to_vec();
+        let std = acc.welford.std().map_err(AnalysisError::math("AM-V"))?;
+        let robust = |v: Vec<f64>, on: bool| if on { Some(v) } else { None };
+        Ok(GroupStats {
+            n: acc.rows.len(),
+            flat: acc.flat,
+            mean,
+            std,
+            median: robust(acc.median, opts.robust),
+            mad: robust(acc.mad, opts.robust),
+            median_lower: robust(acc.median_lower, opts.robust && opts.compat_paper),
+            mad_lower: robust(acc.mad_lower, opts.robust && opts.compat_paper),
+            std_mad: robust(acc.std_mad, opts.robust && opts.compat_paper),
         })
-        .collect();
+    }
+}
+
+/// Computes [`GroupStats`] for every group (store rows, ascending, at least two
+/// each) in as many passes as the budget needs. `pooled`, when given, is fed every
+/// pooled row during the first pass (for the permutation test). `progress(k)` is
+/// called with the number of maps read after each chunk.
+pub fn group_statistics(
+    source: &MapSource,
+    groups: &[&[usize]],
+    opts: &StatsOptions,
+    mut pooled: Option<&mut PooledCollector>,
+    progress: &mut dyn FnMut(usize),
+) -> Result<(Vec<GroupStats>, PassReport)> {
+    let p = source.pixels();
+    check_rows(source, groups)?;
+    let total_cols: usize = groups.iter().map(|g| g.len()).sum();
+    let (block, passes) = plan(total_cols, p, opts);
+    let mut accs: Vec<Acc> = groups.iter().map(|rows| Acc::new(rows, p, opts)).collect();
     let mut report = PassReport {
         passes,
         block_pixels: block,
@@ -163,20 +258,7 @@ pub fn group_statistics(
         welford_bytes: groups.len() * p * 16,
         maps_finished: 0,
     };
-    // Which rows any group (or the pool) needs, so that the others are skipped.
-    let mut needed = vec![false; source.len()];
-    for rows in groups {
-        for &r in rows.iter() {
-            needed[r] = true;
-        }
-    }
-    if let Some(c) = pooled.as_deref() {
-        for &r in c.rows() {
-            if r < needed.len() {
-                needed[r] = true;
-            }
-        }
-    }
+    let needed = needed_rows(source.len(), groups, pooled.as_deref());
     let row_len = source.row_len();
     let chunk_rows = opts.chunk_rows.max(1);
     let mut finished = vec![0f32; chunk_rows * p];
@@ -290,72 +372,13 @@ pub fn group_statistics(
         })?;
         if opts.robust {
             for acc in accs.iter_mut() {
-                let m = acc.rows.len();
-                let cols: Vec<Result<[f64; 5]>> = acc
-                    .columns
-                    .par_chunks(m)
-                    .map_init(
-                        || vec![0f64; m],
-                        |scratch, col| -> Result<[f64; 5]> {
-                            let fill = |s: &mut Vec<f64>| {
-                                for (d, &v) in s.iter_mut().zip(col) {
-                                    *d = f64::from(v);
-                                }
-                            };
-                            fill(scratch);
-                            let s = column_stats(scratch, MedianKind::Middle, false)
-                                .map_err(AnalysisError::math("median and MAD"))?;
-                            let mut out = [s.median, s.mad, f64::NAN, f64::NAN, f64::NAN];
-                            if opts.compat_paper {
-                                fill(scratch);
-                                let s = column_stats(scratch, MedianKind::LowerMiddle, true)
-                                    .map_err(AnalysisError::math(
-                                        "--compat paper median and std_mad",
-                                    ))?;
-                                out[2] = s.median;
-                                out[3] = s.mad;
-                                out[4] = s.std_mad.unwrap_or(f64::NAN);
-                            }
-                            Ok(out)
-                        },
-                    )
-                    .collect();
-                for c in cols {
-                    let c = c?;
-                    acc.median.push(c[0]);
-                    acc.mad.push(c[1]);
-                    if opts.compat_paper {
-                        acc.median_lower.push(c[2]);
-                        acc.mad_lower.push(c[3]);
-                        acc.std_mad.push(c[4]);
-                    }
-                }
-                acc.columns = Vec::new();
+                acc.robust_block(opts)?;
             }
         }
     }
     let stats = accs
         .into_iter()
-        .map(|acc| -> Result<GroupStats> {
-            let mean = acc
-                .welford
-                .mean()
-                .map_err(AnalysisError::math("mean of maps"))?
-                .to_vec();
-            let std = acc.welford.std().map_err(AnalysisError::math("AM-V"))?;
-            let robust = |v: Vec<f64>, on: bool| if on { Some(v) } else { None };
-            Ok(GroupStats {
-                n: acc.rows.len(),
-                flat: acc.flat,
-                mean,
-                std,
-                median: robust(acc.median, opts.robust),
-                mad: robust(acc.mad, opts.robust),
-                median_lower: robust(acc.median_lower, opts.robust && opts.compat_paper),
-                mad_lower: robust(acc.mad_lower, opts.robust && opts.compat_paper),
-                std_mad: robust(acc.std_mad, opts.robust && opts.compat_paper),
-            })
-        })
+        .map(|acc| acc.into_stats(opts))
         .collect::<Result<Vec<_>>>()?;
     Ok((stats, report))
 }

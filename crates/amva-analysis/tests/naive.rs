@@ -7,6 +7,7 @@ use amva_analysis::permutation::{OutsideAmvDifference, PooledCollector};
 use amva_analysis::scores::{read_scores, MethodScores, ScoreRow};
 use amva_analysis::setstats::{group_statistics, StatsOptions};
 use amva_analysis::source::{write_store, MapKind, MapSource};
+use amva_analysis::summary::Summary;
 use amva_math::groups::Direction;
 use amva_math::resample::finish_map;
 use rand::{Rng, SeedableRng};
@@ -356,13 +357,20 @@ fn analyze_outputs_match_naive_recomputation() {
     opts.budget_bytes = 4096; // many passes
     let outcome = analyze(&opts, &mut |_, _, _| {}).unwrap();
     assert!(outcome.passes.passes > 10, "{:?}", outcome.passes);
-    let s: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
-    let m = &s["methods"]["q"];
-    assert_eq!(m["images"]["non_finite_scores"], 3);
-    assert_eq!(m["images"]["scores_without_map"], 2);
-    assert_eq!(m["images"]["maps_without_score"], 4);
-    assert_eq!(m["images"]["matched"], n - 4 - 3);
+    let s = Summary::read(&out).unwrap();
+    // Read back as written (numbers are checked below; serde_json's default float
+    // parsing may differ from the written value in the last bit).
+    assert_eq!(s.figures, outcome.summary.figures);
+    assert_eq!(s.notes, outcome.summary.notes);
+    assert_eq!(
+        s.methods.keys().collect::<Vec<_>>(),
+        outcome.summary.methods.keys().collect::<Vec<_>>()
+    );
+    let m = &s.methods["q"];
+    assert_eq!(m.images.non_finite_scores, 3);
+    assert_eq!(m.images.scores_without_map, 2);
+    assert_eq!(m.images.maps_without_score, 4);
+    assert_eq!(m.images.matched, n - 4 - 3);
     let unmatched = std::fs::read_to_string(out.join("unmatched.csv")).unwrap();
     for needle in ["nobody.png", "ghost.png", &id[0], &id[29], "not finite"] {
         assert!(
@@ -426,21 +434,18 @@ fn analyze_outputs_match_naive_recomputation() {
             let got = read_npy(&out.join(format!("arrays/q/{gk}_{stat}.npy")));
             close(&format!("{gk} {stat}.npy"), &got, want, 1e-6);
         }
-        let g = &m["groups"][if gk == "high" { 0 } else { 1 }];
-        let r = &g["region"]["amv"];
+        let g = &m.groups[if gk == "high" { 0 } else { 1 }];
+        let r = g.region.amv.unwrap();
         assert!(
-            (r["outside"].as_f64().unwrap() - out_mean(&nv.std)).abs() < 1e-9,
+            (r.outside - out_mean(&nv.std)).abs() < 1e-9,
             "{gk} outside AM-V"
         );
         assert!(
-            (r["inside"].as_f64().unwrap() - in_mean(&nv.std)).abs() < 1e-9,
+            (r.inside - in_mean(&nv.std)).abs() < 1e-9,
             "{gk} inside AM-V"
         );
         assert!(
-            (g["region"]["mam"]["ratio"].as_f64().unwrap()
-                - out_mean(&nv.mean) / in_mean(&nv.mean))
-            .abs()
-                < 1e-9
+            (g.region.mam.unwrap().ratio - out_mean(&nv.mean) / in_mean(&nv.mean)).abs() < 1e-9
         );
     }
     // Deviation map, its max, KS and W1.
@@ -457,8 +462,9 @@ fn analyze_outputs_match_naive_recomputation() {
         1e-6,
     );
     let dmax = d.iter().copied().fold(0.0, f64::max);
-    assert!((m["deviation"]["amv"]["max"].as_f64().unwrap() - dmax).abs() < 1e-9);
-    let ks = m["distribution_shift"]["amv"]["ks"].as_f64().unwrap();
+    assert!((m.deviation.amv.as_ref().unwrap().max - dmax).abs() < 1e-9);
+    let shift = m.distribution_shift.amv.as_ref().unwrap();
+    let ks = shift.ks;
     let mut diffs = 0.0f64;
     for &x in nh.std.iter().chain(&nl.std) {
         let fa = nh.std.iter().filter(|&&v| v <= x).count() as f64 / nh.std.len() as f64;
@@ -467,14 +473,7 @@ fn analyze_outputs_match_naive_recomputation() {
     }
     assert!((ks - diffs).abs() < 1e-12, "KS {ks} vs naive {diffs}");
     let sh = distribution_shift(&nh.std, &nl.std, "naive").unwrap();
-    assert!(
-        (m["distribution_shift"]["amv"]["wasserstein"]
-            .as_f64()
-            .unwrap()
-            - sh.wasserstein)
-            .abs()
-            < 1e-9
-    );
+    assert!((shift.wasserstein - sh.wasserstein).abs() < 1e-9);
 
     // Permutation test: observed and p against a naive test with the same seed.
     let pool: Vec<usize> = high.iter().chain(&low_g).copied().collect();
@@ -502,10 +501,10 @@ fn analyze_outputs_match_naive_recomputation() {
         },
     )
     .unwrap();
-    let pt = &m["permutation_test"];
-    assert!((pt["observed"].as_f64().unwrap() - r.observed).abs() < 1e-6);
-    assert_eq!(pt["extreme"].as_u64().unwrap() as usize, r.extreme, "{pt}");
-    assert_eq!(pt["p_value"].as_f64().unwrap(), r.p_value);
+    let pt = m.permutation_test.run().unwrap();
+    assert!((pt.observed - r.observed).abs() < 1e-6);
+    assert_eq!(pt.extreme, r.extreme, "{pt:?}");
+    assert_eq!(pt.p_value, r.p_value);
     let perm = read_npy(&out.join("arrays/q/permutation.npy"));
     assert_eq!(perm.len(), 100);
 
@@ -521,26 +520,21 @@ fn analyze_outputs_match_naive_recomputation() {
             out_mean(&naive_stats(&g).std)
         })
         .collect();
-    let got: Vec<f64> = m["trend"]["outside_amv"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
-    close("trend", &got, &outs, 1e-9);
+    let trend = m.trend.as_ref().unwrap();
+    close("trend", &trend.outside_amv, &outs, 1e-9);
     let rho = amva_math::compare::spearman(&[1.0, 2.0, 3.0, 4.0], &outs).unwrap();
-    assert!((m["trend"]["spearman_bin_vs_outside_amv"].as_f64().unwrap() - rho).abs() < 1e-12);
+    assert!((trend.spearman_bin_vs_outside_amv - rho).abs() < 1e-12);
 
     // The report exists, embeds every figure written, and names its sources.
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    let figures = s["figures"].as_array().unwrap();
+    let figures = s.figures.as_ref().unwrap();
     assert!(figures.len() >= 15, "{} figures", figures.len());
     assert_eq!(
         html.matches("data:image/png;base64,").count(),
         figures.len()
     );
     for f in figures {
-        assert!(out.join(f["file"].as_str().unwrap()).is_file());
+        assert!(out.join(&f.file).is_file());
     }
     assert!(html.contains("summary.json"));
 }
@@ -713,13 +707,12 @@ fn agreement_across_methods_matches_naive() {
     opts.permutations = 10;
     opts.figures = false;
     analyze(&opts, &mut |_, _, _| {}).unwrap();
-    let s: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(s["methods"]["beta"]["direction"], "lower");
-    assert_eq!(s["methods"]["beta"]["direction_source"], "sidecar");
-    let across = &s["across_methods"];
-    let sp = &across["spearman"][0];
-    assert_eq!(sp["n"], n - 2);
+    let s = Summary::read(&out).unwrap();
+    assert_eq!(s.methods["beta"].direction, "lower");
+    assert_eq!(s.methods["beta"].direction_source, "sidecar");
+    let across = &s.across_methods;
+    let sp = &across.spearman[0];
+    assert_eq!(sp.n, n - 2);
     // Naive Spearman: Pearson of ranks (no ties in continuous data) of a and -b.
     let rank = |v: &[f64]| -> Vec<f64> {
         let mut o: Vec<usize> = (0..v.len()).collect();
@@ -740,10 +733,7 @@ fn agreement_across_methods_matches_naive() {
     let va: f64 = ra.iter().map(|x| (x - ma).powi(2)).sum();
     let vb: f64 = rb.iter().map(|y| (y - mb).powi(2)).sum();
     let rho = cov / (va * vb).sqrt();
-    assert!(
-        (sp["spearman"].as_f64().unwrap() - rho).abs() < 1e-12,
-        "{sp} vs naive {rho}"
-    );
+    assert!((sp.spearman - rho).abs() < 1e-12, "{sp:?} vs naive {rho}");
     assert!(rho > 0.5, "the scores agree by construction: {rho}");
     // Naive Jaccard of the groups, from groups/*.csv.
     let members = |m: &str, g: &str| -> std::collections::BTreeSet<String> {
@@ -755,12 +745,10 @@ fn agreement_across_methods_matches_naive() {
             .map(|l| l.split(',').next().unwrap().to_string())
             .collect()
     };
-    for g in ["high", "low"] {
+    for (g, pairs) in [("high", &across.jaccard_high), ("low", &across.jaccard_low)] {
         let (x, y) = (members("alpha", g), members("beta", g));
         let j = x.intersection(&y).count() as f64 / x.union(&y).count() as f64;
-        let got = across[format!("jaccard_{g}")][0]["jaccard"]
-            .as_f64()
-            .unwrap();
+        let got = pairs[0].jaccard;
         assert!((got - j).abs() < 1e-12, "{g}: {got} vs naive {j}");
     }
     // beta's high group holds its lowest scores.

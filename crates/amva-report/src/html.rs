@@ -46,6 +46,8 @@ pub enum Cell {
     Num(f64),
     /// No value (shown as an en dash).
     Empty,
+    /// Text shown in bold (a value to notice), right-aligned like a number.
+    Strong(String),
 }
 
 impl From<&str> for Cell {
@@ -98,7 +100,7 @@ impl Cell {
     /// The text shown for the cell.
     pub fn display(&self, sig: usize) -> String {
         match self {
-            Cell::Text(s) => s.clone(),
+            Cell::Text(s) | Cell::Strong(s) => s.clone(),
             Cell::Int(i) => i.to_string(),
             Cell::Num(v) => format_number(*v, sig),
             Cell::Empty => "\u{2013}".to_string(),
@@ -106,7 +108,7 @@ impl Cell {
     }
 
     fn is_numeric(&self) -> bool {
-        matches!(self, Cell::Int(_) | Cell::Num(_))
+        matches!(self, Cell::Int(_) | Cell::Num(_) | Cell::Strong(_))
     }
 }
 
@@ -184,11 +186,11 @@ impl Table {
                 } else {
                     ""
                 };
-                let _ = write!(
-                    out,
-                    "<td{class}>{}</td>",
-                    escape_html(&cell.display(self.sig))
-                );
+                let text = escape_html(&cell.display(self.sig));
+                let _ = match cell {
+                    Cell::Strong(_) => write!(out, "<td{class}><strong>{text}</strong></td>"),
+                    _ => write!(out, "<td{class}>{text}</td>"),
+                };
             }
             out.push_str("</tr>\n");
         }

@@ -12,6 +12,7 @@
 //!   error; `explain` against that analysis.
 
 mod util;
+use amva_analysis::summary::{GroupSummary, PermutationSummary, Summary};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -126,18 +127,34 @@ fn compat_paper_matches_the_numpy_fixture_through_analyze() {
                 }
             }
         }
-        let s = json(&out.join("summary.json"));
-        assert_eq!(s["parameters"]["compat_paper"], true);
+        let s = Summary::read(&out).unwrap();
+        assert!(s.parameters.compat_paper);
         // high and low hold the same maps here, so the labels cannot be permuted: said, not faked.
-        assert!(s["methods"][format!("q{n}")]["permutation_test"]["skipped"]
-            .as_str()
-            .unwrap()
-            .contains("both"));
+        match &s.methods[&format!("q{n}")].permutation_test {
+            PermutationSummary::Skipped { skipped } => {
+                assert!(skipped.contains("both"), "{skipped}")
+            }
+            run => panic!("the test ran: {run:?}"),
+        }
     }
 }
 
 // ---------------------------------------------------------------------------
 // Bad input
+
+/// A store of 7 x 7 maps (finished to 112 x 112 on the fly) at `store`.
+fn store_7x7(store: &Path, ids: &[String], maps: &[f32]) {
+    amva_analysis::source::write_store(
+        store,
+        ids,
+        (7, 7),
+        (112, 112),
+        maps,
+        false,
+        serde_json::json!({}),
+    )
+    .unwrap();
+}
 
 fn small_store(dir: &Path, n: usize) -> (PathBuf, Vec<String>) {
     let ids: Vec<String> = (0..n).map(|i| format!("s{}/f{i:03}.jpg", i % 3)).collect();
@@ -145,16 +162,7 @@ fn small_store(dir: &Path, n: usize) -> (PathBuf, Vec<String>) {
         .map(|k| ((k * 7919) % 101) as f32 / 50.0 - 0.4)
         .collect();
     let store = dir.join("maps");
-    amva_analysis::source::write_store(
-        &store,
-        &ids,
-        (7, 7),
-        (112, 112),
-        &maps,
-        false,
-        serde_json::json!({}),
-    )
-    .unwrap();
+    store_7x7(&store, &ids, &maps);
     (store, ids)
 }
 
@@ -220,11 +228,11 @@ fn bad_input_is_refused_or_listed_with_names() {
     std::fs::write(&nan, &body).unwrap();
     let o = analyze_cmd(&store, &nan, &out, &["--json"]);
     assert!(o.status.success(), "{}", stderr_of(&o));
-    let s = json(&out.join("summary.json"));
-    let im = &s["methods"]["nan"]["images"];
-    assert_eq!(im["non_finite_scores"], 4, "{im}");
-    assert_eq!(im["scores_without_map"], 1, "{im}");
-    assert_eq!(im["matched"], 36, "{im}");
+    let s = Summary::read(&out).unwrap();
+    let im = &s.methods["nan"].images;
+    assert_eq!(im.non_finite_scores, 4, "{im:?}");
+    assert_eq!(im.scores_without_map, 1, "{im:?}");
+    assert_eq!(im.matched, 36, "{im:?}");
     let listed = std::fs::read_to_string(out.join("unmatched.csv")).unwrap();
     for i in [3, 4, 6, 7] {
         assert!(listed.contains(&ids[i]), "{} not listed:\n{listed}", ids[i]);
@@ -269,6 +277,73 @@ fn bad_input_is_refused_or_listed_with_names() {
         "{}",
         stderr_of(&o)
     );
+}
+
+/// Issue 13, row 8: maps that are all identical (or all zero) made `analyze` fail after
+/// writing half its output ("value range [0, 0] must be finite with min < max" from the
+/// permutation plot; arrays/, figures/, groups/ left behind, no report). Now the run
+/// succeeds with a whole report that says why a figure is empty, and a run that fails
+/// leaves nothing behind.
+#[test]
+fn identical_or_zero_maps_give_a_whole_report_not_half_an_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 30;
+    let ids: Vec<String> = (0..n).map(|i| format!("f{i:03}.jpg")).collect();
+    let one: Vec<f32> = (0..49)
+        .map(|k| ((k * 13) % 17) as f32 / 8.0 - 0.5)
+        .collect();
+    let scores = dir.path().join("q.csv");
+    let body: String = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| format!("{id},{i}\n"))
+        .collect();
+    std::fs::write(&scores, format!("image,score\n{body}")).unwrap();
+    for (case, maps) in [("identical", one.repeat(n)), ("zero", vec![0f32; n * 49])] {
+        let store = dir.path().join(format!("maps-{case}"));
+        store_7x7(&store, &ids, &maps);
+        let out = dir.path().join(format!("out-{case}"));
+        let o = analyze_cmd(
+            &store,
+            &scores,
+            &out,
+            &["--bins", "3", "--high", "top:30%", "--low", "bottom:30%"],
+        );
+        assert!(o.status.success(), "{case}: {}", stderr_of(&o));
+        let s = Summary::read(&out).unwrap();
+        let m = &s.methods["q"];
+        let t = m.permutation_test.run().unwrap();
+        // Every relabelling gives the same T (0 up to rounding), so p = 1.
+        assert!(t.observed.abs() < 1e-6 && t.p_value == 1.0, "{case}: {t:?}");
+        let amv = m.distribution_shift.amv.as_ref().unwrap();
+        assert!(
+            amv.kde_file.is_none() && amv.note.is_some(),
+            "{case}: {amv:?}"
+        );
+        for f in s.figures.as_ref().unwrap() {
+            assert!(out.join(&f.file).is_file(), "{case}: {} missing", f.file);
+        }
+        let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+        for why in [
+            "No histogram of the null distribution",
+            "No density curve of the per-pixel AM-V",
+        ] {
+            assert!(
+                html.contains(why),
+                "{case}: the report does not say '{why}'"
+            );
+        }
+    }
+    // A run that fails writes nothing.
+    let never = dir.path().join("never");
+    let o = analyze_cmd(
+        &dir.path().join("maps-zero"),
+        &scores,
+        &never,
+        &["--high", "above:1e9"],
+    );
+    assert!(!o.status.success());
+    assert!(!never.exists(), "a failed run left {}", never.display());
 }
 
 // ---------------------------------------------------------------------------
@@ -360,14 +435,15 @@ fn lfw() -> Option<&'static Lfw> {
 #[test]
 fn lfw_low_quality_varies_more_outside_the_face() {
     let Some(l) = lfw() else { return };
-    let s = json(&l.analysis.join("summary.json"));
-    let m = &s["methods"]["magnitude"];
-    assert_eq!(m["images"]["matched"], 2810);
-    let high = m["groups"][0]["region"]["amv"]["outside"].as_f64().unwrap();
-    let low = m["groups"][1]["region"]["amv"]["outside"].as_f64().unwrap();
-    let p = m["permutation_test"]["p_value"].as_f64().unwrap();
-    let rho = m["trend"]["spearman_bin_vs_outside_amv"].as_f64().unwrap();
-    eprintln!("LFW ablation, magnitude: outside AM-V high {high:.5}, low {low:.5}, permutation p {p:.5} ({} permutations), Spearman(bin, outside AM-V) over 5 bins {rho:.3}", m["permutation_test"]["n_perm"]);
+    let s = Summary::read(&l.analysis).unwrap();
+    let m = &s.methods["magnitude"];
+    assert_eq!(m.images.matched, 2810);
+    let outside = |g: Option<&GroupSummary>| g.unwrap().region.amv.unwrap().outside;
+    let (high, low) = (outside(m.high()), outside(m.low()));
+    let test = m.permutation_test.run().unwrap();
+    let p = test.p_value;
+    let rho = m.trend.as_ref().unwrap().spearman_bin_vs_outside_amv;
+    eprintln!("LFW ablation, magnitude: outside AM-V high {high:.5}, low {low:.5}, permutation p {p:.5} ({} permutations), Spearman(bin, outside AM-V) over 5 bins {rho:.3}", test.n_perm);
     assert!(low > high, "outside AM-V: low {low} <= high {high}");
     assert!(p < 0.01, "permutation p = {p}");
 }
@@ -409,7 +485,7 @@ fn lfw_arrays_equal_naive_statistics_of_real_maps() {
         .iter()
         .map(|&v| v == 1.0)
         .collect();
-    let s = json(&l.analysis.join("summary.json"));
+    let s = Summary::read(&l.analysis).unwrap();
     let mut checked = 0;
     for (gi, g) in ["high", "low", "bin01", "bin02", "bin03", "bin04", "bin05"]
         .iter()
@@ -470,9 +546,11 @@ fn lfw_arrays_equal_naive_statistics_of_real_maps() {
                 .collect();
             o.iter().sum::<f64>() / o.len() as f64
         };
-        let summary_outside = s["methods"]["magnitude"]["groups"][gi]["region"]["amv"]["outside"]
-            .as_f64()
-            .unwrap();
+        let summary_outside = s.methods["magnitude"].groups[gi]
+            .region
+            .amv
+            .unwrap()
+            .outside;
         assert!(
             (summary_outside - out_mean(&std)).abs() <= 1e-9,
             "{g}: outside AM-V {summary_outside} vs naive {}",
@@ -487,11 +565,11 @@ fn lfw_arrays_equal_naive_statistics_of_real_maps() {
 #[test]
 fn lfw_report_renders_in_headless_chromium() {
     let Some(l) = lfw() else { return };
-    let s = json(&l.analysis.join("summary.json"));
-    let figures = s["figures"].as_array().unwrap();
+    let s = Summary::read(&l.analysis).unwrap();
+    let figures = s.figures.unwrap();
     assert!(figures.len() >= 15, "{} figures", figures.len());
-    for f in figures {
-        let p = l.analysis.join(f["file"].as_str().unwrap());
+    for f in &figures {
+        let p = l.analysis.join(&f.file);
         let img = image::open(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         assert!(
             img.width() >= 300 && img.height() >= 200,

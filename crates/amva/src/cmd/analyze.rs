@@ -2,10 +2,11 @@
 //! figures and an HTML report (ALGORITHMS 2-4). The work is in `amva_analysis::analyze`.
 
 use crate::common::Ui;
-use amva_analysis::analyze::{analyze, AnalyzeOptions};
+use amva_analysis::analyze::{analyze, AnalyzeOptions, ReportSection};
 use amva_analysis::groups::GroupRules;
 use amva_analysis::scores::parse_direction_override;
 use amva_analysis::source::MapKind;
+use amva_analysis::summary::GroupSummary;
 use amva_math::groups::Rule;
 use anyhow::Result;
 use std::path::PathBuf;
@@ -72,6 +73,68 @@ pub struct Args {
 }
 
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
+    run_with_sections(a, ui, Vec::new())
+}
+
+/// `amva analyze` with extra report sections (the demo adds its degradation table).
+pub fn run_with_sections(a: Args, ui: &Ui, sections: Vec<ReportSection>) -> Result<()> {
+    let opts = options(&a, sections)?;
+    let pb = ui.progress(0, "analyze");
+    let outcome = analyze(&opts, &mut |stage, done, total| {
+        pb.set_length(total as u64);
+        pb.set_position(done as u64);
+        pb.set_message(stage.to_string());
+    })?;
+    pb.finish_and_clear();
+    for n in &outcome.notes {
+        ui.note(&format!("note: {n}"));
+    }
+    let s = &outcome.summary;
+    let mut parts = Vec::new();
+    let mut methods = serde_json::Map::new();
+    for (name, m) in &s.methods {
+        let test = m.permutation_test.run();
+        let detail = match test {
+            Some(t) => format!(
+                "outside AM-V low-high {:.4} (p = {:.4})",
+                t.observed, t.p_value
+            ),
+            None => "no permutation test".into(),
+        };
+        parts.push(format!("{name}: {} matched, {detail}", m.images.matched));
+        let (high, low) = (m.high(), m.low());
+        let outside = |g: Option<&GroupSummary>| g.and_then(|g| g.region.amv).map(|r| r.outside);
+        methods.insert(
+            name.clone(),
+            serde_json::json!({
+                "matched": m.images.matched,
+                "high": high.map(|g| g.n), "low": low.map(|g| g.n),
+                "outside_amv_high": outside(high),
+                "outside_amv_low": outside(low),
+                "p_value": test.map(|t| t.p_value),
+            }),
+        );
+    }
+    let seconds = s.computation.seconds;
+    ui.summary(
+        &format!(
+            "analysed {} maps, {} method(s) [{}] in {seconds:.1} s ({} pass(es)) -> {}",
+            s.maps.count,
+            s.methods.len(),
+            parts.join("; "),
+            outcome.passes.passes,
+            a.out.join("report.html").display()
+        ),
+        serde_json::json!({
+            "command": "analyze", "out": a.out, "maps": s.maps.count, "methods": methods,
+            "passes": outcome.passes.passes, "seconds": seconds,
+        }),
+    );
+    Ok(())
+}
+
+/// The library's options from the command line.
+fn options(a: &Args, sections: Vec<ReportSection>) -> Result<AnalyzeOptions> {
     let directions = a
         .direction
         .iter()
@@ -97,61 +160,12 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     opts.permutations = a.permutations;
     opts.budget_bytes = a.memory << 20;
     opts.images = a.images.clone();
+    opts.sections = sections;
     opts.command_line = Some(
         std::env::args()
             .map(|s| if s.contains(' ') { format!("'{s}'") } else { s })
             .collect::<Vec<_>>()
             .join(" "),
     );
-    let pb = ui.progress(0, "analyze");
-    let outcome = analyze(&opts, &mut |stage, done, total| {
-        pb.set_length(total as u64);
-        pb.set_position(done as u64);
-        pb.set_message(stage.to_string());
-    })?;
-    pb.finish_and_clear();
-    for n in &outcome.notes {
-        ui.note(&format!("note: {n}"));
-    }
-    let s = &outcome.summary;
-    let methods = s["methods"].as_object().cloned().unwrap_or_default();
-    let mut parts = Vec::new();
-    for (name, m) in &methods {
-        let p = &m["permutation_test"];
-        let detail = match p["p_value"].as_f64() {
-            Some(pv) => format!(
-                "outside AM-V low-high {:.4} (p = {:.4})",
-                p["observed"].as_f64().unwrap_or(f64::NAN),
-                pv
-            ),
-            None => "no permutation test".into(),
-        };
-        parts.push(format!(
-            "{name}: {} matched, {detail}",
-            m["images"]["matched"]
-        ));
-    }
-    ui.summary(
-        &format!(
-            "analysed {} maps, {} method(s) [{}] in {:.1} s ({} pass(es)) -> {}",
-            s["maps"]["count"],
-            methods.len(),
-            parts.join("; "),
-            s["computation"]["seconds"].as_f64().unwrap_or(0.0),
-            outcome.passes.passes,
-            a.out.join("report.html").display()
-        ),
-        serde_json::json!({
-            "command": "analyze", "out": a.out, "maps": s["maps"]["count"],
-            "methods": methods.iter().map(|(k, m)| (k.clone(), serde_json::json!({
-                "matched": m["images"]["matched"],
-                "high": m["groups"][0]["n"], "low": m["groups"][1]["n"],
-                "outside_amv_high": m["groups"][0]["region"]["amv"]["outside"],
-                "outside_amv_low": m["groups"][1]["region"]["amv"]["outside"],
-                "p_value": m["permutation_test"]["p_value"],
-            }))).collect::<serde_json::Map<_, _>>(),
-            "passes": outcome.passes.passes, "seconds": s["computation"]["seconds"],
-        }),
-    );
-    Ok(())
+    Ok(opts)
 }

@@ -75,7 +75,10 @@ fn one(a: &Args, ui: &Ui) -> Result<serde_json::Value> {
     let secs = t1.elapsed().as_secs_f64();
     let rss = peak_rss_kib();
     let p = &outcome.passes;
-    let m = &outcome.summary["methods"]["scores"];
+    let m = outcome.summary.methods.get("scores");
+    let outside = |g: Option<&amva_analysis::summary::GroupSummary>| {
+        g.and_then(|g| g.region.amv).map(|r| r.outside)
+    };
     let v = serde_json::json!({
         "command": "bench analyze", "n": a.n, "seconds": secs, "generate_seconds": gen_secs,
         "maps_per_second": p.maps_finished as f64 / secs,
@@ -84,9 +87,9 @@ fn one(a: &Args, ui: &Ui) -> Result<serde_json::Value> {
         "memory_budget_bytes": opts.budget_bytes,
         "peak_rss_kib_before_analysis": rss_before, "peak_rss_kib": rss,
         "groups": 2 + a.bins, "threads": rayon::current_num_threads(),
-        "p_value": m["permutation_test"]["p_value"],
-        "outside_amv_high": m["groups"][0]["region"]["amv"]["outside"],
-        "outside_amv_low": m["groups"][1]["region"]["amv"]["outside"],
+        "p_value": m.and_then(|m| m.permutation_test.run()).map(|t| t.p_value),
+        "outside_amv_high": outside(m.and_then(|m| m.high())),
+        "outside_amv_low": outside(m.and_then(|m| m.low())),
     });
     if a.dir.is_none() {
         let _ = std::fs::remove_dir_all(&dir);

@@ -8,6 +8,9 @@
 //! step is skipped when its output is complete, so an interrupted demo continues.
 
 use crate::common::Ui;
+use amva_analysis::analyze::{Item, ReportSection};
+use amva_analysis::summary::{GroupSummary, Summary};
+use amva_report::{Cell, Table};
 use amva_samples::degrade::{self, Degradation, DegradationKind, LEVELS};
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -288,10 +291,13 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         "--seed".into(),
         a.seed.to_string(),
     ];
-    step("analyze", &argv, &mut log, ui, super::analyze::run)?;
-    if let Some(c) = &correlations {
-        add_degradation_section(&analysis.join("report.html"), c)?;
-    }
+    let sections = correlations
+        .iter()
+        .map(degradation_section)
+        .collect::<Result<_>>()?;
+    step("analyze", &argv, &mut log, ui, |a, ui| {
+        super::analyze::run_with_sections(a, ui, sections)
+    })?;
     amva_io::atomic::write_atomic(
         &out.join("commands.txt"),
         (log.join("\n") + "\n").as_bytes(),
@@ -299,19 +305,38 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
 
     let secs = start.elapsed().as_secs_f64();
     let report = analysis.join("report.html");
-    let summary: serde_json::Value = std::fs::read_to_string(analysis.join("summary.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
+    let summary = Summary::read(&analysis)?;
     println!("\nreport: {}", report.display());
     for line in five_lines(&summary, correlations.as_ref()) {
         println!("  {line}");
     }
     ui.summary(
         &format!("demo finished in {secs:.0} s -> {}", report.display()),
-        serde_json::json!({"command": "demo", "seconds": secs, "report": report, "out": out, "correlations": correlations}),
+        serde_json::json!({"command": "demo", "seconds": secs, "report": report, "out": out,
+            "correlations": correlations.as_ref().map(Correlations::to_json)}),
     );
     Ok(())
+}
+
+/// Per FIQA method (in the score file's order), the Spearman correlation of its quality
+/// with the degradation level, per degradation kind (in `DegradationKind::ALL` order).
+struct Correlations(Vec<(String, Vec<f64>)>);
+
+impl Correlations {
+    fn to_json(&self) -> serde_json::Value {
+        self.0
+            .iter()
+            .map(|(m, rhos)| {
+                let row: serde_json::Map<String, serde_json::Value> = DegradationKind::ALL
+                    .iter()
+                    .zip(rhos)
+                    .map(|(k, r)| (k.name().to_string(), serde_json::json!(r)))
+                    .collect();
+                (m.clone(), serde_json::Value::Object(row))
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    }
 }
 
 /// Per FIQA method and degradation kind: Spearman of the quality (direction-corrected so
@@ -321,14 +346,14 @@ fn degradation_correlations(
     items: &[SpectrumItem],
     scores: &Path,
     out: &Path,
-) -> Result<serde_json::Value> {
+) -> Result<Correlations> {
     let scores = amva_quality::scores::read_scores(scores)?;
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(["method", "degradation", "spearman_quality_vs_level", "n"])?;
-    let mut json = serde_json::Map::new();
+    let mut all = Vec::new();
     for (m, ms) in &scores.methods {
         let q = ms.oriented_map();
-        let mut row = serde_json::Map::new();
+        let mut row = Vec::new();
         for kind in DegradationKind::ALL {
             let pts: Vec<(f64, f64)> = items
                 .iter()
@@ -344,95 +369,63 @@ fn degradation_correlations(
                 &format!("{rho:.4}"),
                 &pts.len().to_string(),
             ])?;
-            row.insert(kind.name().into(), serde_json::json!(rho));
+            row.push(rho);
         }
-        json.insert(m.clone(), serde_json::Value::Object(row));
+        all.push((m.clone(), row));
     }
     amva_io::atomic::write_atomic(&out.join("degradation_correlation.csv"), &w.into_inner()?)?;
-    Ok(serde_json::Value::Object(json))
+    Ok(Correlations(all))
 }
 
-/// Adds the ground-truth table of the synthetic spectrum to the analysis report: each FIQA
-/// method's rank correlation with the degradation level, per degradation type.
-fn add_degradation_section(report: &Path, corr: &serde_json::Value) -> Result<()> {
-    let html =
-        std::fs::read_to_string(report).with_context(|| format!("reading {}", report.display()))?;
-    let esc = amva_report::escape_html;
-    let mut t = String::from("<section><h2 id=\"degradations\">Synthetic quality spectrum: does each FIQA method see each degradation?</h2>\n");
-    t.push_str("<p>Spearman rank correlation between each method's quality (direction-corrected, higher = better) and the degradation level (0 = clean, 1-4 = increasingly severe), over all sample faces. Negative values mean the method lowers its quality as the degradation grows; values at or below -0.5 are in bold. Source: <code>degradation_correlation.csv</code> and <code>spectrum.csv</code> in the demo folder.</p>\n<table><thead><tr><th>method</th>");
-    for k in DegradationKind::ALL {
-        t.push_str(&format!("<th>{}</th>", esc(k.name())));
+/// The ground-truth table of the synthetic spectrum as a section of the analysis report:
+/// each FIQA method's rank correlation with the degradation level, per degradation type.
+fn degradation_section(corr: &Correlations) -> Result<ReportSection> {
+    let mut header = vec!["method".to_string()];
+    header.extend(DegradationKind::ALL.iter().map(|k| k.name().to_string()));
+    let mut t = Table::new(header)
+        .caption("Spearman of quality vs degradation level. Source: degradation_correlation.csv.");
+    for (m, rhos) in &corr.0 {
+        let mut row: Vec<Cell> = vec![m.clone().into()];
+        row.extend(rhos.iter().map(|&v| match v {
+            v if v.is_nan() => Cell::Text("n/a".into()),
+            v if v <= -0.5 => Cell::Strong(format!("{v:.2}")),
+            v => Cell::Text(format!("{v:.2}")),
+        }));
+        t = t.row(row)?;
     }
-    t.push_str("</tr></thead><tbody>\n");
-    if let Some(obj) = corr.as_object() {
-        for (m, row) in obj {
-            t.push_str(&format!("<tr><td>{}</td>", esc(m)));
-            for k in DegradationKind::ALL {
-                let v = row
-                    .get(k.name())
-                    .and_then(|v| v.as_f64())
-                    .unwrap_or(f64::NAN);
-                let cell = if v.is_nan() {
-                    "n/a".to_string()
-                } else {
-                    format!("{v:.2}")
-                };
-                if v <= -0.5 {
-                    t.push_str(&format!("<td><b>{cell}</b></td>"));
-                } else {
-                    t.push_str(&format!("<td>{cell}</td>"));
-                }
-            }
-            t.push_str("</tr>\n");
-        }
-    }
-    t.push_str("</tbody></table></section>\n");
-    let at = html.rfind("</body>").unwrap_or(html.len());
-    let out = format!("{}{}{}", &html[..at], t, &html[at..]);
-    amva_io::atomic::write_atomic(report, out.as_bytes())?;
-    Ok(())
+    Ok(ReportSection::new("Synthetic quality spectrum: does each FIQA method see each degradation?")
+        .paragraph("Spearman rank correlation between each method's quality (direction-corrected, higher = better) and the degradation level (0 = clean, 1-4 = increasingly severe), over all sample faces. Negative values mean the method lowers its quality as the degradation grows; values at or below -0.5 are in bold. Source: degradation_correlation.csv and spectrum.csv in the demo folder.")
+        .item(Item::Table(t)))
 }
 
 /// The five-line summary printed at the end.
-fn five_lines(summary: &serde_json::Value, corr: Option<&serde_json::Value>) -> Vec<String> {
+fn five_lines(summary: &Summary, corr: Option<&Correlations>) -> Vec<String> {
     let mut lines = Vec::new();
-    if let Some(c) = corr.and_then(|c| c.as_object()) {
-        for (m, row) in c {
-            let mut strong: Vec<String> = row
-                .as_object()
-                .map(|o| {
-                    o.iter()
-                        .filter(|(_, v)| v.as_f64().is_some_and(|r| r <= -0.5))
-                        .map(|(k, _)| k.clone())
-                        .collect()
-                })
-                .unwrap_or_default();
-            strong.sort();
-            lines.push(format!(
-                "{m}: separates {} of {} degradations (Spearman <= -0.5 with level){}",
-                strong.len(),
-                DegradationKind::ALL.len(),
-                if strong.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", strong.join(", "))
-                }
-            ));
-        }
-    }
-    if let Some(methods) = summary.get("methods").and_then(|m| m.as_object()) {
-        for (m, v) in methods {
-            let hi = v
-                .pointer("/region/high/outside_amv")
-                .and_then(|x| x.as_f64());
-            let lo = v
-                .pointer("/region/low/outside_amv")
-                .and_then(|x| x.as_f64());
-            if let (Some(hi), Some(lo)) = (hi, lo) {
-                lines.push(format!(
-                    "{m}: outside-region AM-V high {hi:.4} vs low {lo:.4}"
-                ));
+    for (m, rhos) in corr.map(|c| c.0.as_slice()).unwrap_or_default() {
+        let mut strong: Vec<&str> = DegradationKind::ALL
+            .iter()
+            .zip(rhos)
+            .filter(|(_, r)| **r <= -0.5)
+            .map(|(k, _)| k.name())
+            .collect();
+        strong.sort();
+        lines.push(format!(
+            "{m}: separates {} of {} degradations (Spearman <= -0.5 with level){}",
+            strong.len(),
+            DegradationKind::ALL.len(),
+            if strong.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", strong.join(", "))
             }
+        ));
+    }
+    for (m, v) in &summary.methods {
+        let outside = |g: Option<&GroupSummary>| g.and_then(|g| g.region.amv).map(|r| r.outside);
+        if let (Some(hi), Some(lo)) = (outside(v.high()), outside(v.low())) {
+            lines.push(format!(
+                "{m}: outside-region AM-V high {hi:.4} vs low {lo:.4}"
+            ));
         }
     }
     lines.truncate(5);

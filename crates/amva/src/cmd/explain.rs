@@ -3,7 +3,9 @@
 //! the maps' meta.json the analysis kept); the comparison is `amva_analysis::explain`.
 
 use crate::common::Ui;
-use amva_analysis::explain::{explain_map, explanation_figure, file_stem, Reference, DEFAULT_EPS};
+use amva_analysis::explain::{
+    explain_map, explanation_figure, file_stem, ExplainScores, Reference, DEFAULT_EPS,
+};
 use amva_maps::{CamRunner, StoreMeta};
 use amva_model::{EngineKind, FrModel};
 use anyhow::{Context, Result};
@@ -133,11 +135,15 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             &f32s(&e.deviation),
         )?;
         amva_io::npy::write_f32(&a.out.join(format!("{stem}_z.npy")), &[h, w], &f32s(&e.z))?;
-        rows.push(serde_json::json!({
-            "image": item.id, "figure": format!("{stem}.png"), "flat_map": finished.flat,
-            "map_file": format!("{stem}_map.npy"), "deviation_file": format!("{stem}_deviation.npy"), "z_file": format!("{stem}_z.npy"),
-            "scores": e.scores,
-        }));
+        rows.push(Explained {
+            image: item.id.clone(),
+            figure: format!("{stem}.png"),
+            flat_map: finished.flat,
+            map_file: format!("{stem}_map.npy"),
+            deviation_file: format!("{stem}_deviation.npy"),
+            z_file: format!("{stem}_z.npy"),
+            scores: e.scores,
+        });
     }
     let failed: Vec<serde_json::Value> = loaded
         .failed
@@ -156,41 +162,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         "images": rows, "failed": failed,
     });
     amva_io::atomic::write_json(&a.out.join("explain.json"), &doc)?;
-    let mut wr = csv::Writer::from_writer(Vec::new());
-    wr.write_record([
-        "image",
-        "mean_abs_deviation",
-        "inside",
-        "outside",
-        "outside_share",
-        "mean_abs_z",
-        "mean_abs_z_inside",
-        "mean_abs_z_outside",
-        "max_abs_z",
-    ])?;
-    for r in &rows {
-        let sc = &r["scores"];
-        let mut rec = vec![r["image"].as_str().unwrap_or("").to_string()];
-        for k in [
-            "mean_abs_deviation",
-            "inside",
-            "outside",
-            "outside_share",
-            "mean_abs_z",
-            "mean_abs_z_inside",
-            "mean_abs_z_outside",
-            "max_abs_z",
-        ] {
-            rec.push(
-                sc[k]
-                    .as_f64()
-                    .map(|v| format!("{v}"))
-                    .unwrap_or_else(|| "NaN".into()),
-            );
-        }
-        wr.write_record(&rec)?;
-    }
-    amva_io::atomic::write_atomic(&a.out.join("explain.csv"), &wr.into_inner()?)?;
+    amva_io::atomic::write_atomic(&a.out.join("explain.csv"), &scores_csv(&rows)?)?;
     let secs = start.elapsed().as_secs_f64();
     ui.summary(
         &format!(
@@ -204,10 +176,57 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         ),
         serde_json::json!({"command": "explain", "images": rows.len(), "failed": failed.len(), "out": a.out,
             "reference_method": reference.method, "seconds": secs,
-            "scores": rows.iter().map(|r| serde_json::json!({"image": r["image"], "scores": r["scores"]})).collect::<Vec<_>>()}),
+            "scores": rows.iter().map(|r| serde_json::json!({"image": r.image, "scores": r.scores})).collect::<Vec<_>>()}),
     );
     anyhow::ensure!(!rows.is_empty(), "no image could be explained");
     Ok(())
+}
+
+/// One explained image, as listed in explain.json.
+#[derive(serde::Serialize)]
+struct Explained {
+    image: String,
+    figure: String,
+    flat_map: bool,
+    map_file: String,
+    deviation_file: String,
+    z_file: String,
+    scores: ExplainScores,
+}
+
+/// explain.csv: one row of scores per image.
+fn scores_csv(rows: &[Explained]) -> Result<Vec<u8>> {
+    let mut wr = csv::Writer::from_writer(Vec::new());
+    wr.write_record([
+        "image",
+        "mean_abs_deviation",
+        "inside",
+        "outside",
+        "outside_share",
+        "mean_abs_z",
+        "mean_abs_z_inside",
+        "mean_abs_z_outside",
+        "max_abs_z",
+    ])?;
+    for r in rows {
+        let s = &r.scores;
+        let mut rec = vec![r.image.clone()];
+        rec.extend(
+            [
+                s.mean_abs_deviation,
+                s.inside,
+                s.outside,
+                s.outside_share,
+                s.mean_abs_z,
+                s.mean_abs_z_inside,
+                s.mean_abs_z_outside,
+                s.max_abs_z,
+            ]
+            .map(|v| format!("{v}")),
+        );
+        wr.write_record(&rec)?;
+    }
+    Ok(wr.into_inner()?)
 }
 
 /// Image ids: the paths relative to the folder all given images share (just the file

@@ -1,0 +1,172 @@
+//! The last stage: every output file, written only after everything was computed and
+//! rendered, each to a temporary name and then renamed.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::summarise::files;
+use super::{Analysis, Significance};
+use crate::figures::{to_f32, Figures};
+use crate::groups::MethodGroups;
+use crate::summary::Summary;
+use crate::{AnalysisError, Result};
+
+/// Writes arrays, group lists, unmatched.csv, the figures, summary.json and the report.
+pub fn write_outputs(
+    analysis: &Analysis,
+    summary: &Summary,
+    rendered: Option<&(Figures, amva_report::Report)>,
+    out: &Path,
+) -> Result<()> {
+    std::fs::create_dir_all(out).map_err(|e| AnalysisError::io(out, e))?;
+    write_arrays(analysis, out)?;
+    for (g, key) in analysis.plan.groups.iter().zip(&analysis.plan.keys) {
+        write_groups_csv(analysis, g, key, out)?;
+    }
+    write_unmatched(analysis, out)?;
+    if let Some((figures, _)) = rendered {
+        figures.write_all(out)?;
+    }
+    summary.write(out)?;
+    // A copy of the maps' meta.json so that `amva explain` finds the model and
+    // parameters even if the store moves.
+    amva_io::atomic::write_json(&out.join("maps_meta.json"), &summary.maps.meta)?;
+    if let Some((_, report)) = rendered {
+        report
+            .write(out.join(files::REPORT))
+            .map_err(AnalysisError::report(files::REPORT))?;
+    }
+    Ok(())
+}
+
+fn save(out: &Path, rel: &str, dims: &[usize], data: &[f64]) -> Result<()> {
+    let path = out.join(rel);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| AnalysisError::io(parent, e))?;
+    }
+    amva_io::npy::write_f32(&path, dims, &to_f32(data))?;
+    Ok(())
+}
+
+fn write_arrays(analysis: &Analysis, out: &Path) -> Result<()> {
+    let geo = &analysis.plan.geometry;
+    let (h, w) = geo.shape;
+    let mask: Vec<f64> = geo
+        .inside
+        .iter()
+        .map(|&i| if i { 1.0 } else { 0.0 })
+        .collect();
+    save(out, files::REGION_MASK, &[h, w], &mask)?;
+    for ((g, key), r) in analysis
+        .plan
+        .groups
+        .iter()
+        .zip(&analysis.plan.keys)
+        .zip(&analysis.methods)
+    {
+        let c = &r.comparison;
+        for (grp, res) in g.all_groups().into_iter().zip(&c.groups) {
+            for (s, _) in res.ranges.iter() {
+                let v = s.of(&res.stats).unwrap_or(&[]);
+                save(out, &files::group_stat(key, &grp.key, s), &[h, w], v)?;
+            }
+        }
+        for d in &c.deviations {
+            save(out, &files::deviation(key, d.stat), &[h, w], &d.map)?;
+        }
+        for (s, sh) in &c.shifts {
+            if let Some((x, da, db)) = &sh.kde {
+                let data: Vec<f64> = x.iter().chain(da).chain(db).copied().collect();
+                save(out, &files::kde(key, *s), &[3, x.len()], &data)?;
+            }
+        }
+        let p = &c.profiles;
+        save(out, &files::profile(key, "x"), &[2, w], &p.x.concat())?;
+        save(out, &files::profile(key, "y"), &[2, h], &p.y.concat())?;
+        if let Significance::Run { outcome, .. } = &r.significance {
+            let mut all = vec![outcome.observed];
+            all.extend(&outcome.null);
+            save(out, &files::permutation(key), &[all.len()], &all)?;
+        }
+        if let Some(t) = &c.trend {
+            let data: Vec<f64> = t
+                .inside
+                .iter()
+                .zip(&t.outside)
+                .flat_map(|(a, b)| [*a, *b])
+                .collect();
+            save(out, &files::bins_region(key), &[t.outside.len(), 2], &data)?;
+        }
+    }
+    Ok(())
+}
+
+fn csv_bytes<const N: usize>(
+    what: &str,
+    header: [&str; N],
+    rows: &[[String; N]],
+) -> Result<Vec<u8>> {
+    let err = |e: csv::Error| AnalysisError::store(what, e.to_string());
+    let mut wr = csv::Writer::from_writer(Vec::new());
+    wr.write_record(header).map_err(err)?;
+    for r in rows {
+        wr.write_record(r).map_err(err)?;
+    }
+    wr.into_inner()
+        .map_err(|e| AnalysisError::store(what, e.to_string()))
+}
+
+/// `groups/<key>.csv`: image, store row, score, the groups it is in.
+fn write_groups_csv(analysis: &Analysis, g: &MethodGroups, key: &str, out: &Path) -> Result<()> {
+    let ids = analysis.plan.source.ids();
+    let mut member: HashMap<usize, Vec<&str>> = HashMap::new();
+    for grp in g.all_groups() {
+        for &r in &grp.rows {
+            member.entry(r).or_default().push(grp.key.as_str());
+        }
+    }
+    let rows: Vec<[String; 4]> = g
+        .rows
+        .iter()
+        .zip(&g.scores)
+        .map(|(r, s)| {
+            let m = member.get(r).map(|v| v.join(";")).unwrap_or_default();
+            [ids[*r].clone(), r.to_string(), format!("{s}"), m]
+        })
+        .collect();
+    let rel = files::groups_csv(key);
+    let bytes = csv_bytes("groups csv", ["image", "row", "score", "groups"], &rows)?;
+    let path = out.join(&rel);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| AnalysisError::io(dir, e))?;
+    }
+    Ok(amva_io::atomic::write_atomic(&path, &bytes)?)
+}
+
+/// `unmatched.csv`: every id without a partner and every excluded score, per method.
+fn write_unmatched(analysis: &Analysis, out: &Path) -> Result<()> {
+    let ids = analysis.plan.source.ids();
+    let mut rows: Vec<[String; 3]> = Vec::new();
+    for g in &analysis.plan.groups {
+        let name = &g.name;
+        for s in &g.without_map {
+            let why = format!("score on line {} but no map", s.line);
+            rows.push([name.clone(), s.image.clone(), why]);
+        }
+        for s in &g.non_finite {
+            let why = format!(
+                "score {} on line {} is not finite: excluded",
+                s.score, s.line
+            );
+            rows.push([name.clone(), s.image.clone(), why]);
+        }
+        for &r in &g.without_score {
+            rows.push([name.clone(), ids[r].clone(), "map but no score".into()]);
+        }
+    }
+    let bytes = csv_bytes(files::UNMATCHED, ["method", "image", "reason"], &rows)?;
+    Ok(amva_io::atomic::write_atomic(
+        &out.join(files::UNMATCHED),
+        &bytes,
+    )?)
+}
