@@ -72,6 +72,14 @@ pub struct Args {
 }
 
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
+    let mut inputs = vec![crate::common::input("--maps", &a.maps)];
+    inputs.extend(a.scores.iter().map(|p| crate::common::input("--scores", p)));
+    inputs.extend(
+        a.images
+            .as_deref()
+            .map(|p| crate::common::input("--images", p)),
+    );
+    let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "analysis")?;
     let directions = a
         .direction
         .iter()
