@@ -32,6 +32,8 @@ pub enum Error {
     },
     #[error("{path}: {reason}")]
     Npy { path: PathBuf, reason: String },
+    #[error("--out {path}: {reason}")]
+    Output { path: PathBuf, reason: String },
     #[error("{0}")]
     Other(String),
 }

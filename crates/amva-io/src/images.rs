@@ -29,41 +29,82 @@ pub struct ImageList {
 }
 
 impl ImageList {
-    /// A folder (recursive, sorted by id) or a CSV/TSV list file.
+    /// A folder (recursive, sorted by id), a CSV/TSV list file, or one image file.
     pub fn open(spec: &Path) -> Result<Self> {
         let meta = std::fs::metadata(spec).map_err(|e| Error::io(spec, e))?;
         if meta.is_dir() {
             Self::from_dir(spec)
+        } else if has_image_extension(spec) {
+            Ok(Self::single(spec))
         } else {
             Self::from_list_file(spec)
         }
     }
 
-    /// Every image file below `root`, sorted by id. Hidden files are skipped.
+    /// One image: its folder is the root, its file name the id.
+    fn single(path: &Path) -> Self {
+        let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        ImageList {
+            items: vec![ImageItem {
+                id: relative_id(&root, path),
+                path: path.to_path_buf(),
+            }],
+            root,
+        }
+    }
+
+    /// Every image file below `root`, sorted by id. Hidden files are skipped. Symbolic
+    /// links are followed, but each real folder is entered once and each real file listed
+    /// once (under its first id in walking order), so link loops cannot hang the walk.
     pub fn from_dir(root: &Path) -> Result<Self> {
-        let mut items = Vec::new();
+        let canon = |p: &Path| std::fs::canonicalize(p).map_err(|e| Error::io(p, e));
+        let mut seen_dirs = std::collections::HashSet::from([canon(root)?]);
+        let mut found = Vec::new();
         let mut stack = vec![root.to_path_buf()];
         while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
-                let entry = entry.map_err(|e| Error::io(&dir, e))?;
-                let path = entry.path();
-                if entry.file_name().to_string_lossy().starts_with('.') {
-                    continue;
-                }
+            let mut entries = std::fs::read_dir(&dir)
+                .map_err(|e| Error::io(&dir, e))?
+                .map(|e| e.map(|e| e.path()).map_err(|e| Error::io(&dir, e)))
+                .collect::<Result<Vec<_>>>()?;
+            entries.retain(|p| {
+                !p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            });
+            // Sorted, so that which id a linked folder or file keeps does not depend on
+            // the file system: the first in id order.
+            entries.sort();
+            let mut subdirs = Vec::new();
+            for path in entries {
                 if path.is_dir() {
-                    stack.push(path);
+                    if seen_dirs.insert(canon(&path)?) {
+                        subdirs.push(path);
+                    }
                 } else if has_image_extension(&path) {
-                    items.push(ImageItem {
-                        id: relative_id(root, &path),
-                        path,
-                    });
+                    // A dangling link is kept: reading it then fails with its name.
+                    let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+                    found.push((real, path));
                 }
             }
+            stack.extend(subdirs.into_iter().rev());
         }
-        items.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut items: Vec<_> = found
+            .into_iter()
+            .map(|(real, path)| {
+                (
+                    real,
+                    ImageItem {
+                        id: relative_id(root, &path),
+                        path,
+                    },
+                )
+            })
+            .collect();
+        items.sort_by(|a, b| a.1.id.cmp(&b.1.id));
+        let mut seen_files = std::collections::HashSet::new();
+        items.retain(|(real, _)| seen_files.insert(real.clone()));
         Ok(ImageList {
             root: root.to_path_buf(),
-            items,
+            items: items.into_iter().map(|(_, it)| it).collect(),
         })
     }
 
@@ -151,38 +192,95 @@ fn relative_id(root: &Path, path: &Path) -> String {
         .join("/")
 }
 
-/// Decoding limits against hostile files: at most 20,000 px a side and 1 GiB of pixels.
+/// Longest side accepted, in pixels.
+pub const MAX_SIDE: u32 = 16_384;
+/// Most pixels accepted in one image (64 Mpx: a 9000 x 7000 photo fits).
+pub const MAX_PIXELS: u64 = 64_000_000;
+/// Most bytes the decoder may allocate for one image (64 Mpx of 8-bit RGBA is 256 MiB).
+pub const MAX_ALLOC: u64 = 320 << 20;
+
+/// Decoding limits against hostile files (see [`MAX_SIDE`], [`MAX_ALLOC`]).
 pub fn decode_limits() -> image::Limits {
     let mut l = image::Limits::default();
-    l.max_image_width = Some(20_000);
-    l.max_image_height = Some(20_000);
-    l.max_alloc = Some(1 << 30);
+    l.max_image_width = Some(MAX_SIDE);
+    l.max_image_height = Some(MAX_SIDE);
+    l.max_alloc = Some(MAX_ALLOC);
     l
+}
+
+/// An image that decoded, and what was wrong with its file if something was (a
+/// truncated JPEG decodes with the missing part grey: usable, but not silently).
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    pub image: RgbImage,
+    pub warning: Option<String>,
 }
 
 /// Reads any supported image as 8-bit RGB (greyscale expanded, alpha dropped).
 pub fn load_rgb(path: &Path) -> Result<RgbImage> {
+    Ok(load_checked(path)?.image)
+}
+
+/// Like [`load_rgb`], with a warning when the file is damaged but decodes.
+pub fn load_checked(path: &Path) -> Result<Decoded> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    decode_rgb(&bytes, path)
+    decode_checked(&bytes, path)
 }
 
 /// Decodes image bytes (format guessed from content) as 8-bit RGB; `path` names it in errors.
 pub fn decode_rgb(bytes: &[u8], path: &Path) -> Result<RgbImage> {
-    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| Error::io(path, e))?;
-    if reader.format().is_none() {
-        return Err(Error::Decode {
-            path: path.into(),
-            reason: "not a recognised image format".into(),
-        });
-    }
-    reader.limits(decode_limits());
-    let img = reader.decode().map_err(|e| Error::Decode {
+    Ok(decode_checked(bytes, path)?.image)
+}
+
+/// Decodes image bytes with the size checked from the header first, so a small file
+/// declaring a huge image is refused before anything is allocated.
+pub fn decode_checked(bytes: &[u8], path: &Path) -> Result<Decoded> {
+    let reader = || -> Result<_> {
+        let mut r = image::ImageReader::new(std::io::Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|e| Error::io(path, e))?;
+        r.limits(decode_limits());
+        Ok(r)
+    };
+    let bad = |reason: String| Error::Decode {
         path: path.into(),
-        reason: e.to_string(),
-    })?;
-    Ok(img.to_rgb8())
+        reason,
+    };
+    let format = reader()?
+        .format()
+        .ok_or_else(|| bad("not a recognised image format".into()))?;
+    let (w, h) = reader()?
+        .into_dimensions()
+        .map_err(|e| bad(e.to_string()))?;
+    if w > MAX_SIDE || h > MAX_SIDE || u64::from(w) * u64::from(h) > MAX_PIXELS {
+        return Err(bad(format!(
+            "the header declares {w}x{h} pixels; expected at most {MAX_SIDE} a side and {} megapixels",
+            MAX_PIXELS / 1_000_000
+        )));
+    }
+    let img = reader()?.decode().map_err(|e| bad(e.to_string()))?;
+    Ok(Decoded {
+        image: img.to_rgb8(),
+        warning: damage(format, bytes),
+    })
+}
+
+/// Damage a decoder forgives: a JPEG cut short, which has no end-of-image marker
+/// after its last scan (entropy-coded data cannot hold one: 0xFF is stuffed there).
+/// Data after the marker (some cameras append some) is not damage.
+fn damage(format: image::ImageFormat, bytes: &[u8]) -> Option<String> {
+    if format != image::ImageFormat::Jpeg {
+        return None;
+    }
+    let find_last = |m: [u8; 2]| bytes.windows(2).rposition(|w| w == m);
+    let scan = find_last([0xFF, 0xDA]).unwrap_or(0);
+    match find_last([0xFF, 0xD9]) {
+        Some(end) if end > scan => None,
+        _ => Some(format!(
+            "truncated JPEG: no end-of-image marker after {} bytes; the missing part decodes grey",
+            bytes.len()
+        )),
+    }
 }
 
 /// Returns `img` at exactly `w` x `h`: unchanged if it already is, bilinearly resized
@@ -212,6 +310,15 @@ pub fn fit(img: RgbImage, w: u32, h: u32, resize: bool, path: &Path) -> Result<R
 /// Loads and fits one image (see [`load_rgb`] and [`fit`]).
 pub fn load_fitted(path: &Path, w: u32, h: u32, resize: bool) -> Result<RgbImage> {
     fit(load_rgb(path)?, w, h, resize, path)
+}
+
+/// Loads and fits one image, keeping the damage warning (see [`load_checked`]).
+pub fn load_fitted_checked(path: &Path, w: u32, h: u32, resize: bool) -> Result<Decoded> {
+    let d = load_checked(path)?;
+    Ok(Decoded {
+        image: fit(d.image, w, h, resize, path)?,
+        warning: d.warning,
+    })
 }
 
 #[cfg(test)]

@@ -8,5 +8,6 @@ pub mod images;
 pub mod models;
 pub mod npy;
 pub mod npy_writer;
+pub mod outputs;
 
 pub use error::{Error, Result};

@@ -32,6 +32,8 @@ pub const FULL_FILE: &str = "maps_full.npy";
 pub const INDEX_FILE: &str = "index.csv";
 /// Images that could not be read.
 pub const FAILED_FILE: &str = "failed.csv";
+/// image,warning: images mapped although their file is damaged (a truncated JPEG).
+pub const WARNINGS_FILE: &str = "warnings.csv";
 /// Settings and counts.
 pub const META_FILE: &str = "meta.json";
 /// Parts of a run under way.
@@ -88,6 +90,9 @@ pub struct StoreMeta {
     pub failed: usize,
     /// Maps flagged flat (all zero after the common ending).
     pub flat: usize,
+    /// Maps of damaged files that still decoded (listed in warnings.csv).
+    #[serde(default)]
+    pub warnings: usize,
     /// Extra model or head passes run (Score-CAM: masked images; Ablation-CAM: head runs).
     pub passes: u64,
 }
@@ -110,6 +115,7 @@ impl StoreMeta {
             count: 0,
             failed: 0,
             flat: 0,
+            warnings: 0,
             passes: 0,
         }
     }
@@ -186,6 +192,8 @@ pub struct Part {
     pub full: Option<Vec<f32>>,
     /// (image id, reason) of images that could not be read.
     pub failed: Vec<(String, String)>,
+    /// (image id, warning) of stored maps whose file is damaged but decoded.
+    pub warnings: Vec<(String, String)>,
     /// Extra passes run.
     pub passes: u64,
 }
@@ -195,6 +203,8 @@ struct PartRecord {
     ids: Vec<String>,
     flags: Vec<String>,
     failed: Vec<(String, String)>,
+    #[serde(default)]
+    warnings: Vec<(String, String)>,
     passes: u64,
 }
 
@@ -356,6 +366,7 @@ impl StoreWriter {
             ids: part.ids.clone(),
             flags: part.flags.clone(),
             failed: part.failed.clone(),
+            warnings: part.warnings.clone(),
             passes: part.passes,
         };
         amva_io::atomic::write_json(&part_path(&self.dir, i, "json"), &rec)?;
@@ -384,8 +395,8 @@ impl StoreWriter {
         } else {
             None
         };
-        let (mut ids, mut flags, mut failed, mut passes) =
-            (Vec::new(), Vec::new(), Vec::new(), 0u64);
+        let (mut ids, mut flags, mut failed, mut warnings, mut passes) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), 0u64);
         for i in 0..parts {
             let rec = self.read_record(i)?;
             let maps = read_values(&part_path(&self.dir, i, "npy"), rec.ids.len(), &s.map_shape)?;
@@ -400,6 +411,7 @@ impl StoreWriter {
             ids.extend(rec.ids);
             flags.extend(rec.flags);
             failed.extend(rec.failed);
+            warnings.extend(rec.warnings);
             passes += rec.passes;
         }
         low.finish()?;
@@ -408,9 +420,11 @@ impl StoreWriter {
         }
         write_index(&self.dir.join(INDEX_FILE), &ids, &flags)?;
         write_failed(&self.dir.join(FAILED_FILE), &failed)?;
+        write_notes(&self.dir.join(WARNINGS_FILE), "warning", &warnings)?;
         self.meta.count = ids.len();
         self.meta.failed = failed.len();
         self.meta.flat = flags.iter().filter(|f| f.as_str() == FLAT).count();
+        self.meta.warnings = warnings.len();
         self.meta.passes = passes;
         self.meta.complete = true;
         amva_io::atomic::write_json(&self.dir.join(META_FILE), &self.meta)?;
@@ -454,10 +468,15 @@ fn write_index(path: &Path, ids: &[String], flags: &[String]) -> Result<()> {
 }
 
 fn write_failed(path: &Path, failed: &[(String, String)]) -> Result<()> {
+    write_notes(path, "reason", failed)
+}
+
+/// A CSV of (image, `what`) rows.
+fn write_notes(path: &Path, what: &str, rows: &[(String, String)]) -> Result<()> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let io = |e: csv::Error| Error::store(path, e.to_string());
-    w.write_record(["image", "reason"]).map_err(io)?;
-    for (id, why) in failed {
+    w.write_record(["image", what]).map_err(io)?;
+    for (id, why) in rows {
         w.write_record([id, why]).map_err(io)?;
     }
     let bytes = w
@@ -778,11 +797,21 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<StoreMeta> {
     }
     failed.sort_by(|a, b| a.0.cmp(&b.0));
     write_failed(&out.join(FAILED_FILE), &failed)?;
+    let mut warnings: Vec<(String, String)> = Vec::new();
+    for st in &stores {
+        let p = st.dir.join(WARNINGS_FILE);
+        if p.exists() {
+            warnings.extend(read_failed(&p)?);
+        }
+    }
+    warnings.sort_by(|a, b| a.0.cmp(&b.0));
+    write_notes(&out.join(WARNINGS_FILE), "warning", &warnings)?;
     let mut meta = first.meta.clone();
     meta.shard = None;
     meta.count = ids.len();
     meta.failed = failed.len();
     meta.flat = stores.iter().map(|s| s.meta.flat).sum();
+    meta.warnings = warnings.len();
     meta.passes = stores.iter().map(|s| s.meta.passes).sum();
     meta.complete = true;
     amva_io::atomic::write_json(&out.join(META_FILE), &meta)?;

@@ -53,11 +53,24 @@ impl FrModel {
     /// that the target is spatial (K x h x w).
     pub fn load(path: &Path, spec: ModelSpec, engine: EngineKind) -> Result<Self> {
         let graph = OnnxGraph::load(path)?;
-        let (input, _) = graph.data_input()?;
+        let (input, dims) = graph.data_input()?;
+        spec.preprocess
+            .check_input(&dims)
+            .map_err(|reason| Error::Load {
+                path: path.into(),
+                reason: format!("input '{input}': {reason}"),
+            })?;
         let with_shapes = |e: Error| match e {
             Error::UnknownTensor { path, name, .. } => {
                 let shapes = crate::tract_engine::tensor_shapes(&graph, &spec).unwrap_or_default();
-                let names: Vec<String> = shapes.iter().map(|(n, _)| n.clone()).collect();
+                // Only activations are candidates: tract lists the weights as nodes too.
+                let activations: std::collections::HashSet<String> =
+                    graph.tensor_names().into_iter().collect();
+                let names: Vec<String> = shapes
+                    .iter()
+                    .map(|(n, _)| n.clone())
+                    .filter(|n| activations.contains(n))
+                    .collect();
                 let candidates = crate::graph::nearest(&name, &names, 10)
                     .into_iter()
                     .map(|n| {

@@ -178,25 +178,73 @@ impl ModelSpec {
         toml::to_string(self).unwrap_or_default()
     }
 
-    fn validate(&self, path: &Path) -> Result<()> {
-        let bad = |reason: &str| {
-            Err(Error::Config {
-                path: path.into(),
-                reason: reason.into(),
-            })
-        };
-        if self.preprocess.width == 0 || self.preprocess.height == 0 {
-            return bad("width and height must be positive");
+    /// Checks the values a settings file can get wrong; `path` names the file.
+    pub fn validate(&self, path: &Path) -> Result<()> {
+        self.preprocess.check().map_err(|reason| Error::Config {
+            path: path.into(),
+            reason,
+        })
+    }
+}
+
+/// Largest input side the settings may ask for: far above any face model, and small
+/// enough that a batch of such inputs fits in memory.
+pub const MAX_INPUT_SIDE: u32 = 4096;
+
+impl Preprocess {
+    /// What is wrong with these settings, naming the setting and what was expected.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let (w, h) = (self.width, self.height);
+        if w == 0 || h == 0 || w > MAX_INPUT_SIDE || h > MAX_INPUT_SIDE {
+            return Err(format!(
+                "width = {w}, height = {h}: expected 1 to {MAX_INPUT_SIDE} pixels each (the model's input size)"
+            ));
         }
-        if self
-            .preprocess
-            .std
-            .iter()
-            .any(|s| *s == 0.0 || !s.is_finite())
-        {
-            return bad("std must be finite and non-zero");
+        if let Some(m) = self.mean.iter().find(|m| !m.is_finite()) {
+            return Err(format!(
+                "mean = {:?}: {m} is not a finite number; expected pixel values such as 127.5",
+                self.mean
+            ));
+        }
+        if let Some(s) = self.std.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
+            return Err(format!(
+                "std = {:?}: {s} is not a positive finite number; expected divisors such as 128",
+                self.std
+            ));
         }
         Ok(())
+    }
+
+    /// Checks these settings against the model's declared input `dims` (None: not fixed;
+    /// the batch dimension is not compared), before anything of that size is allocated.
+    pub fn check_input(&self, dims: &[Option<i64>]) -> std::result::Result<(), String> {
+        self.check()?;
+        let want = self.batch_shape(1);
+        let show = |d: &[Option<i64>]| {
+            d.iter()
+                .map(|x| x.map_or("?".to_string(), |v| v.to_string()))
+                .collect::<Vec<_>>()
+                .join(" x ")
+        };
+        let fits = dims.len() == 4
+            && dims[1..]
+                .iter()
+                .zip(&want[1..])
+                .all(|(d, w)| d.is_none_or(|d| d == *w as i64));
+        if fits {
+            return Ok(());
+        }
+        let layout = match self.layout {
+            Layout::Nchw => "nchw",
+            Layout::Nhwc => "nhwc",
+        };
+        Err(format!(
+            "the model declares its input as {} but width = {}, height = {}, layout = \"{layout}\" make it N x {}; expected settings that match the model's input",
+            show(dims),
+            self.width,
+            self.height,
+            want[1..].iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" x ")
+        ))
     }
 }
 
@@ -270,30 +318,49 @@ pub struct LoadedBatch {
     pub ok: Vec<usize>,
     /// (image id, reason) of the images that did not.
     pub failed: Vec<(String, String)>,
+    /// (image id, warning) of images that loaded although their file is damaged (with
+    /// `strict` they are in `failed` instead).
+    pub warnings: Vec<(String, String)>,
 }
 
 /// Loads `items` for a model: decode (greyscale expanded), check or `resize` the size,
-/// preprocess. Bad images are listed with the reason, not fatal.
+/// preprocess. Bad images are listed with the reason, not fatal; damaged ones that
+/// decode are used with a warning.
 pub fn load_batch(
     items: &[amva_io::images::ImageItem],
     p: &Preprocess,
     resize: bool,
 ) -> LoadedBatch {
+    load_batch_with(items, p, resize, false)
+}
+
+/// [`load_batch`], where `strict` moves damaged images from `warnings` to `failed`.
+pub fn load_batch_with(
+    items: &[amva_io::images::ImageItem],
+    p: &Preprocess,
+    resize: bool,
+    strict: bool,
+) -> LoadedBatch {
     use rayon::prelude::*;
     let results: Vec<_> = items
         .par_iter()
         .map(|it| {
-            amva_io::images::load_fitted(&it.path, p.width, p.height, resize)
-                .map(|img| p.tensor(&img))
+            let d = amva_io::images::load_fitted_checked(&it.path, p.width, p.height, resize)?;
+            Ok(match d.warning {
+                Some(w) if strict => (None, Some(format!("{w} (--strict)"))),
+                w => (Some(p.tensor(&d.image)), w),
+            })
         })
-        .collect();
+        .collect::<Vec<amva_io::Result<_>>>();
     let mut out = LoadedBatch::default();
     for (i, (r, it)) in results.into_iter().zip(items).enumerate() {
         match r {
-            Ok(t) => {
+            Ok((Some(t), warning)) => {
                 out.input.extend_from_slice(&t);
                 out.ok.push(i);
+                out.warnings.extend(warning.map(|w| (it.id.clone(), w)));
             }
+            Ok((None, why)) => out.failed.push((it.id.clone(), why.unwrap_or_default())),
             Err(e) => out.failed.push((it.id.clone(), e.to_string())),
         }
     }

@@ -121,6 +121,8 @@ pub struct Run {
     /// (image id, reason); the reason starts with the method name when only that
     /// method failed on the image.
     pub failed: Vec<(String, String)>,
+    /// (image id, warning): scored although the file is damaged (see `strict`).
+    pub warnings: Vec<(String, String)>,
 }
 
 /// Images decoded per step (bounds memory; each method sees one chunk at a time).
@@ -129,12 +131,14 @@ pub const CHUNK: usize = 64;
 /// Runs every method over `items`: each image is decoded once per chunk, fitted to
 /// each method's input size (resized when `resize` is set or the method always
 /// resizes; otherwise a wrong size is a failure), and scored. Unreadable images and
-/// non-finite scores are listed in [`Run::failed`], not fatal. `progress` gets the
-/// number of images finished after each chunk.
+/// non-finite scores are listed in [`Run::failed`], not fatal; damaged files that decode
+/// are scored and listed in [`Run::warnings`], or with `strict` failed. `progress` gets
+/// the number of images finished after each chunk.
 pub fn score_images(
     methods: &[Box<dyn QualityMethod>],
     items: &[amva_io::images::ImageItem],
     resize: bool,
+    strict: bool,
     mut progress: impl FnMut(usize),
 ) -> Result<Run> {
     let mut run = Run::default();
@@ -156,17 +160,7 @@ pub fn score_images(
         );
     }
     for chunk in items.chunks(CHUNK) {
-        let decoded: Vec<_> = chunk
-            .par_iter()
-            .map(|it| amva_io::images::load_rgb(&it.path))
-            .collect();
-        let mut ok = Vec::new();
-        for (it, d) in chunk.iter().zip(decoded) {
-            match d {
-                Ok(img) => ok.push((it, img)),
-                Err(e) => run.failed.push((it.id.clone(), e.to_string())),
-            }
-        }
+        let ok = decode_chunk(chunk, strict, &mut run);
         for m in methods {
             let fitted: Vec<_> = ok
                 .par_iter()
@@ -233,6 +227,33 @@ pub fn score_images(
         progress(chunk.len());
     }
     Ok(run)
+}
+
+/// Decodes a chunk: the images that are usable, the others (and the damaged ones with
+/// `strict`) in `run.failed`, damaged but usable ones in `run.warnings`.
+fn decode_chunk<'a>(
+    chunk: &'a [amva_io::images::ImageItem],
+    strict: bool,
+    run: &mut Run,
+) -> Vec<(&'a amva_io::images::ImageItem, image::RgbImage)> {
+    let decoded: Vec<_> = chunk
+        .par_iter()
+        .map(|it| amva_io::images::load_checked(&it.path))
+        .collect();
+    let mut ok = Vec::new();
+    for (it, d) in chunk.iter().zip(decoded) {
+        match d {
+            Ok(d) => match d.warning {
+                Some(w) if strict => run.failed.push((it.id.clone(), format!("{w} (--strict)"))),
+                w => {
+                    run.warnings.extend(w.map(|w| (it.id.clone(), w)));
+                    ok.push((it, d.image));
+                }
+            },
+            Err(e) => run.failed.push((it.id.clone(), e.to_string())),
+        }
+    }
+    ok
 }
 
 impl From<Direction> for amva_math::groups::Direction {
@@ -334,7 +355,7 @@ mod tests {
         });
         let methods: Vec<Box<dyn QualityMethod>> = vec![Box::new(Fake)];
         let mut seen = 0;
-        let run = score_images(&methods, &items, false, |n| seen += n).unwrap();
+        let run = score_images(&methods, &items, false, false, |n| seen += n).unwrap();
         assert_eq!(seen, 4);
         let m = run.scores.get("fake").unwrap();
         assert_eq!(m.scores, vec![("a.png".to_string(), 10.0)]);
@@ -351,7 +372,7 @@ mod tests {
             big.1
         );
         // With resizing, the 8x8 image is scored.
-        let run = score_images(&methods, &items, true, |_| {}).unwrap();
+        let run = score_images(&methods, &items, true, false, |_| {}).unwrap();
         assert_eq!(run.scores.get("fake").unwrap().scores.len(), 2);
     }
 

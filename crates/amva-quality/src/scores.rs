@@ -237,10 +237,17 @@ pub fn read_scores(path: &Path) -> Result<Scores> {
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_else(|| "quality".into());
     // (image column, score column, Some(method column) for long format)
+    if header.iter().any(|h| h.parse::<f64>().is_ok()) {
+        return Err(bad(format!(
+            "the first line '{}' holds a number, so it is data, not a header; expected a header line such as image,method,score or image,score",
+            first.trim()
+        )));
+    }
     let (ic, sc, mc) = match (image_col, score_col, method_col) {
         (Some(i), Some(s), Some(m)) => (i, s, Some(m)),
         (Some(i), Some(s), None) => (i, s, None),
-        _ if header.len() == 2 => (0, 1, None),
+        // Two columns of other names: image and score; but not image,method.
+        (_, None, None) if header.len() == 2 => (0, 1, None),
         _ => {
             return Err(bad(format!(
                 "expected columns image,method,score (long format) or image,score; found {}",

@@ -127,7 +127,14 @@ impl ModelArgs {
     /// The model path: --model, else the default model.
     pub fn path(&self) -> Result<PathBuf> {
         match &self.model {
-            Some(p) => Ok(p.clone()),
+            Some(p) => {
+                anyhow::ensure!(
+                    p.is_file(),
+                    "--model {}: no such file; expected an ONNX model file",
+                    p.display()
+                );
+                Ok(p.clone())
+            }
             None => {
                 Ok(amva_io::models::ModelSource::from_env()?.model(amva_io::models::FR_FEATURE)?)
             }
@@ -160,8 +167,15 @@ impl ModelArgs {
     pub fn load(&self, ui: &Ui) -> Result<FrModel> {
         let path = self.path()?;
         let spec = self.spec(&path)?;
+        let settings = match &self.model_config {
+            Some(f) => format!("settings {}", f.display()),
+            None if ModelSpec::sidecar_path(&path).is_file() => {
+                format!("settings {}", ModelSpec::sidecar_path(&path).display())
+            }
+            None => "the built-in settings".into(),
+        };
         let model = FrModel::load(&path, spec, self.engine)
-            .with_context(|| format!("loading {}", path.display()))?;
+            .with_context(|| format!("loading {} with {settings}", path.display()))?;
         let choice = model.engine_choice();
         ui.note(&format!(
             "engine: {} ({})",
@@ -185,6 +199,20 @@ pub struct ImageArgs {
     /// Resize images of the wrong size (otherwise they are listed as failed).
     #[arg(long)]
     pub resize: bool,
+    /// Leave out damaged images that still decode (e.g. a truncated JPEG); by default
+    /// they are used and listed in warnings.csv.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// The input of a command for the output guard (`amva_io::outputs`).
+pub fn input<'a>(flag: &'a str, path: &'a Path) -> amva_io::outputs::Input<'a> {
+    amva_io::outputs::Input { flag, path }
+}
+
+/// Writes `warnings.csv` (image,warning): images used although their file is damaged.
+pub fn write_warnings(path: &Path, warnings: &[(String, String)]) -> Result<()> {
+    write_image_notes(path, "warning", warnings)
 }
 
 /// Parses `i/n` (1-based shard index).
@@ -208,9 +236,14 @@ pub fn parse_shard(s: &str) -> std::result::Result<(usize, usize), String> {
 
 /// Writes `failed.csv` (image,reason).
 pub fn write_failed(path: &Path, failed: &[(String, String)]) -> Result<()> {
+    write_image_notes(path, "reason", failed)
+}
+
+/// A CSV of (image, `what`) rows.
+fn write_image_notes(path: &Path, what: &str, rows: &[(String, String)]) -> Result<()> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["image", "reason"])?;
-    for (id, why) in failed {
+    w.write_record(["image", what])?;
+    for (id, why) in rows {
         w.write_record([id, why])?;
     }
     amva_io::atomic::write_atomic(path, &w.into_inner()?)?;

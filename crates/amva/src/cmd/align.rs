@@ -99,6 +99,14 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         score_threshold: a.min_score,
         ..AlignOptions::default()
     };
+    // Crops keep the photos' relative paths: in the photos' own folder they would replace them.
+    let mut inputs = vec![common::input("--images", &a.images)];
+    inputs.extend(
+        a.landmarks
+            .as_deref()
+            .map(|p| common::input("--landmarks", p)),
+    );
+    let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "aligned")?;
     let list = amva_io::images::ImageList::open(&a.images)?;
     anyhow::ensure!(!list.is_empty(), "{}: no images found", a.images.display());
     let (source, models) = match &a.landmarks {
@@ -137,15 +145,6 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
                 list.items[0].id
             );
         }
-    }
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    // Crops keep the photos' relative paths: in the photos' own folder they would replace them.
-    if let (Ok(o), Ok(r)) = (a.out.canonicalize(), list.root.canonicalize()) {
-        anyhow::ensure!(
-            o != r,
-            "--out {} is the image folder itself; the crops would replace the photos",
-            a.out.display()
-        );
     }
 
     let pb = ui.progress(list.len() as u64, "align");

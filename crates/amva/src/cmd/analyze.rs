@@ -78,6 +78,14 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
 
 /// `amva analyze` with extra report sections (the demo adds its degradation table).
 pub fn run_with_sections(a: Args, ui: &Ui, sections: Vec<ReportSection>) -> Result<()> {
+    let mut inputs = vec![crate::common::input("--maps", &a.maps)];
+    inputs.extend(a.scores.iter().map(|p| crate::common::input("--scores", p)));
+    inputs.extend(
+        a.images
+            .as_deref()
+            .map(|p| crate::common::input("--images", p)),
+    );
+    let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "analysis")?;
     let opts = options(&a, sections)?;
     let pb = ui.progress(0, "analyze");
     let outcome = analyze(&opts, &mut |stage, done, total| {

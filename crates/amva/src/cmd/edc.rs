@@ -163,6 +163,9 @@ pub fn plot(report: &EdcReport) -> amva_report::LinePlot {
 
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let start = std::time::Instant::now();
+    let mut inputs = a.input.inputs();
+    inputs.push(crate::common::input("--scores", &a.scores));
+    let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "edc")?;
     let pairs = read_pairs(&a.input.pairs)?;
     let scores = amva_quality::read_scores(&a.scores)?;
     let methods: Vec<String> = match &a.methods {

@@ -10,7 +10,9 @@ use std::path::PathBuf;
   amva embed --images list.csv --out emb/ --engine tract --resize
 
 Writes embeddings.npy (N x D float32, raw, not normalised), index.csv (row,image),
-failed.csv (image,reason) and meta.json (model SHA-256, engine, preprocessing).")]
+failed.csv (image,reason), warnings.csv (image,warning: damaged files that still
+decoded; --strict leaves them out) and meta.json (model SHA-256, engine, preprocessing).
+An embedding holding NaN or infinity is not written: its image is listed in failed.csv.")]
 pub struct Args {
     #[command(flatten)]
     pub images: ImageArgs,
@@ -27,8 +29,20 @@ pub struct Args {
 /// Images decoded and embedded per step (bounds memory).
 const CHUNK: usize = 256;
 
+/// Why an image whose embedding is not finite is left out.
+pub const NON_FINITE: &str =
+    "the model's embedding holds NaN or infinity (check the settings' mean and std)";
+
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let start = std::time::Instant::now();
+    let mut inputs = vec![common::input("--images", &a.images.images)];
+    inputs.extend(
+        a.model
+            .model
+            .as_deref()
+            .map(|m| common::input("--model", m)),
+    );
+    let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "embeddings")?;
     let model = a.model.load(ui)?;
     let list = amva_io::images::ImageList::open(&a.images.images)?;
     anyhow::ensure!(
@@ -36,34 +50,46 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         "{}: no images found",
         a.images.images.display()
     );
-    std::fs::create_dir_all(&a.out)?;
     let mut writer = amva_io::npy_writer::NpyWriter::create(
         &a.out.join("embeddings.npy"),
         &[model.embedding_dim],
     )?;
-    let (mut ids, mut failed) = (Vec::new(), Vec::new());
+    let (mut ids, mut failed, mut warnings) = (Vec::new(), Vec::new(), Vec::new());
     let batch_used = if a.batch == 0 {
         model.preferred_batch()
     } else {
         a.batch
     };
     let pb = ui.progress(list.len() as u64, "embed");
+    let dim = model.embedding_dim;
     for chunk in list.items.chunks(CHUNK) {
-        let loaded =
-            amva_model::preprocess::load_batch(chunk, &model.spec.preprocess, a.images.resize);
+        let mut loaded = amva_model::preprocess::load_batch_with(
+            chunk,
+            &model.spec.preprocess,
+            a.images.resize,
+            a.images.strict,
+        );
         let emb = model.embed_parallel(&loaded.input, loaded.ok.len(), batch_used)?;
-        writer.append(&emb)?;
-        ids.extend(loaded.ok.iter().map(|&i| chunk[i].id.clone()));
-        for (id, why) in &loaded.failed {
-            pb.suspend(|| ui.note(&format!("skipped {id}: {why}")));
+        for (&i, e) in loaded.ok.iter().zip(emb.chunks(dim)) {
+            if e.iter().all(|v| v.is_finite()) {
+                writer.append(e)?;
+                ids.push(chunk[i].id.clone());
+            } else {
+                loaded.failed.push((chunk[i].id.clone(), NON_FINITE.into()));
+            }
+        }
+        for (id, why) in loaded.failed.iter().chain(&loaded.warnings) {
+            pb.suspend(|| ui.note(&format!("{id}: {why}")));
         }
         failed.extend(loaded.failed);
+        warnings.extend(loaded.warnings);
         pb.inc(chunk.len() as u64);
     }
     pb.finish_and_clear();
     writer.finish()?;
     common::write_index(&a.out.join("index.csv"), &ids)?;
     common::write_failed(&a.out.join("failed.csv"), &failed)?;
+    common::write_warnings(&a.out.join("warnings.csv"), &warnings)?;
     let meta = serde_json::json!({
         "amva_version": env!("CARGO_PKG_VERSION"),
         "kind": "embeddings",
@@ -71,16 +97,16 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         "engine": model.engine().to_string(), "engine_choice": model.engine_choice(),
         "spec": model.spec,
         "images": a.images.images, "resize": a.images.resize,
-        "count": ids.len(), "failed": failed.len(), "dim": model.embedding_dim,
+        "count": ids.len(), "failed": failed.len(), "warnings": warnings.len(), "dim": model.embedding_dim,
     });
     amva_io::atomic::write_json(&a.out.join("meta.json"), &meta)?;
     let secs = start.elapsed().as_secs_f64();
     ui.summary(
         &format!(
-            "embedded {} images ({} failed) in {secs:.1} s ({:.1} images/s) with {} -> {}",
-            ids.len(), failed.len(), ids.len() as f64 / secs, model.engine(), a.out.display()
+            "embedded {} images ({} failed, {} with warnings) in {secs:.1} s ({:.1} images/s) with {} -> {}",
+            ids.len(), failed.len(), warnings.len(), ids.len() as f64 / secs, model.engine(), a.out.display()
         ),
-        serde_json::json!({"command": "embed", "images": ids.len(), "failed": failed.len(), "seconds": secs, "engine": model.engine().to_string(), "engine_choice": model.engine_choice(), "batch": batch_used, "out": a.out}),
+        serde_json::json!({"command": "embed", "images": ids.len(), "failed": failed.len(), "warnings": warnings.len(), "seconds": secs, "engine": model.engine().to_string(), "engine_choice": model.engine_choice(), "batch": batch_used, "out": a.out}),
     );
     anyhow::ensure!(
         !ids.is_empty(),

@@ -53,6 +53,14 @@ pub struct Args {
 
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let start = std::time::Instant::now();
+    let mut inputs = vec![crate::common::input("--reference", &a.reference)];
+    inputs.extend(a.images.iter().map(|p| crate::common::input("--images", p)));
+    inputs.extend(
+        a.model
+            .as_deref()
+            .map(|p| crate::common::input("--model", p)),
+    );
+    let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "explanation")?;
     let reference = Reference::open(&a.reference, a.method.as_deref())?;
     let meta: StoreMeta = serde_json::from_value(reference.maps_meta.clone()).with_context(|| {
         format!(

@@ -3,7 +3,7 @@
 //! uniform random map that every method must beat.
 
 use super::maps::{CamArgs, MapModelArgs};
-use crate::common::{ImageArgs, Ui};
+use crate::common::{self, ImageArgs, Ui};
 use amva_maps::faithfulness::random_map;
 use amva_maps::store::sorted_list;
 use amva_maps::{forward_each, CamRunner, Curves, Faithfulness, MapParams, Method};
@@ -87,6 +87,14 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     }
     anyhow::ensure!(!which.is_empty(), "--methods is empty");
     anyhow::ensure!(a.steps >= 1, "--steps must be at least 1");
+    let mut inputs = vec![common::input("--images", &a.images.images)];
+    inputs.extend(
+        a.model
+            .model
+            .as_deref()
+            .map(|m| common::input("--model", m)),
+    );
+    let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "faithfulness")?;
     let (model, model_path) = a.model.load(ui)?;
     let runners: Vec<(Which, Option<CamRunner>)> = which
         .iter()

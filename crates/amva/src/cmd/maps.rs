@@ -140,6 +140,14 @@ pub fn default_part_size(method: Method) -> usize {
 
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let start = std::time::Instant::now();
+    let mut inputs = vec![common::input("--images", &a.images.images)];
+    inputs.extend(
+        a.model
+            .model
+            .as_deref()
+            .map(|m| common::input("--model", m)),
+    );
+    let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "maps")?;
     let (model, model_path) = a.model.load(ui)?;
     let params = a.cam.params(a.method, &model);
     let runner = CamRunner::new(&model, params.clone())?;
@@ -199,10 +207,17 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let pb = ui.progress(todo as u64, a.method.to_string().as_str());
     let mut written_now = 0;
     for chunk in parts.iter().skip(writer.parts_done()) {
-        let loaded =
-            amva_model::preprocess::load_batch(chunk, &model.spec.preprocess, a.images.resize);
+        let loaded = amva_model::preprocess::load_batch_with(
+            chunk,
+            &model.spec.preprocess,
+            a.images.resize,
+            a.images.strict,
+        );
         for (id, why) in &loaded.failed {
             pb.suspend(|| ui.note(&format!("skipped {id}: {why}")));
+        }
+        for (id, why) in &loaded.warnings {
+            pb.suspend(|| ui.note(&format!("{id}: {why}")));
         }
         pb.inc(loaded.failed.len() as u64);
         let maps = runner
@@ -216,6 +231,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             })?;
         let mut part = Part {
             failed: loaded.failed,
+            warnings: loaded.warnings,
             full: a.full.then(Vec::new),
             ..Part::default()
         };
@@ -248,18 +264,28 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let s = &meta.settings;
     ui.summary(
         &format!(
-            "maps: {} images ({} failed, {} flat) with {} on {} in {secs:.1} s ({:.2} images/s) -> {}",
+            "maps: {} images ({} failed, {} flat, {} with warnings) with {} on {} in {secs:.1} s ({:.2} images/s) -> {}",
             meta.count,
             meta.failed,
             meta.flat,
+            meta.warnings,
             s.params.method,
             s.engine,
             todo as f64 / secs,
             a.out.display()
         ),
-        serde_json::json!({"command": "maps", "out": a.out, "images": meta.count, "failed": meta.failed, "flat": meta.flat,
+        serde_json::json!({"command": "maps", "out": a.out, "images": meta.count, "failed": meta.failed, "flat": meta.flat, "warnings": meta.warnings,
             "method": s.params.method, "engine": s.engine, "seconds": secs, "passes": meta.passes}),
     );
+    if items.is_empty() {
+        // More shards than images: this shard's store is empty, and merge joins it.
+        ui.note(&format!(
+            "shard {} holds none of the {} images; wrote an empty store",
+            meta.shard.as_deref().unwrap_or("?"),
+            meta.settings.image_count
+        ));
+        return Ok(());
+    }
     anyhow::ensure!(
         meta.count > 0,
         "no image could be mapped (see {})",

@@ -25,6 +25,12 @@ pub struct Args {
 
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let start = std::time::Instant::now();
+    let inputs: Vec<_> = a
+        .dirs
+        .iter()
+        .map(|d| crate::common::input("DIR", d))
+        .collect();
+    let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "maps")?;
     let meta = amva_maps::merge(&a.dirs, &a.out)?;
     let secs = start.elapsed().as_secs_f64();
     ui.summary(

@@ -118,9 +118,42 @@ pub fn failed_path(out: &Path) -> PathBuf {
     out.with_extension("failed.csv")
 }
 
+/// `scores.csv` -> `scores.warnings.csv`.
+pub fn warnings_path(out: &Path) -> PathBuf {
+    out.with_extension("warnings.csv")
+}
+
+/// Every file `quality` writes, and every input it reads, through the output guard.
+fn claim_outputs(a: &Args, specs: &[MethodSpec]) -> Result<amva_io::outputs::OutputLock> {
+    let mut inputs = vec![common::input("--images", &a.images.images)];
+    inputs.extend(
+        a.model
+            .model
+            .as_deref()
+            .map(|m| common::input("--model", m)),
+    );
+    inputs.extend(
+        a.pose_model
+            .as_deref()
+            .map(|m| common::input("--pose-model", m)),
+    );
+    for s in specs {
+        if let MethodSpec::Onnx(p) = s {
+            inputs.push(common::input("--methods onnx:", p));
+        }
+    }
+    let sidecar = amva_quality::scores::sidecar_path(&a.out);
+    let (failed, warnings) = (failed_path(&a.out), warnings_path(&a.out));
+    Ok(amva_io::outputs::claim_files(
+        &[&a.out, &sidecar, &failed, &warnings],
+        &inputs,
+    )?)
+}
+
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let start = std::time::Instant::now();
     let specs = amva_quality::parse_methods(&a.methods)?;
+    let _lock = claim_outputs(&a, &specs)?;
     let list = amva_io::images::ImageList::open(&a.images.images)?;
     anyhow::ensure!(
         !list.is_empty(),
@@ -136,15 +169,20 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         pose_model: a.pose_model.clone(),
     };
     let methods = build_methods(&specs, &opts, ui)?;
-    if let Some(dir) = a.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
     let pb = ui.progress(list.len() as u64, "quality");
-    let run =
-        amva_quality::score_images(&methods, &list.items, a.images.resize, |n| pb.inc(n as u64))?;
+    let run = amva_quality::score_images(
+        &methods,
+        &list.items,
+        a.images.resize,
+        a.images.strict,
+        |n| pb.inc(n as u64),
+    )?;
     pb.finish_and_clear();
     for (id, why) in run.failed.iter().take(20) {
         ui.note(&format!("skipped {id}: {why}"));
+    }
+    for (id, why) in run.warnings.iter().take(20) {
+        ui.note(&format!("{id}: {why}"));
     }
     if run.failed.len() > 20 {
         ui.note(&format!(
@@ -157,10 +195,12 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let extra = serde_json::json!({
         "images": a.images.images, "image_count": list.len(), "resize": a.images.resize,
         "failed": run.failed.len(), "failed_list": failed_path(&a.out).file_name().map(|n| n.to_string_lossy().to_string()),
+        "warnings": run.warnings.len(), "strict": a.images.strict,
         "seconds": secs,
     });
     amva_quality::write_scores(&a.out, &run.scores, extra)?;
     common::write_failed(&failed_path(&a.out), &run.failed)?;
+    common::write_warnings(&warnings_path(&a.out), &run.warnings)?;
     let per_method: Vec<String> = run
         .scores
         .methods
@@ -179,15 +219,16 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         .collect();
     ui.summary(
         &format!(
-            "scored {} images in {secs:.1} s: {}; {} failures -> {} (+ {})",
+            "scored {} images in {secs:.1} s: {}; {} failures, {} warnings -> {} (+ {})",
             list.len(),
             per_method.join(", "),
             run.failed.len(),
+            run.warnings.len(),
             a.out.display(),
             amva_quality::scores::sidecar_path(&a.out).display()
         ),
         serde_json::json!({
-            "command": "quality", "images": list.len(), "failed": run.failed.len(), "seconds": secs, "out": a.out,
+            "command": "quality", "images": list.len(), "failed": run.failed.len(), "warnings": run.warnings.len(), "seconds": secs, "out": a.out,
             "meta": amva_quality::scores::sidecar_path(&a.out),
             "methods": run.scores.methods.iter().map(|(n, m)| (n.clone(), serde_json::json!({"scored": m.scores.len(), "direction": m.direction}))).collect::<serde_json::Map<_, _>>(),
         }),

@@ -47,8 +47,50 @@ pub struct PairEmbeddings {
 }
 
 impl PairInputs {
+    /// The files and folders read, for the output guard.
+    pub fn inputs(&self) -> Vec<amva_io::outputs::Input<'_>> {
+        let mut v = vec![crate::common::input("--pairs", &self.pairs)];
+        v.extend(
+            self.embeddings
+                .as_deref()
+                .map(|p| crate::common::input("--embeddings", p)),
+        );
+        v.extend(
+            self.images
+                .as_deref()
+                .map(|p| crate::common::input("--images", p)),
+        );
+        v.extend(
+            self.model
+                .model
+                .as_deref()
+                .map(|p| crate::common::input("--model", p)),
+        );
+        v
+    }
+
     /// Reads `--embeddings`, or embeds every image the pairs name from `--images`.
+    /// Embeddings holding NaN or infinity are dropped, each named on stderr, so the
+    /// pairs naming them are excluded like pairs without an embedding.
     pub fn embed(&self, pairs: &[Pair], ui: &Ui) -> Result<PairEmbeddings> {
+        let mut e = self.embed_all(pairs, ui)?;
+        let mut bad: Vec<String> = e
+            .embeddings
+            .iter()
+            .filter(|(_, v)| v.iter().any(|x| !x.is_finite()))
+            .map(|(id, _)| id.clone())
+            .collect();
+        bad.sort();
+        for id in &bad {
+            e.embeddings.remove(id);
+            ui.note(&format!(
+                "{id}: its embedding holds NaN or infinity; the pairs naming it are excluded"
+            ));
+        }
+        Ok(e)
+    }
+
+    fn embed_all(&self, pairs: &[Pair], ui: &Ui) -> Result<PairEmbeddings> {
         match (&self.embeddings, &self.images) {
             (Some(dir), _) => Ok(PairEmbeddings {
                 embeddings: read_embeddings(dir)
@@ -152,9 +194,15 @@ pub fn read_pairs(path: &Path) -> Result<Vec<Pair>> {
                 path.display()
             ),
         };
+        let (a, b) = (rec[0].trim(), rec[1].trim());
+        anyhow::ensure!(
+            a != b,
+            "{}: line {line}: '{a}' is compared with itself; expected two different images",
+            path.display()
+        );
         pairs.push(Pair {
-            a: rec[0].trim().into(),
-            b: rec[1].trim().into(),
+            a: a.into(),
+            b: b.into(),
             mated,
         });
     }
@@ -244,7 +292,8 @@ pub fn best_accuracy(scores: &[(f64, bool)]) -> (f64, f64) {
     while i < s.len() {
         let t = s[i].0;
         // Move every item with score == t to the rejected side.
-        while i < s.len() && s[i].0 == t {
+        // total_cmp: a NaN that slipped through must not stall the loop.
+        while i < s.len() && s[i].0.total_cmp(&t).is_eq() {
             correct += if s[i].1 { -1.0 } else { 1.0 };
             i += 1;
         }
@@ -257,6 +306,14 @@ pub fn best_accuracy(scores: &[(f64, bool)]) -> (f64, f64) {
 }
 
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
+    let _lock = match &a.out {
+        Some(out) => Some(amva_io::outputs::claim_dir(
+            out,
+            &a.input.inputs(),
+            "verification",
+        )?),
+        None => None,
+    };
     let pairs = read_pairs(&a.input.pairs)?;
     let PairEmbeddings {
         embeddings: emb,
