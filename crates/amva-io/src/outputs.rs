@@ -22,8 +22,13 @@ pub struct Input<'a> {
 pub fn claim_dir(out: &Path, inputs: &[Input<'_>], kind: &str) -> Result<OutputLock> {
     check_not_inputs(out, inputs)?;
     check_kind(out, kind)?;
+    let existed = out.exists();
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    OutputLock::acquire(out, true)
+    let mut lock = OutputLock::acquire(out, true)?;
+    if !existed {
+        lock.created = Some(out.to_path_buf());
+    }
+    Ok(lock)
 }
 
 /// Output files (a main file and its sidecars): each checked against `inputs`, and
@@ -152,6 +157,9 @@ pub fn check_kind(dir: &Path, kind: &str) -> Result<()> {
 pub struct OutputLock {
     path: PathBuf,
     _file: File,
+    /// The folder this claim created: removed again if the run leaves it empty (a
+    /// failed run leaves nothing behind).
+    created: Option<PathBuf>,
 }
 
 impl OutputLock {
@@ -207,7 +215,11 @@ impl OutputLock {
                 file.sync_all()
             })();
             write_pid.map_err(|e| Error::io(&path, e))?;
-            return Ok(OutputLock { path, _file: file });
+            return Ok(OutputLock {
+                path,
+                _file: file,
+                created: None,
+            });
         }
         Err(Error::Output {
             path: out.into(),
@@ -234,6 +246,9 @@ impl Drop for OutputLock {
     fn drop(&mut self) {
         // Removed while still locked, so a waiting run never locks a file that is gone.
         let _ = std::fs::remove_file(&self.path);
+        if let Some(dir) = &self.created {
+            let _ = std::fs::remove_dir(dir); // fails, as meant, unless it is empty
+        }
     }
 }
 
