@@ -178,34 +178,6 @@ fn sacct(job: &Job, n: usize, all_runs: bool) -> Vec<String> {
     }
 }
 
-fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read(&p).unwrap_or_default())
-        })
-        .collect();
-    v.sort();
-    v
-}
-
-fn assert_same_files(a: &Path, b: &Path) {
-    let (fa, fb) = (files(a), files(b));
-    let names = |f: &[(String, Vec<u8>)]| f.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
-    assert_eq!(names(&fa), names(&fb), "{} vs {}", a.display(), b.display());
-    for ((n, x), (_, y)) in fa.iter().zip(&fb) {
-        assert!(x == y, "{n} differs: {} vs {}", a.display(), b.display());
-    }
-    eprintln!(
-        "byte-identical: {} and {} ({:?})",
-        a.display(),
-        b.display(),
-        names(&fa)
-    );
-}
-
 /// One array's script: the README recipe with its paths, array size and method replaced.
 fn array_script(
     recipe: &str,
@@ -354,8 +326,15 @@ fn the_readme_slurm_recipe_runs_requeues_and_merges_to_one_run() {
             .any(|l| l.starts_with(&format!("{task}|REQUEUED"))),
         "{runs:?}"
     );
-    assert_same_files(&merge(&merge_line, &abl, 4), &abl.join("whole"));
-    assert_same_files(&merge(&merge_line, &sc, 2), &sc.join("whole"));
+    for (run, n) in [(&abl, 4), (&sc, 2)] {
+        let merged = merge(&merge_line, run, n);
+        util::assert_same_files(&merged, &run.join("whole"));
+        eprintln!(
+            "byte-identical: {} and {}",
+            merged.display(),
+            run.join("whole").display()
+        );
+    }
     eprintln!(
         "slurm test: jobs and single runs done in {slurm_secs:.0} s, all checks in {:.0} s",
         start.elapsed().as_secs_f64()
