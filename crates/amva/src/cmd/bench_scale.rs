@@ -289,11 +289,15 @@ fn fixed_secs(
     let secs = median_secs(a.rounds, || {
         i += 1;
         let out = tmp.join(format!("fixed-{method}-{i}"));
+        let probe = match method {
+            Method::ScoreCam => Method::Activation,
+            m => m,
+        };
         timed_maps(
             a,
             &a.images,
             &out,
-            method,
+            probe,
             &["--shard".into(), format!("1/{count}")],
         )?;
         Ok(())
