@@ -10,6 +10,7 @@
 //! - [`Faithfulness`]: deletion/insertion curves and scores.
 
 pub mod cam;
+pub mod cost;
 mod eigen;
 mod error;
 pub mod faithfulness;

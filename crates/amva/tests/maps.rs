@@ -7,6 +7,8 @@
 
 mod util;
 
+use util::assert_same_files;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -74,35 +76,6 @@ fn small_set(shared: &Path, dir: &Path) -> PathBuf {
     assert!(copied >= 8, "too few faces copied: {copied}");
     std::fs::write(root.join("broken.jpg"), b"not a jpeg").unwrap();
     root
-}
-
-fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(&p).unwrap_or_default(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
-}
-
-fn assert_same_files(a: &Path, b: &Path) {
-    let (fa, fb) = (files(a), files(b));
-    let names = |f: &[(String, Vec<u8>)]| f.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
-    assert_eq!(names(&fa), names(&fb), "{} vs {}", a.display(), b.display());
-    for ((n, x), (_, y)) in fa.iter().zip(&fb) {
-        assert!(
-            x == y,
-            "{n} differs between {} and {}",
-            a.display(),
-            b.display()
-        );
-    }
 }
 
 fn meta(dir: &Path) -> serde_json::Value {

@@ -21,6 +21,8 @@ pub enum Suite {
     Quality(super::bench_quality::Args),
     /// Memory and time of `analyze` on many synthetic maps.
     Analyze(super::bench_analyze::Args),
+    /// Cost model of a cluster run: images/s at 1 and 2 threads, per-shard costs, projections.
+    Scale(super::bench_scale::Args),
 }
 
 #[derive(clap::Args, Debug)]
@@ -47,6 +49,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         Suite::Maps(m) => super::bench_maps::run(m, &machine, ui),
         Suite::Quality(q) => super::bench_quality::run(q, ui),
         Suite::Analyze(q) => super::bench_analyze::run(q, ui),
+        Suite::Scale(s) => super::bench_scale::run(s, ui),
     }
 }
 

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod bench_analyze;
 pub mod bench_maps;
 pub mod bench_quality;
+pub mod bench_scale;
 pub mod demo;
 pub mod edc;
 pub mod embed;

@@ -140,3 +140,34 @@ var p=document.createElement('pre');p.id='amva-check';p.textContent=JSON.stringi
     let console: Vec<&str> = err.lines().filter(|l| l.contains("CONSOLE")).collect();
     assert!(console.is_empty(), "console output: {console:?}");
 }
+
+/// The files directly in `dir` (name, bytes), sorted by name; folders read as empty.
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap_or_default(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Same file names with the same bytes in `a` and `b`.
+pub fn assert_same_files(a: &Path, b: &Path) {
+    let (fa, fb) = (files(a), files(b));
+    let names = |f: &[(String, Vec<u8>)]| f.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&fa), names(&fb), "{} vs {}", a.display(), b.display());
+    for ((n, x), (_, y)) in fa.iter().zip(&fb) {
+        assert!(
+            x == y,
+            "{n} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}
