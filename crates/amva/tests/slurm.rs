@@ -18,15 +18,6 @@ use std::time::{Duration, Instant};
 
 const README: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
 
-/// Prints why the test does not run. Under AMVA_REQUIRE_DATA=1 (CI) a missing Slurm
-/// is a failure, like missing data.
-fn skip(reason: &str) {
-    if std::env::var_os("AMVA_REQUIRE_DATA").is_some_and(|v| v == "1") {
-        panic!("AMVA_REQUIRE_DATA=1 but the test cannot run: {reason}");
-    }
-    eprintln!("skipped: {reason}");
-}
-
 /// Ok when `sinfo` answers and shows a node that can take jobs.
 fn slurm_up() -> Result<(), String> {
     let out = Command::new("sinfo")
@@ -262,7 +253,7 @@ fn the_readme_slurm_recipe_runs_requeues_and_merges_to_one_run() {
         return;
     };
     if let Err(why) = slurm_up() {
-        return skip(&format!(
+        return util::skip(&format!(
             "{why}; start one with `bash scripts/slurm/start.sh` (as root, with apt-get)"
         ));
     }
