@@ -341,3 +341,65 @@ pub fn select(
     }
     Ok(Selection { groups, excluded })
 }
+
+/// Images of a group that share their score with images outside it: the rank order
+/// (ties by image id) decided which of them went in, not the score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EdgeTie {
+    /// The lowest and highest tied score.
+    pub scores: (f64, f64),
+    /// Tied images inside the group.
+    pub inside: usize,
+    /// Tied images outside it (finite scores only).
+    pub outside: usize,
+}
+
+impl EdgeTie {
+    /// One sentence for a report: how many were tied and how the tie was broken.
+    pub fn note(&self, group: &str) -> String {
+        let (lo, hi) = self.scores;
+        let at = if lo == hi {
+            format!("score {lo}")
+        } else {
+            format!("scores {lo} .. {hi}")
+        };
+        format!(
+            "{} images in the {group} group and {} outside it tie at {at}; the tie was broken by image id (the smaller id ranks better), not by quality",
+            self.inside, self.outside
+        )
+    }
+}
+
+/// The tie across `group`'s edge, if any (`group` as in [`Selection::groups`]).
+pub fn edge_tie(scores: &[f64], group: &[usize]) -> Option<EdgeTie> {
+    use std::collections::HashSet;
+    let inside: HashSet<usize> = group.iter().copied().collect();
+    let inner: HashSet<u64> = group.iter().map(|&i| scores[i].to_bits()).collect();
+    let outer: HashSet<u64> = (0..scores.len())
+        .filter(|i| !inside.contains(i) && scores[*i].is_finite())
+        .map(|i| scores[i].to_bits())
+        .collect();
+    let rows: Vec<usize> = (0..scores.len())
+        .filter(|&i| {
+            let k = scores[i].to_bits();
+            scores[i].is_finite() && inner.contains(&k) && outer.contains(&k)
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let lo = rows
+        .iter()
+        .map(|&i| scores[i])
+        .fold(f64::INFINITY, f64::min);
+    let hi = rows
+        .iter()
+        .map(|&i| scores[i])
+        .fold(f64::NEG_INFINITY, f64::max);
+    let inside_n = rows.iter().filter(|i| inside.contains(i)).count();
+    Some(EdgeTie {
+        scores: (lo, hi),
+        inside: inside_n,
+        outside: rows.len() - inside_n,
+    })
+}

@@ -1,6 +1,6 @@
 //! Quality groups (ALGORITHMS 2) against a naive sort-and-cut.
 
-use amva_math::groups::{rank, select, Direction, Rule};
+use amva_math::groups::{edge_tie, rank, select, Direction, Rule};
 use amva_math::MathError;
 use proptest::prelude::*;
 
@@ -324,4 +324,21 @@ fn empty_groups_and_bad_inputs_are_errors() {
             second: 2
         }
     );
+}
+
+#[test]
+fn all_equal_scores_are_reported_as_a_tie_broken_by_id() {
+    let ids: Vec<String> = ["d", "a", "c", "b"].iter().map(|s| s.to_string()).collect();
+    let scores = [0.5; 4];
+    let top: Rule = "top:50%".parse().unwrap();
+    let sel = select(&ids, &scores, Direction::Higher, &top).unwrap();
+    // The ids decide: a and b rank first.
+    assert_eq!(sel.groups, vec![vec![1, 3]]);
+    let tie = edge_tie(&scores, &sel.groups[0]).unwrap();
+    assert_eq!((tie.inside, tie.outside, tie.scores), (2, 2, (0.5, 0.5)));
+    assert!(tie.note("high").contains("broken by image id"));
+    // Distinct scores across the edge: no tie, even with a tie inside the group.
+    assert_eq!(edge_tie(&[3.0, 2.0, 2.0, 1.0], &[0, 1, 2]), None);
+    let t = edge_tie(&[3.0, 2.0, 2.0, f64::NAN], &[0, 1]).unwrap();
+    assert_eq!((t.inside, t.outside, t.scores), (1, 1, (2.0, 2.0)));
 }

@@ -210,6 +210,16 @@ pub fn input<'a>(flag: &'a str, path: &'a Path) -> amva_io::outputs::Input<'a> {
     amva_io::outputs::Input { flag, path }
 }
 
+/// `--images` and `--model` (when given): the inputs of most commands.
+pub fn images_and_model<'a>(
+    images: &'a Path,
+    model: Option<&'a Path>,
+) -> Vec<amva_io::outputs::Input<'a>> {
+    let mut v = vec![input("--images", images)];
+    v.extend(model.map(|m| input("--model", m)));
+    v
+}
+
 /// Writes `warnings.csv` (image,warning): images used although their file is damaged.
 pub fn write_warnings(path: &Path, warnings: &[(String, String)]) -> Result<()> {
     write_image_notes(path, "warning", warnings)

@@ -387,7 +387,7 @@ fn bad_input_is_reported() {
     // Writing the crops into the photo folder itself is refused.
     let o = amva(&shared, &["align", "--images", s(&dir), "--out", s(&dir)]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("would replace the photos"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("never writes over or inside its inputs"));
 
     // Landmark files: a missing column and a non-numeric value are errors naming the line.
     let head = "image,lex,ley,rex,rey,nx,ny,lmx,lmy,rmx,rmy\n";

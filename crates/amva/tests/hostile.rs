@@ -75,6 +75,9 @@ fn run_within(c: Command, limit: u64) -> Ran {
     } else {
         c
     };
+    // Its own process group, so that the time limit kills amva too, not only the timer.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&out_p).unwrap())
@@ -87,6 +90,9 @@ fn run_within(c: Command, limit: u64) -> Ran {
             break st.code();
         }
         if start.elapsed() > Duration::from_secs(limit) {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
             let _ = child.kill();
             let _ = child.wait();
             break None;
@@ -123,6 +129,21 @@ fn two_faces(shared: &Path, dir: &Path) -> Vec<PathBuf> {
             dir.join(to)
         })
         .collect()
+}
+
+/// `amva --json maps --method activation` (one model pass per image) with `extra` flags.
+fn maps_activation(sh: &Path, faces: &Path, out: &Path, extra: &[&str]) -> Ran {
+    let mut args = vec![
+        "--json",
+        "maps",
+        "--images",
+        s(faces),
+        "--method",
+        "activation",
+    ];
+    args.extend(extra);
+    args.extend(["--out", s(out)]);
+    run_within(amva(Some(sh), &args), 120)
 }
 
 fn s(p: &Path) -> &str {
@@ -179,22 +200,7 @@ fn symlink_loops_in_an_image_folder_do_not_hang_quality_or_maps_and_each_face_co
     ids.sort();
     assert_eq!(ids, ["a.jpg", "b.jpg"]);
     let maps = t.path().join("maps");
-    let ran = run_within(
-        amva(
-            Some(&sh),
-            &[
-                "--json",
-                "maps",
-                "--images",
-                s(&faces),
-                "--method",
-                "activation",
-                "--out",
-                s(&maps),
-            ],
-        ),
-        120,
-    );
+    let ran = maps_activation(&sh, &faces, &maps, &[]);
     assert!(ran.ok(), "{ran}");
     assert_eq!(ran.summary()["images"], 2, "{ran}");
 }
@@ -692,23 +698,7 @@ fn a_truncated_jpeg_is_used_with_a_warning_and_strict_leaves_it_out() {
     assert_eq!(ran.summary()["warnings"], 1);
     assert_eq!(rows(&t.path().join("q.warnings.csv")).len(), 1);
     let m = t.path().join("m");
-    let ran = run_within(
-        amva(
-            Some(&sh),
-            &[
-                "--json",
-                "maps",
-                "--images",
-                s(&faces),
-                "--method",
-                "activation",
-                "--strict",
-                "--out",
-                s(&m),
-            ],
-        ),
-        60,
-    );
+    let ran = maps_activation(&sh, &faces, &m, &["--strict"]);
     assert!(ran.ok(), "{ran}");
     assert_eq!(
         (
@@ -941,41 +931,11 @@ fn two_concurrent_maps_runs_into_one_out_the_second_names_the_first_pid() {
         .filter(|n| n.ends_with(".tmp"))
         .collect();
     assert!(stray.is_empty(), "{stray:?}");
-    // The killed run's lock file is stale: a new run takes it over and finishes.
-    std::fs::write(&lock, first.id().to_string()).unwrap();
-    let third = run_within(
-        amva(
-            Some(&sh),
-            &[
-                "maps",
-                "--images",
-                s(&faces),
-                "--method",
-                "activation",
-                "--out",
-                s(&t.path().join("m2")),
-            ],
-        ),
-        60,
-    );
-    assert!(third.ok(), "{third}");
-    std::fs::create_dir_all(t.path().join("m3")).unwrap();
-    std::fs::write(t.path().join("m3/.amva.lock"), "999999").unwrap();
-    let fourth = run_within(
-        amva(
-            Some(&sh),
-            &[
-                "maps",
-                "--images",
-                s(&faces),
-                "--method",
-                "activation",
-                "--out",
-                s(&t.path().join("m3")),
-            ],
-        ),
-        60,
-    );
+    // A lock file left by the killed run (its pid, now dead) is taken over.
+    let m3 = t.path().join("m3");
+    std::fs::create_dir_all(&m3).unwrap();
+    std::fs::write(m3.join(".amva.lock"), first.id().to_string()).unwrap();
+    let fourth = maps_activation(&sh, &faces, &m3, &[]);
     assert!(fourth.ok(), "{fourth}");
     assert!(!t.path().join("m3/.amva.lock").exists());
 }
@@ -991,23 +951,7 @@ fn maps_shard_5_of_5_over_3_images_writes_an_empty_store_that_merges() {
     for i in 1..=5 {
         let out = t.path().join(format!("p{i}"));
         let shard = format!("{i}/5");
-        let ran = run_within(
-            amva(
-                Some(&sh),
-                &[
-                    "maps",
-                    "--images",
-                    s(&faces),
-                    "--method",
-                    "activation",
-                    "--shard",
-                    &shard,
-                    "--out",
-                    s(&out),
-                ],
-            ),
-            60,
-        );
+        let ran = maps_activation(&sh, &faces, &out, &["--shard", &shard]);
         assert!(ran.ok(), "{ran}");
         if i > 3 {
             assert!(

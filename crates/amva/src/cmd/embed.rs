@@ -35,13 +35,7 @@ pub const NON_FINITE: &str =
 
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let start = std::time::Instant::now();
-    let mut inputs = vec![common::input("--images", &a.images.images)];
-    inputs.extend(
-        a.model
-            .model
-            .as_deref()
-            .map(|m| common::input("--model", m)),
-    );
+    let inputs = common::images_and_model(&a.images.images, a.model.model.as_deref());
     let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "embeddings")?;
     let model = a.model.load(ui)?;
     let list = amva_io::images::ImageList::open(&a.images.images)?;

@@ -87,13 +87,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     }
     anyhow::ensure!(!which.is_empty(), "--methods is empty");
     anyhow::ensure!(a.steps >= 1, "--steps must be at least 1");
-    let mut inputs = vec![common::input("--images", &a.images.images)];
-    inputs.extend(
-        a.model
-            .model
-            .as_deref()
-            .map(|m| common::input("--model", m)),
-    );
+    let inputs = common::images_and_model(&a.images.images, a.model.model.as_deref());
     let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "faithfulness")?;
     let (model, model_path) = a.model.load(ui)?;
     let runners: Vec<(Which, Option<CamRunner>)> = which

@@ -140,13 +140,7 @@ pub fn default_part_size(method: Method) -> usize {
 
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let start = std::time::Instant::now();
-    let mut inputs = vec![common::input("--images", &a.images.images)];
-    inputs.extend(
-        a.model
-            .model
-            .as_deref()
-            .map(|m| common::input("--model", m)),
-    );
+    let inputs = common::images_and_model(&a.images.images, a.model.model.as_deref());
     let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "maps")?;
     let (model, model_path) = a.model.load(ui)?;
     let params = a.cam.params(a.method, &model);

@@ -125,13 +125,7 @@ pub fn warnings_path(out: &Path) -> PathBuf {
 
 /// Every file `quality` writes, and every input it reads, through the output guard.
 fn claim_outputs(a: &Args, specs: &[MethodSpec]) -> Result<amva_io::outputs::OutputLock> {
-    let mut inputs = vec![common::input("--images", &a.images.images)];
-    inputs.extend(
-        a.model
-            .model
-            .as_deref()
-            .map(|m| common::input("--model", m)),
-    );
+    let mut inputs = common::images_and_model(&a.images.images, a.model.model.as_deref());
     inputs.extend(
         a.pose_model
             .as_deref()
