@@ -310,7 +310,7 @@ fn f32_tensor(name: String, dims: &[i64], data: Vec<f32>) -> pb::TensorProto {
     }
 }
 
-fn value_dims(v: &ValueInfoProto) -> Vec<Option<i64>> {
+pub(crate) fn value_dims(v: &ValueInfoProto) -> Vec<Option<i64>> {
     let Some(type_proto::Value::TensorType(t)) = v.r#type.as_ref().and_then(|t| t.value.as_ref())
     else {
         return Vec::new();

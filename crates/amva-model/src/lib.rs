@@ -8,6 +8,7 @@ pub mod engine;
 mod error;
 pub mod fr;
 pub mod graph;
+pub mod inspect;
 #[cfg(feature = "ort")]
 pub mod ort_engine;
 pub mod ort_install;

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
   amva demo                                   # sample photos from PyPI packages, default model
   amva demo --out lfw-report --images ../shared/faces/lfw-dev/aligned112
   amva demo --method scorecam --channels top:64   # the paper's map method, fewer channels
+  amva demo --images faces/ --model lightcnn_v4.onnx   # another FR model (lightcnn_v4.toml beside it)
 
 The default map method is Ablation-CAM (cheap and faithful) so the demo finishes in a few
 minutes on 2 cores; the paper's full Score-CAM is `--method scorecam` (about 10 s per
@@ -48,6 +49,27 @@ pub struct Args {
     /// Seed of every random choice (noise, SER-FIQ dropout, permutations).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Another FR model (ONNX) for the maps and the model-based qualities; its settings
+    /// file beside it (`amva model --model X.onnx --write-config` proposes one). Faces are
+    /// resized to its input size.
+    #[arg(long, value_name = "ONNX")]
+    pub model: Option<PathBuf>,
+    /// Settings file of --model, when not beside it.
+    #[arg(long, value_name = "FILE", requires = "model")]
+    pub model_config: Option<PathBuf>,
+}
+
+/// The flags that pass --model (and its settings) on to a step; faces are resized to
+/// the model's input.
+fn model_flags(a: &Args) -> Vec<String> {
+    let mut v = Vec::new();
+    if let Some(m) = &a.model {
+        v.extend(["--model".into(), s(m), "--resize".into()]);
+    }
+    if let Some(c) = &a.model_config {
+        v.extend(["--model-config".into(), s(c)]);
+    }
+    v
 }
 
 /// Runs one command of this binary by its flags, recording the command line.
@@ -253,12 +275,13 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     if let Some(c) = &a.channels {
         argv.extend(["--channels".into(), c.clone()]);
     }
+    argv.extend(model_flags(&a));
     step("maps", &argv, &mut log, ui, super::maps::run)?;
 
     // 5. Qualities.
     let scores = out.join("scores.csv");
     if !scores.is_file() {
-        let argv = vec![
+        let mut argv = vec![
             "--images".into(),
             s(&images),
             "--out".into(),
@@ -270,6 +293,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             "--seed".into(),
             a.seed.to_string(),
         ];
+        argv.extend(model_flags(&a));
         step("quality", &argv, &mut log, ui, super::quality::run)?;
     }
 
