@@ -222,28 +222,10 @@ fn concrete_input(graph: &OnnxGraph, dims: &[Option<i64>]) -> Result<Vec<usize>>
 
 /// Shapes of the named tensors from tract's inference with the input at `shape`.
 fn infer_shapes(graph: &OnnxGraph, shape: &[usize]) -> Result<HashMap<String, Vec<usize>>> {
-    use tract_onnx::prelude::*;
-    let model = tract_onnx::onnx()
-        .model_for_proto_model(&graph.proto)
-        .and_then(|m| m.with_input_fact(0, f32::fact(shape).into()))
-        .and_then(|m| m.into_typed())
-        .map_err(|e| Error::Load {
-            path: graph.path.clone(),
-            reason: format!("tract cannot infer the tensor shapes: {e}"),
-        })?;
-    let mut out = HashMap::new();
-    for node in model.nodes() {
-        for (ix, o) in node.outputs.iter().enumerate() {
-            let label = model
-                .outlet_label(OutletId::new(node.id, ix))
-                .map(str::to_string)
-                .unwrap_or_else(|| node.name.clone());
-            if let Some(s) = o.fact.shape.as_concrete() {
-                out.insert(label, s.to_vec());
-            }
-        }
-    }
-    Ok(out)
+    Ok(crate::tract_engine::shapes_at(graph, shape)?
+        .into_iter()
+        .filter(|(_, s)| !s.is_empty())
+        .collect())
 }
 
 /// A settings file proposed from the graph, with the reasons as TOML comments.

@@ -87,13 +87,20 @@ pub(crate) fn tensor_shapes(
     graph: &crate::graph::OnnxGraph,
     spec: &crate::ModelSpec,
 ) -> Result<Vec<(String, Vec<usize>)>> {
-    let path = &graph.path;
-    let dims = spec.preprocess.batch_shape(1);
+    shapes_at(graph, &spec.preprocess.batch_shape(1))
+}
+
+/// Shapes of every named tensor, in graph order, with the input at `dims` (empty where
+/// tract cannot make a shape concrete).
+pub(crate) fn shapes_at(
+    graph: &crate::graph::OnnxGraph,
+    dims: &[usize],
+) -> Result<Vec<(String, Vec<usize>)>> {
     let model = tract_onnx::onnx()
         .model_for_proto_model(&graph.proto)
         .and_then(|m| m.with_input_fact(0, f32::fact(dims).into()))
         .and_then(|m| m.into_typed())
-        .map_err(|e| err(path, e))?;
+        .map_err(|e| err(&graph.path, e))?;
     let mut out = Vec::new();
     for node in model.nodes() {
         for (ix, o) in node.outputs.iter().enumerate() {

@@ -34,6 +34,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         (Err(_), Some((_, spec))) => Listing::new(&graph, Some(&spec.preprocess.batch_shape(1)))?,
         (Err(e), None) => return Err(e.into()),
     };
+    check_names(&a.model, &listing, &path)?;
     let proposal = inspect::propose(&graph, &listing)?;
     let written = if a.write_config {
         Some(write_config(&path, &proposal, a.force, ui)?)
@@ -72,6 +73,30 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             "written": written,
         }),
     );
+    Ok(())
+}
+
+/// `--layer` and `--embedding` must name activation tensors of the model: otherwise the
+/// error lists the tensors nearest to the name, with their shapes.
+fn check_names(m: &ModelArgs, listing: &Listing, path: &Path) -> Result<()> {
+    let all: Vec<&amva_model::inspect::TensorInfo> =
+        listing.tensors.iter().chain(&listing.outputs).collect();
+    let names: Vec<String> = all.iter().map(|t| t.name.clone()).collect();
+    for (flag, name) in [("--layer", &m.layer), ("--embedding", &m.embedding)] {
+        let Some(name) = name.as_deref().filter(|n| !names.iter().any(|t| t == n)) else {
+            continue;
+        };
+        let near: Vec<String> = amva_model::graph::nearest(name, &names, 10)
+            .into_iter()
+            .filter_map(|n| all.iter().find(|t| t.name == n))
+            .map(|t| format!("{} {:?}", t.name, t.shape))
+            .collect();
+        bail!(
+            "{}: {flag} {name}: no activation tensor of that name; nearest: {}",
+            path.display(),
+            near.join(", ")
+        );
+    }
     Ok(())
 }
 
