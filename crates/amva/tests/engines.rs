@@ -104,6 +104,32 @@ fn auto_runs_the_configuration_the_cached_calibration_names() {
         serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     assert_eq!(after[0]["choice"], slowest);
 
+    // A run resumes on the engine it started with, whatever auto names now.
+    let store = tmp.path().join("maps");
+    let maps = |extra: &[&str]| {
+        let mut c = in_home(&sh, &home, &lib);
+        c.args(["maps", "--method", "activation", "--part-size", "2", "--images"])
+            .arg(sh.join("faces/magface-toy"))
+            .arg("--out")
+            .arg(&store)
+            .args(extra);
+        c.output().unwrap()
+    };
+    let started = if slowest["engine"] == "tract" { "ort" } else { "tract" };
+    if started == "tract" || lib.is_string() {
+        let first = maps(&["--engine", started, "--stop-after-parts", "1"]);
+        assert!(!first.status.success(), "stopped after one part as asked");
+        let resumed = maps(&[]);
+        let err = String::from_utf8_lossy(&resumed.stderr);
+        assert!(resumed.status.success(), "{err}");
+        assert!(err.contains(&format!("on its engine, {started}")), "{err}");
+        let meta: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(store.join("meta.json")).unwrap())
+                .unwrap();
+        assert_eq!(meta["settings"]["engine"], started);
+        assert_eq!(meta["complete"], true);
+    }
+
     // An explicit engine always wins.
     let other = if slowest["engine"] == "tract" && lib.is_string() { "ort" } else { "tract" };
     let explicit = embed(other, "explicit");

@@ -129,6 +129,13 @@ pub struct Args {
     pub stop_after_parts: Option<usize>,
 }
 
+/// The engine of the run a store in `out` was started with, if any.
+fn started_engine(out: &std::path::Path) -> Option<EngineKind> {
+    let text = std::fs::read(out.join("meta.json")).ok()?;
+    let meta: StoreMeta = serde_json::from_slice(&text).ok()?;
+    meta.settings.engine.parse().ok()
+}
+
 /// Images per part: a few minutes of work at most, so little is lost to an interruption.
 pub fn default_part_size(method: Method) -> usize {
     match method {
@@ -142,7 +149,19 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let start = std::time::Instant::now();
     let inputs = common::images_and_model(&a.images.images, a.model.model.as_deref());
     let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "maps")?;
-    let (model, model_path) = a.model.load(ui)?;
+    let mut model_args = a.model.clone();
+    if model_args.engine == EngineKind::Auto {
+        // A run resumes on the engine it started with: auto's calibrated choice may have
+        // changed since, and a store mixes no engines.
+        if let Some(engine) = started_engine(&a.out) {
+            ui.note(&format!(
+                "resuming {} on its engine, {engine} (pass --engine to choose another --out)",
+                a.out.display()
+            ));
+            model_args.engine = engine;
+        }
+    }
+    let (model, model_path) = model_args.load(ui)?;
     let params = a.cam.params(a.method, &model);
     let runner = CamRunner::new(&model, params.clone())?;
     let list = amva_io::images::ImageList::open(&a.images.images)?;
