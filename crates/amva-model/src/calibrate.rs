@@ -505,9 +505,9 @@ mod tests {
             assert!(c
                 .iter()
                 .any(|c| c.ort.is_some_and(|s| s.optimization == o && s.threads == 1)));
-            assert!(c
-                .iter()
-                .any(|c| c.ort.is_some_and(|s| s.optimization == o && s.sessions == 1)));
+            assert!(c.iter().any(|c| c
+                .ort
+                .is_some_and(|s| s.optimization == o && s.sessions == 1)));
         }
     }
 

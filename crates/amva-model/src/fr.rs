@@ -249,7 +249,9 @@ pub fn calibrate(path: &Path, spec: &ModelSpec) -> Result<Calibration> {
 pub fn cached_calibration(path: &Path, spec: &ModelSpec) -> Result<Option<Calibration>> {
     with_full_net(path, spec, |net| {
         let key = crate::calibrate::key(net)?;
-        Ok(crate::calibrate::cached().into_iter().find(|c| c.key == key))
+        Ok(crate::calibrate::cached()
+            .into_iter()
+            .find(|c| c.key == key))
     })
 }
 

@@ -119,7 +119,9 @@ fn overlay_of_the_papers_sample_face() {
         image::open(format!("{dir}/example_image.jpg")),
         std::fs::read(format!("{dir}/example_image.npy")),
     ) else {
-        amva_testkit::skip(&format!("{dir} not found (../shared is absent on this machine)"));
+        amva_testkit::skip(&format!(
+            "{dir} not found (../shared is absent on this machine)"
+        ));
         return;
     };
     let img = img.to_rgb8();

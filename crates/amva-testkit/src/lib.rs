@@ -71,10 +71,7 @@ mod tests {
         let r = std::panic::catch_unwind(|| shared_with(&[missing]));
         if data_required() {
             let msg = r.expect_err("must fail under AMVA_REQUIRE_DATA=1");
-            let msg = msg
-                .downcast_ref::<String>()
-                .cloned()
-                .unwrap_or_default();
+            let msg = msg.downcast_ref::<String>().cloned().unwrap_or_default();
             assert!(msg.contains(missing), "{msg}");
         } else {
             assert_eq!(r.expect("skips without AMVA_REQUIRE_DATA"), None);

@@ -177,10 +177,7 @@ impl ModelArgs {
         let model = FrModel::load(&path, spec, self.engine)
             .with_context(|| format!("loading {} with {settings}", path.display()))?;
         let choice = model.engine_choice();
-        ui.note(&format!(
-            "engine: {} ({})",
-            choice.config, choice.reason
-        ));
+        ui.note(&format!("engine: {} ({})", choice.config, choice.reason));
         ui.detail(&format!(
             "model {} (sha256 {})",
             path.display(),

@@ -366,12 +366,10 @@ fn lfw() -> Option<&'static Lfw> {
         let maps = cache.join("maps-ablation");
         let o = run({
             let mut c = amva(&shared);
-            c.args([
-                "maps", "--quiet", "--method", "ablation", "--images",
-            ])
-            .arg(&faces)
-            .arg("--out")
-            .arg(&maps);
+            c.args(["maps", "--quiet", "--method", "ablation", "--images"])
+                .arg(&faces)
+                .arg("--out")
+                .arg(&maps);
             c
         });
         assert!(o.status.success(), "amva maps failed");

@@ -270,12 +270,7 @@ fn magnitude_and_serfiq_beat_random_on_lfw() {
         String::from_utf8_lossy(&o.stdout).to_string()
     };
     run(amva()
-        .args([
-            "quality",
-            "--methods",
-            "magnitude,serfiq",
-            "--images",
-        ])
+        .args(["quality", "--methods", "magnitude,serfiq", "--images"])
         .arg(&images)
         .arg("--out")
         .arg(&scores));

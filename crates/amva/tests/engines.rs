@@ -18,7 +18,11 @@ fn in_home(shared: &Path, home: &Path, ort_lib: &serde_json::Value) -> Command {
 fn json_of(mut c: Command) -> serde_json::Value {
     c.arg("--json");
     let out = util::run(c);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     util::json_summary(&out)
 }
 
@@ -49,17 +53,26 @@ fn auto_runs_the_configuration_the_cached_calibration_names() {
     let fastest = measured
         .iter()
         .max_by(|a, b| {
-            a["images_per_s"].as_f64().unwrap().total_cmp(&b["images_per_s"].as_f64().unwrap())
+            a["images_per_s"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["images_per_s"].as_f64().unwrap())
         })
         .unwrap();
-    assert_eq!(cal["choice"], fastest["config"], "the fastest configuration is chosen");
+    assert_eq!(
+        cal["choice"], fastest["config"],
+        "the fastest configuration is chosen"
+    );
 
     // Fake the cache: name the slowest configuration instead. auto must run that one,
     // which proves it reads the cache instead of measuring again.
     let slowest = measured
         .iter()
         .min_by(|a, b| {
-            a["images_per_s"].as_f64().unwrap().total_cmp(&b["images_per_s"].as_f64().unwrap())
+            a["images_per_s"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["images_per_s"].as_f64().unwrap())
         })
         .unwrap()["config"]
         .clone();
@@ -96,7 +109,10 @@ fn auto_runs_the_configuration_the_cached_calibration_names() {
     assert_eq!(auto["engine"], slowest["engine"]);
     assert_eq!(auto["batch"], slowest["batch"]);
     assert!(
-        auto["engine_choice"]["reason"].as_str().unwrap().contains("calibration"),
+        auto["engine_choice"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("calibration"),
         "{auto}"
     );
     // The cache was not rewritten by the runs.
@@ -108,14 +124,25 @@ fn auto_runs_the_configuration_the_cached_calibration_names() {
     let store = tmp.path().join("maps");
     let maps = |extra: &[&str]| {
         let mut c = in_home(&sh, &home, &lib);
-        c.args(["maps", "--method", "activation", "--part-size", "2", "--images"])
-            .arg(sh.join("faces/magface-toy"))
-            .arg("--out")
-            .arg(&store)
-            .args(extra);
+        c.args([
+            "maps",
+            "--method",
+            "activation",
+            "--part-size",
+            "2",
+            "--images",
+        ])
+        .arg(sh.join("faces/magface-toy"))
+        .arg("--out")
+        .arg(&store)
+        .args(extra);
         c.output().unwrap()
     };
-    let started = if slowest["engine"] == "tract" { "ort" } else { "tract" };
+    let started = if slowest["engine"] == "tract" {
+        "ort"
+    } else {
+        "tract"
+    };
     if started == "tract" || lib.is_string() {
         let first = maps(&["--engine", started, "--stop-after-parts", "1"]);
         assert!(!first.status.success(), "stopped after one part as asked");
@@ -131,11 +158,18 @@ fn auto_runs_the_configuration_the_cached_calibration_names() {
     }
 
     // An explicit engine always wins.
-    let other = if slowest["engine"] == "tract" && lib.is_string() { "ort" } else { "tract" };
+    let other = if slowest["engine"] == "tract" && lib.is_string() {
+        "ort"
+    } else {
+        "tract"
+    };
     let explicit = embed(other, "explicit");
     assert_eq!(explicit["engine"], other, "{explicit}");
     assert!(
-        explicit["engine_choice"]["reason"].as_str().unwrap().contains("--engine"),
+        explicit["engine_choice"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("--engine"),
         "{explicit}"
     );
 }

@@ -284,15 +284,7 @@ fn bad_layers_and_methods_fail_with_clear_messages() {
     );
     let err = fails(
         &sh,
-        &[
-            "maps",
-            "--images",
-            f,
-            "--out",
-            &out("b"),
-            "--layer",
-            "662",
-        ],
+        &["maps", "--images", f, "--out", &out("b"), "--layer", "662"],
     );
     assert!(
         err.contains("[1, 512, 1, 1]") && err.contains("spatial"),
@@ -413,7 +405,10 @@ fn scorecam_and_ablation_beat_the_random_map_on_deletion_and_insertion() {
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("faith");
     let s = faithfulness(&sh, &out, "ablation,random", 200);
-    eprintln!("Ablation-CAM, 200 faces: {:?}; random {:?}", s["ablation"], s["random"]);
+    eprintln!(
+        "Ablation-CAM, 200 faces: {:?}; random {:?}",
+        s["ablation"], s["random"]
+    );
     beats_random(&s, "ablation");
     let per_image = std::fs::read_to_string(out.join("per_image.csv")).unwrap();
     assert_eq!(per_image.lines().count(), 1 + 2 * 200);
@@ -431,6 +426,9 @@ fn scorecam_and_ablation_beat_the_random_map_on_deletion_and_insertion() {
     assert!(out.join("curves.png").is_file());
 
     let sc = faithfulness(&sh, &t.path().join("sc"), "scorecam,random", 16);
-    eprintln!("Score-CAM, all 512 channels, 16 faces: {:?}; random {:?}", sc["scorecam"], sc["random"]);
+    eprintln!(
+        "Score-CAM, all 512 channels, 16 faces: {:?}; random {:?}",
+        sc["scorecam"], sc["random"]
+    );
     beats_random(&sc, "scorecam");
 }

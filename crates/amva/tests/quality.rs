@@ -32,12 +32,7 @@ fn magface_toy_scores_rank_like_magface() {
     let out = dir.path().join("scores.csv");
     run_ok(
         amva(Some(&shared))
-            .args([
-                "quality",
-                "--methods",
-                "magnitude,serfiq,pose",
-                "--images",
-            ])
+            .args(["quality", "--methods", "magnitude,serfiq,pose", "--images"])
             .arg(shared.join("faces/magface-toy"))
             .arg("--out")
             .arg(&out),
@@ -131,12 +126,7 @@ fn unreadable_and_wrong_size_images_are_listed() {
     let out = dir.path().join("q.csv");
     run_ok(
         amva(Some(&shared))
-            .args([
-                "quality",
-                "--methods",
-                "magnitude,pose",
-                "--images",
-            ])
+            .args(["quality", "--methods", "magnitude,pose", "--images"])
             .arg(&imgs)
             .arg("--out")
             .arg(&out),
@@ -161,13 +151,7 @@ fn unreadable_and_wrong_size_images_are_listed() {
     // With --resize every readable image is scored.
     run_ok(
         amva(Some(&shared))
-            .args([
-                "quality",
-                "--methods",
-                "magnitude",
-                "--resize",
-                "--images",
-            ])
+            .args(["quality", "--methods", "magnitude", "--resize", "--images"])
             .arg(&imgs)
             .arg("--out")
             .arg(&out),

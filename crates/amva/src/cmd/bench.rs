@@ -86,7 +86,11 @@ impl Machine {
         } else {
             ""
         };
-        format!("machine: {} ({} cores, {idle}{warn})", self.cpu, rayon::current_num_threads())
+        format!(
+            "machine: {} ({} cores, {idle}{warn})",
+            self.cpu,
+            rayon::current_num_threads()
+        )
     }
 }
 

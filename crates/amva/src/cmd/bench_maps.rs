@@ -155,8 +155,7 @@ pub fn run(a: Args, machine: &super::bench::Machine, ui: &Ui) -> Result<()> {
             }
         }
     }
-    let mut json =
-        serde_json::json!({"command": "bench maps", "cpu": machine.cpu, "idle": machine.idle, "threads": threads, "results": rows});
+    let mut json = serde_json::json!({"command": "bench maps", "cpu": machine.cpu, "idle": machine.idle, "threads": threads, "results": rows});
     if a.methods.contains(&Method::ScoreCam) && !a.no_peer {
         match (peer_python(&a), peer_script()) {
             (Some(py), Some(script)) => {

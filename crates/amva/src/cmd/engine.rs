@@ -70,7 +70,10 @@ fn status(model: &ModelArgs, ui: &Ui) -> Result<()> {
         .map(|e| e.to_string());
     if !ui.json {
         println!("cpu:   {}", amva_model::calibrate::cpu_model());
-        println!("tract: usable ({}, built in, pure Rust)", amva_model::calibrate::TRACT_VERSION);
+        println!(
+            "tract: usable ({}, built in, pure Rust)",
+            amva_model::calibrate::TRACT_VERSION
+        );
         match (&lib, ort) {
             (Some(p), true) => println!(
                 "ort:   usable ({}, {})",
