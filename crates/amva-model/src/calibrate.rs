@@ -177,6 +177,8 @@ impl Calibration {
 pub struct NetSpec<'a> {
     pub proto: &'a ModelProto,
     pub path: &'a Path,
+    /// SHA-256 of the model file, as loaded (not hashed again per net).
+    pub sha256: &'a str,
     pub item_shape: &'a [usize],
     pub outputs: &'a [String],
 }
@@ -220,7 +222,7 @@ pub fn key(net: &NetSpec) -> Result<CalibrationKey> {
         amva: env!("CARGO_PKG_VERSION").into(),
         tract: TRACT_VERSION.into(),
         ort: crate::engine::ort_version(),
-        model_sha256: amva_io::fetch::sha256_file(net.path)?,
+        model_sha256: net.sha256.to_string(),
         net: format!("{:?} -> {}", net.item_shape, net.outputs.join(",")),
     })
 }

@@ -113,6 +113,7 @@ impl Net {
     pub(crate) fn new(
         proto: &ModelProto,
         path: &Path,
+        sha256: &str,
         item_shape: Vec<usize>,
         outputs: Vec<String>,
         engine: EngineKind,
@@ -125,6 +126,7 @@ impl Net {
         let spec = crate::calibrate::NetSpec {
             proto: &proto,
             path,
+            sha256,
             item_shape: &item_shape,
             outputs: &outputs,
         };
@@ -261,6 +263,6 @@ impl Net {
         };
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let proto = graph.cut(None, &refs)?;
-        Net::new(&proto, path, item_shape, names, engine)
+        Net::new(&proto, path, &graph.sha256, item_shape, names, engine)
     }
 }

@@ -98,7 +98,7 @@ impl FrModel {
         let _ = input;
         let (proto, item_shape, outputs) = full_net(&graph, &spec, &embedding_source)?;
         let p = &spec.preprocess;
-        let full = Net::new(&proto, path, item_shape, outputs, engine)?;
+        let full = Net::new(&proto, path, &graph.sha256, item_shape, outputs, engine)?;
         // One probe pass on a grey image gives the output shapes.
         let probe = full.run(&vec![0.0; p.len()], 1)?;
         let embedding_dim = probe[0].data.len();
@@ -267,6 +267,7 @@ fn with_full_net<T>(
     f(&crate::calibrate::NetSpec {
         proto: &proto,
         path,
+        sha256: &graph.sha256,
         item_shape: &item_shape,
         outputs: &outputs,
     })
