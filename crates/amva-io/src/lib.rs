@@ -9,5 +9,6 @@ pub mod models;
 pub mod npy;
 pub mod npy_writer;
 pub mod outputs;
+pub mod pairs;
 
 pub use error::{Error, Result};

@@ -199,17 +199,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         .scores
         .methods
         .iter()
-        .map(|(name, m)| {
-            format!(
-                "{name} {} ({})",
-                m.scores.len(),
-                if m.direction == amva_quality::Direction::Higher {
-                    "higher is better"
-                } else {
-                    "lower is better"
-                }
-            )
-        })
+        .map(|(name, m)| format!("{name} {} ({})", m.scores.len(), m.direction.describe()))
         .collect();
     ui.summary(
         &format!(
