@@ -177,7 +177,7 @@ pub fn list_digest(list: &ImageList) -> String {
         text.push_str(&it.id);
         text.push('\n');
     }
-    amva_io::fetch::sha256_hex(text.as_bytes())
+    amva_io::cache::sha256_hex(text.as_bytes())
 }
 
 /// One finished part of a run.

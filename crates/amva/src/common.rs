@@ -135,9 +135,7 @@ impl ModelArgs {
                 );
                 Ok(p.clone())
             }
-            None => {
-                Ok(amva_io::models::ModelSource::from_env()?.model(amva_io::models::FR_FEATURE)?)
-            }
+            None => Ok(amva_fetch::models::ensure(amva_io::models::FR_FEATURE)?),
         }
     }
 

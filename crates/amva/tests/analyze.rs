@@ -706,7 +706,7 @@ fn lfw_explain_recomputes_maps_like_the_reference_and_refuses_other_models() {
         .as_str()
         .unwrap()
         .to_string();
-    let pose_sha = amva_io::fetch::sha256_file(&l.shared.join("models/fr_pose.onnx")).unwrap();
+    let pose_sha = amva_io::cache::sha256_file(&l.shared.join("models/fr_pose.onnx")).unwrap();
     assert!(
         !o.status.success() && e.contains(&reference_sha) && e.contains(&pose_sha),
         "{e}"

@@ -258,7 +258,7 @@ fn front_matter(analysis: &Analysis, opts: &AnalyzeOptions) -> Result<Report> {
             .unwrap_or_else(|| "unknown".into()),
     );
     for f in &opts.scores {
-        let sha = amva_io::fetch::sha256_file(f).unwrap_or_default();
+        let sha = amva_io::cache::sha256_file(f).unwrap_or_default();
         report.param("score file", format!("{} (sha256 {sha})", f.display()));
     }
     let bins = opts

@@ -57,7 +57,7 @@ pub mod files {
 }
 
 fn sha256_file(path: &Path) -> Option<String> {
-    amva_io::fetch::sha256_file(path).ok()
+    amva_io::cache::sha256_file(path).ok()
 }
 
 /// The summary of `analysis`.
