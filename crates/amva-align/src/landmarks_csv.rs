@@ -43,6 +43,7 @@ impl LandmarkTable {
 }
 
 /// Where the numbers are in a row.
+#[derive(Debug, Clone, Copy)]
 enum Layout {
     /// Ten columns starting here.
     Columns(usize),
@@ -93,33 +94,8 @@ pub fn parse_landmarks_csv(text: &str, path: &Path) -> Result<LandmarkTable> {
     let has_header = !first
         .get(1)
         .is_some_and(|f| is_number(f) || is_packed_numbers(f));
-    let (image_col, layout, names): (usize, Layout, Vec<String>) = if has_header {
-        let names: Vec<String> = first.iter().map(|h| h.trim().to_string()).collect();
-        let lower: Vec<String> = names.iter().map(|h| h.to_ascii_lowercase()).collect();
-        let image_col = IMAGE_COLUMNS
-            .iter()
-            .find_map(|n| lower.iter().position(|h| h == n))
-            .unwrap_or(0);
-        let packed = lower
-            .iter()
-            .position(|h| h.starts_with("landmarks5_in_raw250_deepfunneled"))
-            .or_else(|| lower.iter().position(|h| h.contains("landmark")));
-        let layout = match packed {
-            Some(c) => Layout::Packed(c),
-            None => {
-                if names.len() < image_col + 11 {
-                    return Err(bad(
-                        1,
-                        format!(
-                            "header has {} columns; expected the image column then 10 coordinate columns (x1,y1..x5,y5) or a 'landmarks' column of 10 space-separated numbers",
-                            names.len()
-                        ),
-                    ));
-                }
-                Layout::Columns(image_col + 1)
-            }
-        };
-        (image_col, layout, names)
+    let (image_col, layout, names) = if has_header {
+        header_layout(&first).map_err(|why| bad(1, why))?
     } else {
         let layout = if first.len() >= 11 {
             Layout::Columns(1)
@@ -153,73 +129,8 @@ pub fn parse_landmarks_csv(text: &str, path: &Path) -> Result<LandmarkTable> {
                 format!("empty image name in column '{}'", col_name(image_col)),
             ));
         }
-        let values: Vec<(String, String)> = match layout {
-            Layout::Columns(start) => {
-                if rec.len() < start + 10 {
-                    return Err(bad(
-                        line,
-                        format!(
-                            "{} columns; expected the image and 10 coordinates (x1,y1..x5,y5)",
-                            rec.len()
-                        ),
-                    ));
-                }
-                (start..start + 10)
-                    .map(|c| (col_name(c), rec[c].trim().to_string()))
-                    .collect()
-            }
-            Layout::Packed(c) => {
-                let Some(field) = rec.get(c) else {
-                    return Err(bad(
-                        line,
-                        format!(
-                            "{} columns; no landmark column '{}'",
-                            rec.len(),
-                            col_name(c)
-                        ),
-                    ));
-                };
-                let parts: Vec<&str> = field.split_whitespace().collect();
-                if !parts.is_empty() && parts.len() != 10 {
-                    return Err(bad(
-                        line,
-                        format!(
-                            "column '{}' has {} numbers; expected 10 (x1 y1 .. x5 y5)",
-                            col_name(c),
-                            parts.len()
-                        ),
-                    ));
-                }
-                parts.iter().map(|p| (col_name(c), p.to_string())).collect()
-            }
-        };
-        let pts = if values.iter().all(|(_, v)| v.is_empty()) {
-            None
-        } else {
-            let mut nums = [0f64; 10];
-            for (k, (name, v)) in values.iter().enumerate() {
-                if v.is_empty() {
-                    return Err(bad(
-                        line,
-                        format!("column '{name}' is empty (coordinate {} of 10)", k + 1),
-                    ));
-                }
-                nums[k] = v
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|x| x.is_finite())
-                    .ok_or_else(|| {
-                        bad(
-                            line,
-                            format!(
-                                "column '{name}': '{v}' is not a number (coordinate {} of 10)",
-                                k + 1
-                            ),
-                        )
-                    })?;
-            }
-            Some(std::array::from_fn(|j| [nums[2 * j], nums[2 * j + 1]]))
-        };
+        let values = row_values(&rec, layout, &col_name).map_err(|why| bad(line, why))?;
+        let pts = parse_points(&values).map_err(|why| bad(line, why))?;
         let id = image.replace('\\', "/");
         if let Some(prev) = seen.insert(id.clone(), line) {
             return Err(bad(
@@ -230,4 +141,99 @@ pub fn parse_landmarks_csv(text: &str, path: &Path) -> Result<LandmarkTable> {
         table.by_image.insert(id, pts);
     }
     Ok(table)
+}
+
+/// The image column, the layout of the coordinates and the column names of a header.
+fn header_layout(
+    first: &csv::StringRecord,
+) -> std::result::Result<(usize, Layout, Vec<String>), String> {
+    let names: Vec<String> = first.iter().map(|h| h.trim().to_string()).collect();
+    let lower: Vec<String> = names.iter().map(|h| h.to_ascii_lowercase()).collect();
+    let image_col = IMAGE_COLUMNS
+        .iter()
+        .find_map(|n| lower.iter().position(|h| h == n))
+        .unwrap_or(0);
+    let packed = lower
+        .iter()
+        .position(|h| h.starts_with("landmarks5_in_raw250_deepfunneled"))
+        .or_else(|| lower.iter().position(|h| h.contains("landmark")));
+    let layout = match packed {
+        Some(c) => Layout::Packed(c),
+        None if names.len() < image_col + 11 => {
+            return Err(format!(
+                "header has {} columns; expected the image column then 10 coordinate columns (x1,y1..x5,y5) or a 'landmarks' column of 10 space-separated numbers",
+                names.len()
+            ))
+        }
+        None => Layout::Columns(image_col + 1),
+    };
+    Ok((image_col, layout, names))
+}
+
+/// The 10 coordinate fields of a row, each with its column's name.
+fn row_values(
+    rec: &csv::StringRecord,
+    layout: Layout,
+    col_name: &dyn Fn(usize) -> String,
+) -> std::result::Result<Vec<(String, String)>, String> {
+    match layout {
+        Layout::Columns(start) => {
+            if rec.len() < start + 10 {
+                return Err(format!(
+                    "{} columns; expected the image and 10 coordinates (x1,y1..x5,y5)",
+                    rec.len()
+                ));
+            }
+            Ok((start..start + 10)
+                .map(|c| (col_name(c), rec[c].trim().to_string()))
+                .collect())
+        }
+        Layout::Packed(c) => {
+            let Some(field) = rec.get(c) else {
+                return Err(format!(
+                    "{} columns; no landmark column '{}'",
+                    rec.len(),
+                    col_name(c)
+                ));
+            };
+            let parts: Vec<&str> = field.split_whitespace().collect();
+            if !parts.is_empty() && parts.len() != 10 {
+                return Err(format!(
+                    "column '{}' has {} numbers; expected 10 (x1 y1 .. x5 y5)",
+                    col_name(c),
+                    parts.len()
+                ));
+            }
+            Ok(parts.iter().map(|p| (col_name(c), p.to_string())).collect())
+        }
+    }
+}
+
+/// Five points from 10 coordinate fields; None when all are empty (no face).
+fn parse_points(values: &[(String, String)]) -> std::result::Result<Option<[Point; 5]>, String> {
+    if values.iter().all(|(_, v)| v.is_empty()) {
+        return Ok(None);
+    }
+    let mut nums = [0f64; 10];
+    for (k, (name, v)) in values.iter().enumerate() {
+        if v.is_empty() {
+            return Err(format!(
+                "column '{name}' is empty (coordinate {} of 10)",
+                k + 1
+            ));
+        }
+        nums[k] = v
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| {
+                format!(
+                    "column '{name}': '{v}' is not a number (coordinate {} of 10)",
+                    k + 1
+                )
+            })?;
+    }
+    Ok(Some(std::array::from_fn(|j| {
+        [nums[2 * j], nums[2 * j + 1]]
+    })))
 }

@@ -320,3 +320,145 @@ pub fn file_stem(id: &str) -> String {
         })
         .collect()
 }
+
+/// How [`explain_images`] reads and compares.
+#[derive(Debug, Clone, Copy)]
+pub struct ExplainOptions {
+    /// Floor of the reference AM-V in the z-map's denominator.
+    pub eps: f64,
+    /// Resize images of the wrong size (otherwise they are listed as failed).
+    pub resize: bool,
+}
+
+/// Explains every image of `items` against `reference` with maps from `runner` (made
+/// with the reference's model and map parameters): per image a figure, its map, its
+/// deviation and its z-map (`.npy`) in `out`, named after the file stem (made unique),
+/// and its scores. Returns the explained images and the (id, reason) of those that
+/// could not be read. `progress(n)` is called as images are done.
+pub fn explain_images(
+    reference: &Reference,
+    runner: &amva_maps::CamRunner<'_>,
+    items: &[amva_io::images::ImageItem],
+    opts: &ExplainOptions,
+    out: &Path,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<(Vec<Explained>, Vec<(String, String)>)> {
+    let read = amva_maps::ReadOptions {
+        resize: opts.resize,
+        strict: false,
+        full: true,
+    };
+    let part = runner.map_part(items, read, progress, &|_| {})?;
+    let (h, w) = reference.shape;
+    let full = part.full.as_deref().unwrap_or_default();
+    let mut rows = Vec::new();
+    let mut used_stems: Vec<String> = Vec::new();
+    for (k, (id, flags)) in part.ids.iter().zip(&part.flags).enumerate() {
+        let map = &full[k * h * w..(k + 1) * h * w];
+        let stem = unique_stem(id, &mut used_stems);
+        let e = explain_map(reference, map, opts.eps)?;
+        write_explanation(reference, &e, map, items, id, &stem, out)?;
+        rows.push(Explained {
+            image: id.clone(),
+            figure: format!("{stem}.png"),
+            flat_map: flags == amva_maps::store::FLAT,
+            map_file: format!("{stem}_map.npy"),
+            deviation_file: format!("{stem}_deviation.npy"),
+            z_file: format!("{stem}_z.npy"),
+            scores: e.scores,
+        });
+    }
+    Ok((rows, part.failed))
+}
+
+/// The file stem of `id`, made unique among `used` (`a`, `a_2`, `a_3`, ...).
+fn unique_stem(id: &str, used: &mut Vec<String>) -> String {
+    let base = file_stem(id);
+    let mut stem = base.clone();
+    let mut k = 2;
+    while used.contains(&stem) {
+        stem = format!("{base}_{k}");
+        k += 1;
+    }
+    used.push(stem.clone());
+    stem
+}
+
+/// The figure and the three arrays of one explained image.
+fn write_explanation(
+    reference: &Reference,
+    e: &Explanation,
+    map: &[f32],
+    items: &[amva_io::images::ImageItem],
+    id: &str,
+    stem: &str,
+    out: &Path,
+) -> Result<()> {
+    let (h, w) = reference.shape;
+    let path = items
+        .iter()
+        .find(|it| it.id == id)
+        .map(|it| it.path.as_path());
+    let path = path.ok_or_else(|| AnalysisError::store(out, format!("no image '{id}'")))?;
+    let face = amva_io::images::load_fitted(path, w as u32, h as u32, true)?;
+    let fig = explanation_figure(reference, e, map, &face, id)?;
+    let png = out.join(format!("{stem}.png"));
+    amva_report::write_png_atomic(&png, &fig)
+        .map_err(AnalysisError::report(png.display().to_string()))?;
+    let f32s = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<_>>();
+    amva_io::npy::write_f32(&out.join(format!("{stem}_map.npy")), &[h, w], map)?;
+    let dev = out.join(format!("{stem}_deviation.npy"));
+    amva_io::npy::write_f32(&dev, &[h, w], &f32s(&e.deviation))?;
+    amva_io::npy::write_f32(&out.join(format!("{stem}_z.npy")), &[h, w], &f32s(&e.z))?;
+    Ok(())
+}
+
+/// One explained image, as listed in explain.json.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Explained {
+    pub image: String,
+    pub figure: String,
+    pub flat_map: bool,
+    pub map_file: String,
+    pub deviation_file: String,
+    pub z_file: String,
+    pub scores: ExplainScores,
+}
+
+/// explain.csv: one row of scores per image.
+pub fn scores_csv(rows: &[Explained]) -> Result<Vec<u8>> {
+    let csv_err = |e: csv::Error| AnalysisError::store("explain.csv", e.to_string());
+    let mut wr = csv::Writer::from_writer(Vec::new());
+    wr.write_record([
+        "image",
+        "mean_abs_deviation",
+        "inside",
+        "outside",
+        "outside_share",
+        "mean_abs_z",
+        "mean_abs_z_inside",
+        "mean_abs_z_outside",
+        "max_abs_z",
+    ])
+    .map_err(csv_err)?;
+    for r in rows {
+        let s = &r.scores;
+        let mut rec = vec![r.image.clone()];
+        rec.extend(
+            [
+                s.mean_abs_deviation,
+                s.inside,
+                s.outside,
+                s.outside_share,
+                s.mean_abs_z,
+                s.mean_abs_z_inside,
+                s.mean_abs_z_outside,
+                s.max_abs_z,
+            ]
+            .map(|v| format!("{v}")),
+        );
+        wr.write_record(&rec).map_err(csv_err)?;
+    }
+    wr.into_inner()
+        .map_err(|e| AnalysisError::store("explain.csv", e.to_string()))
+}

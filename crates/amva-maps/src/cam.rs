@@ -36,6 +36,17 @@ pub struct LowMap {
 }
 
 /// Computes maps of one method with one model. Cheap to share across threads.
+/// How [`CamRunner::map_part`] reads its images and what it keeps.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadOptions {
+    /// Resize images of the wrong size instead of failing them.
+    pub resize: bool,
+    /// Fail damaged images that still decode, instead of keeping them with a warning.
+    pub strict: bool,
+    /// Keep the finished (full-size) maps too.
+    pub full: bool,
+}
+
 pub struct CamRunner<'m> {
     model: &'m FrModel,
     params: MapParams,
@@ -242,6 +253,59 @@ impl<'m> CamRunner<'m> {
     /// Shape (H, W) of the full maps (the model input).
     pub fn full_shape(&self) -> (usize, usize) {
         self.mask_up.output_shape()
+    }
+
+    /// The maps of one part of an image list, as [`crate::StoreWriter::write_part`]
+    /// takes them: the images are read (unreadable ones listed in `failed`, damaged ones
+    /// in `warnings`, or failed with `strict`), mapped and finished (`full` keeps the
+    /// finished maps too). `progress(n)` is called as images are done; `note` gets one
+    /// line per failed or damaged image.
+    pub fn map_part(
+        &self,
+        items: &[amva_io::images::ImageItem],
+        read: ReadOptions,
+        progress: &(dyn Fn(usize) + Sync),
+        note: &dyn Fn(&str),
+    ) -> Result<crate::Part> {
+        let p = &self.model.spec.preprocess;
+        let loaded = amva_model::preprocess::load_batch_with(items, p, read.resize, read.strict);
+        for (id, why) in &loaded.failed {
+            note(&format!("skipped {id}: {why}"));
+        }
+        for (id, why) in &loaded.warnings {
+            note(&format!("{id}: {why}"));
+        }
+        progress(loaded.failed.len());
+        let maps = self.maps(&loaded.input, loaded.ok.len(), progress)?;
+        let mut part = crate::Part {
+            failed: loaded.failed,
+            warnings: loaded.warnings,
+            full: read.full.then(Vec::new),
+            ..crate::Part::default()
+        };
+        for (&i, map) in loaded.ok.iter().zip(&maps) {
+            let id = &items[i].id;
+            let finished = self.finish(&map.m).map_err(|e| match e {
+                Error::Math { source, .. } => Error::Math {
+                    what: format!("finishing the map of {id}"),
+                    source,
+                },
+                e => e,
+            })?;
+            if let Some(full) = part.full.as_mut() {
+                full.extend_from_slice(&finished.data);
+            }
+            part.ids.push(id.clone());
+            let flag = if finished.flat {
+                crate::store::FLAT
+            } else {
+                ""
+            };
+            part.flags.push(flag.to_string());
+            part.low.extend_from_slice(&map.m);
+            part.passes += map.passes as u64;
+        }
+        Ok(part)
     }
 
     /// The common ending (ReLU, upsample, min-max) of a low-resolution map.

@@ -9,7 +9,8 @@
 //! - [`MapStore`]: a finished store in memory; [`MapStore::full`] rebuilds a full map exactly as
 //!   ALGORITHMS 1 says. [`StoreWriter`] writes one part at a time and resumes;
 //!   [`merge`] joins shards.
-//! - [`Faithfulness`]: deletion/insertion curves and scores.
+//! - [`Faithfulness`]: deletion/insertion curves and scores; [`study`]: a study of
+//!   several methods against a random map (`amva faithfulness`).
 
 pub mod cam;
 pub mod cost;
@@ -20,8 +21,9 @@ mod linear_head;
 pub mod params;
 pub mod source;
 pub mod store;
+pub mod study;
 
-pub use cam::{forward_each, CamRunner, LowMap, Pass};
+pub use cam::{forward_each, CamRunner, LowMap, Pass, ReadOptions};
 pub use error::{Error, Result};
 pub use faithfulness::{Curves, Faithfulness};
 pub use params::{Channels, MapParams, Method, Score};

@@ -3,9 +3,7 @@
 //! the maps' meta.json the analysis kept); the comparison is `amva_analysis::explain`.
 
 use crate::common::Ui;
-use amva_analysis::explain::{
-    explain_map, explanation_figure, file_stem, ExplainScores, Reference, DEFAULT_EPS,
-};
+use amva_analysis::explain::{explain_images, scores_csv, ExplainOptions, Reference, DEFAULT_EPS};
 use amva_maps::{CamRunner, StoreMeta};
 use amva_model::{EngineKind, FrModel};
 use anyhow::{Context, Result};
@@ -109,58 +107,26 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             path: p.clone(),
         })
         .collect();
-    let loaded = amva_model::preprocess::load_batch(&items, &model.spec.preprocess, a.resize);
-    let pb = ui.progress(loaded.ok.len() as u64, "explain");
-    let maps = runner.maps(&loaded.input, loaded.ok.len(), &|k| pb.inc(k as u64))?;
+    let pb = ui.progress(items.len() as u64, "explain");
+    let (rows, failed) = explain_images(
+        &reference,
+        &runner,
+        &items,
+        &ExplainOptions {
+            eps: a.eps,
+            resize: a.resize,
+        },
+        &a.out,
+        &|k| pb.inc(k as u64),
+    )?;
     pb.finish_and_clear();
-    let (h, w) = reference.shape;
-    let mut rows = Vec::new();
-    let mut used_stems: Vec<String> = Vec::new();
-    for (&i, low) in loaded.ok.iter().zip(&maps) {
-        let item = &items[i];
-        let finished = runner.finish(&low.m)?;
-        let e = explain_map(&reference, &finished.data, a.eps)?;
-        let face = amva_io::images::load_fitted(&item.path, w as u32, h as u32, true)?;
-        let mut stem = file_stem(&item.id);
-        let base = stem.clone();
-        let mut k = 2;
-        while used_stems.contains(&stem) {
-            stem = format!("{base}_{k}");
-            k += 1;
-        }
-        used_stems.push(stem.clone());
-        let fig = explanation_figure(&reference, &e, &finished.data, &face, &item.id)?;
-        amva_report::write_png_atomic(a.out.join(format!("{stem}.png")), &fig)?;
-        let f32s = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<_>>();
-        amva_io::npy::write_f32(
-            &a.out.join(format!("{stem}_map.npy")),
-            &[h, w],
-            &finished.data,
-        )?;
-        amva_io::npy::write_f32(
-            &a.out.join(format!("{stem}_deviation.npy")),
-            &[h, w],
-            &f32s(&e.deviation),
-        )?;
-        amva_io::npy::write_f32(&a.out.join(format!("{stem}_z.npy")), &[h, w], &f32s(&e.z))?;
-        rows.push(Explained {
-            image: item.id.clone(),
-            figure: format!("{stem}.png"),
-            flat_map: finished.flat,
-            map_file: format!("{stem}_map.npy"),
-            deviation_file: format!("{stem}_deviation.npy"),
-            z_file: format!("{stem}_z.npy"),
-            scores: e.scores,
-        });
+    for (id, why) in &failed {
+        ui.note(&format!("skipped {id}: {why}"));
     }
-    let failed: Vec<serde_json::Value> = loaded
-        .failed
+    let failed: Vec<serde_json::Value> = failed
         .iter()
         .map(|(id, why)| serde_json::json!({"image": id, "reason": why}))
         .collect();
-    for (id, why) in &loaded.failed {
-        ui.note(&format!("skipped {id}: {why}"));
-    }
     let doc = serde_json::json!({
         "amva_version": env!("CARGO_PKG_VERSION"),
         "kind": "explanation",
@@ -188,53 +154,6 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     );
     anyhow::ensure!(!rows.is_empty(), "no image could be explained");
     Ok(())
-}
-
-/// One explained image, as listed in explain.json.
-#[derive(serde::Serialize)]
-struct Explained {
-    image: String,
-    figure: String,
-    flat_map: bool,
-    map_file: String,
-    deviation_file: String,
-    z_file: String,
-    scores: ExplainScores,
-}
-
-/// explain.csv: one row of scores per image.
-fn scores_csv(rows: &[Explained]) -> Result<Vec<u8>> {
-    let mut wr = csv::Writer::from_writer(Vec::new());
-    wr.write_record([
-        "image",
-        "mean_abs_deviation",
-        "inside",
-        "outside",
-        "outside_share",
-        "mean_abs_z",
-        "mean_abs_z_inside",
-        "mean_abs_z_outside",
-        "max_abs_z",
-    ])?;
-    for r in rows {
-        let s = &r.scores;
-        let mut rec = vec![r.image.clone()];
-        rec.extend(
-            [
-                s.mean_abs_deviation,
-                s.inside,
-                s.outside,
-                s.outside_share,
-                s.mean_abs_z,
-                s.mean_abs_z_inside,
-                s.mean_abs_z_outside,
-                s.max_abs_z,
-            ]
-            .map(|v| format!("{v}")),
-        );
-        wr.write_record(&rec)?;
-    }
-    Ok(wr.into_inner()?)
 }
 
 /// Image ids: the paths relative to the folder all given images share (just the file

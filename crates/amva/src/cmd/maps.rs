@@ -4,7 +4,7 @@
 use crate::common::{self, ImageArgs, ModelArgs, Ui};
 use amva_maps::store::{list_digest, sorted_list};
 use amva_maps::{
-    CamRunner, Channels, MapParams, Method, Part, RunSettings, Score, StoreMeta, StoreWriter,
+    CamRunner, Channels, MapParams, Method, ReadOptions, RunSettings, Score, StoreMeta, StoreWriter,
 };
 use amva_model::{EngineKind, FrModel};
 use anyhow::{Context, Result};
@@ -219,22 +219,16 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let todo = items.len() - writer.images_done().min(items.len());
     let pb = ui.progress(todo as u64, a.method.to_string().as_str());
     let mut written_now = 0;
+    let read = ReadOptions {
+        resize: a.images.resize,
+        strict: a.images.strict,
+        full: a.full,
+    };
     for chunk in parts.iter().skip(writer.parts_done()) {
-        let loaded = amva_model::preprocess::load_batch_with(
-            chunk,
-            &model.spec.preprocess,
-            a.images.resize,
-            a.images.strict,
-        );
-        for (id, why) in &loaded.failed {
-            pb.suspend(|| ui.note(&format!("skipped {id}: {why}")));
-        }
-        for (id, why) in &loaded.warnings {
-            pb.suspend(|| ui.note(&format!("{id}: {why}")));
-        }
-        pb.inc(loaded.failed.len() as u64);
-        let maps = runner
-            .maps(&loaded.input, loaded.ok.len(), &|k| pb.inc(k as u64))
+        let part = runner
+            .map_part(chunk, read, &|k| pb.inc(k as u64), &|msg| {
+                pb.suspend(|| ui.note(msg))
+            })
             .with_context(|| {
                 format!(
                     "computing maps of {} .. {}",
@@ -242,28 +236,6 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
                     chunk[chunk.len() - 1].id
                 )
             })?;
-        let mut part = Part {
-            failed: loaded.failed,
-            warnings: loaded.warnings,
-            full: a.full.then(Vec::new),
-            ..Part::default()
-        };
-        for (&i, map) in loaded.ok.iter().zip(&maps) {
-            let finished = runner
-                .finish(&map.m)
-                .with_context(|| format!("finishing the map of {}", chunk[i].id))?;
-            if let Some(full) = part.full.as_mut() {
-                full.extend_from_slice(&finished.data);
-            }
-            part.ids.push(chunk[i].id.clone());
-            part.flags.push(if finished.flat {
-                amva_maps::store::FLAT.to_string()
-            } else {
-                String::new()
-            });
-            part.low.extend_from_slice(&map.m);
-            part.passes += map.passes as u64;
-        }
         writer.write_part(&part)?;
         written_now += 1;
         if a.stop_after_parts == Some(written_now) {
