@@ -29,21 +29,18 @@
 //! unmatched.csv             method,image,reason: every id without a partner, every excluded score
 //! ```
 
-use std::path::PathBuf;
-
-use amva_math::groups::Direction;
-
-use crate::groups::GroupRules;
 use crate::permutation::Pooled;
-use crate::setstats::{group_statistics, GroupStats, PassReport, StatsOptions, DEFAULT_BUDGET};
-use crate::summary::{AcrossMethods, Summary};
+use crate::setstats::{group_statistics, GroupStats, PassReport, StatsOptions};
+
 use crate::Result;
-use amva_maps::source::MapKind;
 
 pub mod across;
 pub mod compare;
+mod options;
+mod page;
 pub mod report;
 mod report_method;
+mod results;
 pub mod significance;
 pub mod summarise;
 pub mod validate;
@@ -53,117 +50,14 @@ pub use crate::summary::RegionRow;
 pub use compare::{
     deviation_map, distribution_shift, region_row, Comparison, Shift, Stat, KDE_POINTS,
 };
-pub use report::{Item, ReportSection};
+pub use options::{AnalyzeOptions, DEFAULT_MARGIN};
+pub use page::{Item, ReportSection};
+pub use results::{Analysis, MethodResult, Outcome, Progress};
 use significance::PoolPlan;
 pub use significance::{
     permutation_outside_amv, PermutationData, PermutationOutcome, Significance,
 };
 use validate::Plan;
-
-/// Default growth of the face region, in pixels of the 112 x 112 frame.
-pub const DEFAULT_MARGIN: f64 = 12.0;
-
-/// Everything `amva analyze` is asked to do.
-#[derive(Debug, Clone)]
-pub struct AnalyzeOptions {
-    /// The map store.
-    pub maps: PathBuf,
-    /// Which array of the store.
-    pub map_kind: MapKind,
-    /// Score files.
-    pub scores: Vec<PathBuf>,
-    /// Output folder.
-    pub out: PathBuf,
-    /// Group rules.
-    pub rules: GroupRules,
-    /// `--direction` overrides.
-    pub directions: Vec<(String, Direction)>,
-    /// Growth of the face region in pixels of the 112 x 112 frame (scaled to the maps).
-    pub region_margin: f64,
-    /// Average deviation maps with their mirror image.
-    pub symmetric: bool,
-    /// Also the paper's lower median, its MAD and `std_mad`.
-    pub compat_paper: bool,
-    /// Seed of the permutation test.
-    pub seed: u64,
-    /// Permutations (0: no test).
-    pub permutations: usize,
-    /// Bytes for the robust statistics' columns (and the direct permutation data).
-    pub budget_bytes: usize,
-    /// Face images (folder or list) for the mean faces under the overlays; default: the
-    /// `images` the maps were made from, when that folder still exists.
-    pub images: Option<PathBuf>,
-    /// Write figures and report.html (off for benchmarks: numbers and arrays only).
-    pub figures: bool,
-    /// The command line, for the report.
-    pub command_line: Option<String>,
-    /// Extra report sections from the caller, after the methods (see [`ReportSection`]).
-    pub sections: Vec<ReportSection>,
-}
-
-impl AnalyzeOptions {
-    /// Defaults: `top:10%` vs `bottom:10%`, margin 12, seed 0, 1,000 permutations.
-    pub fn new(maps: impl Into<PathBuf>, scores: Vec<PathBuf>, out: impl Into<PathBuf>) -> Self {
-        AnalyzeOptions {
-            maps: maps.into(),
-            map_kind: MapKind::Low,
-            scores,
-            out: out.into(),
-            rules: GroupRules {
-                high: "top:10%".parse().expect("valid rule"),
-                low: "bottom:10%".parse().expect("valid rule"),
-                bins: None,
-            },
-            directions: Vec::new(),
-            region_margin: DEFAULT_MARGIN,
-            symmetric: false,
-            compat_paper: false,
-            seed: 0,
-            permutations: amva_math::compare::DEFAULT_PERMUTATIONS,
-            budget_bytes: DEFAULT_BUDGET,
-            images: None,
-            figures: true,
-            command_line: None,
-            sections: Vec::new(),
-        }
-    }
-}
-
-/// What a run produced.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    /// The contents of summary.json.
-    pub summary: Summary,
-    /// How the statistics were computed.
-    pub passes: PassReport,
-    /// Things the user should know (also in the report and summary.json).
-    pub notes: Vec<String>,
-}
-
-/// Progress callback: (stage, done, total).
-pub type Progress<'a> = &'a mut dyn FnMut(&str, usize, usize);
-
-/// The results of one method.
-#[derive(Debug, Clone)]
-pub struct MethodResult {
-    /// Its groups compared.
-    pub comparison: Comparison,
-    /// Its permutation test.
-    pub significance: Significance,
-}
-
-/// The typed results of a run: what is summarised, drawn and written.
-#[derive(Debug)]
-pub struct Analysis {
-    /// The validated inputs.
-    pub plan: Plan,
-    /// Per method (aligned with `plan.groups`).
-    pub methods: Vec<MethodResult>,
-    /// Agreement of the methods.
-    pub across: AcrossMethods,
-    /// How the statistics were computed.
-    pub passes: PassReport,
-}
 
 /// Runs the analysis (see the module docs for the stages and the files written).
 pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome> {

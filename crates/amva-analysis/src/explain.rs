@@ -20,8 +20,8 @@ use amva_math::region::face_region_mask;
 use amva_report::{Heatmap, Outline, RgbImage};
 use serde_json::Value;
 
-use crate::analyze::Stat;
 use crate::figures::{side_by_side, to_f32};
+use crate::stat::Stat;
 use crate::summary::Summary;
 use crate::{AnalysisError, Result};
 

@@ -36,6 +36,7 @@ pub mod figures;
 pub mod groups;
 pub mod permutation;
 pub mod setstats;
+pub mod stat;
 pub mod summary;
 pub mod synthetic;
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::analyze::Stat;
+use crate::stat::Stat;
 use crate::{AnalysisError, Result};
 
 /// `null` (how serde_json writes NaN and infinities) read back as NaN.

@@ -18,10 +18,27 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use crate::store::{FLAT, FULL_FILE, INDEX_FILE, MAPS_FILE, META_FILE};
 use amva_math::resample::{min_max_normalise, MinMax, Upsampler};
 
 use crate::{Error, Result};
+
+/// The files of a store (written by `crate::store`, read here).
+/// Low-resolution maps.
+pub const MAPS_FILE: &str = "maps.npy";
+/// Full-resolution maps (`--full`).
+pub const FULL_FILE: &str = "maps_full.npy";
+/// Row index.
+pub const INDEX_FILE: &str = "index.csv";
+/// Images that could not be read.
+pub const FAILED_FILE: &str = "failed.csv";
+/// image,warning: images mapped although their file is damaged (a truncated JPEG).
+pub const WARNINGS_FILE: &str = "warnings.csv";
+/// Settings and counts.
+pub const META_FILE: &str = "meta.json";
+/// Parts of a run under way.
+pub const PARTS_DIR: &str = "parts";
+/// The flag of a map that was constant before normalisation.
+pub const FLAT: &str = "flat";
 
 /// Which array of a store is analysed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -25,22 +25,9 @@ use amva_model::ModelSpec;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// Low-resolution maps.
-pub const MAPS_FILE: &str = "maps.npy";
-/// Full-resolution maps (`--full`).
-pub const FULL_FILE: &str = "maps_full.npy";
-/// Row index.
-pub const INDEX_FILE: &str = "index.csv";
-/// Images that could not be read.
-pub const FAILED_FILE: &str = "failed.csv";
-/// image,warning: images mapped although their file is damaged (a truncated JPEG).
-pub const WARNINGS_FILE: &str = "warnings.csv";
-/// Settings and counts.
-pub const META_FILE: &str = "meta.json";
-/// Parts of a run under way.
-pub const PARTS_DIR: &str = "parts";
-/// The flag of a map that was constant before normalisation.
-pub const FLAT: &str = "flat";
+pub use crate::source::{
+    FAILED_FILE, FLAT, FULL_FILE, INDEX_FILE, MAPS_FILE, META_FILE, PARTS_DIR, WARNINGS_FILE,
+};
 
 /// Everything that decides the contents of a store. Two runs with equal settings give
 /// equal files; a resumed run or a merge must match exactly.

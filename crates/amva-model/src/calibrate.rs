@@ -7,7 +7,8 @@
 //! The cache key is (CPU model, amva + engine versions, model SHA-256, net input shape and
 //! outputs): a new CPU, a new ONNX Runtime or another model calibrates again.
 
-use crate::engine::{Backend, EngineKind};
+use crate::backend::{cores, Backend, EngineKind};
+pub use crate::backend::{EngineConfig, OrtOptimization, OrtSettings};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -22,79 +23,6 @@ const BUDGET: Duration = Duration::from_millis(600);
 const FILE: &str = "engine-calibration.json";
 /// Idle share of the cores above which a machine counts as quiet.
 pub const QUIET: f64 = 0.8;
-
-/// ONNX Runtime's graph optimisation level: `basic` (ORT_ENABLE_BASIC) or `all`
-/// (ORT_ENABLE_ALL, which adds the NCHWc layout transform: 3x faster on one CPU, 3x
-/// slower on another).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OrtOptimization {
-    Basic,
-    All,
-}
-
-/// How ONNX Runtime sessions are set up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OrtSettings {
-    pub optimization: OrtOptimization,
-    /// Sessions (callers run batches on them in parallel).
-    pub sessions: usize,
-    /// Intra-op threads of each session.
-    pub threads: usize,
-}
-
-impl OrtSettings {
-    /// One one-thread session per core, all optimisations: amva's choice before calibration.
-    pub fn per_core() -> Self {
-        OrtSettings {
-            optimization: OrtOptimization::All,
-            sessions: cores(),
-            threads: 1,
-        }
-    }
-}
-
-/// One way to run a model: the engine, the batch callers should use, and ORT's settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EngineConfig {
-    pub engine: EngineKind,
-    pub batch: usize,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ort: Option<OrtSettings>,
-}
-
-impl EngineConfig {
-    /// tract at batch 1 (fixed-size plans, one per core).
-    pub fn tract(batch: usize) -> Self {
-        EngineConfig {
-            engine: EngineKind::Tract,
-            batch,
-            ort: None,
-        }
-    }
-
-    /// ONNX Runtime with `settings`.
-    pub fn ort(settings: OrtSettings, batch: usize) -> Self {
-        EngineConfig {
-            engine: EngineKind::Ort,
-            batch,
-            ort: Some(settings),
-        }
-    }
-}
-
-impl std::fmt::Display for EngineConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.ort {
-            Some(o) => write!(
-                f,
-                "ort ({:?} optimisation, {} session(s) x {} thread(s)), batch {}",
-                o.optimization, o.sessions, o.threads, self.batch
-            ),
-            None => write!(f, "{}, batch {}", self.engine, self.batch),
-        }
-    }
-}
 
 /// The configuration a net runs with and why it was chosen (printed in run summaries).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -196,12 +124,6 @@ pub fn cpu_model() -> String {
         .unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
-fn cores() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-}
-
 /// The cache file.
 pub fn cache_file() -> Result<PathBuf> {
     Ok(amva_io::cache::cache_dir()?.join(FILE))
@@ -221,7 +143,7 @@ pub fn key(net: &NetSpec) -> Result<CalibrationKey> {
         cpu: cpu_model(),
         amva: env!("CARGO_PKG_VERSION").into(),
         tract: TRACT_VERSION.into(),
-        ort: crate::engine::ort_version(),
+        ort: crate::runtime::ort_version(),
         model_sha256: net.sha256.to_string(),
         net: format!("{:?} -> {}", net.item_shape, net.outputs.join(",")),
     })
@@ -309,7 +231,7 @@ pub fn calibration(net: &NetSpec, redo: bool) -> Result<Calibration> {
 
 /// A cached choice of ORT whose library no longer loads falls back to tract, saying so.
 fn usable(c: Calibration) -> EngineChoice {
-    if c.choice.engine == EngineKind::Ort && !crate::engine::ort_available() {
+    if c.choice.engine == EngineKind::Ort && !crate::runtime::ort_available() {
         return EngineChoice {
             config: EngineConfig::tract(1),
             reason: "auto: the calibrated choice, ONNX Runtime, does not load now; tract".into(),
@@ -377,7 +299,7 @@ fn measure(net: &NetSpec, key: CalibrationKey) -> Result<Calibration> {
     }
     let mut measured = vec![];
     for config in candidates(key.ort.is_some()) {
-        let timed = crate::engine::backend(net.proto, net.path, net.item_shape, &config)
+        let timed = crate::runtime::backend(net.proto, net.path, net.item_shape, &config)
             .and_then(|b| throughput(b.as_ref(), net.item_shape, config.batch));
         let images_per_s = match timed {
             Ok(r) => r,

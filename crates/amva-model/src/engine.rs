@@ -1,93 +1,14 @@
 //! One inference trait, two engines. `Net` is a model cut to the tensors a job needs;
 //! callers hand it a batch and get the named outputs back, whatever engine runs.
 
-use crate::calibrate::{EngineChoice, EngineConfig, OrtSettings};
+use crate::backend::Backend;
+pub use crate::backend::{EngineKind, Output};
+use crate::calibrate::EngineChoice;
+use crate::runtime::backend;
+pub use crate::runtime::{ort_available, ort_version};
 use crate::{Error, Result};
 use std::path::Path;
 use tract_onnx::pb::ModelProto;
-
-/// Which engine runs the model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EngineKind {
-    /// The fastest usable engine on this machine, by a cached measurement (see
-    /// [`crate::calibrate`]).
-    #[default]
-    Auto,
-    /// tract: pure Rust, always available.
-    Tract,
-    /// ONNX Runtime (`amva engine install`).
-    Ort,
-}
-
-impl std::str::FromStr for EngineKind {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "auto" => Ok(EngineKind::Auto),
-            "tract" => Ok(EngineKind::Tract),
-            "ort" | "onnxruntime" => Ok(EngineKind::Ort),
-            other => Err(format!(
-                "unknown engine '{other}': expected auto, tract or ort"
-            )),
-        }
-    }
-}
-
-impl std::fmt::Display for EngineKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            EngineKind::Auto => "auto",
-            EngineKind::Tract => "tract",
-            EngineKind::Ort => "ort",
-        })
-    }
-}
-
-/// The loaded ONNX Runtime's version, None when it is not usable.
-pub fn ort_version() -> Option<String> {
-    #[cfg(feature = "ort")]
-    {
-        crate::ort_engine::version()
-    }
-    #[cfg(not(feature = "ort"))]
-    {
-        None
-    }
-}
-
-/// True when ONNX Runtime's library is installed and loads.
-pub fn ort_available() -> bool {
-    #[cfg(feature = "ort")]
-    {
-        crate::ort_engine::environment().is_ok()
-    }
-    #[cfg(not(feature = "ort"))]
-    {
-        false
-    }
-}
-
-/// One output tensor of a run.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Output {
-    pub shape: Vec<usize>,
-    pub data: Vec<f32>,
-}
-
-impl Output {
-    /// Values of one batch item.
-    pub fn item(&self, i: usize) -> &[f32] {
-        let per = self.data.len() / self.shape[0].max(1);
-        &self.data[i * per..(i + 1) * per]
-    }
-}
-
-/// What an engine implements.
-pub(crate) trait Backend: Send + Sync {
-    /// Runs a batch `input` of shape `shape`; returns the outputs in the order the net was built with.
-    fn run(&self, input: &[f32], shape: &[usize]) -> Result<Vec<Output>>;
-}
 
 /// A model ready to run: one input (batch first), named outputs.
 pub struct Net {
@@ -198,39 +119,6 @@ impl Net {
         shape.extend_from_slice(&self.item_shape);
         self.backend.run(input, &shape)
     }
-}
-
-/// The backend for `config` (ONNX Runtime with its session settings, or tract).
-pub(crate) fn backend(
-    proto: &ModelProto,
-    path: &Path,
-    item_shape: &[usize],
-    config: &EngineConfig,
-) -> Result<Box<dyn Backend>> {
-    match config.engine {
-        EngineKind::Ort => ort_backend(
-            proto,
-            path,
-            config.ort.unwrap_or_else(OrtSettings::per_core),
-        ),
-        _ => Ok(Box::new(crate::tract_engine::TractBackend::new(
-            proto, path, item_shape,
-        )?)),
-    }
-}
-
-#[cfg(feature = "ort")]
-fn ort_backend(proto: &ModelProto, path: &Path, settings: OrtSettings) -> Result<Box<dyn Backend>> {
-    Ok(Box::new(crate::ort_engine::OrtBackend::new(
-        proto, path, settings,
-    )?))
-}
-
-#[cfg(not(feature = "ort"))]
-fn ort_backend(_: &ModelProto, _: &Path, _: OrtSettings) -> Result<Box<dyn Backend>> {
-    Err(Error::OrtUnavailable(
-        "this build has no ONNX Runtime support (cargo feature `ort`)".into(),
-    ))
 }
 
 impl Net {

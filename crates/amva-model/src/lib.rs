@@ -3,6 +3,7 @@
 //!
 //! Nothing above this crate knows which engine runs.
 
+mod backend;
 pub mod calibrate;
 pub mod engine;
 mod error;
@@ -12,6 +13,7 @@ pub mod inspect;
 #[cfg(feature = "ort")]
 pub mod ort_engine;
 pub mod preprocess;
+mod runtime;
 mod tract_engine;
 
 pub use calibrate::{EngineChoice, EngineConfig};

@@ -6,8 +6,8 @@
 //! ORT returns only graph outputs, so nets are built from models edited by
 //! [`crate::graph::OnnxGraph::cut`] (target tensor exposed, batch symbolic).
 
-use crate::calibrate::{OrtOptimization, OrtSettings};
-use crate::engine::{Backend, Output};
+use crate::backend::{Backend, Output};
+use crate::backend::{OrtOptimization, OrtSettings};
 use crate::{Error, Result};
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;

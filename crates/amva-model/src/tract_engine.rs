@@ -2,7 +2,7 @@
 //! fixed-size one (ENGINES.md), so one optimised plan is built per batch size and cached.
 //! Plans run single-threaded; callers use both cores by running batches in parallel.
 
-use crate::engine::{Backend, Output};
+use crate::backend::{Backend, Output};
 use crate::{Error, Result};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -10,9 +10,10 @@ use amva_math::compare::normalise_by_max;
 use amva_report::{Cell, Corner, Grid, Outline, RgbImage, Table};
 
 use super::compare::{Comparison, GroupResult, Stat};
-use super::report::{fmt, table_row, Page};
+use super::options::AnalyzeOptions;
+use super::page::{fmt, table_row, Page};
+use super::results::{Analysis, MethodResult};
 use super::significance::{PermutationOutcome, Significance};
-use super::{Analysis, AnalyzeOptions, MethodResult};
 use crate::figures::{heatmap, heatmap_over, max_of, side_by_side, to_f32, Curve, Plot};
 use crate::groups::{Group, MethodGroups};
 use crate::{AnalysisError, Result};

@@ -4,8 +4,9 @@
 use std::path::Path;
 
 use super::compare::{Comparison, Stat};
+use super::options::AnalyzeOptions;
+use super::results::{Analysis, MethodResult};
 use super::significance::Significance;
-use super::{Analysis, AnalyzeOptions, MethodResult};
 use crate::figures::Figure;
 use crate::groups::MethodGroups;
 use crate::summary::{
@@ -17,7 +18,7 @@ use amva_quality::scores::MethodScores;
 
 /// Names of the files of an analysis, relative to its output folder.
 pub mod files {
-    use super::Stat;
+    use crate::stat::Stat;
 
     /// The region mask.
     pub const REGION_MASK: &str = "arrays/region_mask.npy";

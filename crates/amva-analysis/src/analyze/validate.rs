@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use amva_math::region::{face_region_mask, ARCFACE_SIZE};
 
 use super::compare::{Geometry, Stat};
-use super::AnalyzeOptions;
+use super::options::AnalyzeOptions;
 use crate::groups::{join_and_group, MethodGroups};
 use crate::{AnalysisError, Result};
 use amva_maps::source::MapSource;

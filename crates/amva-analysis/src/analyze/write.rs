@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use super::results::Analysis;
+use super::significance::Significance;
 use super::summarise::files;
-use super::{Analysis, Significance};
 use crate::figures::{to_f32, Figures};
 use crate::groups::MethodGroups;
 use crate::summary::Summary;

@@ -2,7 +2,7 @@
 //! pytorch-grad-cam Score-CAM peer (benches/peers/scorecam_peer.py) on the same faces in
 //! the same run, with the ratio. Images are decoded before timing.
 
-use super::bench::median_secs;
+use super::bench_util::median_secs;
 use crate::common::Ui;
 use amva_maps::{CamRunner, MapParams, Method};
 use amva_model::{EngineKind, FrModel, ModelSpec};
@@ -91,7 +91,7 @@ fn peer_script() -> Option<PathBuf> {
     .find(|p| p.is_file())
 }
 
-pub fn run(a: Args, machine: &super::bench::Machine, ui: &Ui) -> Result<()> {
+pub fn run(a: Args, machine: &super::bench_util::Machine, ui: &Ui) -> Result<()> {
     let path = amva_fetch::models::ensure(amva_io::models::FR_FEATURE)?;
     let mut kinds = vec![EngineKind::Tract];
     if amva_model::engine::ort_available() {

@@ -84,7 +84,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             .map(|(id, image)| Item { id, image })
             .collect();
         m.score(&items[..items.len().min(2)])?; // warm-up: builds the plans
-        let secs = super::bench::median_secs(a.rounds, || Ok(m.score(&items).map(|_| ())?))?;
+        let secs = super::bench_util::median_secs(a.rounds, || Ok(m.score(&items).map(|_| ())?))?;
         let rate = a.n as f64 / secs;
         println!(
             "{:<10} {rate:9.1} images/s ({} images, {threads} threads, median of {})",

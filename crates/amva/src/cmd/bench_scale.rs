@@ -5,7 +5,7 @@
 //! `amva merge` per shard and per image; then projects wall time and core-hours for N
 //! images on k nodes of c cores (amva_maps::cost).
 
-use super::bench::median_secs;
+use super::bench_util::median_secs;
 use crate::common::Ui;
 use amva_maps::cost::{human_secs, project, Cluster, ShardCost};
 use amva_maps::{CamRunner, MapParams, Method};

@@ -7,6 +7,7 @@ pub mod bench_analyze;
 pub mod bench_maps;
 pub mod bench_quality;
 pub mod bench_scale;
+pub mod bench_util;
 pub mod demo;
 pub mod edc;
 pub mod embed;

@@ -1,0 +1,79 @@
+//! Everything `amva analyze` is asked to do.
+
+use std::path::PathBuf;
+
+use amva_maps::source::MapKind;
+use amva_math::groups::Direction;
+
+use super::page::ReportSection;
+use crate::groups::GroupRules;
+use crate::setstats::DEFAULT_BUDGET;
+
+/// Default growth of the face region, in pixels of the 112 x 112 frame.
+pub const DEFAULT_MARGIN: f64 = 12.0;
+
+/// Everything `amva analyze` is asked to do.
+#[derive(Debug, Clone)]
+pub struct AnalyzeOptions {
+    /// The map store.
+    pub maps: PathBuf,
+    /// Which array of the store.
+    pub map_kind: MapKind,
+    /// Score files.
+    pub scores: Vec<PathBuf>,
+    /// Output folder.
+    pub out: PathBuf,
+    /// Group rules.
+    pub rules: GroupRules,
+    /// `--direction` overrides.
+    pub directions: Vec<(String, Direction)>,
+    /// Growth of the face region in pixels of the 112 x 112 frame (scaled to the maps).
+    pub region_margin: f64,
+    /// Average deviation maps with their mirror image.
+    pub symmetric: bool,
+    /// Also the paper's lower median, its MAD and `std_mad`.
+    pub compat_paper: bool,
+    /// Seed of the permutation test.
+    pub seed: u64,
+    /// Permutations (0: no test).
+    pub permutations: usize,
+    /// Bytes for the robust statistics' columns (and the direct permutation data).
+    pub budget_bytes: usize,
+    /// Face images (folder or list) for the mean faces under the overlays; default: the
+    /// `images` the maps were made from, when that folder still exists.
+    pub images: Option<PathBuf>,
+    /// Write figures and report.html (off for benchmarks: numbers and arrays only).
+    pub figures: bool,
+    /// The command line, for the report.
+    pub command_line: Option<String>,
+    /// Extra report sections from the caller, after the methods (see [`ReportSection`]).
+    pub sections: Vec<ReportSection>,
+}
+
+impl AnalyzeOptions {
+    /// Defaults: `top:10%` vs `bottom:10%`, margin 12, seed 0, 1,000 permutations.
+    pub fn new(maps: impl Into<PathBuf>, scores: Vec<PathBuf>, out: impl Into<PathBuf>) -> Self {
+        AnalyzeOptions {
+            maps: maps.into(),
+            map_kind: MapKind::Low,
+            scores,
+            out: out.into(),
+            rules: GroupRules {
+                high: "top:10%".parse().expect("valid rule"),
+                low: "bottom:10%".parse().expect("valid rule"),
+                bins: None,
+            },
+            directions: Vec::new(),
+            region_margin: DEFAULT_MARGIN,
+            symmetric: false,
+            compat_paper: false,
+            seed: 0,
+            permutations: amva_math::compare::DEFAULT_PERMUTATIONS,
+            budget_bytes: DEFAULT_BUDGET,
+            images: None,
+            figures: true,
+            command_line: None,
+            sections: Vec::new(),
+        }
+    }
+}
