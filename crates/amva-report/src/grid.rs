@@ -5,10 +5,7 @@ use std::path::Path;
 
 use image::RgbImage;
 
-use crate::canvas::LEFT_CENTER;
-use crate::canvas::{
-    ensure_fonts, fit_lines, line_height, text_width, Canvas, CENTER, RIGHT_CENTER,
-};
+use crate::canvas::Canvas;
 use crate::colormap::Colormap;
 use crate::error::{check_shape, ReportError, Result};
 use crate::heatmap::{draw_outline_sample, Metrics};
@@ -17,6 +14,9 @@ use crate::panel::{
     colorbar_label_width, colorbar_ticks, draw_colorbar_text, paint_colorbar, paint_panel,
     panel_size, range_label_height, resolve_range, Outline, PanelData, PanelStyle, PixelRect, INK,
     NOTE,
+};
+use crate::text::{
+    ensure_fonts, fit_lines, line_height, text_width, CENTER, LEFT_CENTER, RIGHT_CENTER,
 };
 
 /// One grid cell's data.
@@ -337,7 +337,7 @@ impl Grid {
     pub fn render(&self) -> Result<RgbImage> {
         let p = self.plan()?;
         let what = self.what();
-        let mut canvas = Canvas::new(&what, p.size.0, p.size.1, [255, 255, 255]);
+        let mut canvas = Canvas::new(&what, p.size.0, p.size.1, [255, 255, 255])?;
         let s = p.m.s;
         let style = PanelStyle {
             range: p.range,

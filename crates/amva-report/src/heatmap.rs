@@ -4,10 +4,7 @@ use std::path::Path;
 
 use image::RgbImage;
 
-use crate::canvas::{
-    ensure_fonts, fit_lines, line_height, nice_ticks, text_width, tick_label, Canvas, CENTER,
-    LEFT_CENTER, RIGHT_CENTER, TOP_CENTER,
-};
+use crate::canvas::Canvas;
 use crate::colormap::Colormap;
 use crate::error::{check_shape, ReportError, Result};
 use crate::output::write_png_atomic;
@@ -16,6 +13,10 @@ use crate::panel::{
     panel_size, range_label_height, resolve_range, Blend, Outline, PanelData, PanelStyle,
     PixelRect, INK, NOTE,
 };
+use crate::text::{
+    ensure_fonts, fit_lines, line_height, text_width, CENTER, LEFT_CENTER, RIGHT_CENTER, TOP_CENTER,
+};
+use crate::ticks::{nice_ticks, tick_label};
 
 /// Where the parts of a rendered [`Heatmap`] are, in pixels (for tests and for callers
 /// that draw on the figure afterwards).
@@ -349,7 +350,7 @@ impl Heatmap {
     pub fn render(&self) -> Result<RgbImage> {
         let p = self.plan()?;
         let what = self.what();
-        let mut canvas = Canvas::new(&what, p.size.0, p.size.1, [255, 255, 255]);
+        let mut canvas = Canvas::new(&what, p.size.0, p.size.1, [255, 255, 255])?;
         let style = PanelStyle {
             range: p.range,
             colormap: self.colormap,

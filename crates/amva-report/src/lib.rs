@@ -24,6 +24,8 @@ mod lineplot;
 mod output;
 mod overlay;
 mod panel;
+mod text;
+mod ticks;
 
 pub use colormap::{jet, viridis, Colormap};
 pub use error::{ReportError, Result};

@@ -4,14 +4,16 @@ use std::path::Path;
 
 use image::RgbImage;
 
-use crate::canvas::{
-    ensure_fonts, fit_lines, line_height, nice_ticks, text_width, tick_label, Canvas, Polyline,
-    CENTER, LEFT_CENTER, LEFT_TOP, RIGHT_CENTER, TOP_CENTER,
-};
+use crate::canvas::{Canvas, Polyline};
 use crate::error::{ReportError, Result};
 use crate::heatmap::Metrics;
 use crate::output::write_png_atomic;
 use crate::panel::{PixelRect, INK, NOTE};
+use crate::text::{
+    ensure_fonts, fit_lines, line_height, text_width, CENTER, LEFT_CENTER, LEFT_TOP, RIGHT_CENTER,
+    TOP_CENTER,
+};
+use crate::ticks::{nice_ticks, tick_label};
 
 /// matplotlib's default colour cycle ("tab10"), so plots look familiar.
 pub const TAB10: [[u8; 3]; 10] = [
@@ -363,7 +365,7 @@ impl LinePlot {
             y1,
         };
 
-        let mut canvas = Canvas::new(&what, w_px, h_px, [255, 255, 255]);
+        let mut canvas = Canvas::new(&what, w_px, h_px, [255, 255, 255])?;
         // Grid, then series (clipped to the plot), then the frame on top.
         for &t in &x_ticks.0 {
             let (px, _) = map.px(t, y0);
@@ -394,7 +396,7 @@ impl LinePlot {
                 }
             }
         }
-        canvas.stroke(&lines)?;
+        canvas.stroke(&lines);
         canvas.frame(
             i64::from(plot.x),
             i64::from(plot.y),
@@ -526,7 +528,7 @@ impl LinePlot {
         for (i, (se, c)) in entries.iter().enumerate() {
             let cy = by + pad + row_h * (i as f64 + 0.5);
             let pts = vec![(bx + pad, cy), (bx + pad + sample, cy)];
-            canvas.stroke(&[se.stroke(pts, *c, s)])?;
+            canvas.stroke(&[se.stroke(pts, *c, s)]);
             canvas.text(
                 &se.name,
                 (bx + 2.0 * pad + sample, cy),
@@ -580,11 +582,7 @@ impl LinePlot {
 fn draw_box(canvas: &mut Canvas, x: f64, y: f64, w: f64, h: f64) {
     let (x0, y0) = (x.round() as i64, y.round() as i64);
     let (x1, y1) = ((x + w).round() as i64, (y + h).round() as i64);
-    for yy in y0..y1 {
-        for xx in x0..x1 {
-            canvas.blend(xx, yy, [255, 255, 255], 0.88);
-        }
-    }
+    canvas.shade(x0, y0, x1, y1, [255, 255, 255], 0.88);
     canvas.frame(x0, y0, x1, y1, [170, 170, 170]);
 }
 

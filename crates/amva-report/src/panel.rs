@@ -4,13 +4,12 @@
 use image::imageops::FilterType;
 use image::RgbImage;
 
-use crate::canvas::{
-    line_height, mix, nice_ticks, text_width, tick_label, Canvas, CENTER, LEFT_BOTTOM, LEFT_CENTER,
-    LEFT_TOP,
-};
+use crate::canvas::Canvas;
 use crate::colormap::Colormap;
 use crate::error::{check_shape, ReportError, Result};
 use crate::format::format_number;
+use crate::text::{line_height, text_width, CENTER, LEFT_BOTTOM, LEFT_CENTER, LEFT_TOP};
+use crate::ticks::{nice_ticks, tick_label};
 
 /// Colour of pixels whose value is NaN (no data), where there is no underlay.
 pub(crate) const NAN_COLOR: [u8; 3] = [200, 200, 200];
@@ -160,6 +159,11 @@ fn cell(p: u32, panel: u32, n: usize) -> usize {
     (((f64::from(p) + 0.5) * n as f64 / f64::from(panel)) as usize).min(n - 1)
 }
 
+/// `(1 - t) * a + t * b`, rounded.
+fn mix(a: [u8; 3], b: [u8; 3], t: f32) -> [u8; 3] {
+    std::array::from_fn(|k| (f32::from(a[k]) * (1.0 - t) + f32::from(b[k]) * t).round() as u8)
+}
+
 /// Paints heat data (and underlay, outline, frame) into `rect`.
 pub(crate) fn paint_panel(canvas: &mut Canvas, rect: PixelRect, d: &PanelData, s: &PanelStyle) {
     let (min, max) = s.range;
@@ -218,16 +222,27 @@ fn paint_outline(canvas: &mut Canvas, rect: PixelRect, o: &Outline) {
         let (y0, y1) = (y.saturating_sub(r), (y + r).min(ph - 1));
         (y0..=y1).any(|yy| (x0..=x1).any(|xx| inside[yy * pw + xx] != v))
     };
-    for y in 0..ph {
-        for x in 0..pw {
-            let (cx, cy) = (i64::from(rect.x) + x as i64, i64::from(rect.y) + y as i64);
+    // 0: away from the boundary, 1: on it (white core), 2: beside it (dark edge).
+    let band: Vec<u8> = (0..ph * pw)
+        .map(|i| {
+            let (x, y) = (i % pw, i / pw);
             if differs_within(x, y, 1) {
-                canvas.put(cx, cy, [255, 255, 255]);
-            } else if differs_within(x, y, 2) {
-                canvas.blend(cx, cy, [0, 0, 0], 0.6);
+                1
+            } else {
+                2 * u8::from(differs_within(x, y, 2))
             }
-        }
+        })
+        .collect();
+    for (i, _) in band.iter().enumerate().filter(|(_, &b)| b == 1) {
+        let (x, y) = ((i % pw) as i64, (i / pw) as i64);
+        canvas.put(
+            i64::from(rect.x) + x,
+            i64::from(rect.y) + y,
+            [255, 255, 255],
+        );
     }
+    let edge_alpha = |i: usize| if band[i] == 2 { 153 } else { 0 };
+    canvas.shade_pixels((rect.x, rect.y), (pw, ph), [0, 0, 0], edge_alpha);
 }
 
 /// Font size of the "max"/"min" labels at the ends of a colour bar.

@@ -142,7 +142,12 @@ fn png_diff(want: &Path, got: &Path) -> Result<(usize, usize, u8), String> {
     }
     let (mut changed, mut large, mut max) = (0, 0, 0);
     for (p, q) in a.pixels().zip(b.pixels()) {
-        let d = p.0.iter().zip(q.0).map(|(x, y)| x.abs_diff(y)).max().unwrap_or(0);
+        let d =
+            p.0.iter()
+                .zip(q.0)
+                .map(|(x, y)| x.abs_diff(y))
+                .max()
+                .unwrap_or(0);
         changed += usize::from(d > 0);
         large += usize::from(d > PNG_TOLERANCE);
         max = max.max(d);
