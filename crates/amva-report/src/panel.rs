@@ -8,15 +8,11 @@ use crate::canvas::Canvas;
 use crate::colormap::Colormap;
 use crate::error::{check_shape, ReportError, Result};
 use crate::format::format_number;
-use crate::text::{line_height, text_width, CENTER, LEFT_BOTTOM, LEFT_CENTER, LEFT_TOP};
+use crate::style::Metrics;
+use crate::text::{fit_lines, line_height, text_width, CENTER, LEFT_BOTTOM, LEFT_CENTER, LEFT_TOP};
 use crate::ticks::{nice_ticks, tick_label};
 
-/// Colour of pixels whose value is NaN (no data), where there is no underlay.
-pub(crate) const NAN_COLOR: [u8; 3] = [200, 200, 200];
-pub(crate) const INK: [u8; 3] = [20, 20, 20];
-pub(crate) const FRAME: [u8; 3] = [40, 40, 40];
-/// Colour of secondary text (notes, range ends).
-pub(crate) const NOTE: [u8; 3] = [70, 70, 70];
+pub(crate) use crate::style::{FRAME, INK, NAN_COLOR, NOTE};
 
 /// A rectangle of pixels in a rendered figure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -291,18 +287,94 @@ pub(crate) fn paint_colorbar(canvas: &mut Canvas, bar: PixelRect, colormap: Colo
     );
 }
 
-/// Tick marks, tick labels and the rotated label right of a painted colour bar.
-/// `label_x` is the centre column of the rotated label.
-#[allow(clippy::too_many_arguments)]
+/// The horizontal layout of a colour bar right of a panel: gap, bar, ticks, tick labels
+/// `tick_w` wide and the rotated label.
+pub(crate) struct ColorbarText {
+    pub tick_w: f64,
+    pub tick_len: f64,
+}
+
+impl ColorbarText {
+    fn gap_and_bar(s: f64) -> (f64, f64) {
+        ((16.0 * s).round(), (18.0 * s).round())
+    }
+
+    /// The label's font size and lines, wrapped to `fit` pixels (the bar's height).
+    pub fn label_lines(&self, label: &str, fit: f64, m: &Metrics) -> (f64, Vec<String>) {
+        if label.is_empty() {
+            return (m.label, Vec::new());
+        }
+        fit_lines(label, fit, m.label, 9.0 * m.s, 2, false)
+    }
+
+    /// Width of everything right of the panel(s), to the figure's edge.
+    pub fn right_width(&self, lines: &[String], size: f64, m: &Metrics) -> f64 {
+        let (gap, bar_w) = Self::gap_and_bar(m.s);
+        let label_w = lines.len() as f64 * line_height(size);
+        gap + bar_w + self.tick_len + 3.0 * m.s + self.tick_w + 8.0 * m.s + label_w + m.margin
+    }
+
+    /// The bar right of `block` (a panel or the grid of panels), as high as it.
+    pub fn beside(&self, block: PixelRect, s: f64) -> PixelRect {
+        let (gap, bar_w) = Self::gap_and_bar(s);
+        PixelRect {
+            x: block.x1() + gap as u32,
+            y: block.y,
+            width: bar_w as u32,
+            height: block.height,
+        }
+    }
+
+    /// The centre column of the rotated label right of `bar`.
+    pub fn label_x(&self, bar: PixelRect, lines: &[String], size: f64, m: &Metrics) -> f64 {
+        let label_w = lines.len() as f64 * line_height(size);
+        f64::from(bar.x1()) + self.tick_len + 3.0 * m.s + self.tick_w + 8.0 * m.s + label_w / 2.0
+    }
+}
+
+/// A short line drawn like the outline (white core, dark edges) for the legend.
+fn draw_outline_sample(canvas: &mut Canvas, x: f64, cy: f64, len: f64) {
+    let (x0, x1, y) = (
+        x.round() as i64,
+        (x + len).round() as i64,
+        cy.round() as i64,
+    );
+    canvas.fill_rect(x0, y - 2, x1, y + 2, [60, 60, 60]);
+    canvas.fill_rect(x0, y - 1, x1, y + 1, [255, 255, 255]);
+}
+
+/// The outline's legend entry (if any) and the note's lines, centred on `x` from `y`
+/// down.
+pub(crate) fn draw_legend_and_note(
+    canvas: &mut Canvas,
+    outline: Option<&Outline>,
+    note_lines: &[String],
+    (x, mut y): (f64, f64),
+    m: &Metrics,
+) {
+    let s = m.s;
+    if let Some(outline) = outline {
+        let sample_w = (26.0 * s).round();
+        let text_w = f64::from(text_width(outline.label(), m.tick, false));
+        let x0 = x - (sample_w + 6.0 * s + text_w) / 2.0;
+        let cy = y + line_height(m.tick) / 2.0;
+        draw_outline_sample(canvas, x0, cy, sample_w);
+        let at = (x0 + sample_w + 6.0 * s, cy);
+        canvas.text(outline.label(), at, m.tick, false, LEFT_CENTER, false, INK);
+        y += line_height(m.tick) + 4.0 * s;
+    }
+    canvas.lines_centered(note_lines, x, y, m.tick, false, NOTE);
+}
+
+/// Tick marks, tick labels and the rotated label right of a painted colour bar; the
+/// label is `(lines, font size, centre column)`.
 pub(crate) fn draw_colorbar_text(
     canvas: &mut Canvas,
     bar: PixelRect,
     range: (f32, f32),
     ticks: &(Vec<f64>, usize),
     tick_size: f64,
-    label: &[String],
-    label_size: f64,
-    label_x: f64,
+    (label, label_size, label_x): (&[String], f64, f64),
 ) {
     let (min, max) = (f64::from(range.0), f64::from(range.1));
     let tick_len = (tick_size * 0.4).round();

@@ -1,5 +1,6 @@
 //! Line plots: size, series colours, clipping, text, errors.
 
+use amva_report::Styled;
 use amva_report::{Corner, LinePlot, ReportError, RgbImage, Series, TAB10};
 
 fn count_near(img: &RgbImage, c: [u8; 3], tol: i16) -> usize {

@@ -3,6 +3,7 @@
 //! methods, extra sections from the caller ([`ReportSection`]) and the file list.
 
 use amva_report::{Cell, Grid, Outline, Report, RgbImage, Table};
+use amva_report::{HeatStyled, Styled};
 
 use super::summarise::direction_text;
 use super::{Analysis, AnalyzeOptions};

@@ -278,6 +278,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         - 0.02;
     // Two panels, each with x in [0, 1] and its legend where its curves are not:
     // deletion curves fall to the lower right, insertion curves rise to the upper right.
+    use amva_report::Styled;
     let panel = |title: String, x_label: &str, corner| {
         amva_report::LinePlot::new(title)
             .axis_labels(x_label, "cosine similarity to the original embedding")
