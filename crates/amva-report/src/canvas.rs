@@ -36,7 +36,7 @@ fn polyline_path(points: &[(f64, f64)]) -> Option<tiny_skia::Path> {
 /// An opaque RGB figure being drawn.
 pub(crate) struct Canvas {
     pixmap: Pixmap,
-    /// Styled name for error messages.
+    /// Figure name for error messages.
     what: String,
 }
 

@@ -205,7 +205,7 @@ enum Block {
     Paragraph(String),
     Code(String),
     Table(Table),
-    Styled { png: Vec<u8>, caption: String },
+    Figure { png: Vec<u8>, caption: String },
 }
 
 /// Builder of the HTML report.
@@ -301,7 +301,7 @@ impl Report {
         if !png.starts_with(&PNG_SIGNATURE) {
             return Err(ReportError::NotPng { caption });
         }
-        self.blocks.push(Block::Styled { png, caption });
+        self.blocks.push(Block::Figure { png, caption });
         Ok(self)
     }
 
@@ -315,7 +315,7 @@ impl Report {
     pub fn figure_count(&self) -> usize {
         self.blocks
             .iter()
-            .filter(|b| matches!(b, Block::Styled { .. }))
+            .filter(|b| matches!(b, Block::Figure { .. }))
             .count()
     }
 
@@ -377,7 +377,7 @@ impl Report {
                     let _ = writeln!(out, "<pre><code>{}</code></pre>", escape_html(text));
                 }
                 Block::Table(t) => t.write_html(&mut out),
-                Block::Styled { png, caption } => {
+                Block::Figure { png, caption } => {
                     figure_no += 1;
                     let cap = escape_html(caption);
                     let size = match png_size(png) {
@@ -392,7 +392,7 @@ impl Report {
                     let _ = writeln!(
                         out,
                         "<figure id=\"fig{figure_no}\"><img src=\"data:image/png;base64,{}\"{size} alt=\"{cap}\">\
-                         <figcaption><span class=\"fig-no\">Styled {figure_no}.</span> {cap}</figcaption></figure>",
+                         <figcaption><span class=\"fig-no\">Figure {figure_no}.</span> {cap}</figcaption></figure>",
                         engine.encode(png)
                     );
                 }
