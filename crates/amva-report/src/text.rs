@@ -218,30 +218,16 @@ pub(crate) struct Anchor {
     pub v: VAlign,
 }
 
-pub(crate) const TOP_CENTER: Anchor = Anchor {
-    h: HAlign::Center,
-    v: VAlign::Top,
-};
-pub(crate) const CENTER: Anchor = Anchor {
-    h: HAlign::Center,
-    v: VAlign::Middle,
-};
-pub(crate) const LEFT_CENTER: Anchor = Anchor {
-    h: HAlign::Left,
-    v: VAlign::Middle,
-};
-pub(crate) const RIGHT_CENTER: Anchor = Anchor {
-    h: HAlign::Right,
-    v: VAlign::Middle,
-};
-pub(crate) const LEFT_TOP: Anchor = Anchor {
-    h: HAlign::Left,
-    v: VAlign::Top,
-};
-pub(crate) const LEFT_BOTTOM: Anchor = Anchor {
-    h: HAlign::Left,
-    v: VAlign::Bottom,
-};
+const fn anchor(h: HAlign, v: VAlign) -> Anchor {
+    Anchor { h, v }
+}
+
+pub(crate) const TOP_CENTER: Anchor = anchor(HAlign::Center, VAlign::Top);
+pub(crate) const CENTER: Anchor = anchor(HAlign::Center, VAlign::Middle);
+pub(crate) const LEFT_CENTER: Anchor = anchor(HAlign::Left, VAlign::Middle);
+pub(crate) const RIGHT_CENTER: Anchor = anchor(HAlign::Right, VAlign::Middle);
+pub(crate) const LEFT_TOP: Anchor = anchor(HAlign::Left, VAlign::Top);
+pub(crate) const LEFT_BOTTOM: Anchor = anchor(HAlign::Left, VAlign::Bottom);
 
 /// Vertical distance between two lines of text at `size`.
 pub(crate) fn line_height(size: f64) -> f64 {
