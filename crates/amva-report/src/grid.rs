@@ -88,6 +88,24 @@ struct Headers {
     rows: Vec<(f64, Vec<String>)>,
 }
 
+impl Headers {
+    /// Height of the tallest column title and width taken by the row labels.
+    fn extent(&self, s: f64) -> (f64, f64) {
+        let col_title_h = self
+            .cols
+            .iter()
+            .map(|(size, lines)| lines.len() as f64 * line_height(*size))
+            .fold(0.0, f64::max);
+        let row_label_w = self
+            .rows
+            .iter()
+            .flat_map(|(size, lines)| lines.iter().map(move |l| text_width(l, *size, true)))
+            .max()
+            .map_or(0.0, |w| f64::from(w) + 10.0 * s);
+        (col_title_h, row_label_w)
+    }
+}
+
 impl Grid {
     /// An empty `rows x cols` grid; cells left empty are drawn as "no data".
     pub fn new(rows: usize, cols: usize) -> Result<Self> {
@@ -201,17 +219,7 @@ impl Grid {
         let s = m.s;
         let gap = (8.0 * s).round();
         let headers = self.headers(&m, cell);
-        let col_title_h = headers
-            .cols
-            .iter()
-            .map(|(size, lines)| lines.len() as f64 * line_height(*size))
-            .fold(0.0, f64::max);
-        let row_label_w = headers
-            .rows
-            .iter()
-            .flat_map(|(size, lines)| lines.iter().map(move |l| text_width(l, *size, true)))
-            .max()
-            .map_or(0.0, |w| f64::from(w) + 10.0 * s);
+        let (col_title_h, row_label_w) = headers.extent(s);
         let grid_w = self.cols as f64 * cell + (self.cols - 1) as f64 * gap;
         let grid_h = self.rows as f64 * cell + (self.rows - 1) as f64 * gap;
         let cb_ticks = colorbar_ticks(range, grid_h as u32);

@@ -395,7 +395,28 @@ pub(crate) fn draw_colorbar_text(
             INK,
         );
     }
-    // The exact ends of the range, which the rounded ticks rarely show.
+    draw_range_ends(canvas, bar, range, tick_size);
+    // Rotated label, lines stacked left to right.
+    let centre_y = f64::from(bar.y) + f64::from(bar.height) / 2.0;
+    let n = label.len() as f64;
+    for (i, line) in label.iter().enumerate() {
+        let offset = (i as f64 - (n - 1.0) / 2.0) * line_height(label_size);
+        canvas.text(
+            line,
+            (label_x + offset, centre_y),
+            label_size,
+            false,
+            CENTER,
+            true,
+            INK,
+        );
+    }
+}
+
+/// The exact ends of the range above and below the bar, which the rounded ticks rarely
+/// show.
+fn draw_range_ends(canvas: &mut Canvas, bar: PixelRect, range: (f32, f32), tick_size: f64) {
+    let (min, max) = (f64::from(range.0), f64::from(range.1));
     let small = range_label_size(tick_size);
     let gap = (tick_size * 0.25).round();
     // Clear of the half-height of a tick label at the bar's top.
@@ -421,19 +442,4 @@ pub(crate) fn draw_colorbar_text(
         false,
         NOTE,
     );
-    // Rotated label, lines stacked left to right.
-    let centre_y = f64::from(bar.y) + f64::from(bar.height) / 2.0;
-    let n = label.len() as f64;
-    for (i, line) in label.iter().enumerate() {
-        let offset = (i as f64 - (n - 1.0) / 2.0) * line_height(label_size);
-        canvas.text(
-            line,
-            (label_x + offset, centre_y),
-            label_size,
-            false,
-            CENTER,
-            true,
-            INK,
-        );
-    }
 }
