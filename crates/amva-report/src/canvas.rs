@@ -265,3 +265,78 @@ impl Canvas {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::{ensure_fonts, CENTER};
+
+    const WHITE: [u8; 3] = [255, 255, 255];
+
+    /// Bounding box (x0, y0, x1, y1), inclusive, of the pixels that are not white.
+    fn ink_box(img: &RgbImage) -> (u32, u32, u32, u32) {
+        let mut b = (u32::MAX, u32::MAX, 0, 0);
+        for (x, y, p) in img.enumerate_pixels() {
+            if p.0 != WHITE {
+                b = (b.0.min(x), b.1.min(y), b.2.max(x), b.3.max(y));
+            }
+        }
+        b
+    }
+
+    fn text_image(rotate: bool) -> RgbImage {
+        let mut c = Canvas::new("test", 120, 120, WHITE).unwrap();
+        c.text("Wide", (60.0, 60.0), 20.0, false, CENTER, rotate, [0, 0, 0]);
+        c.into_image().unwrap()
+    }
+
+    #[test]
+    fn rotated_text_is_the_upright_text_turned_a_quarter_counter_clockwise() {
+        ensure_fonts().unwrap();
+        let (upright, rotated) = (text_image(false), text_image(true));
+        let (a, b) = (ink_box(&upright), ink_box(&rotated));
+        let (w, h) = (a.2 - a.0 + 1, a.3 - a.1 + 1);
+        assert!(w > 2 * h, "upright text is wide: {w} x {h}");
+        assert_eq!((b.2 - b.0 + 1, b.3 - b.1 + 1), (h, w), "{a:?} {b:?}");
+        // Pixel for pixel: upright rows become rotated columns, and the text's left end
+        // is at the bottom.
+        for y in a.1..=a.3 {
+            for x in a.0..=a.2 {
+                let (rx, ry) = (b.0 + (y - a.1), b.3 - (x - a.0));
+                assert_eq!(upright.get_pixel(x, y), rotated.get_pixel(rx, ry));
+            }
+        }
+        // Centred on the anchor within a pixel or two.
+        for (lo, hi) in [(a.0, a.2), (b.1, b.3)] {
+            assert!(((lo + hi) as f64 / 2.0 - 60.0).abs() <= 2.0, "{lo}..{hi}");
+        }
+    }
+
+    #[test]
+    fn strokes_dashes_and_shading_land_where_asked() {
+        let mut c = Canvas::new("test", 100, 40, WHITE).unwrap();
+        let line = |y: f64, dash| Polyline {
+            points: vec![(10.0, y), (90.0, y)],
+            color: [0, 0, 255],
+            width: 2.0,
+            dash,
+        };
+        c.stroke(&[line(10.0, None), line(30.0, Some((10.0, 10.0)))]);
+        c.shade(0, 0, 5, 5, [0, 0, 0], 0.6);
+        let img = c.into_image().unwrap();
+        // Solid: blue along its length between y = 9 and 10, white beyond its ends.
+        for x in 10..90 {
+            assert_eq!(img.get_pixel(x, 9).0, [0, 0, 255], "x = {x}");
+        }
+        assert_eq!(img.get_pixel(95, 9).0, WHITE);
+        assert_eq!(img.get_pixel(50, 15).0, WHITE);
+        // Dashed: on for 10 px, off for 10 px from x = 10.
+        assert_eq!(img.get_pixel(15, 29).0, [0, 0, 255]);
+        assert_eq!(img.get_pixel(25, 29).0, WHITE);
+        assert_eq!(img.get_pixel(35, 29).0, [0, 0, 255]);
+        // 60 % black over white: 40 % of 255 = 102, within a level of rounding.
+        let v = img.get_pixel(2, 2).0[0];
+        assert!(v.abs_diff(102) <= 1, "{v}");
+        assert_eq!(img.get_pixel(5, 2).0, WHITE);
+    }
+}
