@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use amva_math::compare::z_map;
 use amva_math::region::face_region_mask;
+use amva_report::{HeatStyled, Styled};
 use amva_report::{Heatmap, Outline, RgbImage};
 use serde_json::Value;
 

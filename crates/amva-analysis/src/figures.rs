@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use amva_report::{encode_png, Corner, Heatmap, LinePlot, Outline, RgbImage, Series};
+use amva_report::{HeatStyled, Styled};
 
 use crate::{AnalysisError, Result};
 

@@ -236,7 +236,7 @@ impl Study {
 
     /// curves.png: mean deletion and insertion curves of every method, side by side.
     pub fn figure(&self) -> std::result::Result<image::RgbImage, amva_report::ReportError> {
-        use amva_report::{Corner, LinePlot, Series, TAB10};
+        use amva_report::{Corner, LinePlot, Series, Styled, TAB10};
         let xs: Vec<f64> = (0..=self.steps)
             .map(|s| s as f64 / self.steps as f64)
             .collect();

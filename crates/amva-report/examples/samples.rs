@@ -1,5 +1,6 @@
 //! Writes a sample figure set to /tmp/amva-report-samples (or the directory given).
 use amva_report::*;
+use amva_report::{HeatStyled, Styled};
 
 fn main() -> Result<()> {
     let dir = std::env::args()

@@ -1,284 +1,126 @@
-//! A pixel buffer that figures paint directly (heat panels, colour bars, text, lines);
-//! the embedded font and the text layout helpers.
+//! The one surface figures draw on: a tiny-skia [`Pixmap`], opaque, with the few
+//! operations figures need (pixels, rectangles, translucent shading, polylines with
+//! dashes, and text, rotated through a [`Transform`]). All compositing is tiny-skia's.
 
-use std::sync::LazyLock;
-
-use ab_glyph::{point, Font, FontRef, PxScale, ScaleFont};
 use image::RgbImage;
+use tiny_skia::{
+    ColorU8, FilterQuality, LineCap, LineJoin, Paint, PathBuilder, Pixmap, PixmapPaint, Rect,
+    Stroke, StrokeDash, Transform,
+};
 
 use crate::error::{ReportError, Result};
+use crate::text::{line_height, rasterise, Anchor, TOP_CENTER};
 
-/// DejaVu Sans regular and bold, embedded (see the `dejavu` crate for the licence).
-struct Fonts {
-    regular: FontRef<'static>,
-    bold: FontRef<'static>,
+/// A line to draw with [`Canvas::stroke`].
+pub(crate) struct Polyline {
+    /// Pixel coordinates.
+    pub points: Vec<(f64, f64)>,
+    pub color: [u8; 3],
+    /// Width in pixels.
+    pub width: f64,
+    /// Dash and gap lengths in pixels.
+    pub dash: Option<(f64, f64)>,
 }
 
-static FONTS: LazyLock<Option<Fonts>> = LazyLock::new(|| {
-    Some(Fonts {
-        regular: FontRef::try_from_slice(dejavu::sans::regular()).ok()?,
-        bold: FontRef::try_from_slice(dejavu::sans::bold()).ok()?,
-    })
-});
-
-/// Checks that the embedded fonts load (they always should; this turns the impossible
-/// case into an error instead of a panic).
-pub(crate) fn ensure_fonts() -> Result<()> {
-    FONTS.as_ref().map(|_| ()).ok_or(ReportError::Font)
-}
-
-fn face(bold: bool) -> Option<&'static FontRef<'static>> {
-    FONTS
-        .as_ref()
-        .map(|f| if bold { &f.bold } else { &f.regular })
-}
-
-/// Text rasterised into a coverage mask, with the metrics needed to anchor it.
-struct TextMask {
-    /// Advance width of the text (what alignment uses).
-    width: usize,
-    /// Row length of `coverage` (a little wider than `width` for overhanging glyphs).
-    stride: usize,
-    height: usize,
-    coverage: Vec<f32>,
-    /// Row of the baseline within the mask.
-    baseline: f32,
-    /// Height of capital letters above the baseline.
-    cap_height: f32,
-    /// Depth of descenders below the baseline (positive).
-    descent: f32,
-}
-
-/// Rasterises one line of text at `size` px (ab_glyph scale: ascent - descent).
-fn rasterise(text: &str, size: f64, bold: bool) -> TextMask {
-    let Some(font) = face(bold) else {
-        return TextMask {
-            width: 0,
-            stride: 0,
-            height: 0,
-            coverage: Vec::new(),
-            baseline: 0.0,
-            cap_height: 0.0,
-            descent: 0.0,
-        };
-    };
-    let scaled = font.as_scaled(PxScale::from(size as f32));
-    let ascent = scaled.ascent();
-    let descent = scaled.descent();
-    let mut glyphs = Vec::new();
-    let mut caret = 0.0f32;
-    let mut prev = None;
-    for c in text.chars() {
-        let id = scaled.glyph_id(c);
-        if let Some(p) = prev {
-            caret += scaled.kern(p, id);
-        }
-        glyphs.push(id.with_scale_and_position(scaled.scale(), point(caret, ascent.ceil())));
-        caret += scaled.h_advance(id);
-        prev = Some(id);
+/// The path through `points`, if there are at least two.
+fn polyline_path(points: &[(f64, f64)]) -> Option<tiny_skia::Path> {
+    let mut pb = PathBuilder::new();
+    let (&(x, y), rest) = points.split_first()?;
+    pb.move_to(x as f32, y as f32);
+    for &(x, y) in rest {
+        pb.line_to(x as f32, y as f32);
     }
-    let stride = caret.ceil().max(0.0) as usize + 2;
-    let height = (ascent.ceil() - descent.floor()) as usize + 2;
-    let mut coverage = vec![0.0f32; stride * height];
-    for g in glyphs {
-        if let Some(outlined) = font.outline_glyph(g) {
-            let b = outlined.px_bounds();
-            outlined.draw(|x, y, c| {
-                let px = b.min.x as i64 + i64::from(x);
-                let py = b.min.y as i64 + i64::from(y);
-                if px >= 0 && py >= 0 && (px as usize) < stride && (py as usize) < height {
-                    let slot = &mut coverage[py as usize * stride + px as usize];
-                    *slot = (*slot + c).min(1.0);
-                }
-            });
-        }
-    }
-    let cap_height = font
-        .outline_glyph(scaled.scaled_glyph('H'))
-        .map_or(ascent * 0.7, |o| -o.px_bounds().min.y);
-    TextMask {
-        width: caret.ceil() as usize,
-        stride,
-        height,
-        coverage,
-        baseline: ascent.ceil(),
-        cap_height,
-        descent: -descent,
-    }
+    pb.finish()
 }
 
-/// Width and height in pixels of one line of `text` at `size`.
-pub(crate) fn text_size(text: &str, size: f64, bold: bool) -> (u32, u32) {
-    let Some(font) = face(bold) else {
-        return (0, 0);
-    };
-    let scaled = font.as_scaled(PxScale::from(size as f32));
-    let mut caret = 0.0f32;
-    let mut prev = None;
-    for c in text.chars() {
-        let id = scaled.glyph_id(c);
-        if let Some(p) = prev {
-            caret += scaled.kern(p, id);
-        }
-        caret += scaled.h_advance(id);
-        prev = Some(id);
-    }
-    (
-        caret.ceil() as u32,
-        (scaled.ascent() - scaled.descent()).ceil() as u32,
-    )
-}
-
-/// Text width in pixels.
-pub(crate) fn text_width(text: &str, size: f64, bold: bool) -> u32 {
-    text_size(text, size, bold).0
-}
-/// Greedy word wrap of `text` into lines no wider than `max_width` (a single word
-/// wider than that stays on its own line).
-fn wrap(text: &str, max_width: f64, size: f64, bold: bool) -> Vec<String> {
-    let mut lines: Vec<String> = Vec::new();
-    for paragraph in text.split('\n') {
-        let mut line = String::new();
-        for word in paragraph.split_whitespace() {
-            let candidate = if line.is_empty() {
-                word.to_string()
-            } else {
-                format!("{line} {word}")
-            };
-            if line.is_empty() || f64::from(text_width(&candidate, size, bold)) <= max_width {
-                line = candidate;
-            } else {
-                lines.push(std::mem::replace(&mut line, word.to_string()));
-            }
-        }
-        lines.push(line);
-    }
-    lines
-}
-
-/// Lays `text` out in at most `max_lines` lines no wider than `max_width`, shrinking the
-/// font from `size` down to `min_size` if it must. Returns the size used and the lines.
-pub(crate) fn fit_lines(
-    text: &str,
-    max_width: f64,
-    size: f64,
-    min_size: f64,
-    max_lines: usize,
-    bold: bool,
-) -> (f64, Vec<String>) {
-    let mut s = size;
-    loop {
-        let lines = wrap(text, max_width, s, bold);
-        let fits = lines.len() <= max_lines
-            && lines
-                .iter()
-                .all(|l| f64::from(text_width(l, s, bold)) <= max_width);
-        if fits || s <= min_size {
-            return (s, lines);
-        }
-        s = (s * 0.92).max(min_size);
-    }
-}
-
-/// Horizontal alignment of text to its anchor point.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum HAlign {
-    Left,
-    Center,
-    Right,
-}
-
-/// Vertical alignment of text to its anchor point.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum VAlign {
-    /// The anchor is at the top of the line (ascent).
-    Top,
-    /// The anchor is half-way up the capital letters: looks centred on a tick.
-    Middle,
-    /// The anchor is at the bottom of the line (descent).
-    Bottom,
-}
-
-/// How a text's anchor point relates to the text.
-#[derive(Clone, Copy)]
-pub(crate) struct Anchor {
-    pub h: HAlign,
-    pub v: VAlign,
-}
-
-pub(crate) const TOP_CENTER: Anchor = Anchor {
-    h: HAlign::Center,
-    v: VAlign::Top,
-};
-pub(crate) const CENTER: Anchor = Anchor {
-    h: HAlign::Center,
-    v: VAlign::Middle,
-};
-pub(crate) const LEFT_CENTER: Anchor = Anchor {
-    h: HAlign::Left,
-    v: VAlign::Middle,
-};
-pub(crate) const RIGHT_CENTER: Anchor = Anchor {
-    h: HAlign::Right,
-    v: VAlign::Middle,
-};
-pub(crate) const LEFT_TOP: Anchor = Anchor {
-    h: HAlign::Left,
-    v: VAlign::Top,
-};
-pub(crate) const LEFT_BOTTOM: Anchor = Anchor {
-    h: HAlign::Left,
-    v: VAlign::Bottom,
-};
-
-/// An RGB pixel buffer, row-major, 3 bytes a pixel.
+/// An opaque RGB figure being drawn.
 pub(crate) struct Canvas {
-    pub width: u32,
-    pub height: u32,
-    buf: Vec<u8>,
+    pixmap: Pixmap,
     /// Figure name for error messages.
     what: String,
 }
 
+fn paint(c: [u8; 3], alpha: u8) -> Paint<'static> {
+    let mut paint = Paint::default();
+    paint.set_color_rgba8(c[0], c[1], c[2], alpha);
+    paint
+}
+
+/// An RGBA layer of `width x height` pixels of `rgb` with per-pixel opacity `alpha`
+/// (row-major); `None` if the size is zero.
+fn layer(width: usize, height: usize, rgb: [u8; 3], alpha: impl Fn(usize) -> u8) -> Option<Pixmap> {
+    let mut layer = Pixmap::new(width as u32, height as u32)?;
+    for (i, px) in layer.pixels_mut().iter_mut().enumerate() {
+        *px = ColorU8::from_rgba(rgb[0], rgb[1], rgb[2], alpha(i)).premultiply();
+    }
+    Some(layer)
+}
+
 impl Canvas {
-    pub fn new(what: &str, width: u32, height: u32, background: [u8; 3]) -> Self {
-        let mut buf = Vec::with_capacity(width as usize * height as usize * 3);
-        for _ in 0..width as usize * height as usize {
-            buf.extend_from_slice(&background);
-        }
-        Canvas {
-            width,
-            height,
-            buf,
+    pub fn new(what: &str, width: u32, height: u32, background: [u8; 3]) -> Result<Self> {
+        let mut pixmap = Pixmap::new(width, height).ok_or_else(|| ReportError::Draw {
             what: what.to_string(),
-        }
+            message: format!("cannot allocate a {width} x {height} canvas"),
+        })?;
+        let [r, g, b] = background;
+        pixmap.fill(tiny_skia::Color::from_rgba8(r, g, b, 255));
+        Ok(Canvas {
+            pixmap,
+            what: what.to_string(),
+        })
     }
 
     /// Sets one pixel; coordinates outside the canvas are ignored.
     pub fn put(&mut self, x: i64, y: i64, c: [u8; 3]) {
-        if x >= 0 && y >= 0 && x < i64::from(self.width) && y < i64::from(self.height) {
-            let i = (y as usize * self.width as usize + x as usize) * 3;
-            self.buf[i..i + 3].copy_from_slice(&c);
+        let (w, h) = (
+            i64::from(self.pixmap.width()),
+            i64::from(self.pixmap.height()),
+        );
+        if x >= 0 && y >= 0 && x < w && y < h {
+            let i = (y * w + x) as usize;
+            self.pixmap.pixels_mut()[i] = ColorU8::from_rgba(c[0], c[1], c[2], 255).premultiply();
         }
     }
 
-    /// Blends `c` over one pixel with opacity `alpha` in `[0, 1]`.
-    pub fn blend(&mut self, x: i64, y: i64, c: [u8; 3], alpha: f32) {
-        if x >= 0 && y >= 0 && x < i64::from(self.width) && y < i64::from(self.height) {
-            let i = (y as usize * self.width as usize + x as usize) * 3;
-            for (dst, &src) in self.buf[i..i + 3].iter_mut().zip(&c) {
-                let old = f32::from(*dst);
-                *dst = (old + (f32::from(src) - old) * alpha).round() as u8;
-            }
+    /// Fills the rectangle `[x0, x1) x [y0, y1)` with `c` at opacity `alpha`.
+    fn rect(&mut self, (x0, y0, x1, y1): (i64, i64, i64, i64), c: [u8; 3], alpha: u8) {
+        if let Some(r) = Rect::from_ltrb(x0 as f32, y0 as f32, x1 as f32, y1 as f32) {
+            self.pixmap
+                .fill_rect(r, &paint(c, alpha), Transform::identity(), None);
         }
     }
 
     /// Fills the rectangle `[x0, x1) x [y0, y1)`.
     pub fn fill_rect(&mut self, x0: i64, y0: i64, x1: i64, y1: i64, c: [u8; 3]) {
-        for y in y0..y1 {
-            for x in x0..x1 {
-                self.put(x, y, c);
-            }
+        self.rect((x0, y0, x1, y1), c, 255);
+    }
+
+    /// Covers the rectangle `[x0, x1) x [y0, y1)` with `c` at opacity `alpha` in `[0, 1]`.
+    pub fn shade(&mut self, x0: i64, y0: i64, x1: i64, y1: i64, c: [u8; 3], alpha: f32) {
+        self.rect(
+            (x0, y0, x1, y1),
+            c,
+            (alpha.clamp(0.0, 1.0) * 255.0).round() as u8,
+        );
+    }
+
+    /// Composites `rgb` over the `width x height` block at `(x, y)`, each pixel at its
+    /// own opacity `alpha(i)` (row-major index): e.g. the dark edges of an outline.
+    pub fn shade_pixels(
+        &mut self,
+        (x, y): (u32, u32),
+        (width, height): (usize, usize),
+        rgb: [u8; 3],
+        alpha: impl Fn(usize) -> u8,
+    ) {
+        if let Some(l) = layer(width, height, rgb, alpha) {
+            let paint = PixmapPaint {
+                quality: FilterQuality::Nearest,
+                ..PixmapPaint::default()
+            };
+            let t = Transform::identity();
+            self.pixmap
+                .draw_pixmap(x as i32, y as i32, l.as_ref(), &paint, t, None);
         }
     }
 
@@ -296,14 +138,13 @@ impl Canvas {
 
     /// A one-pixel frame just inside the rectangle `[x0, x1) x [y0, y1)`.
     pub fn frame(&mut self, x0: i64, y0: i64, x1: i64, y1: i64, c: [u8; 3]) {
-        for x in x0..x1 {
-            self.put(x, y0, c);
-            self.put(x, y1 - 1, c);
+        if x1 <= x0 || y1 <= y0 {
+            return;
         }
-        for y in y0..y1 {
-            self.put(x0, y, c);
-            self.put(x1 - 1, y, c);
-        }
+        self.hline(x0, x1 - 1, y0, 1, c);
+        self.hline(x0, x1 - 1, y1 - 1, 1, c);
+        self.vline(x0, y0, y1 - 1, 1, c);
+        self.vline(x1 - 1, y0, y1 - 1, 1, c);
     }
 
     /// Draws one line of text with its anchor at `(x, y)`. With `rotate` the text reads
@@ -321,36 +162,29 @@ impl Canvas {
         color: [u8; 3],
     ) {
         let mask = rasterise(text, size, bold);
-        let ax = match anchor.h {
-            HAlign::Left => 0.0,
-            HAlign::Center => mask.width as f32 / 2.0,
-            HAlign::Right => mask.width as f32,
+        let coverage = |i: usize| (mask.coverage[i] * 255.0).round() as u8;
+        let Some(glyphs) = layer(mask.stride, mask.height, color, coverage) else {
+            return;
         };
-        let ay = match anchor.v {
-            VAlign::Top => 0.0,
-            VAlign::Middle => mask.baseline - mask.cap_height / 2.0,
-            VAlign::Bottom => mask.baseline + mask.descent,
-        };
+        let (ax, ay) = mask.anchor_point(anchor);
         let (x, y) = (x as f32, y as f32);
-        for my in 0..mask.height {
-            for mx in 0..mask.stride {
-                let c = mask.coverage[my * mask.stride + mx];
-                if c <= 0.0 {
-                    continue;
-                }
-                let (dx, dy) = (mx as f32 - ax, my as f32 - ay);
-                let (px, py) = if rotate {
-                    (x + dy, y - dx)
-                } else {
-                    (x + dx, y + dy)
-                };
-                self.blend(px.round() as i64, py.round() as i64, color, c);
-            }
-        }
+        // Mask pixel (mx, my) lands on pixel (x0 + mx, y0 + my), or rotated a quarter
+        // turn counter-clockwise on (x0 + my, y0 - mx).
+        let transform = if rotate {
+            let (x0, y0) = ((x - ay).round(), (y + ax).round());
+            Transform::from_row(0.0, -1.0, 1.0, 0.0, x0, y0 + 1.0)
+        } else {
+            Transform::from_translate((x - ax).round(), (y - ay).round())
+        };
+        let paint = PixmapPaint {
+            quality: FilterQuality::Nearest,
+            ..PixmapPaint::default()
+        };
+        self.pixmap
+            .draw_pixmap(0, 0, glyphs.as_ref(), &paint, transform, None);
     }
 
     /// Draws lines of text stacked downwards from `top`, each centred on `x`.
-    #[allow(clippy::too_many_arguments)]
     pub fn lines_centered(
         &mut self,
         lines: &[String],
@@ -366,219 +200,143 @@ impl Canvas {
         }
     }
 
-    /// Draws anti-aliased polylines (pixel coordinates) over the canvas.
-    pub fn stroke(&mut self, lines: &[Polyline]) -> Result<()> {
-        use tiny_skia::{LineCap, LineJoin, Paint, PathBuilder, Pixmap, StrokeDash, Transform};
-        let mut layer = Pixmap::new(self.width, self.height).ok_or_else(|| ReportError::Draw {
-            what: self.what.clone(),
-            message: format!("cannot allocate a {} x {} layer", self.width, self.height),
-        })?;
+    /// Draws anti-aliased polylines (pixel coordinates). The lines of one call are
+    /// stroked onto a transparent layer the size of their bounding box, which is then
+    /// composited: where curves of one plot cross, they blend with each other first.
+    pub fn stroke(&mut self, lines: &[Polyline]) {
+        let Some((x0, y0, layer)) = self.stroke_layer(lines) else {
+            return;
+        };
+        let t = Transform::identity();
+        self.pixmap
+            .draw_pixmap(x0, y0, layer.as_ref(), &PixmapPaint::default(), t, None);
+    }
+
+    /// `lines` stroked onto a layer covering their bounding box within the canvas, and
+    /// the layer's position.
+    fn stroke_layer(&self, lines: &[Polyline]) -> Option<(i32, i32, Pixmap)> {
+        let pad = lines.iter().map(|l| l.width).fold(0.0, f64::max) + 2.0;
+        let pts = || lines.iter().flat_map(|l| l.points.iter());
+        let lo = |f: fn(&(f64, f64)) -> f64| pts().map(f).fold(f64::INFINITY, f64::min) - pad;
+        let hi = |f: fn(&(f64, f64)) -> f64| pts().map(f).fold(f64::NEG_INFINITY, f64::max) + pad;
+        let (w, h) = (
+            f64::from(self.pixmap.width()),
+            f64::from(self.pixmap.height()),
+        );
+        let (x0, y0) = (lo(|p| p.0).floor().max(0.0), lo(|p| p.1).floor().max(0.0));
+        let (x1, y1) = (hi(|p| p.0).ceil().min(w), hi(|p| p.1).ceil().min(h));
+        if !(x1 > x0 && y1 > y0) {
+            return None;
+        }
+        let mut layer = Pixmap::new((x1 - x0) as u32, (y1 - y0) as u32)?;
+        let t = Transform::from_translate(-x0 as f32, -y0 as f32);
         for line in lines {
-            let mut pb = PathBuilder::new();
-            let mut pts = line.points.iter();
-            let Some(&(x, y)) = pts.next() else { continue };
-            pb.move_to(x as f32, y as f32);
-            for &(x, y) in pts {
-                pb.line_to(x as f32, y as f32);
-            }
-            let Some(path) = pb.finish() else { continue };
-            let mut paint = Paint::default();
-            paint.set_color_rgba8(line.color[0], line.color[1], line.color[2], 255);
+            let Some(path) = polyline_path(&line.points) else {
+                continue;
+            };
+            let mut paint = paint(line.color, 255);
             paint.anti_alias = true;
-            let mut stroke = tiny_skia::Stroke {
+            let stroke = Stroke {
                 width: line.width as f32,
                 line_join: LineJoin::Round,
                 line_cap: LineCap::Butt,
+                dash: line
+                    .dash
+                    .and_then(|(on, off)| StrokeDash::new(vec![on as f32, off as f32], 0.0)),
                 ..Default::default()
             };
-            if let Some((on, off)) = line.dash {
-                stroke.dash = StrokeDash::new(vec![on as f32, off as f32], 0.0);
-            }
-            layer.stroke_path(&path, &paint, &stroke, Transform::identity(), None);
+            layer.stroke_path(&path, &paint, &stroke, t, None);
         }
-        // Premultiplied RGBA over opaque RGB.
-        for (dst, src) in self
-            .buf
-            .chunks_exact_mut(3)
-            .zip(layer.data().chunks_exact(4))
-        {
-            let a = u32::from(src[3]);
-            if a == 0 {
-                continue;
-            }
-            for k in 0..3 {
-                let v = u32::from(src[k]) + (255 - a) * u32::from(dst[k]) / 255;
-                dst[k] = v.min(255) as u8;
-            }
-        }
-        Ok(())
+        Some((x0 as i32, y0 as i32, layer))
     }
 
+    /// The figure as an RGB image (the canvas is opaque: alpha is dropped).
     pub fn into_image(self) -> Result<RgbImage> {
-        let (w, h) = (self.width, self.height);
-        RgbImage::from_raw(w, h, self.buf).ok_or_else(|| ReportError::Draw {
+        let (w, h) = (self.pixmap.width(), self.pixmap.height());
+        let rgb = self
+            .pixmap
+            .pixels()
+            .iter()
+            .flat_map(|p| [p.red(), p.green(), p.blue()])
+            .collect();
+        RgbImage::from_raw(w, h, rgb).ok_or_else(|| ReportError::Draw {
             what: self.what,
             message: format!("pixel buffer does not match {w} x {h}"),
         })
     }
 }
 
-/// Vertical distance between two lines of text at `size`.
-pub(crate) fn line_height(size: f64) -> f64 {
-    size * 1.25
-}
-
-/// Nicely spaced tick values covering `[lo, hi]`: multiples of 1, 2, 2.5 or 5 times a
-/// power of ten, at most `max_n` of them; with `integer`, steps are at least 1.
-/// Returns the ticks and the number of decimals their labels need.
-pub(crate) fn nice_ticks(lo: f64, hi: f64, max_n: usize, integer: bool) -> (Vec<f64>, usize) {
-    if !(lo.is_finite() && hi.is_finite()) || hi < lo {
-        return (Vec::new(), 0);
-    }
-    if hi == lo {
-        return (vec![lo], 0);
-    }
-    let max_n = max_n.max(2);
-    let span = hi - lo;
-    let k0 = (span / max_n as f64).log10().floor() as i32;
-    for k in (k0 - 1)..=(k0 + 2) {
-        for m in [1.0, 2.0, 2.5, 5.0] {
-            let step = m * 10f64.powi(k);
-            if integer && (step < 1.0 || step.fract() != 0.0) {
-                continue;
-            }
-            let first = (lo / step - 1e-9).ceil() as i64;
-            let last = (hi / step + 1e-9).floor() as i64;
-            let count = (last - first + 1).max(0) as usize;
-            if count <= max_n {
-                let ticks = (first..=last)
-                    .map(|i| {
-                        let v = i as f64 * step;
-                        // Snap rounding noise (e.g. -0.0, 0.30000000000000004).
-                        if v.abs() < step * 1e-9 {
-                            0.0
-                        } else {
-                            v
-                        }
-                    })
-                    .collect();
-                let mut decimals = (-k).max(0) as usize;
-                if m == 2.5 {
-                    decimals += 1;
-                }
-                if integer {
-                    decimals = 0;
-                }
-                return (ticks, decimals);
-            }
-        }
-    }
-    (vec![lo, hi], 3)
-}
-
-/// A tick label with `decimals` decimals, or in scientific notation where that would
-/// be unreadable.
-pub(crate) fn tick_label(v: f64, decimals: usize) -> String {
-    if v != 0.0 && (v.abs() >= 1e5 || decimals > 5) {
-        format!("{v:.2e}")
-    } else {
-        format!("{v:.decimals$}")
-    }
-}
-
-/// Alpha-blended colour as bytes.
-pub(crate) fn mix(a: [u8; 3], b: [u8; 3], t: f32) -> [u8; 3] {
-    std::array::from_fn(|k| (f32::from(a[k]) * (1.0 - t) + f32::from(b[k]) * t).round() as u8)
-}
-
-/// A line to draw with [`Canvas::stroke`].
-pub(crate) struct Polyline {
-    /// Pixel coordinates.
-    pub points: Vec<(f64, f64)>,
-    pub color: [u8; 3],
-    /// Width in pixels.
-    pub width: f64,
-    /// Dash and gap lengths in pixels.
-    pub dash: Option<(f64, f64)>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
+    use crate::text::{ensure_fonts, CENTER};
 
-    proptest! {
-        /// Ticks lie in the range, are evenly spaced by 1, 2, 2.5 or 5 times a power of
-        /// ten, there are at most `max_n`, and their labels are distinct.
-        #[test]
-        fn nice_ticks_are_nice(lo in -1e4f64..1e4, span in 1e-6f64..1e5, max_n in 2usize..12) {
-            let hi = lo + span;
-            let (ticks, decimals) = nice_ticks(lo, hi, max_n, false);
-            prop_assert!(!ticks.is_empty() && ticks.len() <= max_n, "{ticks:?}");
-            let eps = span * 1e-9;
-            for &t in &ticks {
-                prop_assert!(t >= lo - eps && t <= hi + eps, "{t} outside [{lo}, {hi}]");
-            }
-            if ticks.len() >= 2 {
-                let step = ticks[1] - ticks[0];
-                for w in ticks.windows(2) {
-                    prop_assert!(((w[1] - w[0]) - step).abs() <= step * 1e-6);
-                }
-                let mantissa = step / 10f64.powf(step.log10().floor());
-                prop_assert!(
-                    [1.0, 2.0, 2.5, 5.0, 10.0].iter().any(|m| (mantissa - m).abs() < 1e-6),
-                    "step {step}"
-                );
-                let labels: Vec<String> = ticks.iter().map(|&t| tick_label(t, decimals)).collect();
-                let mut unique = labels.clone();
-                unique.dedup();
-                prop_assert_eq!(unique.len(), labels.len(), "{:?}", labels);
-            }
-            // A range wider than a few steps always gets at least two ticks.
-            if max_n >= 4 {
-                prop_assert!(ticks.len() >= 2, "{ticks:?} for [{lo}, {hi}] max {max_n}");
+    const WHITE: [u8; 3] = [255, 255, 255];
+
+    /// Bounding box (x0, y0, x1, y1), inclusive, of the pixels that are not white.
+    fn ink_box(img: &RgbImage) -> (u32, u32, u32, u32) {
+        let mut b = (u32::MAX, u32::MAX, 0, 0);
+        for (x, y, p) in img.enumerate_pixels() {
+            if p.0 != WHITE {
+                b = (b.0.min(x), b.1.min(y), b.2.max(x), b.3.max(y));
             }
         }
+        b
+    }
 
-        #[test]
-        fn integer_ticks_are_integers(n in 1usize..2000, max_n in 2usize..12) {
-            let (ticks, decimals) = nice_ticks(0.0, (n - 1) as f64, max_n, true);
-            prop_assert_eq!(decimals, 0);
-            prop_assert!(ticks.len() <= max_n);
-            for t in ticks {
-                prop_assert_eq!(t.fract(), 0.0);
+    fn text_image(rotate: bool) -> RgbImage {
+        let mut c = Canvas::new("test", 120, 120, WHITE).unwrap();
+        c.text("Wide", (60.0, 60.0), 20.0, false, CENTER, rotate, [0, 0, 0]);
+        c.into_image().unwrap()
+    }
+
+    #[test]
+    fn rotated_text_is_the_upright_text_turned_a_quarter_counter_clockwise() {
+        ensure_fonts().unwrap();
+        let (upright, rotated) = (text_image(false), text_image(true));
+        let (a, b) = (ink_box(&upright), ink_box(&rotated));
+        let (w, h) = (a.2 - a.0 + 1, a.3 - a.1 + 1);
+        assert!(w > 2 * h, "upright text is wide: {w} x {h}");
+        assert_eq!((b.2 - b.0 + 1, b.3 - b.1 + 1), (h, w), "{a:?} {b:?}");
+        // Pixel for pixel: upright rows become rotated columns, and the text's left end
+        // is at the bottom.
+        for y in a.1..=a.3 {
+            for x in a.0..=a.2 {
+                let (rx, ry) = (b.0 + (y - a.1), b.3 - (x - a.0));
+                assert_eq!(upright.get_pixel(x, y), rotated.get_pixel(rx, ry));
             }
+        }
+        // Centred on the anchor within a pixel or two.
+        for (lo, hi) in [(a.0, a.2), (b.1, b.3)] {
+            assert!(((lo + hi) as f64 / 2.0 - 60.0).abs() <= 2.0, "{lo}..{hi}");
         }
     }
 
     #[test]
-    fn fit_lines_wraps_at_spaces_and_shrinks_only_when_needed() {
-        ensure_fonts().unwrap();
-        let text = "AM-V (std of normalised activation, 0-1 scale)";
-        let wide = fit_lines(text, 2000.0, 14.0, 8.0, 2, false);
-        assert_eq!(wide, (14.0, vec![text.to_string()]));
-        let one_line_w = f64::from(text_width(text, 14.0, false));
-        let (size, lines) = fit_lines(text, one_line_w * 0.6, 14.0, 8.0, 2, false);
-        assert_eq!(size, 14.0);
-        assert_eq!(lines.len(), 2);
-        assert_eq!(lines.join(" "), text);
-        for l in &lines {
-            assert!(f64::from(text_width(l, size, false)) <= one_line_w * 0.6);
+    fn strokes_dashes_and_shading_land_where_asked() {
+        let mut c = Canvas::new("test", 100, 40, WHITE).unwrap();
+        let line = |y: f64, dash| Polyline {
+            points: vec![(10.0, y), (90.0, y)],
+            color: [0, 0, 255],
+            width: 2.0,
+            dash,
+        };
+        c.stroke(&[line(10.0, None), line(30.0, Some((10.0, 10.0)))]);
+        c.shade(0, 0, 5, 5, [0, 0, 0], 0.6);
+        let img = c.into_image().unwrap();
+        // Solid: blue along its length between y = 9 and 10, white beyond its ends.
+        for x in 10..90 {
+            assert_eq!(img.get_pixel(x, 9).0, [0, 0, 255], "x = {x}");
         }
-        let (size, lines) = fit_lines(text, one_line_w * 0.3, 14.0, 8.0, 2, false);
-        assert!(
-            size < 14.0 && lines.len() <= 2 || size == 8.0,
-            "{size} {lines:?}"
-        );
-    }
-
-    #[test]
-    fn text_width_grows_with_text_and_size() {
-        ensure_fonts().unwrap();
-        let a = text_width("0.25", 12.0, false);
-        assert!(a > 10 && a < 40, "{a}");
-        assert!(text_width("0.250", 12.0, false) > a);
-        assert!(text_width("0.25", 24.0, false) >= 2 * a - 2);
-        assert!(text_width("0.25", 12.0, true) >= a);
+        assert_eq!(img.get_pixel(95, 9).0, WHITE);
+        assert_eq!(img.get_pixel(50, 15).0, WHITE);
+        // Dashed: on for 10 px, off for 10 px from x = 10.
+        assert_eq!(img.get_pixel(15, 29).0, [0, 0, 255]);
+        assert_eq!(img.get_pixel(25, 29).0, WHITE);
+        assert_eq!(img.get_pixel(35, 29).0, [0, 0, 255]);
+        // 60 % black over white: 40 % of 255 = 102, within a level of rounding.
+        let v = img.get_pixel(2, 2).0[0];
+        assert!(v.abs_diff(102) <= 1, "{v}");
+        assert_eq!(img.get_pixel(5, 2).0, WHITE);
     }
 }

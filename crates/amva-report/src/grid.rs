@@ -5,19 +5,16 @@ use std::path::Path;
 
 use image::RgbImage;
 
-use crate::canvas::LEFT_CENTER;
-use crate::canvas::{
-    ensure_fonts, fit_lines, line_height, text_width, Canvas, CENTER, RIGHT_CENTER,
-};
-use crate::colormap::Colormap;
+use crate::canvas::Canvas;
 use crate::error::{check_shape, ReportError, Result};
-use crate::heatmap::{draw_outline_sample, Metrics};
 use crate::output::write_png_atomic;
 use crate::panel::{
-    colorbar_label_width, colorbar_ticks, draw_colorbar_text, paint_colorbar, paint_panel,
-    panel_size, range_label_height, resolve_range, Outline, PanelData, PanelStyle, PixelRect, INK,
-    NOTE,
+    colorbar_label_width, colorbar_ticks, draw_colorbar_text, draw_legend_and_note, paint_colorbar,
+    paint_panel, panel_size, range_label_height, resolve_range, ColorbarText, PanelData,
+    PanelStyle, PixelRect,
 };
+use crate::style::{ColorScale, HeatStyled, Metrics, Style, Styled, INK, NOTE, PAPER};
+use crate::text::{ensure_fonts, fit_lines, line_height, text_width, CENTER, RIGHT_CENTER};
 
 /// One grid cell's data.
 #[derive(Clone, Debug)]
@@ -40,9 +37,12 @@ pub struct GridLayout {
     pub range: (f32, f32),
 }
 
-/// Rows x columns of heatmaps with row labels, column titles and one shared colour bar.
+/// Rows x columns of heatmaps with row labels, column titles and one shared colour bar
+/// (its title and note through [`Styled`], its colour scale through [`HeatStyled`]; a
+/// grid shows no axis labels, and its size follows [`Grid::cell_size`]).
 ///
 /// ```no_run
+/// use amva_report::{Styled, HeatStyled};
 /// # fn main() -> Result<(), amva_report::ReportError> {
 /// let map = vec![0.2f32; 112 * 112];
 /// let mut grid = amva_report::Grid::new(2, 5)?
@@ -65,13 +65,45 @@ pub struct Grid {
     cells: Vec<Option<Cell>>,
     row_labels: Vec<String>,
     col_titles: Vec<String>,
-    title: String,
-    colorbar_label: String,
-    range: Option<(f32, f32)>,
-    colormap: Colormap,
-    outline: Option<Outline>,
-    note: Option<String>,
+    style: Style,
+    scale: ColorScale,
     cell_size: u32,
+}
+
+impl Styled for Grid {
+    fn style_mut(&mut self) -> &mut Style {
+        &mut self.style
+    }
+}
+
+impl HeatStyled for Grid {
+    fn scale_mut(&mut self) -> &mut ColorScale {
+        &mut self.scale
+    }
+}
+
+/// Column titles and row labels, fitted: (font size, lines) each.
+struct Headers {
+    cols: Vec<(f64, Vec<String>)>,
+    rows: Vec<(f64, Vec<String>)>,
+}
+
+impl Headers {
+    /// Height of the tallest column title and width taken by the row labels.
+    fn extent(&self, s: f64) -> (f64, f64) {
+        let col_title_h = self
+            .cols
+            .iter()
+            .map(|(size, lines)| lines.len() as f64 * line_height(*size))
+            .fold(0.0, f64::max);
+        let row_label_w = self
+            .rows
+            .iter()
+            .flat_map(|(size, lines)| lines.iter().map(move |l| text_width(l, *size, true)))
+            .max()
+            .map_or(0.0, |w| f64::from(w) + 10.0 * s);
+        (col_title_h, row_label_w)
+    }
 }
 
 impl Grid {
@@ -89,12 +121,8 @@ impl Grid {
             cells: vec![None; rows * cols],
             row_labels: Vec::new(),
             col_titles: Vec::new(),
-            title: String::new(),
-            colorbar_label: String::new(),
-            range: None,
-            colormap: Colormap::Jet,
-            outline: None,
-            note: None,
+            style: Style::default(),
+            scale: ColorScale::default(),
             cell_size: 170,
         })
     }
@@ -134,42 +162,6 @@ impl Grid {
         self
     }
 
-    /// The figure title.
-    pub fn title(mut self, title: impl Into<String>) -> Self {
-        self.title = title.into();
-        self
-    }
-
-    /// What the colours mean, with units.
-    pub fn colorbar_label(mut self, label: impl Into<String>) -> Self {
-        self.colorbar_label = label.into();
-        self
-    }
-
-    /// The shared value range; without it, the finite min and max over all cells.
-    pub fn range(mut self, min: f32, max: f32) -> Self {
-        self.range = Some((min, max));
-        self
-    }
-
-    /// The colour map (default jet).
-    pub fn colormap(mut self, colormap: Colormap) -> Self {
-        self.colormap = colormap;
-        self
-    }
-
-    /// An outline drawn over every cell, with a legend entry.
-    pub fn outline(mut self, outline: Outline) -> Self {
-        self.outline = Some(outline);
-        self
-    }
-
-    /// A small note under the figure.
-    pub fn note(mut self, note: impl Into<String>) -> Self {
-        self.note = Some(note.into());
-        self
-    }
-
     /// Edge of each (square) cell in pixels (default 170); the figure size follows.
     pub fn cell_size(mut self, px: u32) -> Self {
         self.cell_size = px.max(16);
@@ -177,103 +169,110 @@ impl Grid {
     }
 
     fn what(&self) -> String {
-        if self.title.is_empty() {
+        if self.style.title.is_empty() {
             "grid".to_string()
         } else {
-            format!("grid {:?}", self.title)
+            format!("grid {:?}", self.style.title)
         }
     }
 
-    fn plan(&self) -> Result<Plan> {
-        ensure_fonts()?;
-        let what = self.what();
+    /// Checks that there is one row label per row and one title per column (or none).
+    fn check_labels(&self) -> Result<()> {
         for (name, labels, n) in [
             ("row labels", &self.row_labels, self.rows),
             ("column titles", &self.col_titles, self.cols),
         ] {
             if !labels.is_empty() && labels.len() != n {
                 return Err(ReportError::LabelCount {
-                    what: format!("{what}: {name}"),
+                    what: format!("{}: {name}", self.what()),
                     expected: n,
                     got: labels.len(),
                 });
             }
         }
+        Ok(())
+    }
+
+    fn headers(&self, m: &Metrics, cell: f64) -> Headers {
+        let s = m.s;
+        let fit = |texts: &[String], width: f64, lines: usize| {
+            let fit_one = |t: &String| fit_lines(t, width, m.label, 9.0 * s, lines, true);
+            texts.iter().map(fit_one).collect()
+        };
+        Headers {
+            cols: fit(&self.col_titles, cell, 2),
+            rows: fit(&self.row_labels, 150.0 * s, 3),
+        }
+    }
+
+    fn plan(&self) -> Result<Plan> {
+        ensure_fonts()?;
+        self.check_labels()?;
         let values = self
             .cells
             .iter()
             .flatten()
             .flat_map(|c| c.data.iter().copied());
-        let range = resolve_range(&what, values, self.range)?;
+        let range = resolve_range(&self.what(), values, self.scale.range)?;
         let cell = f64::from(self.cell_size);
         let m = Metrics::new((cell / 170.0).sqrt());
         let s = m.s;
         let gap = (8.0 * s).round();
-
-        let col_fits: Vec<(f64, Vec<String>)> = self
-            .col_titles
-            .iter()
-            .map(|t| fit_lines(t, cell, m.label, 9.0 * s, 2, true))
-            .collect();
-        let col_title_h = col_fits
-            .iter()
-            .map(|(size, lines)| lines.len() as f64 * line_height(*size))
-            .fold(0.0, f64::max);
-        let row_fits: Vec<(f64, Vec<String>)> = self
-            .row_labels
-            .iter()
-            .map(|t| fit_lines(t, 150.0 * s, m.label, 9.0 * s, 3, true))
-            .collect();
-        let row_label_w = row_fits
-            .iter()
-            .flat_map(|(size, lines)| lines.iter().map(move |l| text_width(l, *size, true)))
-            .max()
-            .map_or(0.0, |w| f64::from(w) + 10.0 * s);
-
+        let headers = self.headers(&m, cell);
+        let (col_title_h, row_label_w) = headers.extent(s);
         let grid_w = self.cols as f64 * cell + (self.cols - 1) as f64 * gap;
         let grid_h = self.rows as f64 * cell + (self.rows - 1) as f64 * gap;
-        let tick_len = (4.0 * s).round();
         let cb_ticks = colorbar_ticks(range, grid_h as u32);
-        let cb_tick_w = f64::from(colorbar_label_width(&cb_ticks, m.tick));
-        let (cb_size, cb_lines) = if self.colorbar_label.is_empty() {
-            (m.label, Vec::new())
-        } else {
-            fit_lines(&self.colorbar_label, grid_h, m.label, 9.0 * s, 2, false)
+        let bar = ColorbarText {
+            tick_w: f64::from(colorbar_label_width(&cb_ticks, m.tick)),
+            tick_len: (4.0 * s).round(),
         };
-        let cb_label_w = cb_lines.len() as f64 * line_height(cb_size);
-        let (cb_gap, bar_w) = ((16.0 * s).round(), (18.0 * s).round());
-        let right =
-            cb_gap + bar_w + tick_len + 3.0 * s + cb_tick_w + 8.0 * s + cb_label_w + m.margin;
+        let (cb_size, cb_lines) = bar.label_lines(&self.scale.label, grid_h, &m);
         let left = m.margin + row_label_w;
-        let width = left + grid_w + right;
-
-        let (title_size, title_lines) = if self.title.is_empty() {
-            (m.title, Vec::new())
-        } else {
-            fit_lines(
-                &self.title,
-                width - 2.0 * m.margin,
-                m.title,
-                10.0 * s,
-                2,
-                true,
-            )
-        };
+        let width = left + grid_w + bar.right_width(&cb_lines, cb_size, &m);
+        let text_w = width - 2.0 * m.margin;
+        let (title_size, title_lines) = m.title_lines(&self.style.title, text_w);
         let title_h = title_lines.len() as f64 * line_height(title_size);
         let head = (col_title_h + 4.0 * s).max(range_label_height(m.tick));
         let top = m.margin + title_h + if title_lines.is_empty() { 0.0 } else { 8.0 * s } + head;
-
+        let note_lines = m.note_lines(self.style.note.as_deref(), text_w);
         let mut below = range_label_height(m.tick) + 6.0 * s;
-        if self.outline.is_some() {
+        if self.scale.outline.is_some() {
             below += line_height(m.tick) + 4.0 * s;
         }
-        let note_lines = match &self.note {
-            Some(n) => fit_lines(n, width - 2.0 * m.margin, m.tick, 8.0 * s, 3, false).1,
-            None => Vec::new(),
-        };
         below += note_lines.len() as f64 * line_height(m.tick);
         let height = top + grid_h + below + m.margin;
+        let block = PixelRect {
+            x: (left + grid_w).round() as u32,
+            y: top.round() as u32,
+            width: 0,
+            height: grid_h.round() as u32,
+        };
+        let colorbar = bar.beside(block, s);
+        Ok(Plan {
+            size: (width.ceil() as u32, height.ceil() as u32),
+            range,
+            cell,
+            gap,
+            left,
+            top,
+            title_size,
+            title_lines,
+            headers,
+            panels: self.panels(cell, gap, left, top),
+            colorbar,
+            cb_ticks,
+            cb_label_x: bar.label_x(colorbar, &cb_lines, cb_size, &m),
+            cb_size,
+            cb_lines,
+            grid_h,
+            note_lines,
+            m,
+        })
+    }
 
+    /// The heat panel of each cell, row-major: square data pixels, centred in the cell.
+    fn panels(&self, cell: f64, gap: f64, left: f64, top: f64) -> Vec<PixelRect> {
         let mut panels = Vec::with_capacity(self.rows * self.cols);
         for r in 0..self.rows {
             for c in 0..self.cols {
@@ -291,35 +290,7 @@ impl Grid {
                 });
             }
         }
-        let colorbar = PixelRect {
-            x: (left + grid_w + cb_gap).round() as u32,
-            y: top.round() as u32,
-            width: bar_w as u32,
-            height: grid_h.round() as u32,
-        };
-        let cb_label_x =
-            f64::from(colorbar.x1()) + tick_len + 3.0 * s + cb_tick_w + 8.0 * s + cb_label_w / 2.0;
-        Ok(Plan {
-            size: (width.ceil() as u32, height.ceil() as u32),
-            m,
-            range,
-            cell,
-            gap,
-            left,
-            top,
-            title_size,
-            title_lines,
-            col_fits,
-            row_fits,
-            panels,
-            colorbar,
-            cb_ticks,
-            cb_size,
-            cb_lines,
-            cb_label_x,
-            grid_h,
-            note_lines,
-        })
+        panels
     }
 
     /// Where the panels and colour bar will be in the rendered image.
@@ -336,105 +307,81 @@ impl Grid {
     /// Draws the figure.
     pub fn render(&self) -> Result<RgbImage> {
         let p = self.plan()?;
-        let what = self.what();
-        let mut canvas = Canvas::new(&what, p.size.0, p.size.1, [255, 255, 255]);
+        let mut canvas = Canvas::new(&self.what(), p.size.0, p.size.1, PAPER)?;
         let s = p.m.s;
-        let style = PanelStyle {
-            range: p.range,
-            colormap: self.colormap,
-            underlay: None,
-            outline: self.outline.as_ref(),
-        };
-        for (i, cell) in self.cells.iter().enumerate() {
-            let rect = p.panels[i];
-            match cell {
-                Some(c) => {
-                    let data = PanelData {
-                        data: &c.data,
-                        h: c.h,
-                        w: c.w,
-                    };
-                    paint_panel(&mut canvas, rect, &data, &style);
-                }
-                None => {
-                    let (x0, y0) = (i64::from(rect.x), i64::from(rect.y));
-                    let (x1, y1) = (i64::from(rect.x1()), i64::from(rect.y1()));
-                    canvas.fill_rect(x0, y0, x1, y1, [242, 242, 242]);
-                    canvas.frame(x0, y0, x1, y1, [190, 190, 190]);
-                    let centre = (
-                        f64::from(rect.x) + f64::from(rect.width) / 2.0,
-                        f64::from(rect.y) + f64::from(rect.height) / 2.0,
-                    );
-                    canvas.text("no data", centre, p.m.tick, false, CENTER, false, NOTE);
-                }
-            }
-        }
-        paint_colorbar(&mut canvas, p.colorbar, self.colormap);
+        self.paint_cells(&mut canvas, &p);
+        paint_colorbar(&mut canvas, p.colorbar, self.scale.colormap);
         let width = f64::from(p.size.0);
-        canvas.lines_centered(
-            &p.title_lines,
-            width / 2.0,
-            p.m.margin,
-            p.title_size,
-            true,
-            INK,
-        );
-        for (c, (size, lines)) in p.col_fits.iter().enumerate() {
-            let cx = p.left + c as f64 * (p.cell + p.gap) + p.cell / 2.0;
-            let block = lines.len() as f64 * line_height(*size);
-            canvas.lines_centered(lines, cx, p.top - 4.0 * s - block, *size, true, INK);
-        }
-        for (r, (size, lines)) in p.row_fits.iter().enumerate() {
-            let cy = p.top + r as f64 * (p.cell + p.gap) + p.cell / 2.0;
-            let n = lines.len() as f64;
-            for (i, line) in lines.iter().enumerate() {
-                let y = cy + (i as f64 - (n - 1.0) / 2.0) * line_height(*size);
-                canvas.text(
-                    line,
-                    (p.left - 10.0 * s, y),
-                    *size,
-                    true,
-                    RIGHT_CENTER,
-                    false,
-                    INK,
-                );
-            }
-        }
+        let (title_size, margin) = (p.title_size, p.m.margin);
+        canvas.lines_centered(&p.title_lines, width / 2.0, margin, title_size, true, INK);
+        draw_headers(&mut canvas, &p);
+        let cb_text = (&p.cb_lines[..], p.cb_size, p.cb_label_x);
         draw_colorbar_text(
             &mut canvas,
             p.colorbar,
             p.range,
             &p.cb_ticks,
             p.m.tick,
-            &p.cb_lines,
-            p.cb_size,
-            p.cb_label_x,
+            cb_text,
         );
-        let mut y = p.top + p.grid_h + range_label_height(p.m.tick) + 6.0 * s;
-        if let Some(outline) = &self.outline {
-            let sample_w = (26.0 * s).round();
-            let text_w = f64::from(text_width(outline.label(), p.m.tick, false));
-            let x0 = width / 2.0 - (sample_w + 6.0 * s + text_w) / 2.0;
-            let cy = y + line_height(p.m.tick) / 2.0;
-            draw_outline_sample(&mut canvas, x0, cy, sample_w);
-            canvas.text(
-                outline.label(),
-                (x0 + sample_w + 6.0 * s, cy),
-                p.m.tick,
-                false,
-                LEFT_CENTER,
-                false,
-                INK,
-            );
-            y += line_height(p.m.tick) + 4.0 * s;
-        }
-        canvas.lines_centered(&p.note_lines, width / 2.0, y, p.m.tick, false, NOTE);
+        let y = p.top + p.grid_h + range_label_height(p.m.tick) + 6.0 * s;
+        let outline = self.scale.outline.as_ref();
+        draw_legend_and_note(&mut canvas, outline, &p.note_lines, (width / 2.0, y), &p.m);
         canvas.into_image()
+    }
+
+    /// Paints each cell's heat, or "no data" for an empty one.
+    fn paint_cells(&self, canvas: &mut Canvas, p: &Plan) {
+        let style = PanelStyle {
+            range: p.range,
+            colormap: self.scale.colormap,
+            underlay: None,
+            outline: self.scale.outline.as_ref(),
+        };
+        for (cell, &rect) in self.cells.iter().zip(&p.panels) {
+            let Some(c) = cell else {
+                let (x0, y0) = (i64::from(rect.x), i64::from(rect.y));
+                let (x1, y1) = (i64::from(rect.x1()), i64::from(rect.y1()));
+                canvas.fill_rect(x0, y0, x1, y1, [242, 242, 242]);
+                canvas.frame(x0, y0, x1, y1, [190, 190, 190]);
+                let centre = (
+                    f64::from(rect.x) + f64::from(rect.width) / 2.0,
+                    f64::from(rect.y) + f64::from(rect.height) / 2.0,
+                );
+                canvas.text("no data", centre, p.m.tick, false, CENTER, false, NOTE);
+                continue;
+            };
+            let data = PanelData {
+                data: &c.data,
+                h: c.h,
+                w: c.w,
+            };
+            paint_panel(canvas, rect, &data, &style);
+        }
     }
 
     /// Draws the figure and writes it as a PNG file atomically.
     pub fn write_png(&self, path: impl AsRef<Path>) -> Result<()> {
         write_png_atomic(path, &self.render()?)
+    }
+}
+
+/// Column titles above the columns, row labels left of the rows.
+fn draw_headers(canvas: &mut Canvas, p: &Plan) {
+    let s = p.m.s;
+    for (c, (size, lines)) in p.headers.cols.iter().enumerate() {
+        let cx = p.left + c as f64 * (p.cell + p.gap) + p.cell / 2.0;
+        let block = lines.len() as f64 * line_height(*size);
+        canvas.lines_centered(lines, cx, p.top - 4.0 * s - block, *size, true, INK);
+    }
+    for (r, (size, lines)) in p.headers.rows.iter().enumerate() {
+        let cy = p.top + r as f64 * (p.cell + p.gap) + p.cell / 2.0;
+        let n = lines.len() as f64;
+        for (i, line) in lines.iter().enumerate() {
+            let y = cy + (i as f64 - (n - 1.0) / 2.0) * line_height(*size);
+            let at = (p.left - 10.0 * s, y);
+            canvas.text(line, at, *size, true, RIGHT_CENTER, false, INK);
+        }
     }
 }
 
@@ -448,8 +395,7 @@ struct Plan {
     top: f64,
     title_size: f64,
     title_lines: Vec<String>,
-    col_fits: Vec<(f64, Vec<String>)>,
-    row_fits: Vec<(f64, Vec<String>)>,
+    headers: Headers,
     panels: Vec<PixelRect>,
     colorbar: PixelRect,
     cb_ticks: (Vec<f64>, usize),

@@ -4,18 +4,17 @@ use std::path::Path;
 
 use image::RgbImage;
 
-use crate::canvas::{
-    ensure_fonts, fit_lines, line_height, nice_ticks, text_width, tick_label, Canvas, CENTER,
-    LEFT_CENTER, RIGHT_CENTER, TOP_CENTER,
-};
-use crate::colormap::Colormap;
+use crate::canvas::Canvas;
 use crate::error::{check_shape, ReportError, Result};
 use crate::output::write_png_atomic;
 use crate::panel::{
-    colorbar_label_width, colorbar_ticks, draw_colorbar_text, paint_colorbar, paint_panel,
-    panel_size, range_label_height, resolve_range, Blend, Outline, PanelData, PanelStyle,
-    PixelRect, INK, NOTE,
+    colorbar_label_width, colorbar_ticks, draw_colorbar_text, draw_legend_and_note, paint_colorbar,
+    paint_panel, panel_size, range_label_height, resolve_range, Blend, ColorbarText, PanelData,
+    PanelStyle, PixelRect,
 };
+use crate::style::{ColorScale, HeatStyled, Metrics, Style, Styled, INK, PAPER};
+use crate::text::{ensure_fonts, line_height, text_width, CENTER, RIGHT_CENTER, TOP_CENTER};
+use crate::ticks::{nice_ticks, tick_label};
 
 /// Where the parts of a rendered [`Heatmap`] are, in pixels (for tests and for callers
 /// that draw on the figure afterwards).
@@ -34,9 +33,11 @@ pub struct HeatmapLayout {
     pub range: (f32, f32),
 }
 
-/// A heatmap figure of `h x w` values, as a builder.
+/// A heatmap figure of `h x w` values, as a builder (its title, labels, note and size
+/// through [`Styled`], its colour scale through [`HeatStyled`]).
 ///
 /// ```no_run
+/// use amva_report::{Styled, HeatStyled};
 /// # fn main() -> Result<(), amva_report::ReportError> {
 /// let amv = vec![0.1f32; 112 * 112];
 /// amva_report::Heatmap::new(amv, 112, 112)?
@@ -51,95 +52,59 @@ pub struct Heatmap {
     data: Vec<f32>,
     h: usize,
     w: usize,
-    title: String,
-    colorbar_label: String,
-    x_label: String,
-    y_label: String,
-    range: Option<(f32, f32)>,
-    colormap: Colormap,
+    style: Style,
+    scale: ColorScale,
     underlay: Option<(RgbImage, Blend)>,
-    outline: Option<Outline>,
-    note: Option<String>,
-    size: (u32, u32),
 }
 
-/// Font sizes and spacing of a figure, scaled with its size.
-pub(crate) struct Metrics {
-    pub s: f64,
-    pub title: f64,
-    pub label: f64,
-    pub tick: f64,
-    pub margin: f64,
-}
-
-impl Metrics {
-    /// Sizes for a figure `scale` times the default size. Fonts do not shrink below
-    /// what stays legible on screen and in print.
-    pub fn new(scale: f64) -> Self {
-        let s = scale.clamp(0.6, 4.0);
-        Metrics {
-            s,
-            title: (19.0 * s).max(13.0),
-            label: (14.0 * s).max(11.0),
-            tick: (12.0 * s).max(10.0),
-            margin: 12.0 * s,
-        }
+impl Styled for Heatmap {
+    fn style_mut(&mut self) -> &mut Style {
+        &mut self.style
     }
+}
+
+impl HeatStyled for Heatmap {
+    fn scale_mut(&mut self) -> &mut ColorScale {
+        &mut self.scale
+    }
+}
+
+/// Default output size: the margin left over around the square-pixel panel is cropped,
+/// so the image may be smaller (see [`HeatmapLayout::size`]).
+const DEFAULT_SIZE: (u32, u32) = (640, 560);
+
+/// The texts above and below the panel, laid out for a figure width.
+struct Texts {
+    title_size: f64,
+    title_lines: Vec<String>,
+    title_h: f64,
+    note_lines: Vec<String>,
+    /// Space above and below the panel.
+    top: f64,
+    bottom: f64,
+    /// Widest line among title, legend and note: the figure is never cropped narrower.
+    min_content_w: f64,
+    tick_len: f64,
 }
 
 impl Heatmap {
     /// `data` holds `h x w` values, row-major (row 0 at the top). NaN values are shown
-    /// as missing (grey, or the bare underlay).
+    /// as missing (grey, or the bare underlay). The axis labels default to "x (pixel)"
+    /// and "y (pixel)".
     pub fn new(data: Vec<f32>, h: usize, w: usize) -> Result<Self> {
         check_shape("heatmap data", data.len(), h, w)?;
         Ok(Heatmap {
             data,
             h,
             w,
-            title: String::new(),
-            colorbar_label: String::new(),
-            x_label: "x (pixel)".to_string(),
-            y_label: "y (pixel)".to_string(),
-            range: None,
-            colormap: Colormap::Jet,
+            style: Style {
+                x_label: "x (pixel)".to_string(),
+                y_label: "y (pixel)".to_string(),
+                ..Style::default()
+            },
+            scale: ColorScale::default(),
             underlay: None,
-            outline: None,
-            note: None,
-            size: (640, 560),
         })
-    }
-
-    /// The title above the figure (wrapped to two lines if long).
-    pub fn title(mut self, title: impl Into<String>) -> Self {
-        self.title = title.into();
-        self
-    }
-
-    /// What the colours mean, with units, e.g.
-    /// "AM-V (std of normalised activation, 0-1 scale)".
-    pub fn colorbar_label(mut self, label: impl Into<String>) -> Self {
-        self.colorbar_label = label.into();
-        self
-    }
-
-    /// Axis labels; the defaults are "x (pixel)" and "y (pixel)".
-    pub fn axis_labels(mut self, x: impl Into<String>, y: impl Into<String>) -> Self {
-        self.x_label = x.into();
-        self.y_label = y.into();
-        self
-    }
-
-    /// The value range mapped to the colour map's ends; values outside get the end
-    /// colours. Without it, the finite data min and max are used.
-    pub fn range(mut self, min: f32, max: f32) -> Self {
-        self.range = Some((min, max));
-        self
-    }
-
-    /// The colour map (default [`Colormap::Jet`], as in the paper).
-    pub fn colormap(mut self, colormap: Colormap) -> Self {
-        self.colormap = colormap;
-        self
     }
 
     /// An RGB image under the heat, of any size (it is scaled to the panel).
@@ -148,72 +113,55 @@ impl Heatmap {
         self
     }
 
-    /// The outline of a region drawn over the heat, with a legend entry.
-    pub fn outline(mut self, outline: Outline) -> Self {
-        self.outline = Some(outline);
-        self
-    }
-
-    /// A small note under the figure, e.g. "n = 1,234 images; maps: Score-CAM, layer 4".
-    pub fn note(mut self, note: impl Into<String>) -> Self {
-        self.note = Some(note.into());
-        self
-    }
-
-    /// Largest output size in pixels (default 640 x 560); fonts scale with it. The margin
-    /// left over around the square-pixel panel is cropped, so the image may be smaller
-    /// (see [`HeatmapLayout::size`]).
-    pub fn size(mut self, width: u32, height: u32) -> Self {
-        self.size = (width, height);
-        self
-    }
-
-    fn plan(&self) -> Result<Plan> {
-        ensure_fonts()?;
-        let (w_px, h_px) = self.size;
-        let what = self.what();
-        let range = resolve_range(&what, self.data.iter().copied(), self.range)?;
-        let m = Metrics::new((f64::from(w_px) / 640.0).min(f64::from(h_px) / 560.0));
-        let (width, height) = (f64::from(w_px), f64::from(h_px));
+    fn texts(&self, m: &Metrics, width: f64) -> Texts {
         let s = m.s;
         let text_w = width - 2.0 * m.margin;
-
-        let (title_size, title_lines) = if self.title.is_empty() {
-            (m.title, Vec::new())
-        } else {
-            fit_lines(&self.title, text_w, m.title, 10.0 * s, 2, true)
-        };
+        let (title_size, title_lines) = m.title_lines(&self.style.title, text_w);
         let title_h = title_lines.len() as f64 * line_height(title_size);
         let top = m.margin
             + title_h
             + if title_lines.is_empty() { 0.0 } else { 6.0 * s }
             + range_label_height(m.tick);
-
-        // Widest line among title, legend and note: the figure is never cropped narrower.
-        let mut min_content_w = title_lines
-            .iter()
-            .map(|l| f64::from(text_width(l, title_size, true)))
-            .fold(0.0, f64::max);
+        let widest = |lines: &[String], size: f64, bold: bool| {
+            lines
+                .iter()
+                .map(|l| f64::from(text_width(l, size, bold)))
+                .fold(0.0, f64::max)
+        };
+        let mut min_content_w = widest(&title_lines, title_size, true);
         let mut bottom_notes = 0.0;
         let sample_w = (26.0 * s).round();
-        if let Some(o) = &self.outline {
+        if let Some(o) = &self.scale.outline {
             bottom_notes += line_height(m.tick) + 4.0 * s;
             min_content_w = min_content_w
                 .max(sample_w + 6.0 * s + f64::from(text_width(o.label(), m.tick, false)));
         }
-        let note_lines = match &self.note {
-            Some(n) => fit_lines(n, text_w, m.tick, 8.0 * s, 3, false).1,
-            None => Vec::new(),
-        };
+        let note_lines = m.note_lines(self.style.note.as_deref(), text_w);
         bottom_notes += note_lines.len() as f64 * line_height(m.tick);
-        for l in &note_lines {
-            min_content_w = min_content_w.max(f64::from(text_width(l, m.tick, false)));
-        }
+        min_content_w = min_content_w.max(widest(&note_lines, m.tick, false));
         let tick_len = (4.0 * s).round();
         let x_axis_h = tick_len + 3.0 * s + line_height(m.tick) + 6.0 * s + line_height(m.label);
-        let bottom = x_axis_h + 6.0 * s + bottom_notes + m.margin;
-        let avail_h = height - top - bottom;
+        Texts {
+            title_size,
+            title_lines,
+            title_h,
+            note_lines,
+            top,
+            bottom: x_axis_h + 6.0 * s + bottom_notes + m.margin,
+            min_content_w,
+            tick_len,
+        }
+    }
 
+    fn plan(&self) -> Result<Plan> {
+        ensure_fonts()?;
+        let (w_px, h_px) = self.style.size.unwrap_or(DEFAULT_SIZE);
+        let what = self.what();
+        let range = resolve_range(&what, self.data.iter().copied(), self.scale.range)?;
+        let m = Metrics::new((f64::from(w_px) / 640.0).min(f64::from(h_px) / 560.0));
+        let s = m.s;
+        let t = self.texts(&m, f64::from(w_px));
+        let avail_h = f64::from(h_px) - t.top - t.bottom;
         let y_ticks_guess = nice_ticks(0.0, (self.h - 1) as f64, 10, true);
         let y_tick_w = y_ticks_guess
             .0
@@ -222,113 +170,119 @@ impl Heatmap {
             .max()
             .unwrap_or(0);
         let left =
-            m.margin + line_height(m.label) + 6.0 * s + f64::from(y_tick_w) + 3.0 * s + tick_len;
-
-        let cb_ticks_guess = colorbar_ticks(range, avail_h.max(1.0) as u32);
-        let cb_tick_w = f64::from(colorbar_label_width(&cb_ticks_guess, m.tick));
-        let (gap, bar_w) = ((16.0 * s).round(), (18.0 * s).round());
+            m.margin + line_height(m.label) + 6.0 * s + f64::from(y_tick_w) + 3.0 * s + t.tick_len;
+        let bar = ColorbarText {
+            tick_w: f64::from(colorbar_label_width(
+                &colorbar_ticks(range, avail_h.max(1.0) as u32),
+                m.tick,
+            )),
+            tick_len: t.tick_len,
+        };
+        // The colour bar's label is wrapped to the available height first, then to the
+        // panel's height once that is known.
         let mut label_fit = avail_h;
-        let mut result = None;
+        let mut plan = None;
         for _ in 0..3 {
-            let (cb_size, cb_lines) = if self.colorbar_label.is_empty() {
-                (m.label, Vec::new())
-            } else {
-                fit_lines(&self.colorbar_label, label_fit, m.label, 9.0 * s, 2, false)
-            };
-            let cb_label_w = cb_lines.len() as f64 * line_height(cb_size);
-            let right =
-                gap + bar_w + tick_len + 3.0 * s + cb_tick_w + 8.0 * s + cb_label_w + m.margin;
-            let avail_w = width - left - right;
-            if avail_w < 20.0 || avail_h < 20.0 {
-                return Err(ReportError::FigureTooSmall {
-                    what,
-                    width: w_px,
-                    height: h_px,
-                    min_width: (left + right + 20.0).ceil() as u32,
-                    min_height: (top + bottom + 20.0).ceil() as u32,
-                });
-            }
-            let (pw, ph) = panel_size(self.h, self.w, avail_w, avail_h);
-            // Cropped to the content, like matplotlib's bbox_inches='tight'.
-            let block_w = left + f64::from(pw) + right;
-            let out_w = block_w
-                .max(min_content_w + 2.0 * m.margin)
-                .min(width)
-                .ceil();
-            let out_h = (top + f64::from(ph) + bottom).min(height).ceil();
-            let x0 = ((out_w - block_w) / 2.0).max(0.0) + left;
-            let panel = PixelRect {
-                x: x0.round() as u32,
-                y: top.round() as u32,
-                width: pw,
-                height: ph,
-            };
-            let colorbar = PixelRect {
-                x: panel.x1() + gap as u32,
-                y: panel.y,
-                width: bar_w as u32,
-                height: ph,
-            };
-            let cb_label_x = f64::from(colorbar.x1())
-                + tick_len
-                + 3.0 * s
-                + cb_tick_w
-                + 8.0 * s
-                + cb_label_w / 2.0;
-            let refit = cb_lines
-                .iter()
-                .any(|l| f64::from(text_width(l, cb_size, false)) > f64::from(ph));
-            result = Some(Plan {
-                m: Metrics::new(s),
-                range,
-                size: (out_w as u32, out_h as u32),
-                title_size,
-                title_lines: title_lines.clone(),
-                title: PixelRect {
-                    x: 0,
-                    y: 0,
-                    width: out_w as u32,
-                    height: (m.margin + title_h).round() as u32,
-                },
-                panel,
-                colorbar,
-                x_ticks: nice_ticks(
-                    0.0,
-                    (self.w - 1) as f64,
-                    ((f64::from(pw) / 60.0) as usize).clamp(2, 10),
-                    true,
-                ),
-                y_ticks: nice_ticks(
-                    0.0,
-                    (self.h - 1) as f64,
-                    ((f64::from(ph) / 50.0) as usize).clamp(2, 10),
-                    true,
-                ),
-                tick_len,
-                cb_ticks: colorbar_ticks(range, ph),
-                cb_size,
-                cb_lines,
-                cb_label_x,
-                y_label_x: x0 - left + m.margin + line_height(m.label) / 2.0,
-                sample_w,
-                note_lines: note_lines.clone(),
-            });
+            let (p, refit) = self.place(&m, &t, range, left, &bar, label_fit)?;
+            label_fit = f64::from(p.panel.height);
+            plan = Some(p);
             if !refit {
                 break;
             }
-            label_fit = f64::from(ph);
         }
-        result.ok_or_else(|| ReportError::Draw {
-            what: self.what(),
+        plan.ok_or_else(|| ReportError::Draw {
+            what,
             message: "no layout".to_string(),
         })
     }
 
+    /// The layout with the colour bar label wrapped to `label_fit` pixels, and whether
+    /// the label is longer than the panel is high (then it is wrapped again).
+    fn place(
+        &self,
+        m: &Metrics,
+        t: &Texts,
+        range: (f32, f32),
+        left: f64,
+        bar: &ColorbarText,
+        label_fit: f64,
+    ) -> Result<(Plan, bool)> {
+        let (w_px, h_px) = self.style.size.unwrap_or(DEFAULT_SIZE);
+        let s = m.s;
+        let (cb_size, cb_lines) = bar.label_lines(&self.scale.label, label_fit, m);
+        let right = bar.right_width(&cb_lines, cb_size, m);
+        let avail_w = f64::from(w_px) - left - right;
+        let avail_h = f64::from(h_px) - t.top - t.bottom;
+        if avail_w < 20.0 || avail_h < 20.0 {
+            return Err(ReportError::FigureTooSmall {
+                what: self.what(),
+                width: w_px,
+                height: h_px,
+                min_width: (left + right + 20.0).ceil() as u32,
+                min_height: (t.top + t.bottom + 20.0).ceil() as u32,
+            });
+        }
+        let (pw, ph) = panel_size(self.h, self.w, avail_w, avail_h);
+        // Cropped to the content, like matplotlib's bbox_inches='tight'.
+        let block_w = left + f64::from(pw) + right;
+        let out_w = block_w
+            .max(t.min_content_w + 2.0 * m.margin)
+            .min(f64::from(w_px))
+            .ceil();
+        let out_h = (t.top + f64::from(ph) + t.bottom)
+            .min(f64::from(h_px))
+            .ceil();
+        let x0 = ((out_w - block_w) / 2.0).max(0.0) + left;
+        let panel = PixelRect {
+            x: x0.round() as u32,
+            y: t.top.round() as u32,
+            width: pw,
+            height: ph,
+        };
+        let colorbar = bar.beside(panel, s);
+        let refit = cb_lines
+            .iter()
+            .any(|l| f64::from(text_width(l, cb_size, false)) > f64::from(ph));
+        let axis_ticks = |n: usize, px: u32, per: f64| {
+            nice_ticks(
+                0.0,
+                (n - 1) as f64,
+                ((f64::from(px) / per) as usize).clamp(2, 10),
+                true,
+            )
+        };
+        let plan = Plan {
+            m: Metrics::new(s),
+            range,
+            size: (out_w as u32, out_h as u32),
+            title_size: t.title_size,
+            title_lines: t.title_lines.clone(),
+            title: PixelRect {
+                x: 0,
+                y: 0,
+                width: out_w as u32,
+                height: (m.margin + t.title_h).round() as u32,
+            },
+            panel,
+            colorbar,
+            x_ticks: axis_ticks(self.w, pw, 60.0),
+            y_ticks: axis_ticks(self.h, ph, 50.0),
+            tick_len: t.tick_len,
+            cb_ticks: colorbar_ticks(range, ph),
+            cb_label_x: bar.label_x(colorbar, &cb_lines, cb_size, m),
+            cb_size,
+            cb_lines,
+            y_label_x: x0 - left + m.margin + line_height(m.label) / 2.0,
+            note_lines: t.note_lines.clone(),
+        };
+        Ok((plan, refit))
+    }
+
     fn what(&self) -> String {
-        if self.title.is_empty() {
+        if self.style.title.is_empty() {
             "heatmap".to_string()
         } else {
-            format!("heatmap {:?}", self.title)
+            format!("heatmap {:?}", self.style.title)
         }
     }
 
@@ -344,17 +298,16 @@ impl Heatmap {
         })
     }
 
-    /// Draws the figure. Its size is at most the requested [`Heatmap::size`]: the unused
+    /// Draws the figure. Its size is at most the requested [`Styled::size`]: the unused
     /// margin around the square-pixel panel is cropped.
     pub fn render(&self) -> Result<RgbImage> {
         let p = self.plan()?;
-        let what = self.what();
-        let mut canvas = Canvas::new(&what, p.size.0, p.size.1, [255, 255, 255]);
+        let mut canvas = Canvas::new(&self.what(), p.size.0, p.size.1, PAPER)?;
         let style = PanelStyle {
             range: p.range,
-            colormap: self.colormap,
+            colormap: self.scale.colormap,
             underlay: self.underlay.as_ref().map(|(img, b)| (img, *b)),
-            outline: self.outline.as_ref(),
+            outline: self.scale.outline.as_ref(),
         };
         let data = PanelData {
             data: &self.data,
@@ -362,53 +315,31 @@ impl Heatmap {
             w: self.w,
         };
         paint_panel(&mut canvas, p.panel, &data, &style);
-        paint_colorbar(&mut canvas, p.colorbar, self.colormap);
+        paint_colorbar(&mut canvas, p.colorbar, self.scale.colormap);
         let s = p.m.s;
         let centre_x = f64::from(p.size.0) / 2.0;
-        canvas.lines_centered(
-            &p.title_lines,
-            centre_x,
-            p.m.margin,
-            p.title_size,
-            true,
-            INK,
-        );
+        let (title_size, margin) = (p.title_size, p.m.margin);
+        canvas.lines_centered(&p.title_lines, centre_x, margin, title_size, true, INK);
         draw_pixel_axes(&mut canvas, &p, self);
+        let cb_text = (&p.cb_lines[..], p.cb_size, p.cb_label_x);
         draw_colorbar_text(
             &mut canvas,
             p.colorbar,
             p.range,
             &p.cb_ticks,
             p.m.tick,
-            &p.cb_lines,
-            p.cb_size,
-            p.cb_label_x,
+            cb_text,
         );
         // Legend of the outline and the note, under the x-axis label.
-        let mut y = f64::from(p.panel.y1())
+        let y = f64::from(p.panel.y1())
             + p.tick_len
             + 3.0 * s
             + line_height(p.m.tick)
             + 6.0 * s
             + line_height(p.m.label)
             + 6.0 * s;
-        if let Some(outline) = &self.outline {
-            let text_w = f64::from(text_width(outline.label(), p.m.tick, false));
-            let x0 = centre_x - (p.sample_w + 6.0 * s + text_w) / 2.0;
-            let cy = y + line_height(p.m.tick) / 2.0;
-            draw_outline_sample(&mut canvas, x0, cy, p.sample_w);
-            canvas.text(
-                outline.label(),
-                (x0 + p.sample_w + 6.0 * s, cy),
-                p.m.tick,
-                false,
-                LEFT_CENTER,
-                false,
-                INK,
-            );
-            y += line_height(p.m.tick) + 4.0 * s;
-        }
-        canvas.lines_centered(&p.note_lines, centre_x, y, p.m.tick, false, NOTE);
+        let outline = self.scale.outline.as_ref();
+        draw_legend_and_note(&mut canvas, outline, &p.note_lines, (centre_x, y), &p.m);
         canvas.into_image()
     }
 
@@ -436,7 +367,6 @@ struct Plan {
     cb_lines: Vec<String>,
     cb_label_x: f64,
     y_label_x: f64,
-    sample_w: f64,
     note_lines: Vec<String>,
 }
 
@@ -477,7 +407,7 @@ fn draw_pixel_axes(canvas: &mut Canvas, p: &Plan, hm: &Heatmap) {
     let x_label_y = bottom + tl + 3.0 * s + line_height(p.m.tick) + 6.0 * s;
     let centre_x = f64::from(panel.x) + f64::from(panel.width) / 2.0;
     canvas.text(
-        &hm.x_label,
+        &hm.style.x_label,
         (centre_x, x_label_y),
         p.m.label,
         false,
@@ -487,7 +417,7 @@ fn draw_pixel_axes(canvas: &mut Canvas, p: &Plan, hm: &Heatmap) {
     );
     let centre_y = f64::from(panel.y) + f64::from(panel.height) / 2.0;
     canvas.text(
-        &hm.y_label,
+        &hm.style.y_label,
         (p.y_label_x, centre_y),
         p.m.label,
         false,
@@ -495,15 +425,4 @@ fn draw_pixel_axes(canvas: &mut Canvas, p: &Plan, hm: &Heatmap) {
         true,
         INK,
     );
-}
-
-/// A short line drawn like the outline (white core, dark edges) for the legend.
-pub(crate) fn draw_outline_sample(canvas: &mut Canvas, x: f64, cy: f64, len: f64) {
-    let (x0, x1, y) = (
-        x.round() as i64,
-        (x + len).round() as i64,
-        cy.round() as i64,
-    );
-    canvas.fill_rect(x0, y - 2, x1, y + 2, [60, 60, 60]);
-    canvas.fill_rect(x0, y - 1, x1, y + 1, [255, 255, 255]);
 }

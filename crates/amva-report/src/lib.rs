@@ -10,6 +10,9 @@
 //! - [`overlay`] / [`overlay_figure`]: the paper's `0.5 * jet(heat) + image`;
 //! - [`LinePlot`]: named series (lines, steps, dashed references), legend, annotations;
 //! - [`Grid`]: rows x columns of heatmaps sharing one colour bar;
+//! - [`Style`] and [`ColorScale`]: what every figure shares (title, axis labels, note,
+//!   size; colour bar label, range, colour map, outline), set through the [`Styled`] and
+//!   [`HeatStyled`] builder methods;
 //! - [`Report`]: one HTML file with parameters, sections, tables and embedded figures;
 //! - [`write_png_atomic`], [`write_atomic`], [`encode_png`].
 
@@ -24,6 +27,9 @@ mod lineplot;
 mod output;
 mod overlay;
 mod panel;
+mod style;
+mod text;
+mod ticks;
 
 pub use colormap::{jet, viridis, Colormap};
 pub use error::{ReportError, Result};
@@ -36,3 +42,4 @@ pub use lineplot::{Corner, Join, LinePlot, Series, TAB10};
 pub use output::{encode_png, side_by_side, write_atomic, write_png_atomic};
 pub use overlay::{overlay, overlay_figure};
 pub use panel::{Blend, Outline, PixelRect};
+pub use style::{ColorScale, HeatStyled, Style, Styled};

@@ -4,14 +4,16 @@ use std::path::Path;
 
 use image::RgbImage;
 
-use crate::canvas::{
-    ensure_fonts, fit_lines, line_height, nice_ticks, text_width, tick_label, Canvas, Polyline,
-    CENTER, LEFT_CENTER, LEFT_TOP, RIGHT_CENTER, TOP_CENTER,
-};
+use crate::canvas::{Canvas, Polyline};
 use crate::error::{ReportError, Result};
-use crate::heatmap::Metrics;
 use crate::output::write_png_atomic;
-use crate::panel::{PixelRect, INK, NOTE};
+use crate::panel::PixelRect;
+use crate::style::{Metrics, Style, Styled, INK, NOTE, PAPER};
+use crate::text::{
+    ensure_fonts, fit_lines, line_height, text_width, CENTER, LEFT_CENTER, LEFT_TOP, RIGHT_CENTER,
+    TOP_CENTER,
+};
+use crate::ticks::{nice_ticks, tick_label};
 
 /// matplotlib's default colour cycle ("tab10"), so plots look familiar.
 pub const TAB10: [[u8; 3]; 10] = [
@@ -150,10 +152,11 @@ pub enum Corner {
     LowerRight,
 }
 
-/// A plot of named series with title, axis labels, legend and text annotations.
+/// A plot of named series with title, axis labels, legend and text annotations (the
+/// title, labels, note and size through [`Styled`]).
 ///
 /// ```no_run
-/// use amva_report::{LinePlot, Series, Corner};
+/// use amva_report::{Corner, Styled, LinePlot, Series};
 /// # fn main() -> Result<(), amva_report::ReportError> {
 /// LinePlot::new("AM-V distribution: MagFace high vs low quality")
 ///     .axis_labels("AM-V per pixel", "density")
@@ -166,42 +169,53 @@ pub enum Corner {
 /// ```
 #[derive(Clone, Debug)]
 pub struct LinePlot {
-    title: String,
-    x_label: String,
-    y_label: String,
+    style: Style,
     series: Vec<Series>,
     annotations: Vec<String>,
     legend_corner: Corner,
     annotation_corner: Corner,
     x_range: Option<(f64, f64)>,
     y_range: Option<(f64, f64)>,
-    note: Option<String>,
+}
+
+impl Styled for LinePlot {
+    fn style_mut(&mut self) -> &mut Style {
+        &mut self.style
+    }
+}
+
+/// Default output size.
+const DEFAULT_SIZE: (u32, u32) = (720, 480);
+
+/// A computed layout.
+struct Plan {
+    m: Metrics,
     size: (u32, u32),
+    title_size: f64,
+    title_lines: Vec<String>,
+    note_lines: Vec<String>,
+    tick_len: f64,
+    x_axis_h: f64,
+    map: Mapping,
+    x_ticks: (Vec<f64>, usize),
+    y_ticks: (Vec<f64>, usize),
 }
 
 impl LinePlot {
     /// An empty plot with a title.
     pub fn new(title: impl Into<String>) -> Self {
         LinePlot {
-            title: title.into(),
-            x_label: String::new(),
-            y_label: String::new(),
+            style: Style {
+                title: title.into(),
+                ..Style::default()
+            },
             series: Vec::new(),
             annotations: Vec::new(),
             legend_corner: Corner::UpperRight,
             annotation_corner: Corner::UpperLeft,
             x_range: None,
             y_range: None,
-            note: None,
-            size: (720, 480),
         }
-    }
-
-    /// Axis labels, with units.
-    pub fn axis_labels(mut self, x: impl Into<String>, y: impl Into<String>) -> Self {
-        self.x_label = x.into();
-        self.y_label = y.into();
-        self
     }
 
     /// Adds a series (drawn in the order added; the legend lists them in that order).
@@ -240,20 +254,8 @@ impl LinePlot {
         self
     }
 
-    /// A small note under the figure.
-    pub fn note(mut self, note: impl Into<String>) -> Self {
-        self.note = Some(note.into());
-        self
-    }
-
-    /// Output size in pixels (default 720 x 480); fonts scale with it.
-    pub fn size(mut self, width: u32, height: u32) -> Self {
-        self.size = (width, height);
-        self
-    }
-
     fn what(&self) -> String {
-        format!("line plot {:?}", self.title)
+        format!("line plot {:?}", self.style.title)
     }
 
     fn ranges(&self) -> Result<((f64, f64), (f64, f64))> {
@@ -295,35 +297,24 @@ impl LinePlot {
         Ok((xr, yr))
     }
 
-    /// Draws the figure at [`LinePlot::size`].
-    pub fn render(&self) -> Result<RgbImage> {
+    fn plan(&self) -> Result<Plan> {
         ensure_fonts()?;
-        let what = self.what();
         if self.series.is_empty() {
             return Err(ReportError::Empty {
-                what,
+                what: self.what(),
                 reason: "no series".to_string(),
             });
         }
         let ((x0, x1), (y0, y1)) = self.ranges()?;
-        let (w_px, h_px) = self.size;
+        let (w_px, h_px) = self.style.size.unwrap_or(DEFAULT_SIZE);
         let (width, height) = (f64::from(w_px), f64::from(h_px));
         let m = Metrics::new((width / 720.0).min(height / 480.0));
         let s = m.s;
-
-        let (title_size, title_lines) = fit_lines(
-            &self.title,
-            width - 2.0 * m.margin,
-            m.title,
-            10.0 * s,
-            2,
-            true,
-        );
+        let text_w = width - 2.0 * m.margin;
+        let (title_size, title_lines) =
+            fit_lines(&self.style.title, text_w, m.title, 10.0 * s, 2, true);
         let top = m.margin + title_lines.len() as f64 * line_height(title_size) + 8.0 * s;
-        let note_lines = match &self.note {
-            Some(n) => fit_lines(n, width - 2.0 * m.margin, m.tick, 8.0 * s, 3, false).1,
-            None => Vec::new(),
-        };
+        let note_lines = m.note_lines(self.style.note.as_deref(), text_w);
         let tick_len = (4.0 * s).round();
         let x_axis_h = tick_len + 3.0 * s + line_height(m.tick) + 5.0 * s + line_height(m.label);
         let bottom = x_axis_h + m.margin + note_lines.len() as f64 * line_height(m.tick) + 2.0 * s;
@@ -341,7 +332,7 @@ impl LinePlot {
         let plot_w = width - left - right;
         if plot_w < 40.0 || plot_h < 40.0 {
             return Err(ReportError::FigureTooSmall {
-                what,
+                what: self.what(),
                 width: w_px,
                 height: h_px,
                 min_width: (left + right + 40.0).ceil() as u32,
@@ -354,127 +345,52 @@ impl LinePlot {
             width: plot_w.round() as u32,
             height: plot_h.round() as u32,
         };
-        let x_ticks = nice_ticks(x0, x1, ((plot_w / 80.0) as usize).clamp(3, 10), false);
-        let map = Mapping {
-            plot,
-            x0,
-            x1,
-            y0,
-            y1,
-        };
+        Ok(Plan {
+            size: (w_px, h_px),
+            title_size,
+            title_lines,
+            note_lines,
+            tick_len,
+            x_axis_h,
+            map: Mapping {
+                plot,
+                x0,
+                x1,
+                y0,
+                y1,
+            },
+            x_ticks: nice_ticks(x0, x1, ((plot_w / 80.0) as usize).clamp(3, 10), false),
+            y_ticks,
+            m,
+        })
+    }
 
-        let mut canvas = Canvas::new(&what, w_px, h_px, [255, 255, 255]);
+    /// Draws the figure at its [`Styled::size`].
+    pub fn render(&self) -> Result<RgbImage> {
+        let p = self.plan()?;
+        let plot = p.map.plot;
+        let mut canvas = Canvas::new(&self.what(), p.size.0, p.size.1, PAPER)?;
         // Grid, then series (clipped to the plot), then the frame on top.
-        for &t in &x_ticks.0 {
-            let (px, _) = map.px(t, y0);
-            canvas.vline(
-                px.round() as i64,
-                i64::from(plot.y),
-                i64::from(plot.y1()) - 1,
-                1,
-                GRID,
-            );
-        }
-        for &t in &y_ticks.0 {
-            let (_, py) = map.px(x0, t);
-            canvas.hline(
-                i64::from(plot.x),
-                i64::from(plot.x1()) - 1,
-                py.round() as i64,
-                1,
-                GRID,
-            );
-        }
+        draw_grid_lines(&mut canvas, &p);
         let colors = self.colors();
         let mut lines = Vec::new();
         for (series, &color) in self.series.iter().zip(&colors) {
             for line in series.polylines() {
-                for points in map.clip_polyline(&line) {
-                    lines.push(series.stroke(points, color, s));
+                for points in p.map.clip_polyline(&line) {
+                    lines.push(series.stroke(points, color, p.m.s));
                 }
             }
         }
-        canvas.stroke(&lines)?;
-        canvas.frame(
-            i64::from(plot.x),
-            i64::from(plot.y),
-            i64::from(plot.x1()),
-            i64::from(plot.y1()),
-            INK,
-        );
-
-        // Ticks, tick labels, axis labels.
-        let bottom_y = f64::from(plot.y1());
-        for &t in &x_ticks.0 {
-            let (px, _) = map.px(t, y0);
-            canvas.vline(
-                px.round() as i64,
-                bottom_y as i64,
-                (bottom_y + tick_len) as i64,
-                1,
-                INK,
-            );
-            canvas.text(
-                &tick_label(t, x_ticks.1),
-                (px.round(), bottom_y + tick_len + 3.0 * s),
-                m.tick,
-                false,
-                TOP_CENTER,
-                false,
-                INK,
-            );
-        }
-        let left_x = f64::from(plot.x);
-        for &t in &y_ticks.0 {
-            let (_, py) = map.px(x0, t);
-            canvas.hline(
-                (left_x - tick_len) as i64,
-                left_x as i64,
-                py.round() as i64,
-                1,
-                INK,
-            );
-            canvas.text(
-                &tick_label(t, y_ticks.1),
-                (left_x - tick_len - 3.0 * s, py.round()),
-                m.tick,
-                false,
-                RIGHT_CENTER,
-                false,
-                INK,
-            );
-        }
-        let centre_x = f64::from(plot.x) + f64::from(plot.width) / 2.0;
-        canvas.text(
-            &self.x_label,
-            (
-                centre_x,
-                bottom_y + tick_len + 3.0 * s + line_height(m.tick) + 5.0 * s,
-            ),
-            m.label,
-            false,
-            TOP_CENTER,
-            false,
-            INK,
-        );
-        canvas.text(
-            &self.y_label,
-            (
-                m.margin + line_height(m.label) / 2.0,
-                f64::from(plot.y) + f64::from(plot.height) / 2.0,
-            ),
-            m.label,
-            false,
-            CENTER,
-            true,
-            INK,
-        );
-        canvas.lines_centered(&title_lines, width / 2.0, m.margin, title_size, true, INK);
-        let note_top = bottom_y + x_axis_h + 2.0 * s;
-        canvas.lines_centered(&note_lines, width / 2.0, note_top, m.tick, false, NOTE);
-
-        self.draw_legend(&mut canvas, plot, &colors, &m)?;
-        self.draw_annotations(&mut canvas, plot, &m);
+        canvas.stroke(&lines);
+        let (x0, y0) = (i64::from(plot.x), i64::from(plot.y));
+        canvas.frame(x0, y0, i64::from(plot.x1()), i64::from(plot.y1()), INK);
+        draw_axes(&mut canvas, &p, &self.style);
+        let (m, centre_x) = (&p.m, f64::from(p.size.0) / 2.0);
+        canvas.lines_centered(&p.title_lines, centre_x, m.margin, p.title_size, true, INK);
+        let note_top = f64::from(plot.y1()) + p.x_axis_h + 2.0 * m.s;
+        canvas.lines_centered(&p.note_lines, centre_x, note_top, m.tick, false, NOTE);
+        self.draw_legend(&mut canvas, plot, &colors, m);
+        self.draw_annotations(&mut canvas, plot, m);
         canvas.into_image()
     }
 
@@ -494,13 +410,7 @@ impl LinePlot {
             .collect()
     }
 
-    fn draw_legend(
-        &self,
-        canvas: &mut Canvas,
-        plot: PixelRect,
-        colors: &[[u8; 3]],
-        m: &Metrics,
-    ) -> Result<()> {
+    fn draw_legend(&self, canvas: &mut Canvas, plot: PixelRect, colors: &[[u8; 3]], m: &Metrics) {
         let s = m.s;
         let entries: Vec<(&Series, [u8; 3])> = self
             .series
@@ -509,7 +419,7 @@ impl LinePlot {
             .filter(|(se, _)| !se.name.is_empty())
             .collect();
         if entries.is_empty() {
-            return Ok(());
+            return;
         }
         let sample = 28.0 * s;
         let pad = 6.0 * s;
@@ -526,7 +436,7 @@ impl LinePlot {
         for (i, (se, c)) in entries.iter().enumerate() {
             let cy = by + pad + row_h * (i as f64 + 0.5);
             let pts = vec![(bx + pad, cy), (bx + pad + sample, cy)];
-            canvas.stroke(&[se.stroke(pts, *c, s)])?;
+            canvas.stroke(&[se.stroke(pts, *c, s)]);
             canvas.text(
                 &se.name,
                 (bx + 2.0 * pad + sample, cy),
@@ -537,7 +447,6 @@ impl LinePlot {
                 INK,
             );
         }
-        Ok(())
     }
 
     fn draw_annotations(&self, canvas: &mut Canvas, plot: PixelRect, m: &Metrics) {
@@ -576,15 +485,61 @@ impl LinePlot {
     }
 }
 
+/// The light grid lines at the ticks.
+fn draw_grid_lines(canvas: &mut Canvas, p: &Plan) {
+    let plot = p.map.plot;
+    let (top, bottom) = (i64::from(plot.y), i64::from(plot.y1()) - 1);
+    let (left, right) = (i64::from(plot.x), i64::from(plot.x1()) - 1);
+    for &t in &p.x_ticks.0 {
+        let (px, _) = p.map.px(t, p.map.y0);
+        canvas.vline(px.round() as i64, top, bottom, 1, GRID);
+    }
+    for &t in &p.y_ticks.0 {
+        let (_, py) = p.map.px(p.map.x0, t);
+        canvas.hline(left, right, py.round() as i64, 1, GRID);
+    }
+}
+
+/// Ticks, tick labels and axis labels.
+fn draw_axes(canvas: &mut Canvas, p: &Plan, style: &Style) {
+    let (plot, m, tick_len) = (p.map.plot, &p.m, p.tick_len);
+    let s = m.s;
+    let bottom_y = f64::from(plot.y1());
+    for &t in &p.x_ticks.0 {
+        let px = p.map.px(t, p.map.y0).0.round();
+        canvas.vline(
+            px as i64,
+            bottom_y as i64,
+            (bottom_y + tick_len) as i64,
+            1,
+            INK,
+        );
+        let label = tick_label(t, p.x_ticks.1);
+        let at = (px, bottom_y + tick_len + 3.0 * s);
+        canvas.text(&label, at, m.tick, false, TOP_CENTER, false, INK);
+    }
+    let left_x = f64::from(plot.x);
+    for &t in &p.y_ticks.0 {
+        let py = p.map.px(p.map.x0, t).1.round();
+        canvas.hline((left_x - tick_len) as i64, left_x as i64, py as i64, 1, INK);
+        let label = tick_label(t, p.y_ticks.1);
+        let at = (left_x - tick_len - 3.0 * s, py);
+        canvas.text(&label, at, m.tick, false, RIGHT_CENTER, false, INK);
+    }
+    let centre_x = f64::from(plot.x) + f64::from(plot.width) / 2.0;
+    let x_label_y = bottom_y + tick_len + 3.0 * s + line_height(m.tick) + 5.0 * s;
+    let at = (centre_x, x_label_y);
+    canvas.text(&style.x_label, at, m.label, false, TOP_CENTER, false, INK);
+    let centre_y = f64::from(plot.y) + f64::from(plot.height) / 2.0;
+    let at = (m.margin + line_height(m.label) / 2.0, centre_y);
+    canvas.text(&style.y_label, at, m.label, false, CENTER, true, INK);
+}
+
 /// A white, slightly see-through box with a grey border.
 fn draw_box(canvas: &mut Canvas, x: f64, y: f64, w: f64, h: f64) {
     let (x0, y0) = (x.round() as i64, y.round() as i64);
     let (x1, y1) = ((x + w).round() as i64, (y + h).round() as i64);
-    for yy in y0..y1 {
-        for xx in x0..x1 {
-            canvas.blend(xx, yy, [255, 255, 255], 0.88);
-        }
-    }
+    canvas.shade(x0, y0, x1, y1, [255, 255, 255], 0.88);
     canvas.frame(x0, y0, x1, y1, [170, 170, 170]);
 }
 

@@ -6,6 +6,7 @@ use crate::colormap::jet;
 use crate::error::{check_shape, ReportError, Result};
 use crate::heatmap::Heatmap;
 use crate::panel::Blend;
+use crate::style::HeatStyled;
 
 /// `0.5 * jet(heat) + image`, per channel, rounded and clipped to 255: the deviation
 /// overlay of ALGORITHMS.md section 5.

@@ -4,20 +4,15 @@
 use image::imageops::FilterType;
 use image::RgbImage;
 
-use crate::canvas::{
-    line_height, mix, nice_ticks, text_width, tick_label, Canvas, CENTER, LEFT_BOTTOM, LEFT_CENTER,
-    LEFT_TOP,
-};
+use crate::canvas::Canvas;
 use crate::colormap::Colormap;
 use crate::error::{check_shape, ReportError, Result};
 use crate::format::format_number;
+use crate::style::Metrics;
+use crate::text::{fit_lines, line_height, text_width, CENTER, LEFT_BOTTOM, LEFT_CENTER, LEFT_TOP};
+use crate::ticks::{nice_ticks, tick_label};
 
-/// Colour of pixels whose value is NaN (no data), where there is no underlay.
-pub(crate) const NAN_COLOR: [u8; 3] = [200, 200, 200];
-pub(crate) const INK: [u8; 3] = [20, 20, 20];
-pub(crate) const FRAME: [u8; 3] = [40, 40, 40];
-/// Colour of secondary text (notes, range ends).
-pub(crate) const NOTE: [u8; 3] = [70, 70, 70];
+pub(crate) use crate::style::{FRAME, INK, NAN_COLOR, NOTE};
 
 /// A rectangle of pixels in a rendered figure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,6 +155,11 @@ fn cell(p: u32, panel: u32, n: usize) -> usize {
     (((f64::from(p) + 0.5) * n as f64 / f64::from(panel)) as usize).min(n - 1)
 }
 
+/// `(1 - t) * a + t * b`, rounded.
+fn mix(a: [u8; 3], b: [u8; 3], t: f32) -> [u8; 3] {
+    std::array::from_fn(|k| (f32::from(a[k]) * (1.0 - t) + f32::from(b[k]) * t).round() as u8)
+}
+
 /// Paints heat data (and underlay, outline, frame) into `rect`.
 pub(crate) fn paint_panel(canvas: &mut Canvas, rect: PixelRect, d: &PanelData, s: &PanelStyle) {
     let (min, max) = s.range;
@@ -218,16 +218,27 @@ fn paint_outline(canvas: &mut Canvas, rect: PixelRect, o: &Outline) {
         let (y0, y1) = (y.saturating_sub(r), (y + r).min(ph - 1));
         (y0..=y1).any(|yy| (x0..=x1).any(|xx| inside[yy * pw + xx] != v))
     };
-    for y in 0..ph {
-        for x in 0..pw {
-            let (cx, cy) = (i64::from(rect.x) + x as i64, i64::from(rect.y) + y as i64);
+    // 0: away from the boundary, 1: on it (white core), 2: beside it (dark edge).
+    let band: Vec<u8> = (0..ph * pw)
+        .map(|i| {
+            let (x, y) = (i % pw, i / pw);
             if differs_within(x, y, 1) {
-                canvas.put(cx, cy, [255, 255, 255]);
-            } else if differs_within(x, y, 2) {
-                canvas.blend(cx, cy, [0, 0, 0], 0.6);
+                1
+            } else {
+                2 * u8::from(differs_within(x, y, 2))
             }
-        }
+        })
+        .collect();
+    for (i, _) in band.iter().enumerate().filter(|(_, &b)| b == 1) {
+        let (x, y) = ((i % pw) as i64, (i / pw) as i64);
+        canvas.put(
+            i64::from(rect.x) + x,
+            i64::from(rect.y) + y,
+            [255, 255, 255],
+        );
     }
+    let edge_alpha = |i: usize| if band[i] == 2 { 153 } else { 0 };
+    canvas.shade_pixels((rect.x, rect.y), (pw, ph), [0, 0, 0], edge_alpha);
 }
 
 /// Font size of the "max"/"min" labels at the ends of a colour bar.
@@ -276,18 +287,94 @@ pub(crate) fn paint_colorbar(canvas: &mut Canvas, bar: PixelRect, colormap: Colo
     );
 }
 
-/// Tick marks, tick labels and the rotated label right of a painted colour bar.
-/// `label_x` is the centre column of the rotated label.
-#[allow(clippy::too_many_arguments)]
+/// The horizontal layout of a colour bar right of a panel: gap, bar, ticks, tick labels
+/// `tick_w` wide and the rotated label.
+pub(crate) struct ColorbarText {
+    pub tick_w: f64,
+    pub tick_len: f64,
+}
+
+impl ColorbarText {
+    fn gap_and_bar(s: f64) -> (f64, f64) {
+        ((16.0 * s).round(), (18.0 * s).round())
+    }
+
+    /// The label's font size and lines, wrapped to `fit` pixels (the bar's height).
+    pub fn label_lines(&self, label: &str, fit: f64, m: &Metrics) -> (f64, Vec<String>) {
+        if label.is_empty() {
+            return (m.label, Vec::new());
+        }
+        fit_lines(label, fit, m.label, 9.0 * m.s, 2, false)
+    }
+
+    /// Width of everything right of the panel(s), to the figure's edge.
+    pub fn right_width(&self, lines: &[String], size: f64, m: &Metrics) -> f64 {
+        let (gap, bar_w) = Self::gap_and_bar(m.s);
+        let label_w = lines.len() as f64 * line_height(size);
+        gap + bar_w + self.tick_len + 3.0 * m.s + self.tick_w + 8.0 * m.s + label_w + m.margin
+    }
+
+    /// The bar right of `block` (a panel or the grid of panels), as high as it.
+    pub fn beside(&self, block: PixelRect, s: f64) -> PixelRect {
+        let (gap, bar_w) = Self::gap_and_bar(s);
+        PixelRect {
+            x: block.x1() + gap as u32,
+            y: block.y,
+            width: bar_w as u32,
+            height: block.height,
+        }
+    }
+
+    /// The centre column of the rotated label right of `bar`.
+    pub fn label_x(&self, bar: PixelRect, lines: &[String], size: f64, m: &Metrics) -> f64 {
+        let label_w = lines.len() as f64 * line_height(size);
+        f64::from(bar.x1()) + self.tick_len + 3.0 * m.s + self.tick_w + 8.0 * m.s + label_w / 2.0
+    }
+}
+
+/// A short line drawn like the outline (white core, dark edges) for the legend.
+fn draw_outline_sample(canvas: &mut Canvas, x: f64, cy: f64, len: f64) {
+    let (x0, x1, y) = (
+        x.round() as i64,
+        (x + len).round() as i64,
+        cy.round() as i64,
+    );
+    canvas.fill_rect(x0, y - 2, x1, y + 2, [60, 60, 60]);
+    canvas.fill_rect(x0, y - 1, x1, y + 1, [255, 255, 255]);
+}
+
+/// The outline's legend entry (if any) and the note's lines, centred on `x` from `y`
+/// down.
+pub(crate) fn draw_legend_and_note(
+    canvas: &mut Canvas,
+    outline: Option<&Outline>,
+    note_lines: &[String],
+    (x, mut y): (f64, f64),
+    m: &Metrics,
+) {
+    let s = m.s;
+    if let Some(outline) = outline {
+        let sample_w = (26.0 * s).round();
+        let text_w = f64::from(text_width(outline.label(), m.tick, false));
+        let x0 = x - (sample_w + 6.0 * s + text_w) / 2.0;
+        let cy = y + line_height(m.tick) / 2.0;
+        draw_outline_sample(canvas, x0, cy, sample_w);
+        let at = (x0 + sample_w + 6.0 * s, cy);
+        canvas.text(outline.label(), at, m.tick, false, LEFT_CENTER, false, INK);
+        y += line_height(m.tick) + 4.0 * s;
+    }
+    canvas.lines_centered(note_lines, x, y, m.tick, false, NOTE);
+}
+
+/// Tick marks, tick labels and the rotated label right of a painted colour bar; the
+/// label is `(lines, font size, centre column)`.
 pub(crate) fn draw_colorbar_text(
     canvas: &mut Canvas,
     bar: PixelRect,
     range: (f32, f32),
     ticks: &(Vec<f64>, usize),
     tick_size: f64,
-    label: &[String],
-    label_size: f64,
-    label_x: f64,
+    (label, label_size, label_x): (&[String], f64, f64),
 ) {
     let (min, max) = (f64::from(range.0), f64::from(range.1));
     let tick_len = (tick_size * 0.4).round();
@@ -308,7 +395,28 @@ pub(crate) fn draw_colorbar_text(
             INK,
         );
     }
-    // The exact ends of the range, which the rounded ticks rarely show.
+    draw_range_ends(canvas, bar, range, tick_size);
+    // Rotated label, lines stacked left to right.
+    let centre_y = f64::from(bar.y) + f64::from(bar.height) / 2.0;
+    let n = label.len() as f64;
+    for (i, line) in label.iter().enumerate() {
+        let offset = (i as f64 - (n - 1.0) / 2.0) * line_height(label_size);
+        canvas.text(
+            line,
+            (label_x + offset, centre_y),
+            label_size,
+            false,
+            CENTER,
+            true,
+            INK,
+        );
+    }
+}
+
+/// The exact ends of the range above and below the bar, which the rounded ticks rarely
+/// show.
+fn draw_range_ends(canvas: &mut Canvas, bar: PixelRect, range: (f32, f32), tick_size: f64) {
+    let (min, max) = (f64::from(range.0), f64::from(range.1));
     let small = range_label_size(tick_size);
     let gap = (tick_size * 0.25).round();
     // Clear of the half-height of a tick label at the bar's top.
@@ -334,19 +442,4 @@ pub(crate) fn draw_colorbar_text(
         false,
         NOTE,
     );
-    // Rotated label, lines stacked left to right.
-    let centre_y = f64::from(bar.y) + f64::from(bar.height) / 2.0;
-    let n = label.len() as f64;
-    for (i, line) in label.iter().enumerate() {
-        let offset = (i as f64 - (n - 1.0) / 2.0) * line_height(label_size);
-        canvas.text(
-            line,
-            (label_x + offset, centre_y),
-            label_size,
-            false,
-            CENTER,
-            true,
-            INK,
-        );
-    }
 }

@@ -1,6 +1,7 @@
 //! Grids of heatmaps with one shared colour bar.
 
 use amva_report::{jet, Grid, Outline, ReportError};
+use amva_report::{HeatStyled, Styled};
 
 fn centre(r: &amva_report::PixelRect, h: usize, w: usize, row: usize, col: usize) -> (u32, u32) {
     (

@@ -1,6 +1,7 @@
 //! Heatmap figures: colours at known pixels, layout, text, errors, PNG output.
 
 use amva_report::{jet, viridis, Blend, Colormap, Heatmap, Outline, ReportError, RgbImage};
+use amva_report::{HeatStyled, Styled};
 
 /// Pixel centre of data cell (row, col) in a rendered heatmap.
 fn cell_centre(

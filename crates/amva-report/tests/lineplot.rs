@@ -1,5 +1,6 @@
 //! Line plots: size, series colours, clipping, text, errors.
 
+use amva_report::Styled;
 use amva_report::{Corner, LinePlot, ReportError, RgbImage, Series, TAB10};
 
 fn count_near(img: &RgbImage, c: [u8; 3], tol: i16) -> usize {
@@ -182,4 +183,28 @@ fn written_png_decodes_with_the_requested_size() {
         .unwrap();
     let img = image::open(&path).unwrap();
     assert_eq!((img.width(), img.height()), (900, 500));
+}
+
+/// One `Style` given whole draws what the builder methods draw.
+#[test]
+fn a_style_given_whole_equals_the_builder_methods() {
+    let series = || Series::line("a", vec![(0.0, 0.0), (1.0, 2.0), (2.0, 1.0)]);
+    let built = LinePlot::new("shared")
+        .axis_labels("x (units)", "y (units)")
+        .note("a note")
+        .size(500, 360)
+        .series(series());
+    let style = amva_report::Style {
+        title: "shared".to_string(),
+        x_label: "x (units)".to_string(),
+        y_label: "y (units)".to_string(),
+        note: Some("a note".to_string()),
+        size: Some((500, 360)),
+    };
+    let given = LinePlot::new("other").style(style).series(series());
+    let (a, b) = (built.render().unwrap(), given.render().unwrap());
+    assert_eq!(a.dimensions(), (500, 360));
+    assert_eq!(a, b);
+    // And the style matters: another note draws other pixels.
+    assert_ne!(a, built.note("another note").render().unwrap());
 }

@@ -1,5 +1,6 @@
 //! The paper's overlay 0.5 * jet(heat) + image (ALGORITHMS.md section 5).
 
+use amva_report::Styled;
 use amva_report::{jet, overlay, overlay_figure, ReportError, RgbImage};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};

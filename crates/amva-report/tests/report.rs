@@ -1,5 +1,6 @@
 //! The HTML report: escaping, embedded figures, tables, self-containment, atomic write.
 
+use amva_report::Styled;
 use amva_report::{encode_png, escape_html, Cell, Heatmap, Report, ReportError, RgbImage, Table};
 
 fn tiny_png(seed: u8) -> Vec<u8> {

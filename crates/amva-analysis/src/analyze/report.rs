@@ -3,6 +3,7 @@
 //! methods, extra sections from the caller ([`ReportSection`]) and the file list.
 
 use amva_report::{Grid, Outline, Report, RgbImage, Table};
+use amva_report::{HeatStyled, Styled};
 
 use super::options::AnalyzeOptions;
 use super::page::{table_row, Block, Item, Page, ReportSection};

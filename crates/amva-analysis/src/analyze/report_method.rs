@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use amva_math::compare::normalise_by_max;
 use amva_report::{Cell, Corner, Grid, Outline, RgbImage, Table};
+use amva_report::{HeatStyled, Styled};
 
 use super::compare::{Comparison, GroupResult, Stat};
 use super::options::AnalyzeOptions;

@@ -99,7 +99,7 @@ fn write_csv(
 /// It shows discard fractions up to max(0.5, 2 x the pAUC limit), where the curves
 /// differ; the last few comparisons make the far end noisy (curves.csv has all of it).
 pub fn plot(report: &EdcReport) -> amva_report::LinePlot {
-    use amva_report::{LinePlot, Series};
+    use amva_report::{LinePlot, Series, Styled};
     let points = |c: &amva_quality::edc::Curve| {
         c.discard_fractions
             .iter()
