@@ -133,9 +133,12 @@ pub fn check_kind(dir: &Path, kind: &str) -> Result<()> {
     };
     match std::fs::read(&meta) {
         Ok(bytes) => {
-            let found = serde_json::from_slice::<serde_json::Value>(&bytes)
-                .ok()
-                .and_then(|v| v.get("kind")?.as_str().map(str::to_string));
+            /// The one field of an amva meta.json this guard reads.
+            #[derive(serde::Deserialize)]
+            struct Kind {
+                kind: String,
+            }
+            let found = serde_json::from_slice::<Kind>(&bytes).ok().map(|k| k.kind);
             match found {
                 Some(k) if k == kind => Ok(()),
                 Some(k) => refuse(format!("holds {k} (meta.json), not {kind}")),

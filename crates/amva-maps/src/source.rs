@@ -95,24 +95,53 @@ pub struct Finish {
     pub span: f32,
 }
 
-fn shape_of(v: &serde_json::Value, key: &str) -> Option<(usize, usize)> {
-    let a = v
-        .get("settings")
-        .and_then(|s| s.get(key))
-        .or_else(|| v.get(key))?;
-    let a = a.as_array()?;
-    if a.len() != 2 {
-        return None;
-    }
-    Some((a[0].as_u64()? as usize, a[1].as_u64()? as usize))
+/// A field read leniently: its value when it has the expected type, else nothing (stores
+/// from other tools may carry fields of the same name with other meanings).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(untagged)]
+enum Lenient<T> {
+    Is(T),
+    #[default]
+    #[serde(skip)]
+    Absent,
+    Other(serde::de::IgnoredAny),
 }
 
-fn string_of(v: &serde_json::Value, key: &str) -> Option<String> {
-    v.get("settings")
-        .and_then(|s| s.get(key))
-        .or_else(|| v.get(key))
-        .and_then(|x| x.as_str())
-        .map(str::to_string)
+impl<T> Lenient<T> {
+    fn get(self) -> Option<T> {
+        match self {
+            Lenient::Is(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// The fields of `meta.json` the reader uses, at the top level or under `settings`.
+#[derive(Debug, Default, serde::Deserialize)]
+struct LooseFields {
+    #[serde(default)]
+    map_shape: Lenient<[usize; 2]>,
+    #[serde(default)]
+    full_shape: Lenient<[usize; 2]>,
+    #[serde(default)]
+    model_sha256: Lenient<String>,
+    #[serde(default)]
+    method: Lenient<String>,
+    #[serde(default)]
+    layer: Lenient<String>,
+}
+
+/// `meta.json` as the reader sees it.
+#[derive(Debug, Default, serde::Deserialize)]
+struct LooseMeta {
+    #[serde(default)]
+    complete: Lenient<bool>,
+    #[serde(default)]
+    images: Lenient<String>,
+    #[serde(default)]
+    settings: Lenient<LooseFields>,
+    #[serde(flatten)]
+    top: LooseFields,
 }
 
 /// Reads a store's `meta.json` (see [`StoreInfo`]). Refuses a store whose run has
@@ -120,36 +149,31 @@ fn string_of(v: &serde_json::Value, key: &str) -> Option<String> {
 pub fn read_store_info(dir: &Path) -> Result<StoreInfo> {
     let path = dir.join(META_FILE);
     let text = std::fs::read_to_string(&path).map_err(|e| Error::file(&path, e))?;
-    let raw: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| Error::store(&path, format!("not valid JSON: {e}")))?;
-    if raw.get("complete").and_then(|c| c.as_bool()) == Some(false) {
+    let bad_json = |e: serde_json::Error| Error::store(&path, format!("not valid JSON: {e}"));
+    let raw: serde_json::Value = serde_json::from_str(&text).map_err(bad_json)?;
+    let meta: LooseMeta = serde_json::from_value(raw.clone()).map_err(bad_json)?;
+    if meta.complete.get() == Some(false) {
         return Err(Error::store(
             dir,
             "the `amva maps` run that writes this store has not finished; rerun it with the same arguments to complete it",
         ));
     }
-    let map_shape = shape_of(&raw, "map_shape").ok_or_else(|| {
-        Error::store(
-            &path,
-            "no settings.map_shape [h, w]: not a map store's meta.json",
-        )
-    })?;
-    let full_shape = shape_of(&raw, "full_shape").ok_or_else(|| {
-        Error::store(
-            &path,
-            "no settings.full_shape [H, W]: not a map store's meta.json",
-        )
-    })?;
+    let (settings, top) = (meta.settings.get().unwrap_or_default(), meta.top);
+    let shape = |a: Lenient<[usize; 2]>, b: Lenient<[usize; 2]>, what: &str| {
+        a.get().or(b.get()).map(|[h, w]| (h, w)).ok_or_else(|| {
+            Error::store(
+                &path,
+                format!("no settings.{what}: not a map store's meta.json"),
+            )
+        })
+    };
     Ok(StoreInfo {
-        map_shape,
-        full_shape,
-        model_sha256: string_of(&raw, "model_sha256"),
-        method: string_of(&raw, "method"),
-        layer: string_of(&raw, "layer"),
-        images: raw
-            .get("images")
-            .and_then(|x| x.as_str())
-            .map(str::to_string),
+        map_shape: shape(settings.map_shape, top.map_shape, "map_shape [h, w]")?,
+        full_shape: shape(settings.full_shape, top.full_shape, "full_shape [H, W]")?,
+        model_sha256: settings.model_sha256.get().or(top.model_sha256.get()),
+        method: settings.method.get().or(top.method.get()),
+        layer: settings.layer.get().or(top.layer.get()),
+        images: meta.images.get(),
         raw,
     })
 }

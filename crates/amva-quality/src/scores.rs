@@ -228,6 +228,20 @@ impl Sidecar {
     }
 }
 
+/// A sidecar file as written (only the fields the reader uses; others are ignored).
+#[derive(serde::Deserialize)]
+struct SidecarFile {
+    direction: Option<String>,
+    #[serde(default)]
+    methods: BTreeMap<String, SidecarMethod>,
+}
+
+#[derive(serde::Deserialize)]
+struct SidecarMethod {
+    direction: Option<String>,
+    params: Option<serde_json::Value>,
+}
+
 fn read_sidecar(csv: &Path) -> Result<Sidecar> {
     let Some(path) = sidecar_candidates(csv).into_iter().find(|p| p.is_file()) else {
         return Ok(Sidecar::default());
@@ -237,37 +251,29 @@ fn read_sidecar(csv: &Path) -> Result<Sidecar> {
         reason,
     };
     let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| bad(format!("not valid JSON: {e}")))?;
-    let parse = |d: &serde_json::Value, what: &str| -> Result<Direction> {
-        let s = d
-            .as_str()
-            .ok_or_else(|| bad(format!("{what}: the direction must be a string")))?;
-        s.parse().map_err(|_| {
+    let file: SidecarFile = serde_json::from_str(&text).map_err(|e| {
+        bad(format!(
+            "{e}; expected JSON such as {{\"methods\": {{NAME: {{\"direction\": \"higher\"|\"lower\", \"params\": {{...}}}}}}}} or {{\"direction\": ...}}"
+        ))
+    })?;
+    let parse = |d: &str, what: &str| -> Result<Direction> {
+        d.parse().map_err(|_| {
             bad(format!(
-                "{what}: direction '{s}', expected 'higher' or 'lower'"
+                "{what}: direction '{d}', expected 'higher' or 'lower'"
             ))
         })
     };
     let mut out = Sidecar::default();
-    if let Some(d) = v.get("direction") {
+    if let Some(d) = &file.direction {
         out.direction = Some(parse(d, "direction")?);
     }
-    if let Some(methods) = v.get("methods") {
-        let methods = methods.as_object().ok_or_else(|| {
-            bad("'methods' must be an object {name: {\"direction\": ..., \"params\": ...}}".into())
-        })?;
-        for (name, m) in methods {
-            let dir = match m.get("direction") {
-                Some(d) => Some(parse(d, &format!("methods.{name}"))?),
-                None => None,
-            };
-            let params = m
-                .get("params")
-                .cloned()
-                .unwrap_or_else(|| serde_json::json!({}));
-            out.methods.insert(name.clone(), (dir, params));
-        }
+    for (name, m) in file.methods {
+        let dir = match &m.direction {
+            Some(d) => Some(parse(d, &format!("methods.{name}"))?),
+            None => None,
+        };
+        let params = m.params.unwrap_or_else(|| serde_json::json!({}));
+        out.methods.insert(name, (dir, params));
     }
     Ok(out)
 }

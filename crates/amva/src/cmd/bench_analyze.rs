@@ -49,7 +49,7 @@ pub fn peak_rss_kib() -> Option<u64> {
         .ok()
 }
 
-fn one(a: &Args, ui: &Ui) -> Result<serde_json::Value> {
+fn one(a: &Args, ui: &Ui) -> Result<Record> {
     let dir = a.dir.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("amva-bench-analyze-{}", std::process::id()))
     });
@@ -79,52 +79,82 @@ fn one(a: &Args, ui: &Ui) -> Result<serde_json::Value> {
     let outside = |g: Option<&amva_analysis::summary::GroupSummary>| {
         g.and_then(|g| g.region.amv).map(|r| r.outside)
     };
-    let v = serde_json::json!({
-        "command": "bench analyze", "n": a.n, "seconds": secs, "generate_seconds": gen_secs,
-        "maps_per_second": p.maps_finished as f64 / secs,
-        "passes": p.passes, "maps_finished": p.maps_finished, "block_pixels": p.block_pixels,
-        "welford_bytes": p.welford_bytes, "column_bytes": p.column_bytes,
-        "memory_budget_bytes": opts.budget_bytes,
-        "peak_rss_kib_before_analysis": rss_before, "peak_rss_kib": rss,
-        "groups": 2 + a.bins, "threads": rayon::current_num_threads(),
-        "p_value": m.and_then(|m| m.permutation_test.run()).map(|t| t.p_value),
-        "outside_amv_high": outside(m.and_then(|m| m.high())),
-        "outside_amv_low": outside(m.and_then(|m| m.low())),
-    });
+    let v = Record {
+        command: "bench analyze".into(),
+        n: a.n,
+        seconds: secs,
+        generate_seconds: gen_secs,
+        maps_per_second: p.maps_finished as f64 / secs,
+        passes: p.passes,
+        maps_finished: p.maps_finished,
+        block_pixels: p.block_pixels,
+        welford_bytes: p.welford_bytes,
+        column_bytes: p.column_bytes,
+        memory_budget_bytes: opts.budget_bytes,
+        peak_rss_kib_before_analysis: rss_before,
+        peak_rss_kib: rss,
+        groups: 2 + a.bins,
+        threads: rayon::current_num_threads(),
+        p_value: m.and_then(|m| m.permutation_test.run()).map(|t| t.p_value),
+        outside_amv_high: outside(m.and_then(|m| m.high())),
+        outside_amv_low: outside(m.and_then(|m| m.low())),
+    };
     if a.dir.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }
     Ok(v)
 }
 
+/// One run's figures: printed with --json, read back by the parent of a size sweep.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Record {
+    command: String,
+    n: usize,
+    seconds: f64,
+    generate_seconds: f64,
+    maps_per_second: f64,
+    passes: usize,
+    maps_finished: u64,
+    block_pixels: usize,
+    welford_bytes: usize,
+    column_bytes: usize,
+    memory_budget_bytes: usize,
+    peak_rss_kib_before_analysis: Option<u64>,
+    peak_rss_kib: Option<u64>,
+    groups: usize,
+    threads: usize,
+    p_value: Option<f64>,
+    outside_amv_high: Option<f64>,
+    outside_amv_low: Option<f64>,
+}
+
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
     if a.sizes.is_empty() {
         let v = one(&a, ui)?;
-        let mib = |k: &serde_json::Value| {
-            k.as_u64()
-                .map(|k| format!("{:.1} MiB", k as f64 / 1024.0))
+        let mib = |k: Option<u64>| {
+            k.map(|k| format!("{:.1} MiB", k as f64 / 1024.0))
                 .unwrap_or_else(|| "unknown".into())
         };
         println!(
             "n = {}: {:.1} s ({} passes, {:.0} maps finished/s, {} threads); Welford state {:.1} MiB for {} groups (independent of n); median/MAD columns {:.1} MiB (budget {} MiB); peak RSS {} (after generating the data: {})",
             a.n,
-            v["seconds"].as_f64().unwrap_or(0.0),
-            v["passes"],
-            v["maps_per_second"].as_f64().unwrap_or(0.0),
-            v["threads"],
-            v["welford_bytes"].as_f64().unwrap_or(0.0) / 1048576.0,
-            v["groups"],
-            v["column_bytes"].as_f64().unwrap_or(0.0) / 1048576.0,
+            v.seconds,
+            v.passes,
+            v.maps_per_second,
+            v.threads,
+            v.welford_bytes as f64 / 1048576.0,
+            v.groups,
+            v.column_bytes as f64 / 1048576.0,
             a.memory,
-            mib(&v["peak_rss_kib"]),
-            mib(&v["peak_rss_kib_before_analysis"]),
+            mib(v.peak_rss_kib),
+            mib(v.peak_rss_kib_before_analysis),
         );
-        ui.summary("bench analyze done", v);
+        ui.summary("bench analyze done", serde_json::to_value(&v)?);
         return Ok(());
     }
     // Each size in a fresh process: VmHWM never goes down within one.
     let exe = std::env::current_exe()?;
-    let mut results: Vec<serde_json::Value> = Vec::new();
+    let mut results: Vec<Record> = Vec::new();
     for &n in &a.sizes {
         let mut c = std::process::Command::new(&exe);
         c.args([
@@ -152,12 +182,12 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         );
         let text = String::from_utf8_lossy(&out.stdout);
         let line = text.lines().last().unwrap_or("");
-        let v: serde_json::Value = serde_json::from_str(line)
+        let v: Record = serde_json::from_str(line)
             .with_context(|| format!("bench analyze --n {n} printed {line:?}"))?;
         results.push(v);
     }
     let base = &results[0];
-    let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    let rss = |v: &Record| v.peak_rss_kib.map_or(f64::NAN, |k| k as f64);
     println!(
         "{:>9} {:>9} {:>7} {:>12} {:>14} {:>12} {:>10}",
         "maps", "seconds", "passes", "Welford MiB", "columns MiB", "peak RSS MiB", "RSS ratio"
@@ -167,13 +197,13 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     for v in &results {
         println!(
             "{:>9} {:>9.1} {:>7} {:>12.1} {:>14.1} {:>12.1} {:>9.2}x",
-            v["n"].as_u64().unwrap_or(0),
-            f(v, "seconds"),
-            v["passes"].as_u64().unwrap_or(0),
-            f(v, "welford_bytes") / 1048576.0,
-            f(v, "column_bytes") / 1048576.0,
-            f(v, "peak_rss_kib") / 1024.0,
-            f(v, "peak_rss_kib") / f(base, "peak_rss_kib")
+            v.n,
+            v.seconds,
+            v.passes,
+            v.welford_bytes as f64 / 1048576.0,
+            v.column_bytes as f64 / 1048576.0,
+            rss(v) / 1024.0,
+            rss(v) / rss(base)
         );
     }
     ui.summary(

@@ -178,8 +178,14 @@ pub fn run(a: Args, machine: &super::bench_util::Machine, ui: &Ui) -> Result<()>
                     .output()
                     .with_context(|| format!("running {}", py.display()))?;
                 let stdout = String::from_utf8_lossy(&out.stdout);
+                // The peer's last JSON line, kept whole in the output; its rate read typed.
+                #[derive(serde::Deserialize)]
+                struct PeerRate {
+                    seconds_per_image: f64,
+                }
                 let parsed: Option<serde_json::Value> = stdout.lines().rev().find_map(|l| serde_json::from_str(l).ok());
-                match parsed.as_ref().and_then(|v| v["seconds_per_image"].as_f64()) {
+                let rate = parsed.clone().and_then(|v| serde_json::from_value::<PeerRate>(v).ok());
+                match rate.map(|r| r.seconds_per_image) {
                     Some(s) if out.status.success() => {
                         let rate = 1.0 / s;
                         println!("peer (pytorch-grad-cam ScoreCAM, batch 8, torch 2 threads): {rate:9.2} images/s ({s:.3} s/image; {} faces{})", a.n_scorecam,
