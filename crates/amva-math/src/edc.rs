@@ -173,6 +173,23 @@ pub struct EdcCurve {
 }
 
 impl EdcCurve {
+    /// The curve through `points`, closed by the final point (1, 0).
+    fn closed(
+        kind: ErrorKind,
+        total: usize,
+        mut discard_fractions: Vec<f64>,
+        mut errors: Vec<f64>,
+    ) -> Self {
+        discard_fractions.push(1.0);
+        errors.push(0.0);
+        EdcCurve {
+            kind,
+            total,
+            discard_fractions,
+            errors,
+        }
+    }
+
     /// Error before anything is discarded (`e0`).
     pub fn starting_error(&self) -> f64 {
         self.errors.first().copied().unwrap_or(0.0)
@@ -279,14 +296,7 @@ pub fn edc_curve(
             errors.push(errors_from[c] as f64 / (n - c) as f64);
         }
     }
-    discard_fractions.push(1.0);
-    errors.push(0.0);
-    Ok(EdcCurve {
-        kind,
-        total: n,
-        discard_fractions,
-        errors,
-    })
+    Ok(EdcCurve::closed(kind, n, discard_fractions, errors))
 }
 
 /// Reference curve of a random quality assignment: the comparisons get a random
@@ -323,18 +333,11 @@ pub fn random_edc(
             errors_sum[c] += remaining_errors;
         }
     }
-    let mut discard_fractions: Vec<f64> = (0..n).map(|c| c as f64 / n as f64).collect();
-    let mut errors: Vec<f64> = errors_sum
+    let discard_fractions: Vec<f64> = (0..n).map(|c| c as f64 / n as f64).collect();
+    let errors: Vec<f64> = errors_sum
         .into_iter()
         .enumerate()
         .map(|(c, e)| e as f64 / (runs as u64 * (n - c) as u64) as f64)
         .collect();
-    discard_fractions.push(1.0);
-    errors.push(0.0);
-    Ok(EdcCurve {
-        kind,
-        total: n,
-        discard_fractions,
-        errors,
-    })
+    Ok(EdcCurve::closed(kind, n, discard_fractions, errors))
 }

@@ -63,6 +63,21 @@ impl Ui {
         pb
     }
 
+    /// Runs the analysis with a progress bar that follows its stages.
+    pub fn analyze(
+        &self,
+        opts: &amva_analysis::analyze::AnalyzeOptions,
+    ) -> amva_analysis::Result<amva_analysis::analyze::Outcome> {
+        let pb = self.progress(0, "analyze");
+        let outcome = amva_analysis::analyze::analyze(opts, &mut |stage, done, total| {
+            pb.set_length(total as u64);
+            pb.set_position(done as u64);
+            pb.set_message(stage.to_string());
+        });
+        pb.finish_and_clear();
+        outcome
+    }
+
     /// A note on stderr (not when quiet).
     pub fn note(&self, msg: &str) {
         if !self.quiet {
@@ -99,21 +114,28 @@ impl Ui {
     }
 }
 
-/// Which FR model and how to run it.
+/// The model files and tensors every model option set names.
 #[derive(Args, Debug, Clone)]
-pub struct ModelArgs {
+pub struct ModelFiles {
     /// ONNX model file (default: the built-in fr_feature.onnx, downloaded on first use).
     #[arg(long, value_name = "ONNX")]
     pub model: Option<PathBuf>,
     /// Preprocessing settings (TOML/JSON); default: <model>.toml beside the model, or the built-in preset.
     #[arg(long, value_name = "FILE")]
     pub model_config: Option<PathBuf>,
-    /// CAM target layer (ONNX tensor name), overriding the settings.
+    /// CAM target layer (ONNX tensor name; `amva model` lists the spatial ones).
     #[arg(long, value_name = "TENSOR")]
     pub layer: Option<String>,
     /// Embedding output (ONNX tensor name), overriding the settings.
     #[arg(long, value_name = "TENSOR")]
     pub embedding: Option<String>,
+}
+
+/// Which FR model and how to run it.
+#[derive(Args, Debug, Clone)]
+pub struct ModelArgs {
+    #[command(flatten)]
+    pub files: ModelFiles,
     /// Input channel order, overriding the settings.
     #[arg(long, value_parser = ["rgb", "bgr"])]
     pub channels: Option<String>,
@@ -121,6 +143,13 @@ pub struct ModelArgs {
     /// `amva engine status`), tract, ort.
     #[arg(long, default_value = "auto")]
     pub engine: EngineKind,
+}
+
+impl std::ops::Deref for ModelArgs {
+    type Target = ModelFiles;
+    fn deref(&self) -> &ModelFiles {
+        &self.files
+    }
 }
 
 impl ModelArgs {

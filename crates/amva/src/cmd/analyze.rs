@@ -2,7 +2,7 @@
 //! figures and an HTML report (ALGORITHMS 2-4). The work is in `amva_analysis::analyze`.
 
 use crate::common::Ui;
-use amva_analysis::analyze::{analyze, AnalyzeOptions, ReportSection};
+use amva_analysis::analyze::{AnalyzeOptions, ReportSection};
 use amva_analysis::groups::GroupRules;
 use amva_analysis::summary::GroupSummary;
 use amva_maps::source::MapKind;
@@ -87,13 +87,7 @@ pub fn run_with_sections(a: Args, ui: &Ui, sections: Vec<ReportSection>) -> Resu
     );
     let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "analysis")?;
     let opts = options(&a, sections)?;
-    let pb = ui.progress(0, "analyze");
-    let outcome = analyze(&opts, &mut |stage, done, total| {
-        pb.set_length(total as u64);
-        pb.set_position(done as u64);
-        pb.set_message(stage.to_string());
-    })?;
-    pb.finish_and_clear();
+    let outcome = ui.analyze(&opts)?;
     for n in &outcome.notes {
         ui.note(&format!("note: {n}"));
     }

@@ -6,7 +6,7 @@
 //! and prints the ratios against the smallest.
 
 use crate::common::Ui;
-use amva_analysis::analyze::{analyze, AnalyzeOptions};
+use amva_analysis::analyze::AnalyzeOptions;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 
@@ -64,14 +64,8 @@ fn one(a: &Args, ui: &Ui) -> Result<Record> {
     opts.budget_bytes = a.memory << 20;
     opts.permutations = a.permutations;
     opts.figures = a.figures;
-    let pb = ui.progress(0, "analyze");
     let t1 = std::time::Instant::now();
-    let outcome = analyze(&opts, &mut |stage, done, total| {
-        pb.set_length(total as u64);
-        pb.set_position(done as u64);
-        pb.set_message(stage.to_string());
-    })?;
-    pb.finish_and_clear();
+    let outcome = ui.analyze(&opts)?;
     let secs = t1.elapsed().as_secs_f64();
     let rss = peak_rss_kib();
     let p = &outcome.passes;

@@ -1,7 +1,7 @@
 //! `amva maps`: activation maps of a set of images, written as a map store
 //! (resumable part by part, shardable, mergeable with `amva merge`).
 
-use crate::common::{self, ImageArgs, ModelArgs, Ui};
+use crate::common::{self, ImageArgs, ModelArgs, ModelFiles, Ui};
 use amva_maps::store::{list_digest, sorted_list};
 use amva_maps::{
     CamRunner, Channels, MapParams, Method, ReadOptions, RunSettings, Score, StoreMeta, StoreWriter,
@@ -15,18 +15,8 @@ use std::path::PathBuf;
 /// `--channel-order`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct MapModelArgs {
-    /// ONNX model file (default: the built-in fr_feature.onnx, downloaded on first use).
-    #[arg(long, value_name = "ONNX")]
-    pub model: Option<PathBuf>,
-    /// Preprocessing settings (TOML/JSON); default: <model>.toml beside the model, or the built-in preset.
-    #[arg(long, value_name = "FILE")]
-    pub model_config: Option<PathBuf>,
-    /// CAM target layer (ONNX tensor name; `amva model` lists the spatial ones).
-    #[arg(long, value_name = "TENSOR")]
-    pub layer: Option<String>,
-    /// Embedding output (ONNX tensor name), overriding the settings.
-    #[arg(long, value_name = "TENSOR")]
-    pub embedding: Option<String>,
+    #[command(flatten)]
+    pub files: ModelFiles,
     /// Input colour order, overriding the settings.
     #[arg(long, value_parser = ["rgb", "bgr"])]
     pub channel_order: Option<String>,
@@ -35,13 +25,17 @@ pub struct MapModelArgs {
     pub engine: EngineKind,
 }
 
+impl std::ops::Deref for MapModelArgs {
+    type Target = ModelFiles;
+    fn deref(&self) -> &ModelFiles {
+        &self.files
+    }
+}
+
 impl MapModelArgs {
     pub fn common(&self) -> ModelArgs {
         ModelArgs {
-            model: self.model.clone(),
-            model_config: self.model_config.clone(),
-            layer: self.layer.clone(),
-            embedding: self.embedding.clone(),
+            files: self.files.clone(),
             channels: self.channel_order.clone(),
             engine: self.engine,
         }
