@@ -48,6 +48,19 @@ pub enum AnalysisError {
         reason: String,
     },
     /// No image has both a map and a finite score for a method.
+    #[error("{path}: method '{method}' has no finite score: all {count} are NaN, infinite or empty (the first, '{image}', on line {line}); expected a number per image")]
+    NoFiniteScores {
+        /// The score file.
+        path: PathBuf,
+        /// The method.
+        method: String,
+        /// Its non-finite rows.
+        count: usize,
+        /// The first of them.
+        image: String,
+        /// Its line.
+        line: usize,
+    },
     #[error("method '{method}': none of its {scores} scored images has a map in {maps} ({store_maps} maps); image ids must match the maps' index.csv (paths relative to the image root, '/' separators)")]
     NoMatch {
         /// The method.

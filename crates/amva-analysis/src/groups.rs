@@ -70,6 +70,23 @@ pub struct MethodGroups {
 }
 
 impl MethodGroups {
+    /// Notes on ties across the edges of the high and low groups: how many images tie
+    /// at the edge and that the tie was broken by image id (ALGORITHMS 2).
+    pub fn tie_notes(&self) -> Vec<String> {
+        [&self.high, &self.low]
+            .into_iter()
+            .filter_map(|g| {
+                let idx: Vec<usize> = g
+                    .rows
+                    .iter()
+                    .filter_map(|r| self.rows.binary_search(r).ok())
+                    .collect();
+                amva_math::groups::edge_tie(&self.scores, &idx)
+                    .map(|t| format!("method '{}': {}", self.name, t.note(&g.name)))
+            })
+            .collect()
+    }
+
     /// high, low, then the bins.
     pub fn all_groups(&self) -> Vec<&Group> {
         let mut v = vec![&self.high, &self.low];
@@ -109,6 +126,15 @@ pub fn join_and_group(
             Some(&r) => matched.push((r, s.score)),
             None => without_map.push(s.clone()),
         }
+    }
+    if let (true, Some(first)) = (scores.scores.is_empty(), scores.non_finite.first()) {
+        return Err(AnalysisError::NoFiniteScores {
+            path: scores.source.clone(),
+            method: scores.name.clone(),
+            count: scores.non_finite.len(),
+            image: first.image.clone(),
+            line: first.line,
+        });
     }
     if matched.is_empty() {
         return Err(AnalysisError::NoMatch {

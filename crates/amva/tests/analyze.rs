@@ -180,6 +180,58 @@ fn analyze_cmd(store: &Path, scores: &Path, out: &Path, extra: &[&str]) -> std::
     c.output().unwrap()
 }
 
+/// Issue 13, row 10: an all-NaN score file was "none of its 0 scored images has a map".
+#[test]
+fn a_score_file_with_no_finite_score_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, ids) = small_store(dir.path(), 12);
+    let scores = dir.path().join("nan.csv");
+    let body: String = ids.iter().map(|id| format!("{id},NaN\n")).collect();
+    std::fs::write(&scores, format!("image,score\n{body}")).unwrap();
+    let o = analyze_cmd(&store, &scores, &dir.path().join("out"), &[]);
+    let err = stderr_of(&o);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("nan.csv") && err.contains("no finite score") && err.contains("all 12"),
+        "{err}"
+    );
+    assert!(err.contains(&format!("'{}', on line 2", ids[0])), "{err}");
+}
+
+/// Issue 13, row 9: all scores equal gave high and low groups by image id, unsaid.
+#[test]
+fn tied_scores_are_reported_with_how_the_tie_was_broken() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, ids) = small_store(dir.path(), 40);
+    let scores = dir.path().join("flat.csv");
+    let body: String = ids.iter().map(|id| format!("{id},0.5\n")).collect();
+    std::fs::write(&scores, format!("image,score\n{body}")).unwrap();
+    let out = dir.path().join("out");
+    let o = analyze_cmd(&store, &scores, &out, &[]);
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    let notes: Vec<String> = json(&out.join("summary.json"))["notes"]
+        .as_array()
+        .expect("summary.json lists notes")
+        .iter()
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect();
+    // top:10% of 40 = 4 images tie with the 36 outside at 0.5; the same for bottom.
+    for group in ["high", "low"] {
+        let want = format!("4 images in the {group} group and 36 outside it tie at score 0.5");
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains(&want) && n.contains("broken by image id")),
+            "{group}: {notes:?}"
+        );
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("broken by image id"),
+        "the report says it too"
+    );
+}
+
 #[test]
 fn bad_input_is_refused_or_listed_with_names() {
     let dir = tempfile::tempdir().unwrap();

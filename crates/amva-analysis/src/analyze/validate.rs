@@ -84,6 +84,7 @@ pub fn validate(opts: &AnalyzeOptions) -> Result<Plan> {
     } else {
         None
     };
+    notes.extend(groups.iter().flat_map(|g| g.tie_notes()));
     for g in groups.iter().filter(|g| g.overlap > 0) {
         notes.push(format!(
             "method '{}': {} images are in both the high ({}) and the low ({}) group",
