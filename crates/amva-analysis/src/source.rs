@@ -189,7 +189,11 @@ pub fn npy_f32_header(path: &Path) -> Result<(Vec<usize>, u64)> {
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|_| bad(format!("bad shape ({shape_text})")))?;
     let offset = start + len as u64;
-    let expected: u64 = shape.iter().map(|&d| d as u64).product::<u64>() * 4 + offset;
+    let expected = shape
+        .iter()
+        .try_fold(4u64, |bytes, &d| bytes.checked_mul(d as u64))
+        .and_then(|bytes| bytes.checked_add(offset))
+        .ok_or_else(|| bad(format!("shape {shape:?} is too large for any file")))?;
     let actual = f.metadata().map_err(|e| AnalysisError::io(path, e))?.len();
     if actual < expected {
         return Err(bad(format!(
@@ -244,6 +248,8 @@ pub fn read_store_info(dir: &Path) -> Result<StoreInfo> {
             "no settings.full_shape [H, W]: not a map store's meta.json",
         )
     })?;
+    amva_maps::store::check_shapes([map_shape.0, map_shape.1], [full_shape.0, full_shape.1])
+        .map_err(|reason| AnalysisError::store(&path, reason))?;
     Ok(StoreInfo {
         map_shape,
         full_shape,
@@ -732,6 +738,55 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Fuzz seeds fuzz/corpus/map_store/seed-huge-*: a meta.json declaring huge shapes
+    /// made the upsampler allocate tables (and analyze a map) of that size, and a
+    /// maps.npy header with a huge shape overflowed the expected-size product.
+    #[test]
+    fn huge_declared_shapes_are_refused_before_allocating() {
+        let d = tempfile::tempdir().unwrap();
+        let ids = vec!["a.png".to_string()];
+        write_store(
+            d.path(),
+            &ids,
+            (1, 1),
+            (2, 2),
+            &[1.0],
+            false,
+            serde_json::json!({}),
+        )
+        .unwrap();
+        std::fs::write(
+            d.path().join(META_FILE),
+            r#"{"settings": {"map_shape": [1, 1], "full_shape": [4000000000, 4000000000]}}"#,
+        )
+        .unwrap();
+        let err = MapSource::open(d.path(), MapKind::Low)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("meta.json") && err.contains("full_shape") && err.contains("4096"),
+            "{err}"
+        );
+        std::fs::write(
+            d.path().join(META_FILE),
+            r#"{"settings": {"map_shape": [1, 1], "full_shape": [2, 2]}}"#,
+        )
+        .unwrap();
+        let header =
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 1, 1), }\n";
+        let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+        npy.extend((header.len() as u16).to_le_bytes());
+        npy.extend(header.as_bytes());
+        std::fs::write(d.path().join(MAPS_FILE), npy).unwrap();
+        let err = MapSource::open(d.path(), MapKind::Low)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("maps.npy") && err.contains("too large"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -41,6 +41,27 @@ pub const PARTS_DIR: &str = "parts";
 /// The flag of a map that was constant before normalisation.
 pub const FLAT: &str = "flat";
 
+/// Longest side of a stored map (low-resolution or full): the model's input side at
+/// most (`amva_model::preprocess::MAX_INPUT_SIDE`), so that a meta.json that declares
+/// a huge shape is refused before a map of that size is allocated.
+pub const MAX_MAP_SIDE: usize = amva_model::preprocess::MAX_INPUT_SIDE as usize;
+
+/// Checks a store's `map_shape` [h, w] and `full_shape` [H, W] (as meta.json
+/// declares them): every side 1 to [`MAX_MAP_SIDE`]. The reason names the setting.
+pub fn check_shapes(
+    map_shape: [usize; 2],
+    full_shape: [usize; 2],
+) -> std::result::Result<(), String> {
+    for (name, [h, w]) in [("map_shape", map_shape), ("full_shape", full_shape)] {
+        if !(1..=MAX_MAP_SIDE).contains(&h) || !(1..=MAX_MAP_SIDE).contains(&w) {
+            return Err(format!(
+                "settings.{name} [{h}, {w}]: expected 1 to {MAX_MAP_SIDE} pixels a side"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Everything that decides the contents of a store. Two runs with equal settings give
 /// equal files; a resumed run or a merge must match exactly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -505,6 +526,8 @@ impl MapStore {
             return Err(Error::store(dir, "the run that writes this store has not finished; rerun `amva maps` with the same arguments to complete it"));
         }
         let s = &meta.settings;
+        check_shapes(s.map_shape, s.full_shape)
+            .map_err(|reason| Error::store(dir.join(META_FILE), reason))?;
         let index = dir.join(INDEX_FILE);
         let mut r =
             csv::Reader::from_path(&index).map_err(|e| Error::store(&index, e.to_string()))?;
