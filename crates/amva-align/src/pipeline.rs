@@ -252,7 +252,7 @@ impl Aligner {
     }
 
     /// Opens `fr_detect.onnx` and `fr_landmark.onnx` from `$AMVA_MODELS` or the cache
-    /// (downloading them on first use).
+    /// (which `amva_fetch::models::ensure` fills).
     pub fn open_default(engine: EngineKind, options: AlignOptions) -> Result<Aligner> {
         let src = amva_io::models::ModelSource::from_env()?;
         let det = src.model(amva_io::models::FR_DETECT)?;

@@ -1,5 +1,5 @@
 //! Least-squares similarity transforms (rotation, uniform scale, translation; no
-//! reflection) and the ArcFace five-point template.
+//! reflection) and the ArcFace five-point template (defined in `amva_math::region`).
 //!
 //! For 2-D points the Umeyama (1991) solution has a closed form: with both point sets
 //! centred, the transform `x' = a x - b y + tx`, `y' = b x + a y + ty` minimising the
@@ -9,24 +9,9 @@
 
 use crate::{AlignError, Result};
 
-/// A point `[x, y]` in pixels.
-pub type Point = [f64; 2];
-
-/// The ArcFace 112 x 112 template (insightface `arcface_dst`): left eye, right eye,
-/// nose tip, left and right mouth corners. "Left" is the image's left.
-pub const ARCFACE_112: [Point; 5] = [
-    [38.2946, 51.6963],
-    [73.5318, 51.5014],
-    [56.0252, 71.7366],
-    [41.5493, 92.3655],
-    [70.7299, 92.2041],
-];
-
-/// The template for a `size` x `size` crop: [`ARCFACE_112`] scaled by `size / 112`.
-pub fn arcface_template(size: u32) -> [Point; 5] {
-    let s = size as f64 / 112.0;
-    ARCFACE_112.map(|[x, y]| [x * s, y * s])
-}
+/// A point `[x, y]` in pixels; the ArcFace template and its scaling live in amva-math
+/// (one definition, shared with the face region of the analysis).
+pub use amva_math::region::{arcface_template, Point, ARCFACE_112};
 
 /// `x' = a x - b y + tx`, `y' = b x + a y + ty`: scale `sqrt(a² + b²)`, angle `atan2(b, a)`.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -36,9 +36,9 @@ use amva_math::groups::Direction;
 use crate::groups::GroupRules;
 use crate::permutation::Pooled;
 use crate::setstats::{group_statistics, GroupStats, PassReport, StatsOptions, DEFAULT_BUDGET};
-use crate::source::MapKind;
 use crate::summary::{AcrossMethods, Summary};
 use crate::Result;
+use amva_maps::source::MapKind;
 
 pub mod across;
 pub mod compare;

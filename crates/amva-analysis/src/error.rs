@@ -17,6 +17,12 @@ pub enum AnalysisError {
     /// An error from amva-io (atomic writes, npy).
     #[error(transparent)]
     AmvaIo(#[from] amva_io::Error),
+    /// A map store that cannot be read (amva-maps' reader names the file and row).
+    #[error(transparent)]
+    Maps(#[from] amva_maps::Error),
+    /// A score file that cannot be read (amva-quality's reader names file and line).
+    #[error(transparent)]
+    Quality(#[from] amva_quality::QualityError),
     /// A computation of amva-math refused its input.
     #[error("{context}: {source}")]
     Math {
@@ -32,42 +38,6 @@ pub enum AnalysisError {
         context: String,
         /// The underlying error (boxed: it is large and rare).
         source: Box<amva_report::ReportError>,
-    },
-    /// A score file that cannot be read as scores.
-    #[error("{path}: {reason}")]
-    Scores {
-        /// The score file.
-        path: PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
-    /// A bad row of a score file.
-    #[error("{path}, line {line}: {reason}")]
-    ScoresRow {
-        /// The score file.
-        path: PathBuf,
-        /// 1-based line number (the header is line 1).
-        line: usize,
-        /// What is wrong.
-        reason: String,
-    },
-    /// The same image twice for one method, with different scores.
-    #[error("{path}: image '{image}' has two different scores for method '{method}': {first_score} on line {first_line} and {second_score} on line {second_line}")]
-    DuplicateScore {
-        /// The score file.
-        path: PathBuf,
-        /// The method.
-        method: String,
-        /// The image id.
-        image: String,
-        /// Line of the first row.
-        first_line: usize,
-        /// Its score.
-        first_score: f64,
-        /// Line of the second row.
-        second_line: usize,
-        /// Its score.
-        second_score: f64,
     },
     /// A map store (or an analysis output) whose files disagree or are incomplete.
     #[error("{path}: {reason}")]

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use amva_math::groups::{select, Direction, Rule};
 use amva_math::MathError;
 
-use crate::scores::{MethodScores, ScoreRow};
 use crate::{AnalysisError, Result};
+use amva_quality::scores::{MethodScores, ScoreRow};
 
 /// Fewest maps a group needs: AM-V divides by n - 1.
 pub const MIN_GROUP: usize = 2;

@@ -4,9 +4,10 @@
 //!
 //! The modules follow the pipeline:
 //!
-//! - [`scores`]: score files (`image,score` or `image,method,score`, directions
-//!   from the sidecar or `--direction`); non-finite scores kept aside and listed.
-//! - [`source`]: a map store read as a stream of finished maps (bounded memory).
+//! - score files are read by `amva_quality::scores` (the one reader: directions from
+//!   the sidecar or `--direction`, non-finite scores kept aside and listed).
+//! - the map store is read as a stream of finished maps by `amva_maps::source` (the
+//!   one reader of stores; bounded memory).
 //! - [`groups`]: scores joined to the maps; high, low and quality-bin groups.
 //! - [`setstats`]: MAM, AM-V (Welford), median, MAD (and the paper's variants) of
 //!   many groups at once, exact, in passes over the store.
@@ -34,9 +35,7 @@ pub mod explain;
 pub mod figures;
 pub mod groups;
 pub mod permutation;
-pub mod scores;
 pub mod setstats;
-pub mod source;
 pub mod summary;
 pub mod synthetic;
 

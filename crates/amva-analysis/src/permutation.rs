@@ -18,14 +18,14 @@
 //! memory is h w + 1 numbers per image. The result differs from the per-pixel path
 //! only by floating-point rounding (the per-pixel path upsamples in `f32`); the
 //! tests compare both with a naive recomputation. Maps read already finished
-//! ([`crate::source::MapKind::Full`]) use the direct form, keeping the outside pixels
+//! ([`amva_maps::source::MapKind::Full`]) use the direct form, keeping the outside pixels
 //! of each pooled map.
 
 use amva_math::resample::Upsampler;
 
 use rayon::prelude::*;
 
-use crate::source::Finish;
+use amva_maps::source::Finish;
 
 /// Images per parallel piece of a permutation's sums.
 const CHUNK: usize = 256;

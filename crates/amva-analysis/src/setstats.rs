@@ -20,8 +20,8 @@ use amva_math::stats::{column_stats, MedianKind, Welford};
 use rayon::prelude::*;
 
 use crate::permutation::PooledCollector;
-use crate::source::{Finish, MapSource};
 use crate::{AnalysisError, Result};
+use amva_maps::source::{Finish, MapSource};
 
 /// How the statistics are computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -291,7 +291,7 @@ pub fn group_statistics(
                 acc.columns = vec![0f32; acc.rows.len() * bw];
             }
         }
-        source.for_each_chunk(chunk_rows, |first, stored| {
+        source.for_each_chunk(chunk_rows, |first, stored| -> Result<()> {
             let n = stored.len() / row_len;
             if first_pass {
                 let done: Vec<Result<Finish>> = finished[..n * p]
@@ -300,7 +300,7 @@ pub fn group_statistics(
                     .enumerate()
                     .map_init(Vec::new, |relu, (i, (dst, src))| {
                         if needed[first + i] {
-                            source.finish_with_range(first + i, src, dst, relu)
+                            Ok(source.finish_with_range(first + i, src, dst, relu)?)
                         } else {
                             Ok(Finish {
                                 flat: false,

@@ -4,12 +4,12 @@
 use amva_analysis::analyze::{analyze, distribution_shift, AnalyzeOptions};
 use amva_analysis::groups::{join_and_group, GroupRules};
 use amva_analysis::permutation::{OutsideAmvDifference, PooledCollector};
-use amva_analysis::scores::{read_scores, MethodScores, ScoreRow};
 use amva_analysis::setstats::{group_statistics, StatsOptions};
-use amva_analysis::source::{write_store, MapKind, MapSource};
 use amva_analysis::summary::Summary;
+use amva_maps::source::{write_store, MapKind, MapSource};
 use amva_math::groups::Direction;
 use amva_math::resample::finish_map;
+use amva_quality::scores::{read_score_files, MethodScores, ScoreRow};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::Path;
@@ -557,11 +557,12 @@ fn scores_join_and_group_like_a_naive_sort() {
         let scores = MethodScores {
             name: "m".into(),
             direction: if lower { Direction::Lower } else { Direction::Higher },
-            direction_source: amva_analysis::scores::DirectionSource::Default,
+            direction_source: amva_quality::scores::DirectionSource::Default,
             source: "m.csv".into(),
             scores: vals.iter().enumerate().filter_map(|(i, v)| v.map(|s| ScoreRow { image: id[i].clone(), score: f64::from(s), line: i + 2 })).collect(),
             non_finite: vals.iter().enumerate().filter(|(_, v)| v.is_none()).map(|(i, _)| ScoreRow { image: id[i].clone(), score: f64::NAN, line: i + 2 }).collect(),
             repeated: 0,
+            params: serde_json::json!({}),
         };
         let rules = GroupRules { high: format!("top:{pct}%").parse().unwrap(), low: format!("bottom:{pct}%").parse().unwrap(), bins: Some(2) };
         let valid: Vec<usize> = (0..store_ids.len()).filter(|&i| vals[i].is_some()).collect();
@@ -656,7 +657,7 @@ fn bad_input_is_named() {
     );
     // Nothing was left half-written as a report.
     assert!(!dir.path().join("out/report.html").exists());
-    let _ = read_scores(&[ok], &[]).unwrap();
+    let _ = read_score_files(&[ok], &[]).unwrap();
 }
 
 /// Two methods, one per file shape, one of them lower-is-better by its sidecar:

@@ -1,13 +1,15 @@
 //! Everything amva reads and writes: images and image lists, NumPy arrays, atomic
-//! files, and checksummed downloads from public package registries into the cache.
+//! files, pairs and embeddings, score-free model lookup and the cache's checksums. No
+//! network code: downloads live in `amva-fetch`.
 
 pub mod atomic;
+pub mod cache;
 mod error;
-pub mod fetch;
 pub mod images;
 pub mod models;
 pub mod npy;
 pub mod npy_writer;
 pub mod outputs;
+pub mod pairs;
 
 pub use error::{Error, Result};

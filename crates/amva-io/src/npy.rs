@@ -2,6 +2,7 @@
 
 use crate::{Error, Result};
 use ndarray::{ArrayD, IxDyn};
+use std::io::Read;
 use std::path::Path;
 
 /// Writes a float32 array of the given shape atomically as `.npy` (C order).
@@ -48,6 +49,79 @@ pub fn npy_header_f32(shape: &[usize]) -> Vec<u8> {
     out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
     out.extend_from_slice(dict.as_bytes());
     out
+}
+
+/// Parses the header of a little-endian float32 C-order `.npy` file; returns the
+/// shape and the offset of the data, after checking that the file holds all of it.
+/// For readers that stream an array row by row instead of loading it whole.
+pub fn read_f32_header(path: &Path) -> Result<(Vec<usize>, u64)> {
+    let bad = |reason: String| Error::Npy {
+        path: path.into(),
+        reason,
+    };
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut magic = [0u8; 8];
+    f.read_exact(&mut magic)
+        .map_err(|_| bad("too short for a .npy file".into()))?;
+    if &magic[..6] != b"\x93NUMPY" {
+        return Err(bad("not a .npy file (bad magic)".into()));
+    }
+    let (len, start) = match magic[6] {
+        1 => {
+            let mut b = [0u8; 2];
+            f.read_exact(&mut b)
+                .map_err(|_| bad("truncated header".into()))?;
+            (u16::from_le_bytes(b) as usize, 10u64)
+        }
+        2 | 3 => {
+            let mut b = [0u8; 4];
+            f.read_exact(&mut b)
+                .map_err(|_| bad("truncated header".into()))?;
+            (u32::from_le_bytes(b) as usize, 12u64)
+        }
+        v => return Err(bad(format!(".npy version {v} is not supported"))),
+    };
+    if len > 1 << 20 {
+        return Err(bad(format!("header of {len} bytes is implausible")));
+    }
+    let mut header = vec![0u8; len];
+    f.read_exact(&mut header)
+        .map_err(|_| bad("truncated header".into()))?;
+    let header = String::from_utf8_lossy(&header);
+    let compact: String = header.chars().filter(|c| !c.is_whitespace()).collect();
+    if !compact.contains("'descr':'<f4'") {
+        return Err(bad(format!(
+            "expected little-endian float32 ('<f4') values; header {}",
+            header.trim()
+        )));
+    }
+    if compact.contains("'fortran_order':True") {
+        return Err(bad("Fortran-ordered arrays are not supported".into()));
+    }
+    let shape_text = compact
+        .split("'shape':(")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .ok_or_else(|| bad(format!("no shape in header {}", header.trim())))?;
+    let shape = shape_text
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<usize>())
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|_| bad(format!("bad shape ({shape_text})")))?;
+    let offset = start + len as u64;
+    let expected = shape
+        .iter()
+        .try_fold(4u64, |bytes, &d| bytes.checked_mul(d as u64))
+        .and_then(|bytes| bytes.checked_add(offset))
+        .ok_or_else(|| bad(format!("shape {shape:?} is too large for any file")))?;
+    let actual = f.metadata().map_err(|e| Error::io(path, e))?.len();
+    if actual < expected {
+        return Err(bad(format!(
+            "holds {actual} bytes, but shape {shape:?} needs {expected}: the file is truncated"
+        )));
+    }
+    Ok((shape, offset))
 }
 
 /// Reads a float32 `.npy` file (any dimensionality).

@@ -4,7 +4,9 @@
 //! everything downstream reads.
 //!
 //! - [`CamRunner`]: maps of a batch of preprocessed images with one model and method.
-//! - [`MapStore`]: a finished store; [`MapStore::full`] rebuilds a full map exactly as
+//! - [`source::MapSource`]: the one reader of a store's files, streaming finished maps
+//!   in bounded memory (what `amva analyze` reads).
+//! - [`MapStore`]: a finished store in memory; [`MapStore::full`] rebuilds a full map exactly as
 //!   ALGORITHMS 1 says. [`StoreWriter`] writes one part at a time and resumes;
 //!   [`merge`] joins shards.
 //! - [`Faithfulness`]: deletion/insertion curves and scores.
@@ -16,10 +18,12 @@ mod error;
 pub mod faithfulness;
 mod linear_head;
 pub mod params;
+pub mod source;
 pub mod store;
 
 pub use cam::{forward_each, CamRunner, LowMap, Pass};
 pub use error::{Error, Result};
 pub use faithfulness::{Curves, Faithfulness};
 pub use params::{Channels, MapParams, Method, Score};
+pub use source::{MapKind, MapSource};
 pub use store::{full_map, merge, MapStore, Part, RunSettings, StoreMeta, StoreWriter};

@@ -16,6 +16,7 @@
 //! [`merge`] joins the stores of `--shard i/n` runs into the store of a single run.
 
 use crate::params::MapParams;
+use crate::source::{MapKind, MapSource};
 use crate::{Error, Result};
 use amva_io::images::ImageList;
 use amva_io::npy_writer::NpyWriter;
@@ -197,7 +198,7 @@ pub fn list_digest(list: &ImageList) -> String {
         text.push_str(&it.id);
         text.push('\n');
     }
-    amva_io::fetch::sha256_hex(text.as_bytes())
+    amva_io::cache::sha256_hex(text.as_bytes())
 }
 
 /// One finished part of a run.
@@ -506,8 +507,9 @@ fn write_notes(path: &Path, what: &str, rows: &[(String, String)]) -> Result<()>
     Ok(amva_io::atomic::write_atomic(path, &bytes)?)
 }
 
-/// A finished store, read back: ids, low-resolution maps, and the full map of any
-/// image rebuilt exactly as ALGORITHMS 1 says (the same function the run used).
+/// A finished store, read back whole (through [`MapSource`], the one reader): ids,
+/// low-resolution maps, and the full map of any image rebuilt exactly as ALGORITHMS 1
+/// says (the same function the run used).
 #[derive(Debug)]
 pub struct MapStore {
     dir: PathBuf,
@@ -525,24 +527,16 @@ impl MapStore {
         if !meta.complete {
             return Err(Error::store(dir, "the run that writes this store has not finished; rerun `amva maps` with the same arguments to complete it"));
         }
-        let s = &meta.settings;
-        check_shapes(s.map_shape, s.full_shape)
-            .map_err(|reason| Error::store(dir.join(META_FILE), reason))?;
-        let index = dir.join(INDEX_FILE);
-        let mut r =
-            csv::Reader::from_path(&index).map_err(|e| Error::store(&index, e.to_string()))?;
-        let (mut ids, mut flags) = (Vec::new(), Vec::new());
-        for (i, rec) in r.records().enumerate() {
-            let rec = rec.map_err(|e| Error::store(&index, format!("line {}: {e}", i + 2)))?;
-            let id = rec
-                .get(1)
-                .ok_or_else(|| Error::store(&index, format!("line {}: no image column", i + 2)))?;
-            ids.push(id.to_string());
-            flags.push(rec.get(2).unwrap_or("").to_string());
-        }
-        let low = read_values(&dir.join(MAPS_FILE), ids.len(), &s.map_shape)?;
-        let [h, w] = s.map_shape;
-        let [fh, fw] = s.full_shape;
+        let source = MapSource::open(dir, MapKind::Low)?;
+        let mut low = Vec::with_capacity(source.len() * source.row_len());
+        source.for_each_chunk(256, |_, rows| -> Result<()> {
+            low.extend_from_slice(rows);
+            Ok(())
+        })?;
+        let ids = source.ids().to_vec();
+        let flags = source.flags().to_vec();
+        let [h, w] = meta.settings.map_shape;
+        let [fh, fw] = meta.settings.full_shape;
         let up = Upsampler::new(h, w, fh, fw).map_err(Error::math(dir.display().to_string()))?;
         Ok(MapStore {
             dir: dir.into(),

@@ -25,8 +25,12 @@ use std::str::FromStr;
 
 use crate::{check_len, MathError, Result};
 
-/// Which way a quality score points.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// Which way a quality score points: the one definition every crate uses (score
+/// files, FIQA methods, groups, EDC). Serialised as `"higher"` / `"lower"`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// Higher scores are better (the default; e.g. MagFace, SER-FIQ).
     #[default]
@@ -48,14 +52,26 @@ impl Direction {
 impl FromStr for Direction {
     type Err = MathError;
 
-    /// Parses `higher` or `lower` (case-insensitive, surrounding space ignored).
+    /// Parses `higher` or `lower` (case-insensitive, surrounding space ignored), also
+    /// spelt `high`/`low`, `higher_is_better`/`lower_is_better` or
+    /// `higher is better`/`lower is better`.
     fn from_str(s: &str) -> Result<Self> {
         match s.trim().to_ascii_lowercase().as_str() {
-            "higher" => Ok(Direction::Higher),
-            "lower" => Ok(Direction::Lower),
+            "higher" | "high" | "higher_is_better" | "higher is better" => Ok(Direction::Higher),
+            "lower" | "low" | "lower_is_better" | "lower is better" => Ok(Direction::Lower),
             _ => Err(MathError::InvalidDirection {
                 input: s.to_string(),
             }),
+        }
+    }
+}
+
+impl Direction {
+    /// The words reports use: "higher is better" / "lower is better".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Direction::Higher => "higher is better",
+            Direction::Lower => "lower is better",
         }
     }
 }

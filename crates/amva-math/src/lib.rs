@@ -13,6 +13,7 @@
 //! - [`region`]: the ArcFace 5-point template, convex hull masks, inside/outside
 //!   means (ALGORITHMS 4, Regions).
 //! - [`edc`]: FMR threshold, error-versus-discard curves and pAUC (ALGORITHMS 6).
+//! - [`verify`]: verification metrics (best accuracy, FNMR at FMR) on the same threshold.
 //!
 //! Every fallible function returns [`MathError`]; nothing here panics on input a
 //! user controls.
@@ -24,6 +25,7 @@ pub mod groups;
 pub mod region;
 pub mod resample;
 pub mod stats;
+pub mod verify;
 
 pub use error::MathError;
 

@@ -31,6 +31,12 @@ pub const ARCFACE_112: [Point; 5] = [
     [70.7299, 92.2041],
 ];
 
+/// The template for a `size` x `size` crop: [`ARCFACE_112`] scaled by `size / 112`.
+pub fn arcface_template(size: u32) -> [Point; 5] {
+    let s = size as f64 / ARCFACE_SIZE;
+    ARCFACE_112.map(|[x, y]| [x * s, y * s])
+}
+
 /// Default growth of the region, in pixels of a 112 x 112 frame.
 pub const DEFAULT_REGION_MARGIN: f64 = 12.0;
 

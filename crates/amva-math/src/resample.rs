@@ -168,6 +168,19 @@ impl Upsampler {
         Ok(())
     }
 
+    /// Output rows `y0..y1` of the ReLU'd, upsampled `src` into `dst` (`(y1 - y0) *
+    /// out_w` values), bit for bit the same rows as the whole upsampling: for readers
+    /// that need a few rows of every map (the block passes of the median).
+    ///
+    /// # Panics
+    /// When `src` is not `h * w` values, `y1` exceeds `out_h` or `dst` has the wrong
+    /// length (caller bugs, not input errors).
+    pub fn upsample_rows_into(&self, src: &[f32], y0: usize, y1: usize, dst: &mut [f32]) {
+        assert!(src.len() == self.h * self.w && y0 <= y1 && y1 <= self.out_h);
+        assert_eq!(dst.len(), (y1 - y0) * self.out_w);
+        self.interpolate_rows(src, y0, dst, |v| if v < 0.0 { 0.0 } else { v });
+    }
+
     /// Upsamples `src` into a new buffer.
     pub fn upsample(&self, src: &[f32]) -> Result<Vec<f32>> {
         let mut dst = vec![0.0; self.out_h * self.out_w];
@@ -230,8 +243,13 @@ impl Upsampler {
 
     #[inline]
     fn interpolate(&self, src: &[f32], dst: &mut [f32], load: impl Fn(f32) -> f32) {
+        self.interpolate_rows(src, 0, dst, load);
+    }
+
+    /// Output rows `y0..` (as many as `dst` holds) of the interpolation.
+    fn interpolate_rows(&self, src: &[f32], y0: usize, dst: &mut [f32], load: impl Fn(f32) -> f32) {
         let cols = &self.cols;
-        for (oy, out_row) in dst.chunks_exact_mut(self.out_w).enumerate() {
+        for (oy, out_row) in (y0..).zip(dst.chunks_exact_mut(self.out_w)) {
             let r0 = &src[self.rows.i0[oy] * self.w..][..self.w];
             let r1 = &src[self.rows.i1[oy] * self.w..][..self.w];
             let (wy0, wy1) = (self.rows.l0[oy], self.rows.l1[oy]);

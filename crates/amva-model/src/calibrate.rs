@@ -204,7 +204,7 @@ fn cores() -> usize {
 
 /// The cache file.
 pub fn cache_file() -> Result<PathBuf> {
-    Ok(amva_io::fetch::cache_dir()?.join(FILE))
+    Ok(amva_io::cache::cache_dir()?.join(FILE))
 }
 
 /// Every cached calibration (none when the file is missing or unreadable).

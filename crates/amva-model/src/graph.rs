@@ -50,7 +50,7 @@ impl OnnxGraph {
         Ok(OnnxGraph {
             path: path.into(),
             proto,
-            sha256: amva_io::fetch::sha256_hex(&bytes),
+            sha256: amva_io::cache::sha256_hex(&bytes),
         })
     }
 

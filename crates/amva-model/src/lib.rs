@@ -11,7 +11,6 @@ pub mod graph;
 pub mod inspect;
 #[cfg(feature = "ort")]
 pub mod ort_engine;
-pub mod ort_install;
 pub mod preprocess;
 mod tract_engine;
 
@@ -23,5 +22,5 @@ pub use preprocess::{ChannelOrder, Layout, ModelSpec, Preprocess};
 
 /// Where `amva engine install` puts ONNX Runtime: `<cache>/onnxruntime/`.
 pub fn ort_engine_dir() -> Result<std::path::PathBuf> {
-    Ok(amva_io::fetch::cache_dir()?.join("onnxruntime"))
+    Ok(amva_io::cache::cache_dir()?.join("onnxruntime"))
 }

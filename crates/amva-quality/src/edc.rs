@@ -126,11 +126,7 @@ impl EdcReport {
             "method,direction,fnmr_start,pauc,ideal_area,pauc_above_ideal,pauc_ratio_to_random\n",
         );
         for m in self.methods.iter().chain(std::iter::once(&self.random)) {
-            let dir = match m.direction {
-                Some(Direction::Higher) => "higher",
-                Some(Direction::Lower) => "lower",
-                None => "",
-            };
+            let dir = m.direction.map(|d| d.to_string()).unwrap_or_default();
             let ratio = m
                 .pauc_ratio_to_random
                 .map(|r| format!("{r:.6}"))
@@ -315,7 +311,19 @@ pub fn edc_report(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::MethodScores;
+    use crate::{MethodScores, ScoreRow};
+
+    fn method(name: &str, d: Direction, rows: impl Iterator<Item = (String, f64)>) -> MethodScores {
+        let mut m = MethodScores::computed(name, d, serde_json::json!({}));
+        m.scores = rows
+            .map(|(image, score)| ScoreRow {
+                image,
+                score,
+                line: 0,
+            })
+            .collect();
+        m
+    }
     use rand::{Rng, SeedableRng};
 
     /// Naive EDC at discard fraction d: sort comparisons by quality, drop the lowest
@@ -352,20 +360,20 @@ mod tests {
         let mut scores = Scores::default();
         scores.methods.insert(
             "good".into(),
-            MethodScores {
-                direction: Direction::Higher,
-                params: serde_json::json!({}),
-                scores: (0..n_img).map(|i| (format!("i{i}"), q[i])).collect(),
-            },
+            method(
+                "good",
+                Direction::Higher,
+                (0..n_img).map(|i| (format!("i{i}"), q[i])),
+            ),
         );
         // The same quality written the other way round, with direction lower.
         scores.methods.insert(
             "flipped".into(),
-            MethodScores {
-                direction: Direction::Lower,
-                params: serde_json::json!({}),
-                scores: (0..n_img).map(|i| (format!("i{i}"), -q[i])).collect(),
-            },
+            method(
+                "flipped",
+                Direction::Lower,
+                (0..n_img).map(|i| (format!("i{i}"), -q[i])),
+            ),
         );
         (pairs, scores)
     }
@@ -384,8 +392,13 @@ mod tests {
             imp.sort_by(|a, b| b.total_cmp(a));
             let k = (0.05 * imp.len() as f64).floor() as usize;
             assert_eq!(r.threshold, imp[k]);
-            let q: HashMap<String, f64> =
-                scores.get("good").unwrap().scores.iter().cloned().collect();
+            let q: HashMap<String, f64> = scores
+                .get("good")
+                .unwrap()
+                .scores
+                .iter()
+                .map(|r| (r.image.clone(), r.score))
+                .collect();
             let mated: Vec<(f64, f64)> = pairs
                 .iter()
                 .filter(|p| p.mated)
@@ -448,7 +461,7 @@ mod tests {
             .get_mut("good")
             .unwrap()
             .scores
-            .retain(|(id, _)| id != "i2");
+            .retain(|r| r.image != "i2");
         let r = edc_report(
             &pairs,
             &scores,

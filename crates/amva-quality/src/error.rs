@@ -14,6 +14,18 @@ pub enum QualityError {
         line: usize,
         reason: String,
     },
+    #[error("{path}: image '{image}' has two different scores for method '{method}': {first_score} on line {first_line} and {second_score} on line {second_line}")]
+    DuplicateScore {
+        path: PathBuf,
+        method: String,
+        image: String,
+        first_line: usize,
+        first_score: f64,
+        second_line: usize,
+        second_score: f64,
+    },
+    #[error("{option}: {reason}")]
+    Option { option: String, reason: String },
     #[error("{what}: {reason}")]
     Model { what: String, reason: String },
     #[error("BRISQUE model {path}: {reason}")]

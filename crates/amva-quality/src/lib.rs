@@ -22,7 +22,10 @@ pub mod serfiq;
 
 pub use edc::{edc_report, EdcOptions, EdcReport, PairScore};
 pub use error::{QualityError, Result};
-pub use scores::{read_scores, write_scores, Direction, MethodScores, Scores};
+pub use scores::{
+    read_score_file, read_score_files, read_scores, write_scores, Direction, MethodScores,
+    ScoreRow, Scores,
+};
 
 use image::RgbImage;
 use rayon::prelude::*;
@@ -152,11 +155,7 @@ pub fn score_images(
         }
         run.scores.methods.insert(
             m.name().to_string(),
-            MethodScores {
-                direction: m.direction(),
-                params: m.params(),
-                scores: Vec::new(),
-            },
+            MethodScores::computed(m.name(), m.direction(), m.params()),
         );
     }
     for chunk in items.chunks(CHUNK) {
@@ -212,7 +211,11 @@ pub fn score_images(
                 .expect("inserted above");
             for (id, s) in batch_ids.iter().zip(scores) {
                 if s.is_finite() {
-                    entry.scores.push((id.to_string(), s));
+                    entry.scores.push(scores::ScoreRow {
+                        image: id.to_string(),
+                        score: s,
+                        line: 0,
+                    });
                 } else {
                     run.failed.push((
                         id.to_string(),
@@ -254,15 +257,6 @@ fn decode_chunk<'a>(
         }
     }
     ok
-}
-
-impl From<Direction> for amva_math::groups::Direction {
-    fn from(d: Direction) -> Self {
-        match d {
-            Direction::Higher => amva_math::groups::Direction::Higher,
-            Direction::Lower => amva_math::groups::Direction::Lower,
-        }
-    }
 }
 
 /// A stable 64-bit hash of an image id (FNV-1a): the per-image random stream of
@@ -358,7 +352,14 @@ mod tests {
         let run = score_images(&methods, &items, false, false, |n| seen += n).unwrap();
         assert_eq!(seen, 4);
         let m = run.scores.get("fake").unwrap();
-        assert_eq!(m.scores, vec![("a.png".to_string(), 10.0)]);
+        assert_eq!(
+            m.scores,
+            vec![ScoreRow {
+                image: "a.png".into(),
+                score: 10.0,
+                line: 0
+            }]
+        );
         assert_eq!(m.direction, Direction::Lower);
         let failed: Vec<&str> = run.failed.iter().map(|f| f.0.as_str()).collect();
         assert_eq!(failed.len(), 3, "{:?}", run.failed);

@@ -80,7 +80,7 @@ impl OnnxQuality {
                 .map(|s| s.to_string_lossy().to_string())
                 .unwrap_or_else(|| "onnx".into())
         });
-        let sha256 = amva_io::fetch::sha256_file(path)?;
+        let sha256 = amva_io::cache::sha256_file(path)?;
         Ok(OnnxQuality {
             net,
             config,

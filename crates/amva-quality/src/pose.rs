@@ -78,7 +78,7 @@ impl Pose {
                 reason: format!("input shape {:?}, expected [3, 224, 224]", net.item_shape()),
             });
         }
-        let sha256 = amva_io::fetch::sha256_file(path)?;
+        let sha256 = amva_io::cache::sha256_file(path)?;
         Ok(Pose {
             net,
             preprocess: p,

@@ -1,5 +1,5 @@
-//! Quality score files: what `amva quality` writes and what `amva analyze` / `amva edc`
-//! read.
+//! Quality score files: what `amva quality` writes and what `amva analyze`, `amva edc`,
+//! `amva explain` and the demo read. The one reader and the one writer of score files.
 //!
 //! **Written** (see [`write_scores`]):
 //! - `scores.csv`, long format, one row per image and method: `image,method,score`;
@@ -8,82 +8,131 @@
 //!   {name: {"direction": "higher"|"lower", "params": {...}}}, ...}` plus whatever the
 //!   writer adds (image count, model checksum, engine).
 //!
-//! **Read** (see [`read_scores`]), three shapes:
-//! - long format with its sidecar: directions from the sidecar;
-//! - long format without a sidecar: every method "higher is better";
-//! - a plain two-column CSV (`image,score`, or any two columns): one method named after
-//!   the file stem, direction from a sidecar if there is one, else "higher".
+//! **Read** (see [`read_score_file`], [`read_score_files`], [`read_scores`]): CSV or TSV
+//! (a tab in the header line), header names matched case-insensitively, two shapes:
+//! - long format `image,method,score`, any number of methods;
+//! - one method per file: `image,score` (any image column of `image`, `id`, `file`,
+//!   `path`, `img`, `filename`; any score column of `score`, `quality`, `value`; or
+//!   exactly two columns), the method named after the file stem.
 //!
-//! CSV or TSV (tab in the header line); header names are matched case-insensitively.
+//! Directions come from the sidecar (`scores.meta.json`, or `scores.csv.json`:
+//! `{"methods": {name: {"direction": "lower"}}}` or a file-wide `{"direction":
+//! "lower"}`), else "higher is better"; `--direction NAME=lower` overrides both.
+//!
+//! Non-finite or empty scores (`NaN`, `inf`, an empty cell, `NA`, `null`) are not
+//! errors: they are kept aside in [`MethodScores::non_finite`], with their lines, so
+//! that every command can exclude *and list* them (ALGORITHMS 2). A repeated image is
+//! accepted when its scores agree and refused, naming both lines, when they differ.
 
 use crate::{QualityError, Result};
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-/// Which way a quality score points.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Direction {
-    /// Higher scores mean better quality (MagFace magnitude, SER-FIQ).
-    #[default]
-    Higher,
-    /// Lower scores mean better quality (BRISQUE).
-    Lower,
+pub use amva_math::groups::Direction;
+
+/// One score of one image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoreRow {
+    /// The image id, as in the maps' index.csv.
+    pub image: String,
+    /// The score (NaN or infinite only in [`MethodScores::non_finite`]).
+    pub score: f64,
+    /// 1-based line in the file it was read from (the header is line 1); 0 for a
+    /// score computed in this run.
+    pub line: usize,
 }
 
-impl Direction {
-    /// The score turned so that higher is always better.
-    pub fn oriented(self, score: f64) -> f64 {
+/// Where a method's direction came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DirectionSource {
+    /// Nothing said otherwise: higher is better.
+    #[default]
+    Default,
+    /// The score file's sidecar JSON (or the method itself, for computed scores).
+    Sidecar,
+    /// `--direction NAME=...` on the command line.
+    Option,
+}
+
+impl DirectionSource {
+    /// Short text for reports.
+    pub fn as_str(self) -> &'static str {
         match self {
-            Direction::Higher => score,
-            Direction::Lower => -score,
+            DirectionSource::Default => "default",
+            DirectionSource::Sidecar => "sidecar",
+            DirectionSource::Option => "--direction",
         }
     }
 }
 
-impl std::fmt::Display for Direction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Direction::Higher => "higher is better",
-            Direction::Lower => "lower is better",
+/// The scores of one FIQA method.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MethodScores {
+    /// Method name.
+    pub name: String,
+    /// Which way the scores point.
+    pub direction: Direction,
+    /// Where [`MethodScores::direction`] came from.
+    pub direction_source: DirectionSource,
+    /// The method's parameters as written in the sidecar (`{}` if unknown).
+    pub params: serde_json::Value,
+    /// The file the scores were read from (empty for computed scores).
+    pub source: PathBuf,
+    /// Finite scores, one per image, in file order.
+    pub scores: Vec<ScoreRow>,
+    /// Rows whose score is NaN, infinite or empty: excluded downstream and listed.
+    pub non_finite: Vec<ScoreRow>,
+    /// Rows that repeat an image with the same score (ignored, counted).
+    pub repeated: usize,
+}
+
+impl MethodScores {
+    /// A method's computed scores, before they are written.
+    pub fn computed(name: &str, direction: Direction, params: serde_json::Value) -> Self {
+        MethodScores {
+            name: name.into(),
+            direction,
+            direction_source: DirectionSource::Sidecar,
+            params,
+            ..Default::default()
+        }
+    }
+
+    /// Scores by image id, turned so that higher is better (finite scores only).
+    pub fn oriented_map(&self) -> HashMap<&str, f64> {
+        self.scores
+            .iter()
+            .map(|r| (r.image.as_str(), self.direction.corrected(r.score)))
+            .collect()
+    }
+
+    /// One line naming the excluded non-finite scores, if any (at most five ids).
+    pub fn non_finite_note(&self) -> Option<String> {
+        let n = self.non_finite.len();
+        (n > 0).then(|| {
+            let shown: Vec<String> = self
+                .non_finite
+                .iter()
+                .take(5)
+                .map(|r| format!("{} (line {})", r.image, r.line))
+                .collect();
+            let more = if n > 5 {
+                format!(" and {} more", n - 5)
+            } else {
+                String::new()
+            };
+            format!(
+                "{}: {n} {} of method '{}' NaN, infinite or empty, excluded: {}{more}",
+                self.source.display(),
+                if n == 1 { "score is" } else { "scores are" },
+                self.name,
+                shown.join(", ")
+            )
         })
     }
 }
 
-impl std::str::FromStr for Direction {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "higher" | "high" | "higher_is_better" => Ok(Direction::Higher),
-            "lower" | "low" | "lower_is_better" => Ok(Direction::Lower),
-            other => Err(format!("direction '{other}': expected 'higher' or 'lower'")),
-        }
-    }
-}
-
-/// The scores of one method.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct MethodScores {
-    /// Which way the scores point.
-    pub direction: Direction,
-    /// The method's parameters as written in the sidecar (empty object if unknown).
-    pub params: serde_json::Value,
-    /// (image id, score), in file order.
-    pub scores: Vec<(String, f64)>,
-}
-
-impl MethodScores {
-    /// Scores by image id, turned so that higher is better.
-    pub fn oriented_map(&self) -> std::collections::HashMap<&str, f64> {
-        self.scores
-            .iter()
-            .map(|(id, s)| (id.as_str(), self.direction.oriented(*s)))
-            .collect()
-    }
-}
-
-/// Quality scores of several methods.
+/// Quality scores of several methods, by name.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Scores {
     /// Method name -> its scores.
@@ -120,9 +169,9 @@ pub fn write_scores(path: &Path, scores: &Scores, extra: serde_json::Value) -> R
     w.write_record(["image", "method", "score"])
         .map_err(csv_err)?;
     for (name, m) in &scores.methods {
-        for (id, s) in &m.scores {
+        for r in &m.scores {
             // Shortest representation that reads back to the same f64.
-            w.write_record([id.as_str(), name.as_str(), &format!("{s}")])
+            w.write_record([r.image.as_str(), name.as_str(), &format!("{}", r.score)])
                 .map_err(csv_err)?;
         }
     }
@@ -157,17 +206,31 @@ pub fn write_scores(path: &Path, scores: &Scores, extra: serde_json::Value) -> R
     Ok(())
 }
 
-/// What a sidecar says about each method.
+/// What a sidecar says: a direction and parameters per method, and a file-wide
+/// direction for plain files.
 #[derive(Debug, Default)]
 struct Sidecar {
-    methods: BTreeMap<String, (Direction, serde_json::Value)>,
-    /// A file-wide direction (`"direction": ...` at the top level), for plain files.
+    methods: BTreeMap<String, (Option<Direction>, serde_json::Value)>,
     direction: Option<Direction>,
 }
 
-fn read_sidecar(csv: &Path) -> Result<Option<Sidecar>> {
+impl Sidecar {
+    /// The direction of `method` (and where it came from) and its parameters.
+    fn method(&self, method: &str) -> (Direction, DirectionSource, serde_json::Value) {
+        let (dir, params) = match self.methods.get(method) {
+            Some((d, p)) => (d.or(self.direction), p.clone()),
+            None => (self.direction, serde_json::json!({})),
+        };
+        match dir {
+            Some(d) => (d, DirectionSource::Sidecar, params),
+            None => (Direction::Higher, DirectionSource::Default, params),
+        }
+    }
+}
+
+fn read_sidecar(csv: &Path) -> Result<Sidecar> {
     let Some(path) = sidecar_candidates(csv).into_iter().find(|p| p.is_file()) else {
-        return Ok(None);
+        return Ok(Sidecar::default());
     };
     let bad = |reason: String| QualityError::Scores {
         path: path.clone(),
@@ -176,24 +239,28 @@ fn read_sidecar(csv: &Path) -> Result<Option<Sidecar>> {
     let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
     let v: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| bad(format!("not valid JSON: {e}")))?;
-    let parse_dir = |d: &serde_json::Value, what: &str| -> Result<Direction> {
-        d.as_str()
-            .ok_or_else(|| bad(format!("{what}: direction must be a string")))?
-            .parse()
-            .map_err(|e: String| bad(format!("{what}: {e}")))
+    let parse = |d: &serde_json::Value, what: &str| -> Result<Direction> {
+        let s = d
+            .as_str()
+            .ok_or_else(|| bad(format!("{what}: the direction must be a string")))?;
+        s.parse().map_err(|_| {
+            bad(format!(
+                "{what}: direction '{s}', expected 'higher' or 'lower'"
+            ))
+        })
     };
     let mut out = Sidecar::default();
     if let Some(d) = v.get("direction") {
-        out.direction = Some(parse_dir(d, "direction")?);
+        out.direction = Some(parse(d, "direction")?);
     }
     if let Some(methods) = v.get("methods") {
-        let methods = methods
-            .as_object()
-            .ok_or_else(|| bad("'methods' must be an object {name: {direction, params}}".into()))?;
+        let methods = methods.as_object().ok_or_else(|| {
+            bad("'methods' must be an object {name: {\"direction\": ..., \"params\": ...}}".into())
+        })?;
         for (name, m) in methods {
             let dir = match m.get("direction") {
-                Some(d) => parse_dir(d, &format!("methods.{name}"))?,
-                None => Direction::Higher,
+                Some(d) => Some(parse(d, &format!("methods.{name}"))?),
+                None => None,
             };
             let params = m
                 .get("params")
@@ -202,146 +269,354 @@ fn read_sidecar(csv: &Path) -> Result<Option<Sidecar>> {
             out.methods.insert(name.clone(), (dir, params));
         }
     }
-    Ok(Some(out))
+    Ok(out)
 }
 
 const IMAGE_COLUMNS: [&str; 6] = ["image", "id", "file", "path", "img", "filename"];
 const SCORE_COLUMNS: [&str; 3] = ["score", "quality", "value"];
 
-/// Reads a score file in any of the shapes in the module docs.
-pub fn read_scores(path: &Path) -> Result<Scores> {
+/// Parses a score: a number, or NaN/inf/empty/NA/null (returned as NaN or infinite,
+/// to be excluded and listed). `None` for text that is no number at all.
+fn parse_score(raw: &str) -> Option<f64> {
+    let t = raw.trim();
+    if t.is_empty() || t.eq_ignore_ascii_case("na") || t.eq_ignore_ascii_case("null") {
+        return Some(f64::NAN);
+    }
+    t.parse::<f64>().ok()
+}
+
+/// Which columns hold the image, the score and (long format) the method.
+struct Columns {
+    image: usize,
+    score: usize,
+    method: Option<usize>,
+    count: usize,
+}
+
+impl Columns {
+    fn from_header(header: &[String], first_line: &str) -> std::result::Result<Columns, String> {
+        if header.iter().any(|h| h.parse::<f64>().is_ok()) {
+            return Err(format!(
+                "the first line '{}' holds a number, so it is data, not a header; expected a header line such as image,method,score or image,score",
+                first_line.trim()
+            ));
+        }
+        let find = |names: &[&str]| header.iter().position(|h| names.contains(&h.as_str()));
+        let method = header.iter().position(|h| h == "method");
+        let (image, score) = match (find(&IMAGE_COLUMNS), find(&SCORE_COLUMNS)) {
+            (Some(i), Some(s)) => (i, s),
+            _ if header.len() == 2 && method.is_none() => (0, 1),
+            _ => {
+                return Err(format!(
+                    "expected the columns image,score (one method, named after the file) or image,method,score; found {}",
+                    header.join(",")
+                ))
+            }
+        };
+        Ok(Columns {
+            image,
+            score,
+            method,
+            count: header.len(),
+        })
+    }
+}
+
+/// The methods of one file as they are read, with the first line of every
+/// (method, image) to judge repeats.
+struct Collector<'a> {
+    path: &'a Path,
+    stem: String,
+    sidecar: Sidecar,
+    methods: Vec<MethodScores>,
+    index: HashMap<String, usize>,
+    seen: HashMap<(usize, String), (usize, f64)>,
+}
+
+impl Collector<'_> {
+    fn method(&mut self, name: &str) -> usize {
+        if let Some(&m) = self.index.get(name) {
+            return m;
+        }
+        let (direction, direction_source, params) = self.sidecar.method(name);
+        self.methods.push(MethodScores {
+            name: name.into(),
+            direction,
+            direction_source,
+            params,
+            source: self.path.into(),
+            ..Default::default()
+        });
+        self.index.insert(name.into(), self.methods.len() - 1);
+        self.methods.len() - 1
+    }
+
+    /// Adds one row; a repeat with the same score is counted, one with another
+    /// score is an error naming both lines.
+    fn add(&mut self, method: &str, row: ScoreRow) -> Result<()> {
+        let m = self.method(method);
+        let key = (m, row.image.clone());
+        if let Some(&(first_line, first_score)) = self.seen.get(&key) {
+            let same = first_score == row.score || (first_score.is_nan() && row.score.is_nan());
+            if !same {
+                return Err(QualityError::DuplicateScore {
+                    path: self.path.into(),
+                    method: method.into(),
+                    image: row.image,
+                    first_line,
+                    first_score,
+                    second_line: row.line,
+                    second_score: row.score,
+                });
+            }
+            self.methods[m].repeated += 1;
+            return Ok(());
+        }
+        self.seen.insert(key, (row.line, row.score));
+        let target = if row.score.is_finite() {
+            &mut self.methods[m].scores
+        } else {
+            &mut self.methods[m].non_finite
+        };
+        target.push(row);
+        Ok(())
+    }
+}
+
+/// Reads one score file (either shape; see the module docs): its methods in the order
+/// they first appear.
+///
+/// Errors on an unreadable or empty file, unknown columns, a score that is not a
+/// number, an empty image id or method, and an image repeated with a different score
+/// (naming both lines).
+pub fn read_score_file(path: &Path) -> Result<Vec<MethodScores>> {
     let bad = |reason: String| QualityError::Scores {
         path: path.into(),
         reason,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|e| bad(format!("not UTF-8 text: {e}")))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    if text.trim().is_empty() {
+        return Err(bad(
+            "the file is empty; expected a header (image,score or image,method,score) and one row per image".into(),
+        ));
+    }
     let first = text.lines().next().unwrap_or("");
-    let delim = if first.contains('\t') { b'\t' } else { b',' };
-    let mut r = csv::ReaderBuilder::new()
-        .delimiter(delim)
+    let delimiter = if first.contains('\t') { b'\t' } else { b',' };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
         .flexible(true)
         .from_reader(text.as_bytes());
-    let header: Vec<String> = r
+    let header: Vec<String> = reader
         .headers()
-        .map_err(|e| bad(e.to_string()))?
+        .map_err(|e| bad(format!("unreadable header: {e}")))?
         .iter()
         .map(|h| h.trim().to_ascii_lowercase())
         .collect();
-    let find = |names: &[&str]| header.iter().position(|h| names.contains(&h.as_str()));
-    let method_col = header.iter().position(|h| h == "method");
-    let image_col = find(&IMAGE_COLUMNS);
-    let score_col = find(&SCORE_COLUMNS);
-    let sidecar = read_sidecar(path)?.unwrap_or_default();
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().to_string())
-        .unwrap_or_else(|| "quality".into());
-    // (image column, score column, Some(method column) for long format)
-    if header.iter().any(|h| h.parse::<f64>().is_ok()) {
-        return Err(bad(format!(
-            "the first line '{}' holds a number, so it is data, not a header; expected a header line such as image,method,score or image,score",
-            first.trim()
-        )));
-    }
-    let (ic, sc, mc) = match (image_col, score_col, method_col) {
-        (Some(i), Some(s), Some(m)) => (i, s, Some(m)),
-        (Some(i), Some(s), None) => (i, s, None),
-        // Two columns of other names: image and score; but not image,method.
-        (_, None, None) if header.len() == 2 => (0, 1, None),
-        _ => {
-            return Err(bad(format!(
-                "expected columns image,method,score (long format) or image,score; found {}",
-                header.join(",")
-            )))
-        }
+    let cols = Columns::from_header(&header, first).map_err(bad)?;
+    let mut c = Collector {
+        path,
+        stem: path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "quality".into()),
+        sidecar: read_sidecar(path)?,
+        methods: Vec::new(),
+        index: HashMap::new(),
+        seen: HashMap::new(),
     };
-    let mut scores = Scores::default();
-    let mut seen: HashSet<(String, String)> = HashSet::new();
-    for (i, rec) in r.records().enumerate() {
-        let line = i + 2;
-        let row_err = |reason: String| QualityError::ScoresRow {
-            path: path.into(),
-            line,
-            reason,
-        };
-        let rec = rec.map_err(|e| row_err(e.to_string()))?;
-        if rec.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
-        let get = |c: usize, what: &str| {
-            rec.get(c).map(str::trim).ok_or_else(|| {
-                row_err(format!(
-                    "no {what} column (expected {} columns)",
-                    header.len()
-                ))
-            })
-        };
-        let id = get(ic, "image")?.to_string();
-        if id.is_empty() {
-            return Err(row_err("empty image id".into()));
-        }
-        let method = match mc {
-            Some(c) => get(c, "method")?.to_string(),
-            None => stem.clone(),
-        };
-        if method.is_empty() {
-            return Err(row_err("empty method name".into()));
-        }
-        let raw = get(sc, "score")?;
-        let score: f64 = raw
-            .parse()
-            .map_err(|_| row_err(format!("score '{raw}' is not a number")))?;
-        if !score.is_finite() {
-            return Err(row_err(format!(
-                "score of '{id}' is {score}; expected a finite number"
-            )));
-        }
-        if !seen.insert((method.clone(), id.clone())) {
-            return Err(row_err(format!(
-                "'{id}' has a second score for method '{method}'"
-            )));
-        }
-        let entry = scores.methods.entry(method.clone()).or_insert_with(|| {
-            let (direction, params) = sidecar
-                .methods
-                .get(&method)
-                .cloned()
-                .unwrap_or((sidecar.direction.unwrap_or_default(), serde_json::json!({})));
-            MethodScores {
-                direction,
-                params,
-                scores: Vec::new(),
-            }
+    for (i, record) in reader.records().enumerate() {
+        read_row(&mut c, &cols, record, i + 2)?;
+    }
+    if c.methods.is_empty() {
+        return Err(bad(
+            "the file has a header but no scores; expected one row per image".into(),
+        ));
+    }
+    Ok(c.methods)
+}
+
+/// One data row at `line` of the file.
+fn read_row(
+    c: &mut Collector<'_>,
+    cols: &Columns,
+    record: std::result::Result<csv::StringRecord, csv::Error>,
+    line: usize,
+) -> Result<()> {
+    let row_err = |reason: String| QualityError::ScoresRow {
+        path: c.path.into(),
+        line,
+        reason,
+    };
+    let record = record.map_err(|e| row_err(e.to_string()))?;
+    if record.iter().all(|f| f.trim().is_empty()) {
+        return Ok(());
+    }
+    let field = |col: usize, what: &str| -> Result<&str> {
+        record.get(col).map(str::trim).ok_or_else(|| {
+            row_err(format!(
+                "no {what} column (the header has {} columns)",
+                cols.count
+            ))
+        })
+    };
+    let image = field(cols.image, "image")?;
+    if image.is_empty() {
+        return Err(row_err("empty image id".into()));
+    }
+    let method = match cols.method {
+        Some(col) => field(col, "method")?.to_string(),
+        None => c.stem.clone(),
+    };
+    if method.is_empty() {
+        return Err(row_err("empty method name".into()));
+    }
+    // A missing score cell counts as a missing score (listed), not a bad row.
+    let raw = record.get(cols.score).map(str::trim).unwrap_or("");
+    let score = parse_score(raw)
+        .ok_or_else(|| row_err(format!("score '{raw}' of image '{image}' is not a number")))?;
+    let row = ScoreRow {
+        image: image.to_string(),
+        score,
+        line,
+    };
+    c.add(&method, row)
+}
+
+/// Reads one score file into [`Scores`] by method name (for `amva edc` and the demo).
+pub fn read_scores(path: &Path) -> Result<Scores> {
+    Ok(Scores {
+        methods: read_score_file(path)?
+            .into_iter()
+            .map(|m| (m.name.clone(), m))
+            .collect(),
+    })
+}
+
+/// Reads several score files (a method may appear in only one of them), then applies
+/// `--direction` overrides (`(method, direction)`), each of which must name a method
+/// that was read.
+pub fn read_score_files(
+    paths: &[PathBuf],
+    directions: &[(String, Direction)],
+) -> Result<Vec<MethodScores>> {
+    if paths.is_empty() {
+        return Err(QualityError::Option {
+            option: "--scores".into(),
+            reason: "give at least one score file".into(),
         });
-        entry.scores.push((id, score));
     }
-    if scores.methods.is_empty() {
-        return Err(bad("no scores".into()));
+    let mut all: Vec<MethodScores> = Vec::new();
+    for p in paths {
+        for m in read_score_file(p)? {
+            if let Some(prev) = all.iter().find(|x| x.name == m.name) {
+                return Err(QualityError::Scores {
+                    path: p.clone(),
+                    reason: format!(
+                        "method '{}' is also in {}; give each method once (rename one file, or use a 'method' column)",
+                        m.name,
+                        prev.source.display()
+                    ),
+                });
+            }
+            all.push(m);
+        }
     }
-    Ok(scores)
+    let known = all
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    for (name, d) in directions {
+        let m = all
+            .iter_mut()
+            .find(|m| &m.name == name)
+            .ok_or_else(|| QualityError::Option {
+                option: "--direction".into(),
+                reason: format!("no method '{name}' in the score files (methods: {known})"),
+            })?;
+        m.direction = *d;
+        m.direction_source = DirectionSource::Option;
+    }
+    Ok(all)
+}
+
+/// Parses `--direction NAME=lower` (or `NAME=higher`).
+pub fn parse_direction_override(s: &str) -> Result<(String, Direction)> {
+    let bad = |reason: &str| QualityError::Option {
+        option: "--direction".into(),
+        reason: format!("'{s}': {reason}"),
+    };
+    let (name, dir) = s
+        .rsplit_once('=')
+        .ok_or_else(|| bad("expected METHOD=lower or METHOD=higher"))?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(bad("the method name is empty"));
+    }
+    let d = dir
+        .parse()
+        .map_err(|_| bad("the direction must be 'higher' or 'lower'"))?;
+    Ok((name.to_string(), d))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn computed(
+        name: &str,
+        d: Direction,
+        params: serde_json::Value,
+        rows: &[(&str, f64)],
+    ) -> MethodScores {
+        let mut m = MethodScores::computed(name, d, params);
+        m.scores = rows
+            .iter()
+            .map(|&(image, score)| ScoreRow {
+                image: image.into(),
+                score,
+                line: 0,
+            })
+            .collect();
+        m
+    }
+
+    /// The scores as (image, score) pairs, lines aside.
+    fn pairs(m: &MethodScores) -> Vec<(String, f64)> {
+        m.scores
+            .iter()
+            .map(|r| (r.image.clone(), r.score))
+            .collect()
+    }
+
+    fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, body).unwrap();
+        p
+    }
+
     fn sample() -> Scores {
         let mut s = Scores::default();
         s.methods.insert(
             "brisque".into(),
-            MethodScores {
-                direction: Direction::Lower,
-                params: serde_json::json!({"model": "LIVE"}),
-                scores: vec![("a.jpg".into(), 12.5), ("b/c.jpg".into(), 0.1 + 0.2)],
-            },
+            computed(
+                "brisque",
+                Direction::Lower,
+                serde_json::json!({"model": "LIVE"}),
+                &[("a.jpg", 12.5), ("b/c.jpg", 0.1 + 0.2)],
+            ),
         );
         s.methods.insert(
             "serfiq".into(),
-            MethodScores {
-                direction: Direction::Higher,
-                params: serde_json::json!({"t": 100, "seed": 7}),
-                scores: vec![("a.jpg".into(), 0.875), ("b/c.jpg".into(), -1e-300)],
-            },
+            computed(
+                "serfiq",
+                Direction::Higher,
+                serde_json::json!({"t": 100, "seed": 7}),
+                &[("a.jpg", 0.875), ("b/c.jpg", -1e-300)],
+            ),
         );
         s
     }
@@ -353,7 +628,14 @@ mod tests {
         write_scores(&p, &sample(), serde_json::json!({"images": 2})).unwrap();
         assert!(dir.path().join("scores.meta.json").is_file());
         let back = read_scores(&p).unwrap();
-        assert_eq!(back, sample());
+        for (name, m) in &sample().methods {
+            let b = back.get(name).unwrap();
+            assert_eq!(
+                (pairs(b), b.direction, &b.params),
+                (pairs(m), m.direction, &m.params)
+            );
+            assert_eq!(b.direction_source, DirectionSource::Sidecar);
+        }
         let text = std::fs::read_to_string(&p).unwrap();
         assert!(text.starts_with("image,method,score\n"), "{text}");
     }
@@ -370,7 +652,7 @@ mod tests {
         let s = read_scores(&p).unwrap();
         assert_eq!(s.methods.len(), 2);
         assert_eq!(s.get("brisque").unwrap().direction, Direction::Higher);
-        assert_eq!(s.get("pose").unwrap().scores, vec![("x".to_string(), -2.0)]);
+        assert_eq!(pairs(s.get("pose").unwrap()), vec![("x".to_string(), -2.0)]);
     }
 
     #[test]
@@ -396,7 +678,7 @@ mod tests {
         let q = dir.path().join("other.csv");
         std::fs::write(&q, "name,q\na,1\n").unwrap();
         assert_eq!(
-            read_scores(&q).unwrap().get("other").unwrap().scores[0].1,
+            read_scores(&q).unwrap().get("other").unwrap().scores[0].score,
             1.0
         );
     }
@@ -407,10 +689,13 @@ mod tests {
         let p = dir.path().join("s.csv");
         for (body, want) in [
             ("image,method,score\na,m,1\na,m,2\n", "line 3"),
-            ("image,method,score\na,m,zz\n", "'zz' is not a number"),
-            ("image,method,score\na,m,NaN\n", "finite"),
+            (
+                "image,method,score\na,m,zz\n",
+                "'zz' of image 'a' is not a number",
+            ),
             ("image,method,score\n", "no scores"),
-            ("a,b,c\n1,2,3\n", "expected columns"),
+            ("a,b,c\nx,y,z\n", "expected the columns"),
+            ("a.jpg,3.5\nb.jpg,1\n", "holds a number, so it is data"),
         ] {
             std::fs::write(&p, body).unwrap();
             let err = read_scores(&p).unwrap_err().to_string();
@@ -427,5 +712,104 @@ mod tests {
         .unwrap();
         let err = read_scores(&p).unwrap_err().to_string();
         assert!(err.contains("s.meta.json") && err.contains("'up'"), "{err}");
+    }
+
+    #[test]
+    fn plain_and_long_files_with_sidecar_directions() {
+        let d = tempfile::tempdir().unwrap();
+        let p = write(d.path(), "magface.csv", "image,score\na.jpg,3.5\nb.jpg,1\n");
+        let m = read_score_file(&p).unwrap();
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].name, "magface");
+        assert_eq!(m[0].direction, Direction::Higher);
+        assert_eq!(m[0].direction_source, DirectionSource::Default);
+        assert_eq!(
+            m[0].scores[1],
+            ScoreRow {
+                image: "b.jpg".into(),
+                score: 1.0,
+                line: 3
+            }
+        );
+
+        let p = write(
+            d.path(),
+            "q.tsv",
+            "Image\tMethod\tScore\na\tbrisque\t30\na\tpose\t-4\nb\tbrisque\t20\n",
+        );
+        write(
+            d.path(),
+            "q.meta.json",
+            r#"{"methods": {"brisque": {"direction": "lower"}}}"#,
+        );
+        let m = read_score_file(&p).unwrap();
+        assert_eq!(
+            m.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
+            ["brisque", "pose"]
+        );
+        assert_eq!(m[0].direction, Direction::Lower);
+        assert_eq!(m[0].direction_source, DirectionSource::Sidecar);
+        assert_eq!(m[1].direction, Direction::Higher);
+        assert_eq!(m[0].scores.len(), 2);
+    }
+
+    #[test]
+    fn non_finite_scores_are_kept_aside_and_agreeing_repeats_are_accepted() {
+        let d = tempfile::tempdir().unwrap();
+        let p = write(
+            d.path(),
+            "s.csv",
+            "image,score\na,NaN\nb,inf\nc,\nd,-Infinity\ne,2\ne,2.0\n",
+        );
+        let m = &read_score_file(&p).unwrap()[0];
+        assert_eq!(m.scores.len(), 1);
+        let listed: Vec<&str> = m.non_finite.iter().map(|r| r.image.as_str()).collect();
+        assert_eq!(listed, ["a", "b", "c", "d"]);
+        assert_eq!(m.repeated, 1);
+    }
+
+    #[test]
+    fn bad_files_name_the_problem() {
+        let d = tempfile::tempdir().unwrap();
+        let cases = [
+            ("", "empty"),
+            ("image,score\n", "no scores"),
+            ("a,b,c\n1,2,3\n", "expected the columns"),
+            ("image,score\nx,abc\n", "line 2"),
+            ("image,score\nx,1\ny,2\nx,1.5\n", "line 2 and 1.5 on line 4"),
+            ("image,score\n,1\n", "empty image id"),
+        ];
+        for (body, want) in cases {
+            let p = write(d.path(), "bad.csv", body);
+            let err = read_score_file(&p).unwrap_err().to_string();
+            assert!(
+                err.contains("bad.csv") && err.contains(want),
+                "{body:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn overrides_and_methods_in_two_files() {
+        let d = tempfile::tempdir().unwrap();
+        let a = write(d.path(), "a.csv", "image,method,score\nx,m,1\n");
+        let b = write(d.path(), "b.csv", "image,method,score\nx,m,2\n");
+        let err = read_score_files(&[a.clone(), b], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("'m' is also in"), "{err}");
+        let m = read_score_files(
+            std::slice::from_ref(&a),
+            &[parse_direction_override("m=lower").unwrap()],
+        )
+        .unwrap();
+        assert_eq!(m[0].direction, Direction::Lower);
+        assert_eq!(m[0].direction_source, DirectionSource::Option);
+        let err = read_score_files(&[a], &[("zz".into(), Direction::Lower)])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no method 'zz'") && err.contains("m"), "{err}");
+        assert!(parse_direction_override("m=down").is_err());
+        assert!(parse_direction_override("lower").is_err());
     }
 }

@@ -10,7 +10,10 @@ fn shared() -> Option<PathBuf> {
 
 /// The model from the cache, downloading it if needed; None (skip) when offline.
 fn model() -> Option<BrisqueModel> {
-    match BrisqueModel::load_default() {
+    match amva_fetch::brisque::ensure()
+        .map_err(|e| e.to_string())
+        .and_then(|()| BrisqueModel::load_default().map_err(|e| e.to_string()))
+    {
         Ok(m) => Some(m),
         Err(e) => {
             amva_testkit::skip(&format!("the BRISQUE model is not available ({e})"));

@@ -2,7 +2,6 @@
 //! source package and the sample images of the `insightface` source package on PyPI.
 //! Each archive is pinned by SHA-256 and cached under `<cache>/samples/`.
 
-use amva_io::fetch;
 use std::path::{Path, PathBuf};
 
 /// One registry archive and the images taken from it.
@@ -50,7 +49,7 @@ pub fn sample_photos(note: &dyn Fn(&str)) -> amva_io::Result<PathBuf> {
     if let Some(dir) = std::env::var_os("AMVA_SAMPLES").filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir));
     }
-    let dir = fetch::cache_dir()?.join("samples");
+    let dir = amva_io::cache::cache_dir()?.join("samples");
     for pkg in &PACKAGES {
         ensure_package(pkg, &dir, note)?;
     }
@@ -66,8 +65,9 @@ pub fn ensure_package(pkg: &SamplePackage, dir: &Path, note: &dyn Fn(&str)) -> a
         "amva: downloading sample photos: {} ({})",
         pkg.name, pkg.url
     ));
-    let bytes = fetch::download_verified(pkg.url, pkg.sha256, 256 << 20)?;
-    let entries = fetch::untar_gz(&bytes, |p| pkg.files.iter().any(|(inside, _)| *inside == p))?;
+    let bytes = amva_fetch::download_verified(pkg.url, pkg.sha256, 256 << 20)?;
+    let entries =
+        amva_fetch::untar_gz(&bytes, |p| pkg.files.iter().any(|(inside, _)| *inside == p))?;
     let mut files = Vec::new();
     for (inside, name) in pkg.files {
         let (_, data) = entries.iter().find(|(p, _)| p == inside).ok_or_else(|| {
@@ -75,5 +75,5 @@ pub fn ensure_package(pkg: &SamplePackage, dir: &Path, note: &dyn Fn(&str)) -> a
         })?;
         files.push((name.to_string(), data.clone()));
     }
-    fetch::install_files(dir, &files)
+    amva_io::cache::install_files(dir, &files)
 }

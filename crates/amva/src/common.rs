@@ -135,9 +135,7 @@ impl ModelArgs {
                 );
                 Ok(p.clone())
             }
-            None => {
-                Ok(amva_io::models::ModelSource::from_env()?.model(amva_io::models::FR_FEATURE)?)
-            }
+            None => Ok(amva_fetch::models::ensure(amva_io::models::FR_FEATURE)?),
         }
     }
 
@@ -255,31 +253,4 @@ fn write_image_notes(path: &Path, what: &str, rows: &[(String, String)]) -> Resu
     }
     amva_io::atomic::write_atomic(path, &w.into_inner()?)?;
     Ok(())
-}
-
-/// Writes `index.csv` (row,image).
-pub fn write_index(path: &Path, ids: &[String]) -> Result<()> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["row", "image"])?;
-    for (i, id) in ids.iter().enumerate() {
-        w.write_record([i.to_string().as_str(), id])?;
-    }
-    amva_io::atomic::write_atomic(path, &w.into_inner()?)?;
-    Ok(())
-}
-
-/// Reads `index.csv` (row,image) back as ids in row order.
-pub fn read_index(path: &Path) -> Result<Vec<String>> {
-    let mut r =
-        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut ids = Vec::new();
-    for (i, rec) in r.records().enumerate() {
-        let rec = rec.with_context(|| format!("{}: line {}", path.display(), i + 2))?;
-        ids.push(
-            rec.get(1)
-                .with_context(|| format!("{}: line {}: no image column", path.display(), i + 2))?
-                .to_string(),
-        );
-    }
-    Ok(ids)
 }

@@ -118,9 +118,9 @@ fn digest(path: &Path) -> String {
         let img = image::load_from_memory(&bytes).unwrap().to_rgb8();
         let mut v = format!("{}x{}\n", img.width(), img.height()).into_bytes();
         v.extend_from_slice(img.as_raw());
-        amva_io::fetch::sha256_hex(&v)
+        amva_io::cache::sha256_hex(&v)
     } else {
-        amva_io::fetch::sha256_hex(&bytes)
+        amva_io::cache::sha256_hex(&bytes)
     }
 }
 

@@ -49,15 +49,20 @@ fn magface_toy_scores_rank_like_magface() {
         let m = scores.get(method).expect(method);
         assert_eq!(m.direction, amva_quality::Direction::Higher);
         assert_eq!(m.scores.len(), 10);
-        let ours: Vec<f64> = m.scores.iter().map(|s| s.1).collect();
-        let theirs: Vec<f64> = m.scores.iter().map(|s| reference[&s.0]).collect();
+        let ours: Vec<f64> = m.scores.iter().map(|s| s.score).collect();
+        let theirs: Vec<f64> = m.scores.iter().map(|s| reference[&s.image]).collect();
         let rho = amva_math::compare::spearman(&ours, &theirs).unwrap();
         eprintln!("amva quality {method} vs MagFace on magface-toy: Spearman {rho:.4}");
         assert!(rho >= 0.7, "{method}: Spearman {rho}");
     }
     // The profile faces (0, 1, 4; looked at) have worse pose quality than the frontal ones (8, 9).
-    let pose: std::collections::HashMap<String, f64> =
-        scores.get("pose").unwrap().scores.iter().cloned().collect();
+    let pose: std::collections::HashMap<String, f64> = scores
+        .get("pose")
+        .unwrap()
+        .scores
+        .iter()
+        .map(|r| (r.image.clone(), r.score))
+        .collect();
     for p in ["0.jpg", "1.jpg", "4.jpg"] {
         for f in ["8.jpg", "9.jpg"] {
             assert!(

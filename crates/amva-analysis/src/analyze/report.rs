@@ -4,11 +4,10 @@
 
 use amva_report::{Cell, Grid, Outline, Report, RgbImage, Table};
 
-use super::summarise::direction_text;
 use super::{Analysis, AnalyzeOptions};
 use crate::figures::{max_of, to_f32, Figures};
-use crate::source::MapKind;
 use crate::{AnalysisError, Result};
+use amva_maps::source::MapKind;
 
 /// One block of an extra report section.
 #[derive(Debug, Clone)]
@@ -149,7 +148,7 @@ pub fn render(analysis: &Analysis, opts: &AnalyzeOptions) -> Result<(Figures, Re
         let title = format!(
             "Method {} ({})",
             m.name,
-            direction_text(plan.groups[mi].direction)
+            plan.groups[mi].direction.describe()
         );
         sections.push((title, page.take()));
     }
@@ -259,7 +258,7 @@ fn front_matter(analysis: &Analysis, opts: &AnalyzeOptions) -> Result<Report> {
             .unwrap_or_else(|| "unknown".into()),
     );
     for f in &opts.scores {
-        let sha = amva_io::fetch::sha256_file(f).unwrap_or_default();
+        let sha = amva_io::cache::sha256_file(f).unwrap_or_default();
         report.param("score file", format!("{} (sha256 {sha})", f.display()));
     }
     let bins = opts

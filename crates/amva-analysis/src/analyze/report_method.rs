@@ -12,12 +12,11 @@ use amva_report::{Cell, Corner, Grid, Outline, RgbImage, Table};
 use super::compare::{Comparison, GroupResult, Stat};
 use super::report::{fmt, table_row, Page};
 use super::significance::{PermutationOutcome, Significance};
-use super::summarise::direction_text;
 use super::{Analysis, AnalyzeOptions, MethodResult};
 use crate::figures::{heatmap, heatmap_over, max_of, side_by_side, to_f32, Curve, Plot};
 use crate::groups::{Group, MethodGroups};
-use crate::scores::MethodScores;
 use crate::{AnalysisError, Result};
+use amva_quality::scores::MethodScores;
 
 /// What one method's section is drawn from.
 pub(super) struct MethodView<'a> {
@@ -84,7 +83,7 @@ impl<'a> MethodView<'a> {
         let (g, ms, key) = (self.g, self.ms, self.key);
         page.para(format!(
             "Scores from {} ({}, direction from {}). {} images have a map and a finite score; the groups are listed in groups/{key}.csv.",
-            ms.source.display(), direction_text(g.direction), ms.direction_source.as_str(), g.rows.len()
+            ms.source.display(), g.direction.describe(), ms.direction_source.as_str(), g.rows.len()
         ));
         let mut t = Table::new([
             "group",

@@ -9,8 +9,8 @@ use amva_math::resample::Upsampler;
 
 use crate::groups::MethodGroups;
 use crate::permutation::{OutsideAmvDifference, Pooled, PooledCollector};
-use crate::source::{MapKind, MapSource};
 use crate::{AnalysisError, Result};
+use amva_maps::source::{MapKind, MapSource};
 
 /// Outcome of the permutation test of one method.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,19 +3,17 @@
 
 use std::path::Path;
 
-use amva_math::groups::Direction;
-
 use super::compare::{Comparison, Stat};
 use super::significance::Significance;
 use super::{Analysis, AnalyzeOptions, MethodResult};
 use crate::figures::Figure;
 use crate::groups::MethodGroups;
-use crate::scores::MethodScores;
 use crate::summary::{
     Computation, DeviationSummary, DirectionOverride, GroupSummary, ImageCounts, MapStats,
     MapsSummary, MethodSummary, Parameters, PerStat, PermutationRun, PermutationSummary,
     ProfileFile, Profiles, RegionSummary, ScoreFile, ShiftSummary, Summary, TrendSummary,
 };
+use amva_quality::scores::MethodScores;
 
 /// Names of the files of an analysis, relative to its output folder.
 pub mod files {
@@ -59,15 +57,7 @@ pub mod files {
 }
 
 fn sha256_file(path: &Path) -> Option<String> {
-    amva_io::fetch::sha256_file(path).ok()
-}
-
-/// "higher is better" or "lower is better".
-pub fn direction_text(d: Direction) -> &'static str {
-    match d {
-        Direction::Higher => "higher is better",
-        Direction::Lower => "lower is better",
-    }
+    amva_io::cache::sha256_file(path).ok()
 }
 
 /// The summary of `analysis`.

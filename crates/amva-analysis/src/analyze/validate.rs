@@ -9,9 +9,9 @@ use amva_math::region::{face_region_mask, ARCFACE_SIZE};
 use super::compare::{Geometry, Stat};
 use super::AnalyzeOptions;
 use crate::groups::{join_and_group, MethodGroups};
-use crate::scores::{read_scores, MethodScores};
-use crate::source::MapSource;
 use crate::{AnalysisError, Result};
+use amva_maps::source::MapSource;
+use amva_quality::scores::{read_score_files, MethodScores};
 
 /// A validated run: the open store, the scores and groups of every method, the region.
 #[derive(Debug)]
@@ -56,6 +56,12 @@ pub fn validate(opts: &AnalyzeOptions) -> Result<Plan> {
         ));
     }
     let source = MapSource::open(&opts.maps, opts.map_kind)?;
+    if source.is_empty() {
+        return Err(AnalysisError::store(
+            opts.maps.join(amva_maps::store::INDEX_FILE),
+            "no maps listed; expected a store from `amva maps` over at least one image",
+        ));
+    }
     if let (Ok(a), Ok(b)) = (opts.out.canonicalize(), opts.maps.canonicalize()) {
         if a == b {
             return Err(option_error(
@@ -64,7 +70,7 @@ pub fn validate(opts: &AnalyzeOptions) -> Result<Plan> {
             ));
         }
     }
-    let methods: Vec<MethodScores> = read_scores(&opts.scores, &opts.directions)?;
+    let methods: Vec<MethodScores> = read_score_files(&opts.scores, &opts.directions)?;
     let groups: Vec<MethodGroups> = methods
         .iter()
         .map(|m| join_and_group(source.ids(), &opts.maps, m, &opts.rules))

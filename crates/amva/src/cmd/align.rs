@@ -115,9 +115,8 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             serde_json::json!(null),
         ),
         None => {
-            let src = amva_io::models::ModelSource::from_env()?;
-            let det = src.model(amva_io::models::FR_DETECT)?;
-            let lm = src.model(amva_io::models::FR_LANDMARK)?;
+            let det = amva_fetch::models::ensure(amva_io::models::FR_DETECT)?;
+            let lm = amva_fetch::models::ensure(amva_io::models::FR_LANDMARK)?;
             let aligner = Aligner::from_paths(&det, &lm, a.engine, opts.clone())
                 .context("loading the face detector and landmark model")?;
             ui.detail(&format!(
@@ -127,8 +126,8 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
                 aligner.engine()
             ));
             let models = serde_json::json!({
-                "detector": det, "detector_sha256": amva_io::fetch::sha256_file(&det)?,
-                "landmarks": lm, "landmarks_sha256": amva_io::fetch::sha256_file(&lm)?,
+                "detector": det, "detector_sha256": amva_io::cache::sha256_file(&det)?,
+                "landmarks": lm, "landmarks_sha256": amva_io::cache::sha256_file(&lm)?,
                 "engine": aligner.engine().to_string(),
             });
             (Source::Detector(Box::new(aligner)), models)

@@ -4,10 +4,10 @@
 use crate::common::Ui;
 use amva_analysis::analyze::{analyze, AnalyzeOptions, ReportSection};
 use amva_analysis::groups::GroupRules;
-use amva_analysis::scores::parse_direction_override;
-use amva_analysis::source::MapKind;
 use amva_analysis::summary::GroupSummary;
+use amva_maps::source::MapKind;
 use amva_math::groups::Rule;
+use amva_quality::scores::parse_direction_override;
 use anyhow::Result;
 use std::path::PathBuf;
 

@@ -128,7 +128,7 @@ pub fn median_secs(rounds: usize, mut f: impl FnMut() -> Result<()>) -> Result<f
 }
 
 fn engines(a: EnginesArgs, machine: &Machine, ui: &Ui) -> Result<()> {
-    let path = amva_io::models::ModelSource::from_env()?.model(amva_io::models::FR_FEATURE)?;
+    let path = amva_fetch::models::ensure(amva_io::models::FR_FEATURE)?;
     let mut kinds = vec![amva_model::EngineKind::Tract];
     if amva_model::engine::ort_available() {
         kinds.push(amva_model::EngineKind::Ort);

@@ -92,7 +92,7 @@ fn peer_script() -> Option<PathBuf> {
 }
 
 pub fn run(a: Args, machine: &super::bench::Machine, ui: &Ui) -> Result<()> {
-    let path = amva_io::models::ModelSource::from_env()?.model(amva_io::models::FR_FEATURE)?;
+    let path = amva_fetch::models::ensure(amva_io::models::FR_FEATURE)?;
     let mut kinds = vec![EngineKind::Tract];
     if amva_model::engine::ort_available() {
         kinds.push(EngineKind::Ort);

@@ -1,8 +1,9 @@
 //! `amva edc`: the recognition utility of FIQA methods (Error versus Discard
 //! Characteristic, ALGORITHMS 6).
 
-use crate::cmd::verify::{read_pairs, Pair, PairInputs};
+use crate::cmd::verify::PairInputs;
 use crate::common::Ui;
+use amva_io::pairs::{read_pairs, Pair};
 use amva_quality::edc::{EdcOptions, EdcReport, PairScore};
 use anyhow::{Context, Result};
 use std::collections::HashMap;
@@ -168,6 +169,9 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "edc")?;
     let pairs = read_pairs(&a.input.pairs)?;
     let scores = amva_quality::read_scores(&a.scores)?;
+    for note in scores.methods.values().filter_map(|m| m.non_finite_note()) {
+        ui.note(&note);
+    }
     let methods: Vec<String> = match &a.methods {
         Some(m) => m
             .split(',')

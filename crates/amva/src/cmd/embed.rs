@@ -81,7 +81,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     }
     pb.finish_and_clear();
     writer.finish()?;
-    common::write_index(&a.out.join("index.csv"), &ids)?;
+    amva_io::pairs::write_index(&a.out.join("index.csv"), &ids)?;
     common::write_failed(&a.out.join("failed.csv"), &failed)?;
     common::write_warnings(&a.out.join("warnings.csv"), &warnings)?;
     let meta = serde_json::json!({

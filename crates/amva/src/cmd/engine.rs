@@ -13,7 +13,7 @@ pub enum EngineCmd {
     )]
     Install {
         /// onnxruntime version on PyPI.
-        #[arg(long, default_value = amva_model::ort_install::DEFAULT_VERSION)]
+        #[arg(long, default_value = amva_fetch::ort::DEFAULT_VERSION)]
         version: String,
     },
     /// Says which engines are usable, what the calibration measured for the model and
@@ -39,7 +39,7 @@ pub enum EngineCmd {
 pub fn run(cmd: EngineCmd, ui: &Ui) -> Result<()> {
     match cmd {
         EngineCmd::Install { version } => {
-            let path = amva_model::ort_install::install(&version)?;
+            let path = amva_fetch::ort::install(&version)?;
             ui.summary(
                 &format!("installed ONNX Runtime {version}: {}", path.display()),
                 serde_json::json!({"command": "engine install", "version": version, "library": path}),

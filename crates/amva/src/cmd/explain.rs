@@ -76,12 +76,12 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             if recorded.is_file() {
                 recorded
             } else {
-                amva_io::models::ModelSource::from_env()?.model(amva_io::models::FR_FEATURE)?
+                amva_fetch::models::ensure(amva_io::models::FR_FEATURE)?
             }
         }
     };
     // The checksum first: a different model is refused before it is even loaded.
-    let sha = amva_io::fetch::sha256_file(&model_path)?;
+    let sha = amva_io::cache::sha256_file(&model_path)?;
     reference.check_model(&model_path, &sha)?;
     let model = FrModel::load(&model_path, s.spec.clone(), a.engine)
         .with_context(|| format!("loading {}", model_path.display()))?;

@@ -78,16 +78,17 @@ pub fn build_methods(
                 };
                 Box::new(SerFiq::new(fr()?, opts).context("setting up SER-FIQ")?)
             }
-            MethodSpec::Brisque => Box::new(
-                amva_quality::brisque::Brisque::load_default()
-                    .context("loading the BRISQUE model")?,
-            ),
+            MethodSpec::Brisque => {
+                amva_fetch::brisque::ensure().context("downloading the BRISQUE model")?;
+                Box::new(
+                    amva_quality::brisque::Brisque::load_default()
+                        .context("loading the BRISQUE model")?,
+                )
+            }
             MethodSpec::Pose => {
                 let path = match &a.pose_model {
                     Some(p) => p.clone(),
-                    None => {
-                        amva_io::models::ModelSource::from_env()?.model(amva_io::models::FR_POSE)?
-                    }
+                    None => amva_fetch::models::ensure(amva_io::models::FR_POSE)?,
                 };
                 Box::new(
                     amva_quality::pose::Pose::open(&path, a.model.engine)
@@ -199,17 +200,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         .scores
         .methods
         .iter()
-        .map(|(name, m)| {
-            format!(
-                "{name} {} ({})",
-                m.scores.len(),
-                if m.direction == amva_quality::Direction::Higher {
-                    "higher is better"
-                } else {
-                    "lower is better"
-                }
-            )
-        })
+        .map(|(name, m)| format!("{name} {} ({})", m.scores.len(), m.direction.describe()))
         .collect();
     ui.summary(
         &format!(

@@ -1,7 +1,8 @@
 //! `amva verify`: face verification on a pairs file.
 
 use crate::common::{ModelArgs, Ui};
-use anyhow::{Context, Result};
+use amva_io::pairs::{read_embeddings, read_pairs, Pair};
+use anyhow::Result;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -93,8 +94,7 @@ impl PairInputs {
     fn embed_all(&self, pairs: &[Pair], ui: &Ui) -> Result<PairEmbeddings> {
         match (&self.embeddings, &self.images) {
             (Some(dir), _) => Ok(PairEmbeddings {
-                embeddings: read_embeddings(dir)
-                    .with_context(|| format!("reading embeddings from {}", dir.display()))?,
+                embeddings: read_embeddings(dir)?,
                 engine: "precomputed".into(),
             }),
             (None, Some(root)) => embed_pair_images(root, pairs, &self.model, self.resize, ui),
@@ -156,155 +156,6 @@ fn embed_pair_images(
     })
 }
 
-/// One comparison of a pairs file.
-#[derive(Debug, Clone)]
-pub struct Pair {
-    pub a: String,
-    pub b: String,
-    pub mated: bool,
-}
-
-/// Reads a pairs file: header, then img_a, img_b, label (1/0); CSV or TSV.
-pub fn read_pairs(path: &Path) -> Result<Vec<Pair>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let delim = if text.lines().next().unwrap_or("").contains('\t') {
-        b'\t'
-    } else {
-        b','
-    };
-    let mut r = csv::ReaderBuilder::new()
-        .delimiter(delim)
-        .from_reader(text.as_bytes());
-    let mut pairs = Vec::new();
-    for (i, rec) in r.records().enumerate() {
-        let line = i + 2;
-        let rec = rec.with_context(|| format!("{}: line {line}", path.display()))?;
-        anyhow::ensure!(
-            rec.len() >= 3,
-            "{}: line {line}: expected img_a, img_b, label; got {} columns",
-            path.display(),
-            rec.len()
-        );
-        let mated = match rec[2].trim() {
-            "1" | "true" | "True" => true,
-            "0" | "false" | "False" => false,
-            other => anyhow::bail!(
-                "{}: line {line}: label '{other}' is not 1 or 0",
-                path.display()
-            ),
-        };
-        let (a, b) = (rec[0].trim(), rec[1].trim());
-        anyhow::ensure!(
-            a != b,
-            "{}: line {line}: '{a}' is compared with itself; expected two different images",
-            path.display()
-        );
-        pairs.push(Pair {
-            a: a.into(),
-            b: b.into(),
-            mated,
-        });
-    }
-    anyhow::ensure!(!pairs.is_empty(), "{}: no pairs", path.display());
-    Ok(pairs)
-}
-
-/// Embeddings by image id: from an `amva embed` folder.
-pub fn read_embeddings(dir: &Path) -> Result<HashMap<String, Vec<f32>>> {
-    let ids = crate::common::read_index(&dir.join("index.csv"))?;
-    let arr = amva_io::npy::read_f32(&dir.join("embeddings.npy"))?;
-    anyhow::ensure!(
-        arr.shape().len() == 2 && arr.shape()[0] == ids.len(),
-        "{}: embeddings.npy has shape {:?} but index.csv has {} rows",
-        dir.display(),
-        arr.shape(),
-        ids.len()
-    );
-    let d = arr.shape()[1];
-    let flat: Vec<f32> = arr.iter().copied().collect();
-    Ok(ids
-        .into_iter()
-        .enumerate()
-        .map(|(i, id)| (id, flat[i * d..(i + 1) * d].to_vec()))
-        .collect())
-}
-
-/// Verification metrics of scored comparisons.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Metrics {
-    pub mated: usize,
-    pub non_mated: usize,
-    pub best_accuracy: f64,
-    pub best_threshold: f64,
-    pub fnmr_at_fmr_1e2: f64,
-    pub threshold_fmr_1e2: f64,
-    pub fnmr_at_fmr_1e3: f64,
-    pub threshold_fmr_1e3: f64,
-}
-
-/// Best accuracy over thresholds and FNMR at FMR 1e-2 and 1e-3.
-pub fn metrics(scores: &[(f64, bool)]) -> Result<Metrics> {
-    let gen: Vec<f64> = scores.iter().filter(|s| s.1).map(|s| s.0).collect();
-    let imp: Vec<f64> = scores.iter().filter(|s| !s.1).map(|s| s.0).collect();
-    anyhow::ensure!(
-        !imp.is_empty(),
-        "the pairs have no non-mated comparisons: the FMR threshold is undefined"
-    );
-    anyhow::ensure!(
-        !gen.is_empty(),
-        "the pairs have no mated comparisons: FNMR is undefined"
-    );
-    let (best_accuracy, best_threshold) = best_accuracy(scores);
-    let t2 = threshold_at_fmr(&imp, 1e-2);
-    let t3 = threshold_at_fmr(&imp, 1e-3);
-    let fnmr = |t: f64| gen.iter().filter(|&&s| s <= t).count() as f64 / gen.len() as f64;
-    Ok(Metrics {
-        mated: gen.len(),
-        non_mated: imp.len(),
-        best_accuracy,
-        best_threshold,
-        fnmr_at_fmr_1e2: fnmr(t2),
-        threshold_fmr_1e2: t2,
-        fnmr_at_fmr_1e3: fnmr(t3),
-        threshold_fmr_1e3: t3,
-    })
-}
-
-/// The threshold t such that accepting scores > t gives FMR <= `fmr`: with impostor
-/// scores sorted descending, the (floor(fmr * n) + 1)-th largest (ties at t are rejected).
-pub fn threshold_at_fmr(impostors: &[f64], fmr: f64) -> f64 {
-    let mut s = impostors.to_vec();
-    s.sort_by(|a, b| b.total_cmp(a));
-    let k = ((fmr * s.len() as f64).floor() as usize).min(s.len() - 1);
-    s[k]
-}
-
-/// Best accuracy over all thresholds (accept score > t) and that threshold.
-pub fn best_accuracy(scores: &[(f64, bool)]) -> (f64, f64) {
-    let mut s = scores.to_vec();
-    s.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let n = s.len() as f64;
-    // Threshold below everything: all accepted, correct = mated count.
-    let mut correct = s.iter().filter(|x| x.1).count() as f64;
-    let (mut best, mut best_t) = (correct / n, f64::NEG_INFINITY);
-    let mut i = 0;
-    while i < s.len() {
-        let t = s[i].0;
-        // Move every item with score == t to the rejected side.
-        // total_cmp: a NaN that slipped through must not stall the loop.
-        while i < s.len() && s[i].0.total_cmp(&t).is_eq() {
-            correct += if s[i].1 { -1.0 } else { 1.0 };
-            i += 1;
-        }
-        if correct / n > best {
-            best = correct / n;
-            best_t = t;
-        }
-    }
-    (best, best_t)
-}
-
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let _lock = match &a.out {
         Some(out) => Some(amva_io::outputs::claim_dir(
@@ -333,7 +184,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             "{missing} pairs name images without an embedding; excluded"
         ));
     }
-    let m = metrics(
+    let m = amva_math::verify::verification_metrics(
         &scored
             .iter()
             .map(|(p, s)| (*s, p.mated))
@@ -364,54 +215,4 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         serde_json::json!({"command": "verify", "metrics": m, "excluded_pairs": missing, "engine": engine}),
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Naive: every candidate threshold, count.
-    fn naive_best(scores: &[(f64, bool)]) -> f64 {
-        let mut cands: Vec<f64> = scores.iter().map(|s| s.0).collect();
-        cands.push(f64::NEG_INFINITY);
-        cands
-            .iter()
-            .map(|&t| {
-                scores.iter().filter(|s| (s.0 > t) == s.1).count() as f64 / scores.len() as f64
-            })
-            .fold(0.0, f64::max)
-    }
-
-    #[test]
-    fn best_accuracy_matches_naive_with_ties() {
-        let mut x = 12345u64;
-        for _ in 0..50 {
-            let scores: Vec<(f64, bool)> = (0..40)
-                .map(|_| {
-                    x = x
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    (((x >> 33) % 10) as f64 / 10.0, (x >> 20) & 1 == 1)
-                })
-                .collect();
-            assert!((best_accuracy(&scores).0 - naive_best(&scores)).abs() < 1e-12);
-        }
-    }
-
-    #[test]
-    fn fmr_threshold_bounds_the_false_matches() {
-        let imp: Vec<f64> = (0..1000).map(|i| i as f64 / 1000.0).collect();
-        for fmr in [1e-3, 1e-2, 0.1] {
-            let t = threshold_at_fmr(&imp, fmr);
-            let fm = imp.iter().filter(|&&s| s > t).count() as f64 / imp.len() as f64;
-            assert!(fm <= fmr + 1e-12, "fmr {fmr}: got {fm}");
-            // And it is the smallest such threshold among the scores.
-            let below = imp
-                .iter()
-                .filter(|&&s| s < t)
-                .cloned()
-                .fold(f64::NEG_INFINITY, f64::max);
-            assert!(imp.iter().filter(|&&s| s > below).count() as f64 / 1000.0 > fmr);
-        }
-    }
 }

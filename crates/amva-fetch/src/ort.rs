@@ -2,7 +2,10 @@
 //! `onnxruntime` CPU wheel on PyPI, checked against the SHA-256 that PyPI publishes for
 //! the file (PEP 691 simple index), extracted into `<cache>/onnxruntime/`.
 
-use crate::{Error, Result};
+use amva_model::Error;
+
+/// Result type of the engine installation (the engine crate's errors).
+type Result<T, E = Error> = std::result::Result<T, E>;
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -77,16 +80,16 @@ pub fn install(version: &str) -> Result<PathBuf> {
     let index_url =
         std::env::var("AMVA_PYPI_SIMPLE").unwrap_or_else(|_| "https://pypi.org/simple".into());
     let url = format!("{}/onnxruntime/", index_url.trim_end_matches('/'));
-    let index = amva_io::fetch::download(&url, 64 << 20)?;
+    let index = crate::download(&url, 64 << 20)?;
     let wheel = pick_wheel(
         &parse_simple_index(&String::from_utf8_lossy(&index)),
         version,
     )?;
     eprintln!("amva: downloading {} ({})", wheel.filename, wheel.url);
-    let bytes = amva_io::fetch::download_verified(&wheel.url, &wheel.sha256, 1 << 30)?;
+    let bytes = crate::download_verified(&wheel.url, &wheel.sha256, 1 << 30)?;
     let (name, lib) = extract_library(&bytes, &wheel.filename)?;
-    let dir = crate::ort_engine_dir()?;
-    amva_io::fetch::install_files(&dir, &[(name.clone(), lib)])?;
+    let dir = amva_model::ort_engine_dir()?;
+    amva_io::cache::install_files(&dir, &[(name.clone(), lib)])?;
     Ok(dir.join(name))
 }
 

@@ -6,7 +6,9 @@
 //! so stores from other tools and synthetic ones work) and streams `maps.npy` in
 //! chunks of rows: memory does not grow with N. The full map of a row is rebuilt
 //! with [`amva_math::resample::Upsampler::finish_into`], the very function every
-//! writer and reader of stores uses (ALGORITHMS 1).
+//! writer and reader of stores uses (ALGORITHMS 1). This is the one reader of a
+//! store's files: [`crate::MapStore`] (a whole store in memory, for merging) opens
+//! stores through it too.
 //!
 //! With [`MapKind::Full`] the source reads `maps_full.npy` (maps already finished,
 //! N x H x W) as they are: for stores written with `--full`, and for maps made by
@@ -16,10 +18,10 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use amva_maps::store::{FLAT, FULL_FILE, INDEX_FILE, MAPS_FILE, META_FILE};
+use crate::store::{FLAT, FULL_FILE, INDEX_FILE, MAPS_FILE, META_FILE};
 use amva_math::resample::{min_max_normalise, MinMax, Upsampler};
 
-use crate::{AnalysisError, Result};
+use crate::{Error, Result};
 
 /// Which array of a store is analysed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,12 +58,12 @@ pub struct MapSource {
     kind: MapKind,
     info: StoreInfo,
     ids: Vec<String>,
+    flags: Vec<String>,
     flagged_flat: Vec<bool>,
     data: PathBuf,
     data_offset: u64,
     row_len: usize,
     up: Upsampler,
-    rows: RowUpsampler,
 }
 
 /// How a stored map was finished: what [`MapSource::finish_rows_into`] needs to
@@ -74,133 +76,6 @@ pub struct Finish {
     pub min: f32,
     /// Its max - min.
     pub span: f32,
-}
-
-/// Bilinear upsampling restricted to some output rows, with arithmetic identical to
-/// [`Upsampler`]'s (PyTorch `align_corners=False`): the same tables, the same `f32`
-/// operations in the same order, so the rows come out bit for bit equal (a test
-/// compares them with `Upsampler::finish_into` on every pixel). It exists because
-/// the block passes of the median need a few rows of every map, and finishing whole
-/// maps for them would repeat the same work once per block.
-#[derive(Debug, Clone, PartialEq)]
-struct RowUpsampler {
-    w: usize,
-    rows: Vec<(usize, usize, f32, f32)>,
-    cols: Vec<(usize, usize, f32, f32)>,
-}
-
-impl RowUpsampler {
-    fn axis(in_size: usize, out_size: usize) -> Vec<(usize, usize, f32, f32)> {
-        let scale = in_size as f32 / out_size as f32;
-        let last = in_size - 1;
-        (0..out_size)
-            .map(|i| {
-                let src = (scale * (i as f32 + 0.5) - 0.5).max(0.0);
-                let i0 = (src as usize).min(last);
-                let i1 = if i0 < last { i0 + 1 } else { i0 };
-                let l1 = if i1 == i0 {
-                    0.0
-                } else {
-                    (src - i0 as f32).clamp(0.0, 1.0)
-                };
-                (i0, i1, 1.0 - l1, l1)
-            })
-            .collect()
-    }
-
-    fn new(h: usize, w: usize, out_h: usize, out_w: usize) -> Self {
-        RowUpsampler {
-            w,
-            rows: Self::axis(h, out_h),
-            cols: Self::axis(w, out_w),
-        }
-    }
-
-    /// Output rows `y0..y1` of the ReLU'd, upsampled `src` into `dst`.
-    fn rows_into(&self, src: &[f32], y0: usize, y1: usize, dst: &mut [f32]) {
-        let relu = |v: f32| if v < 0.0 { 0.0 } else { v };
-        let out_w = self.cols.len();
-        for (oy, out_row) in (y0..y1).zip(dst.chunks_exact_mut(out_w)) {
-            let (r0, r1, wy0, wy1) = self.rows[oy];
-            let r0 = &src[r0 * self.w..][..self.w];
-            let r1 = &src[r1 * self.w..][..self.w];
-            for (out, &(x0, x1, wx0, wx1)) in out_row.iter_mut().zip(&self.cols) {
-                let top = wx0 * relu(r0[x0]) + wx1 * relu(r0[x1]);
-                let bottom = wx0 * relu(r1[x0]) + wx1 * relu(r1[x1]);
-                *out = wy0 * top + wy1 * bottom;
-            }
-        }
-    }
-}
-
-/// Parses the header of a little-endian float32 C-order `.npy` file; returns the
-/// shape and the offset of the data. Written here (not `amva_io::npy::read_f32`)
-/// because the maps are streamed row by row, never loaded whole.
-pub fn npy_f32_header(path: &Path) -> Result<(Vec<usize>, u64)> {
-    let bad = |reason: String| AnalysisError::store(path, reason);
-    let mut f = File::open(path).map_err(|e| AnalysisError::io(path, e))?;
-    let mut magic = [0u8; 8];
-    f.read_exact(&mut magic)
-        .map_err(|_| bad("too short for a .npy file".into()))?;
-    if &magic[..6] != b"\x93NUMPY" {
-        return Err(bad("not a .npy file (bad magic)".into()));
-    }
-    let (len, start) = match magic[6] {
-        1 => {
-            let mut b = [0u8; 2];
-            f.read_exact(&mut b)
-                .map_err(|_| bad("truncated header".into()))?;
-            (u16::from_le_bytes(b) as usize, 10u64)
-        }
-        2 | 3 => {
-            let mut b = [0u8; 4];
-            f.read_exact(&mut b)
-                .map_err(|_| bad("truncated header".into()))?;
-            (u32::from_le_bytes(b) as usize, 12u64)
-        }
-        v => return Err(bad(format!(".npy version {v} is not supported"))),
-    };
-    if len > 1 << 20 {
-        return Err(bad(format!("header of {len} bytes is implausible")));
-    }
-    let mut header = vec![0u8; len];
-    f.read_exact(&mut header)
-        .map_err(|_| bad("truncated header".into()))?;
-    let header = String::from_utf8_lossy(&header);
-    let compact: String = header.chars().filter(|c| !c.is_whitespace()).collect();
-    if !compact.contains("'descr':'<f4'") {
-        return Err(bad(format!(
-            "expected little-endian float32 ('<f4') values; header {}",
-            header.trim()
-        )));
-    }
-    if compact.contains("'fortran_order':True") {
-        return Err(bad("Fortran-ordered arrays are not supported".into()));
-    }
-    let shape_text = compact
-        .split("'shape':(")
-        .nth(1)
-        .and_then(|s| s.split(')').next())
-        .ok_or_else(|| bad(format!("no shape in header {}", header.trim())))?;
-    let shape = shape_text
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>())
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|_| bad(format!("bad shape ({shape_text})")))?;
-    let offset = start + len as u64;
-    let expected = shape
-        .iter()
-        .try_fold(4u64, |bytes, &d| bytes.checked_mul(d as u64))
-        .and_then(|bytes| bytes.checked_add(offset))
-        .ok_or_else(|| bad(format!("shape {shape:?} is too large for any file")))?;
-    let actual = f.metadata().map_err(|e| AnalysisError::io(path, e))?.len();
-    if actual < expected {
-        return Err(bad(format!(
-            "holds {actual} bytes, but shape {shape:?} needs {expected}: the file is truncated"
-        )));
-    }
-    Ok((shape, offset))
 }
 
 fn shape_of(v: &serde_json::Value, key: &str) -> Option<(usize, usize)> {
@@ -227,29 +102,29 @@ fn string_of(v: &serde_json::Value, key: &str) -> Option<String> {
 /// not finished (`"complete": false`).
 pub fn read_store_info(dir: &Path) -> Result<StoreInfo> {
     let path = dir.join(META_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| AnalysisError::io(&path, e))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::file(&path, e))?;
     let raw: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| AnalysisError::store(&path, format!("not valid JSON: {e}")))?;
+        .map_err(|e| Error::store(&path, format!("not valid JSON: {e}")))?;
     if raw.get("complete").and_then(|c| c.as_bool()) == Some(false) {
-        return Err(AnalysisError::store(
+        return Err(Error::store(
             dir,
             "the `amva maps` run that writes this store has not finished; rerun it with the same arguments to complete it",
         ));
     }
     let map_shape = shape_of(&raw, "map_shape").ok_or_else(|| {
-        AnalysisError::store(
+        Error::store(
             &path,
             "no settings.map_shape [h, w]: not a map store's meta.json",
         )
     })?;
     let full_shape = shape_of(&raw, "full_shape").ok_or_else(|| {
-        AnalysisError::store(
+        Error::store(
             &path,
             "no settings.full_shape [H, W]: not a map store's meta.json",
         )
     })?;
-    amva_maps::store::check_shapes([map_shape.0, map_shape.1], [full_shape.0, full_shape.1])
-        .map_err(|reason| AnalysisError::store(&path, reason))?;
+    crate::store::check_shapes([map_shape.0, map_shape.1], [full_shape.0, full_shape.1])
+        .map_err(|reason| Error::store(&path, reason))?;
     Ok(StoreInfo {
         map_shape,
         full_shape,
@@ -264,22 +139,22 @@ pub fn read_store_info(dir: &Path) -> Result<StoreInfo> {
     })
 }
 
-/// Reads `index.csv` (row,image,flags): ids in row order and the "flat" flags.
-fn read_index(path: &Path) -> Result<(Vec<String>, Vec<bool>)> {
+/// Reads `index.csv` (row,image,flags): ids in row order and each row's flags.
+fn read_index(path: &Path) -> Result<(Vec<String>, Vec<String>)> {
     let mut r = csv::ReaderBuilder::new()
         .flexible(true)
         .from_path(path)
-        .map_err(|e| AnalysisError::store(path, e.to_string()))?;
+        .map_err(|e| Error::store(path, e.to_string()))?;
     let (mut ids, mut flat) = (Vec::new(), Vec::new());
     for (i, rec) in r.records().enumerate() {
         let line = i + 2;
-        let rec = rec.map_err(|e| AnalysisError::store(path, format!("line {line}: {e}")))?;
+        let rec = rec.map_err(|e| Error::store(path, format!("line {line}: {e}")))?;
         let row: usize = rec
             .get(0)
             .and_then(|s| s.trim().parse().ok())
-            .ok_or_else(|| AnalysisError::store(path, format!("line {line}: no row number")))?;
+            .ok_or_else(|| Error::store(path, format!("line {line}: no row number")))?;
         if row != i {
-            return Err(AnalysisError::store(
+            return Err(Error::store(
                 path,
                 format!("line {line}: row {row}, expected {i} (rows must be 0, 1, 2, ...)"),
             ));
@@ -288,9 +163,9 @@ fn read_index(path: &Path) -> Result<(Vec<String>, Vec<bool>)> {
             .get(1)
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| AnalysisError::store(path, format!("line {line}: no image id")))?;
+            .ok_or_else(|| Error::store(path, format!("line {line}: no image id")))?;
         ids.push(id.to_string());
-        flat.push(rec.get(2).map(|f| f.split(';').any(|x| x.trim() == FLAT)) == Some(true));
+        flat.push(rec.get(2).unwrap_or("").to_string());
     }
     Ok((ids, flat))
 }
@@ -300,20 +175,21 @@ impl MapSource {
     /// file agree on the number and shape of the maps.
     pub fn open(dir: &Path, kind: MapKind) -> Result<Self> {
         if !dir.is_dir() {
-            return Err(AnalysisError::store(
+            return Err(Error::store(
                 dir,
                 "no such folder (expected a map store from `amva maps`)",
             ));
         }
         let info = read_store_info(dir)?;
-        let (ids, flagged_flat) = read_index(&dir.join(INDEX_FILE))?;
-        if ids.is_empty() {
-            return Err(AnalysisError::store(dir.join(INDEX_FILE), "no maps listed"));
-        }
+        let (ids, flags) = read_index(&dir.join(INDEX_FILE))?;
+        let flagged_flat = flags
+            .iter()
+            .map(|f| f.split(';').any(|x| x.trim() == FLAT))
+            .collect();
         let mut sorted: Vec<&String> = ids.iter().collect();
         sorted.sort();
         if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
-            return Err(AnalysisError::store(
+            return Err(Error::store(
                 dir.join(INDEX_FILE),
                 format!("image '{}' is listed twice", w[0]),
             ));
@@ -329,11 +205,11 @@ impl MapSource {
             } else {
                 ""
             };
-            return Err(AnalysisError::store(&data, format!("missing{hint}")));
+            return Err(Error::store(&data, format!("missing{hint}")));
         }
-        let (shape, data_offset) = npy_f32_header(&data)?;
+        let (shape, data_offset) = amva_io::npy::read_f32_header(&data)?;
         if shape != [ids.len(), rh, rw] {
-            return Err(AnalysisError::store(
+            return Err(Error::store(
                 &data,
                 format!(
                     "shape {shape:?}, but index.csv lists {} maps and meta.json says {rh} x {rw}",
@@ -343,20 +219,18 @@ impl MapSource {
         }
         let (h, w) = info.map_shape;
         let (fh, fw) = info.full_shape;
-        let up =
-            Upsampler::new(h, w, fh, fw).map_err(AnalysisError::math(dir.display().to_string()))?;
-        let rows = RowUpsampler::new(h, w, fh, fw);
+        let up = Upsampler::new(h, w, fh, fw).map_err(Error::math(dir.display().to_string()))?;
         Ok(MapSource {
             dir: dir.into(),
             kind,
             info,
             ids,
+            flags,
             flagged_flat,
             data,
             data_offset,
             row_len: rh * rw,
             up,
-            rows,
         })
     }
 
@@ -390,9 +264,14 @@ impl MapSource {
         self.ids.len()
     }
 
-    /// Always false (opening refuses an empty store).
+    /// True for a store without maps (e.g. a shard that held none of the images).
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
+    }
+
+    /// Each row's flags as written in index.csv ("" or "flat").
+    pub fn flags(&self) -> &[String] {
+        &self.flags
     }
 
     /// Rows flagged "flat" in index.csv.
@@ -429,10 +308,7 @@ impl MapSource {
             MapKind::Low => self
                 .up
                 .finish_into(stored, dst)
-                .map_err(AnalysisError::math(format!(
-                    "{} row {row}",
-                    self.data.display()
-                ))),
+                .map_err(Error::math(format!("{} row {row}", self.data.display()))),
             MapKind::Full => {
                 dst.copy_from_slice(stored);
                 Ok(dst.iter().all(|&v| v == 0.0))
@@ -479,10 +355,7 @@ impl MapSource {
         }
         self.up
             .upsample_into(relu, dst)
-            .map_err(AnalysisError::math(format!(
-                "{} row {row}",
-                self.data.display()
-            )))?;
+            .map_err(Error::math(format!("{} row {row}", self.data.display())))?;
         let range = min_max_normalise(dst);
         Ok(Finish {
             flat: range.is_flat(),
@@ -507,7 +380,7 @@ impl MapSource {
             MapKind::Full => dst.copy_from_slice(&stored[y0 * w..y1 * w]),
             MapKind::Low if finish.flat => dst.fill(0.0),
             MapKind::Low => {
-                self.rows.rows_into(stored, y0, y1, dst);
+                self.up.upsample_rows_into(stored, y0, y1, dst);
                 for v in dst.iter_mut() {
                     *v = (*v - finish.min) / finish.span;
                 }
@@ -518,7 +391,7 @@ impl MapSource {
     fn check_finite(&self, row: usize, stored: &[f32]) -> Result<()> {
         match stored.iter().position(|v| !v.is_finite()) {
             None => Ok(()),
-            Some(i) => Err(AnalysisError::store(
+            Some(i) => Err(Error::store(
                 &self.data,
                 format!(
                     "row {row} ('{}') holds {} at position {i}; maps must be finite",
@@ -531,18 +404,19 @@ impl MapSource {
 
     /// Streams the stored rows `0..len()` in order, `chunk_rows` at a time:
     /// `f(first_row, rows)` gets `rows.len() / row_len()` consecutive rows. Memory is
-    /// one chunk, whatever N is.
-    pub fn for_each_chunk(
+    /// one chunk, whatever N is. `f`'s error type is the caller's (any that a read
+    /// error of this crate converts into).
+    pub fn for_each_chunk<E: From<Error>>(
         &self,
         chunk_rows: usize,
-        mut f: impl FnMut(usize, &[f32]) -> Result<()>,
-    ) -> Result<()> {
+        mut f: impl FnMut(usize, &[f32]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
         let chunk_rows = chunk_rows.max(1);
-        let file = File::open(&self.data).map_err(|e| AnalysisError::io(&self.data, e))?;
+        let file = File::open(&self.data).map_err(|e| E::from(Error::file(&self.data, e)))?;
         let mut reader = BufReader::with_capacity(1 << 20, file);
         reader
             .seek(SeekFrom::Start(self.data_offset))
-            .map_err(|e| AnalysisError::io(&self.data, e))?;
+            .map_err(|e| E::from(Error::file(&self.data, e)))?;
         let mut bytes = vec![0u8; chunk_rows * self.row_len * 4];
         let mut values = vec![0f32; chunk_rows * self.row_len];
         let mut row = 0;
@@ -551,7 +425,7 @@ impl MapSource {
             let b = &mut bytes[..n * self.row_len * 4];
             reader
                 .read_exact(b)
-                .map_err(|e| AnalysisError::io(&self.data, e))?;
+                .map_err(|e| E::from(Error::file(&self.data, e)))?;
             let v = &mut values[..n * self.row_len];
             for (x, c) in v.iter_mut().zip(b.chunks_exact(4)) {
                 *x = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
@@ -577,10 +451,10 @@ pub fn write_store(
     full: bool,
     extra: serde_json::Value,
 ) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| AnalysisError::io(dir, e))?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::file(dir, e))?;
     let (rh, rw) = if full { full_shape } else { map_shape };
     if maps.len() != ids.len() * rh * rw {
-        return Err(AnalysisError::store(
+        return Err(Error::store(
             dir,
             format!(
                 "{} values for {} maps of {rh} x {rw}",
@@ -595,7 +469,7 @@ pub fn write_store(
         amva_io::npy::write_f32(&dir.join(MAPS_FILE), &[ids.len(), rh, rw], maps)?;
     }
     let mut w = csv::Writer::from_writer(Vec::new());
-    let csv_err = |e: csv::Error| AnalysisError::store(dir.join(INDEX_FILE), e.to_string());
+    let csv_err = |e: csv::Error| Error::store(dir.join(INDEX_FILE), e.to_string());
     w.write_record(["row", "image", "flags"]).map_err(csv_err)?;
     for (i, id) in ids.iter().enumerate() {
         w.write_record([i.to_string().as_str(), id.as_str(), ""])
@@ -603,7 +477,7 @@ pub fn write_store(
     }
     let bytes = w
         .into_inner()
-        .map_err(|e| AnalysisError::store(dir.join(INDEX_FILE), e.to_string()))?;
+        .map_err(|e| Error::store(dir.join(INDEX_FILE), e.to_string()))?;
     amva_io::atomic::write_atomic(&dir.join(INDEX_FILE), &bytes)?;
     let mut settings = serde_json::json!({
         "map_shape": [map_shape.0, map_shape.1],
@@ -648,7 +522,7 @@ mod tests {
         assert_eq!(s.len(), 5);
         assert_eq!(s.info().method.as_deref(), Some("ablation"));
         let mut seen = Vec::new();
-        s.for_each_chunk(2, |first, rows| {
+        s.for_each_chunk(2, |first, rows| -> Result<()> {
             seen.push((first, rows.len()));
             assert_eq!(rows[0], (first * 4) as f32);
             Ok(())

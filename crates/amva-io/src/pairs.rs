@@ -1,0 +1,181 @@
+//! Verification inputs: pairs files (`amva verify`, `amva edc`) and the embeddings
+//! folder `amva embed` writes (`embeddings.npy` + `index.csv`).
+
+use crate::{Error, Result};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// One comparison of a pairs file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pair {
+    pub a: String,
+    pub b: String,
+    /// Both images show the same person (label 1).
+    pub mated: bool,
+}
+
+/// Reads a pairs file: a header, then `img_a, img_b, label` (1/0, true/false); CSV, or
+/// TSV when the first line holds a tab. Errors name the file and line: too few
+/// columns, a label that is not 1 or 0, an image compared with itself, no pairs.
+pub fn read_pairs(path: &Path) -> Result<Vec<Pair>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    parse_pairs(&bytes, path)
+}
+
+/// [`read_pairs`] on bytes already read; `path` names them in errors.
+pub fn parse_pairs(bytes: &[u8], path: &Path) -> Result<Vec<Pair>> {
+    let bad = |reason: String| Error::List {
+        path: path.into(),
+        reason,
+    };
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        bad(format!(
+            "not UTF-8 text ({e}); expected a CSV or TSV pairs file"
+        ))
+    })?;
+    let delim = if text.lines().next().unwrap_or("").contains('\t') {
+        b'\t'
+    } else {
+        b','
+    };
+    let mut r = csv::ReaderBuilder::new()
+        .delimiter(delim)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut pairs = Vec::new();
+    for (i, rec) in r.records().enumerate() {
+        let line = i + 2;
+        let rec = rec.map_err(|e| bad(format!("line {line}: {e}")))?;
+        pairs.push(parse_pair(&rec).map_err(|why| bad(format!("line {line}: {why}")))?);
+    }
+    if pairs.is_empty() {
+        return Err(bad(
+            "no pairs; expected a header and one row img_a, img_b, label per comparison".into(),
+        ));
+    }
+    Ok(pairs)
+}
+
+fn parse_pair(rec: &csv::StringRecord) -> std::result::Result<Pair, String> {
+    if rec.len() < 3 {
+        return Err(format!(
+            "expected img_a, img_b, label; got {} columns",
+            rec.len()
+        ));
+    }
+    let mated = match rec[2].trim() {
+        "1" | "true" | "True" => true,
+        "0" | "false" | "False" => false,
+        other => return Err(format!("label '{other}' is not 1 or 0")),
+    };
+    let (a, b) = (rec[0].trim(), rec[1].trim());
+    if a.is_empty() || b.is_empty() {
+        return Err("an image id is empty".into());
+    }
+    if a == b {
+        return Err(format!(
+            "'{a}' is compared with itself; expected two different images"
+        ));
+    }
+    Ok(Pair {
+        a: a.into(),
+        b: b.into(),
+        mated,
+    })
+}
+
+/// Writes `index.csv` (row,image) of an embeddings folder.
+pub fn write_index(path: &Path, ids: &[String]) -> Result<()> {
+    let csv_err = |e: csv::Error| Error::List {
+        path: path.into(),
+        reason: e.to_string(),
+    };
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["row", "image"]).map_err(csv_err)?;
+    for (i, id) in ids.iter().enumerate() {
+        w.write_record([i.to_string().as_str(), id])
+            .map_err(csv_err)?;
+    }
+    let bytes = w.into_inner().map_err(|e| Error::Other(e.to_string()))?;
+    crate::atomic::write_atomic(path, &bytes)
+}
+
+/// Reads `index.csv` (row,image) back as ids in row order.
+pub fn read_index(path: &Path) -> Result<Vec<String>> {
+    let bad = |reason: String| Error::List {
+        path: path.into(),
+        reason,
+    };
+    let mut r = csv::Reader::from_path(path).map_err(|e| bad(e.to_string()))?;
+    let mut ids = Vec::new();
+    for (i, rec) in r.records().enumerate() {
+        let rec = rec.map_err(|e| bad(format!("line {}: {e}", i + 2)))?;
+        let id = rec.get(1).ok_or_else(|| {
+            bad(format!(
+                "line {}: no image column; expected row,image",
+                i + 2
+            ))
+        })?;
+        ids.push(id.to_string());
+    }
+    Ok(ids)
+}
+
+/// Embeddings by image id, from an `amva embed` folder.
+pub fn read_embeddings(dir: &Path) -> Result<HashMap<String, Vec<f32>>> {
+    let ids = read_index(&dir.join("index.csv"))?;
+    let path = dir.join("embeddings.npy");
+    let arr = crate::npy::read_f32(&path)?;
+    if arr.shape().len() != 2 || arr.shape()[0] != ids.len() {
+        return Err(Error::Npy {
+            path,
+            reason: format!(
+                "shape {:?}, but index.csv has {} rows; expected ({}, dim)",
+                arr.shape(),
+                ids.len(),
+                ids.len()
+            ),
+        });
+    }
+    let d = arr.shape()[1];
+    let flat: Vec<f32> = arr.iter().copied().collect();
+    Ok(ids
+        .into_iter()
+        .enumerate()
+        .map(|(i, id)| (id, flat[i * d..(i + 1) * d].to_vec()))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_in_csv_and_tsv_and_their_errors() {
+        let p = Path::new("pairs.tsv");
+        let ok = parse_pairs(b"img_a\timg_b\tlabel\na\tb\t1\nc\td\tfalse\n", p).unwrap();
+        assert_eq!(ok.len(), 2);
+        assert!(ok[0].mated && !ok[1].mated);
+        assert_eq!((ok[1].a.as_str(), ok[1].b.as_str()), ("c", "d"));
+        for (body, want) in [
+            (&b"a,b,label\nx,y,2\n"[..], "line 2: label '2'"),
+            (b"a,b,label\nx,y\n", "got 2 columns"),
+            (b"a,b,label\nx,x,1\n", "compared with itself"),
+            (b"a,b,label\n", "no pairs"),
+            (b"\xff\xfe", "not UTF-8"),
+        ] {
+            let e = parse_pairs(body, p).unwrap_err().to_string();
+            assert!(e.contains(want) && e.contains("pairs.tsv"), "{e}");
+        }
+    }
+
+    #[test]
+    fn index_round_trips_with_commas_in_ids() {
+        let dir = std::env::temp_dir().join(format!("amva-io-index-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ids = vec!["a.jpg".to_string(), "b,c.jpg".to_string()];
+        write_index(&dir.join("index.csv"), &ids).unwrap();
+        assert_eq!(read_index(&dir.join("index.csv")).unwrap(), ids);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
