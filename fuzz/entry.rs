@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 pub const TARGETS: &[(&str, fn(&[u8]) -> Result<(), String>)] = &[
     ("image", image),
     ("scores", scores),
+    ("pairs", pairs),
     ("landmarks", landmarks),
     ("map_store", map_store),
     ("model_settings", model_settings),
@@ -98,17 +99,35 @@ pub fn scores(data: &[u8]) -> Result<(), String> {
     let parts = split(data, 2);
     let csv = put(&dir, "scores.csv", parts[0]);
     put(&dir, "scores.meta.json", parts[1]);
-    match amva_quality::read_scores(&csv) {
-        Ok(s) => {
-            for m in s.methods.values() {
+    match amva_quality::scores::read_score_file(&csv) {
+        Ok(methods) => {
+            for m in &methods {
                 assert!(
-                    m.scores.iter().all(|(_, v)| v.is_finite()),
-                    "non-finite score"
+                    m.scores.iter().all(|r| r.score.is_finite()),
+                    "non-finite score kept"
+                );
+                assert!(
+                    m.non_finite.iter().all(|r| !r.score.is_finite()),
+                    "finite score set aside"
                 );
             }
             Ok(())
         }
         Err(e) => named(e.to_string(), &["scores.csv", "scores.meta.json"]),
+    }
+}
+
+/// `amva verify`/`edc`: a pairs file.
+pub fn pairs(data: &[u8]) -> Result<(), String> {
+    let dir = fresh_dir("pairs");
+    let path = put(&dir, "pairs.csv", Some(data));
+    match amva_io::pairs::read_pairs(&path) {
+        Ok(pairs) => {
+            assert!(!pairs.is_empty(), "no pairs accepted");
+            assert!(pairs.iter().all(|p| p.a != p.b), "self-pair accepted");
+            Ok(())
+        }
+        Err(e) => named(e.to_string(), &["pairs.csv"]),
     }
 }
 
@@ -122,10 +141,11 @@ pub fn landmarks(data: &[u8]) -> Result<(), String> {
     }
 }
 
-/// `amva analyze --maps` (streamed, low and `--full-maps`) and `amva merge` (whole):
+/// `amva analyze --maps` (streamed; also as `--full-maps`) and `amva merge`/`explain`
+/// (`MapStore`, whole):
 /// a store of meta.json, index.csv and maps.npy (also written as maps_full.npy).
 pub fn map_store(data: &[u8]) -> Result<(), String> {
-    use amva_analysis::source::{MapKind, MapSource};
+    use amva_maps::source::{MapKind, MapSource};
     let dir = fresh_dir("store");
     let parts = split(data, 3);
     put(&dir, "meta.json", parts[0]);
@@ -139,33 +159,29 @@ pub fn map_store(data: &[u8]) -> Result<(), String> {
         "maps.npy",
         "maps_full.npy",
     ];
-    let mut result = Ok(());
-    for kind in [MapKind::Low, MapKind::Full] {
-        let streamed = MapSource::open(&dir, kind).and_then(|s| {
+    let check = |r: amva_maps::Result<()>| r.or_else(|e| named(e.to_string(), &files));
+    let stream = |kind| {
+        check(MapSource::open(&dir, kind).and_then(|s| {
             let mut dst = vec![0f32; s.pixels()];
-            s.for_each_chunk(64, |first, rows| {
+            s.for_each_chunk(64, |first, rows| -> amva_maps::Result<()> {
                 for (i, row) in rows.chunks_exact(s.row_len()).enumerate() {
                     s.finish_into(first + i, row, &mut dst)?;
                     assert!(dst.iter().all(|v| v.is_finite()), "finished map not finite");
                 }
                 Ok(())
             })
-        });
-        if let Err(e) = streamed {
-            result = named(e.to_string(), &files);
-        }
-    }
-    match amva_maps::store::MapStore::open(&dir) {
-        Ok(store) => {
-            for i in 0..store.len() {
-                if let Err(e) = store.full(i) {
-                    result = named(e.to_string(), &files);
-                }
-            }
-        }
-        Err(e) => result = named(e.to_string(), &files),
-    }
-    result
+        }))
+    };
+    // What `amva analyze` reads by default decides the outcome; the same bytes as
+    // finished maps (--full-maps, well-formed only when the shapes agree) and the
+    // whole-store reader are exercised too, their errors checked to name a file.
+    let low = stream(MapKind::Low);
+    let _ = stream(MapKind::Full);
+    let _ = check(
+        amva_maps::store::MapStore::open(&dir)
+            .and_then(|store| (0..store.len()).try_for_each(|i| store.full(i).map(|_| ()))),
+    );
+    low
 }
 
 /// The input the default model (`fr_feature.onnx`) declares: N x 3 x 112 x 112.

@@ -5,7 +5,7 @@ Real files (faces from ../shared, fixtures of the repo) and edge cases. Run from
 fuzz/: `python3 make_seeds.py` (standard library only). The fuzzer adds its own
 finds beside these; `cargo fuzz cmin` keeps the corpus small.
 """
-import json, os, shutil, struct, zlib
+import glob, json, os, struct, zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -93,6 +93,20 @@ def landmarks():
     put("landmarks", "empty", "")
 
 
+def pairs():
+    lfw = os.path.join(SHARED, "faces", "lfw-dev")
+    for name in ["pairs_generated.tsv", "pairs_official_view1_subset.tsv"]:
+        put("pairs", name, b"\n".join(read(lfw, name).splitlines()[:6]) + b"\n")
+    put("pairs", "csv-bools", "img_a,img_b,label\na/1.jpg,b/2.jpg,true\na/1.jpg,a/3.jpg,False\n")
+    put("pairs", "self-pair", "a,b,label\nx.jpg,x.jpg,1\n")
+    put("pairs", "bad-label", "a,b,label\nx.jpg,y.jpg,2\n")
+    put("pairs", "two-columns", "a,b\nx.jpg,y.jpg\n")
+    put("pairs", "empty-id", "a,b,label\n,y.jpg,0\n")
+    put("pairs", "header-only", "a,b,label\n")
+    put("pairs", "latin1", b"a,b,label\n\xe9.jpg,y.jpg,1\n")
+    put("pairs", "empty", "")
+
+
 def npy(shape, values):
     header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % "".join("%d, " % d for d in shape)
     header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
@@ -154,6 +168,7 @@ def settings():
 
 
 if __name__ == "__main__":
-    shutil.rmtree(os.path.join(HERE, "corpus"), ignore_errors=True)
-    for f in (images, scores, landmarks, map_stores, settings):
+    for old in glob.glob(os.path.join(HERE, "corpus", "*", "seed-*")):
+        os.remove(old)
+    for f in (images, scores, pairs, landmarks, map_stores, settings):
         f()
