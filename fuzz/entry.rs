@@ -8,8 +8,11 @@
 
 use std::path::{Path, PathBuf};
 
+/// An entry point: `Ok` when the input was accepted, else the error message.
+pub type Entry = fn(&[u8]) -> Result<(), String>;
+
 /// The targets by name (the folder of their corpus under `fuzz/corpus/`).
-pub const TARGETS: &[(&str, fn(&[u8]) -> Result<(), String>)] = &[
+pub const TARGETS: &[(&str, Entry)] = &[
     ("image", image),
     ("scores", scores),
     ("pairs", pairs),

@@ -24,7 +24,7 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 
 /// Every file of one target's corpus: the entry point returns (Ok or a named Err, it
 /// checks that itself) without panicking. Returns (accepted, refused).
-fn replay(name: &str, run: fn(&[u8]) -> Result<(), String>) -> (usize, usize) {
+fn replay(name: &str, run: entry::Entry) -> (usize, usize) {
     let (mut ok, mut refused) = (0, 0);
     let inputs = files(&corpus_root().join(name));
     assert!(!inputs.is_empty(), "fuzz/corpus/{name} is empty");
