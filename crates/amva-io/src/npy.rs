@@ -110,7 +110,11 @@ pub fn read_f32_header(path: &Path) -> Result<(Vec<usize>, u64)> {
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|_| bad(format!("bad shape ({shape_text})")))?;
     let offset = start + len as u64;
-    let expected: u64 = shape.iter().map(|&d| d as u64).product::<u64>() * 4 + offset;
+    let expected = shape
+        .iter()
+        .try_fold(4u64, |bytes, &d| bytes.checked_mul(d as u64))
+        .and_then(|bytes| bytes.checked_add(offset))
+        .ok_or_else(|| bad(format!("shape {shape:?} is too large for any file")))?;
     let actual = f.metadata().map_err(|e| Error::io(path, e))?.len();
     if actual < expected {
         return Err(bad(format!(

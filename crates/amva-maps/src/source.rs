@@ -40,6 +40,27 @@ pub const PARTS_DIR: &str = "parts";
 /// The flag of a map that was constant before normalisation.
 pub const FLAT: &str = "flat";
 
+/// Longest side of a stored map (low-resolution or full): the model's input side at
+/// most (`amva_model::preprocess::MAX_INPUT_SIDE`), so that a meta.json that declares
+/// a huge shape is refused before a map of that size is allocated.
+pub const MAX_MAP_SIDE: usize = amva_model::preprocess::MAX_INPUT_SIDE as usize;
+
+/// Checks a store's `map_shape` [h, w] and `full_shape` [H, W] (as meta.json
+/// declares them): every side 1 to [`MAX_MAP_SIDE`]. The reason names the setting.
+pub fn check_shapes(
+    map_shape: [usize; 2],
+    full_shape: [usize; 2],
+) -> std::result::Result<(), String> {
+    for (name, [h, w]) in [("map_shape", map_shape), ("full_shape", full_shape)] {
+        if !(1..=MAX_MAP_SIDE).contains(&h) || !(1..=MAX_MAP_SIDE).contains(&w) {
+            return Err(format!(
+                "settings.{name} [{h}, {w}]: expected 1 to {MAX_MAP_SIDE} pixels a side"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Which array of a store is analysed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MapKind {
@@ -167,9 +188,13 @@ pub fn read_store_info(dir: &Path) -> Result<StoreInfo> {
             )
         })
     };
+    let map_shape = shape(settings.map_shape, top.map_shape, "map_shape [h, w]")?;
+    let full_shape = shape(settings.full_shape, top.full_shape, "full_shape [H, W]")?;
+    check_shapes([map_shape.0, map_shape.1], [full_shape.0, full_shape.1])
+        .map_err(|reason| Error::store(&path, reason))?;
     Ok(StoreInfo {
-        map_shape: shape(settings.map_shape, top.map_shape, "map_shape [h, w]")?,
-        full_shape: shape(settings.full_shape, top.full_shape, "full_shape [H, W]")?,
+        map_shape,
+        full_shape,
         model_sha256: settings.model_sha256.get().or(top.model_sha256.get()),
         method: settings.method.get().or(top.method.get()),
         layer: settings.layer.get().or(top.layer.get()),
@@ -651,6 +676,55 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Fuzz seeds fuzz/corpus/map_store/seed-huge-*: a meta.json declaring huge shapes
+    /// made the upsampler allocate tables (and analyze a map) of that size, and a
+    /// maps.npy header with a huge shape overflowed the expected-size product.
+    #[test]
+    fn huge_declared_shapes_are_refused_before_allocating() {
+        let d = tempfile::tempdir().unwrap();
+        let ids = vec!["a.png".to_string()];
+        write_store(
+            d.path(),
+            &ids,
+            (1, 1),
+            (2, 2),
+            &[1.0],
+            false,
+            serde_json::json!({}),
+        )
+        .unwrap();
+        std::fs::write(
+            d.path().join(META_FILE),
+            r#"{"settings": {"map_shape": [1, 1], "full_shape": [4000000000, 4000000000]}}"#,
+        )
+        .unwrap();
+        let err = MapSource::open(d.path(), MapKind::Low)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("meta.json") && err.contains("full_shape") && err.contains("4096"),
+            "{err}"
+        );
+        std::fs::write(
+            d.path().join(META_FILE),
+            r#"{"settings": {"map_shape": [1, 1], "full_shape": [2, 2]}}"#,
+        )
+        .unwrap();
+        let header =
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 1, 1), }\n";
+        let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+        npy.extend((header.len() as u16).to_le_bytes());
+        npy.extend(header.as_bytes());
+        std::fs::write(d.path().join(MAPS_FILE), npy).unwrap();
+        let err = MapSource::open(d.path(), MapKind::Low)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("maps.npy") && err.contains("too large"),
+            "{err}"
+        );
     }
 
     #[test]

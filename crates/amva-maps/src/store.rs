@@ -29,6 +29,8 @@ pub use crate::source::{
     FAILED_FILE, FLAT, FULL_FILE, INDEX_FILE, MAPS_FILE, META_FILE, PARTS_DIR, WARNINGS_FILE,
 };
 
+pub use crate::source::{check_shapes, MAX_MAP_SIDE};
+
 /// Everything that decides the contents of a store. Two runs with equal settings give
 /// equal files; a resumed run or a merge must match exactly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

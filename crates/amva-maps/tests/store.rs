@@ -294,3 +294,22 @@ fn image_lists_are_sorted_and_duplicate_ids_refused() {
     assert!(e.contains("'b' occurs more than once"), "{e}");
     assert_ne!(store::list_digest(&l), store::list_digest(&mk(&["a", "b"])));
 }
+
+/// Fuzz seed fuzz/corpus/map_store/seed-huge-full: a meta.json declaring a huge
+/// full_shape made opening allocate upsampling tables of that size.
+#[test]
+fn huge_shapes_in_meta_json_are_refused_naming_the_setting() {
+    let t = tempfile::tempdir().unwrap();
+    let s = settings(Method::ScoreCam, false);
+    finish(t.path(), &ids(), &s, None);
+    let meta = t.path().join(store::META_FILE);
+    let text = std::fs::read_to_string(&meta).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["settings"]["full_shape"] = serde_json::json!([4_000_000_000u64, 6]);
+    std::fs::write(&meta, v.to_string()).unwrap();
+    let err = MapStore::open(t.path()).unwrap_err().to_string();
+    assert!(
+        err.contains("meta.json") && err.contains("full_shape") && err.contains("4096"),
+        "{err}"
+    );
+}
