@@ -104,6 +104,20 @@ fn group_error(method: &str, group: &str, rule: &str, reason: String) -> Analysi
     }
 }
 
+/// Refuses a method whose every score is NaN, infinite or empty, naming the first row.
+fn check_some_finite(scores: &MethodScores) -> Result<()> {
+    match (scores.scores.is_empty(), scores.non_finite.first()) {
+        (true, Some(first)) => Err(AnalysisError::NoFiniteScores {
+            path: scores.source.clone(),
+            method: scores.name.clone(),
+            count: scores.non_finite.len(),
+            image: first.image.clone(),
+            line: first.line,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Joins `scores` to the store's `ids` and applies `rules`.
 ///
 /// Errors when no image matches ([`AnalysisError::NoMatch`]) and when a group would
@@ -127,15 +141,7 @@ pub fn join_and_group(
             None => without_map.push(s.clone()),
         }
     }
-    if let (true, Some(first)) = (scores.scores.is_empty(), scores.non_finite.first()) {
-        return Err(AnalysisError::NoFiniteScores {
-            path: scores.source.clone(),
-            method: scores.name.clone(),
-            count: scores.non_finite.len(),
-            image: first.image.clone(),
-            line: first.line,
-        });
-    }
+    check_some_finite(scores)?;
     if matched.is_empty() {
         return Err(AnalysisError::NoMatch {
             method: scores.name.clone(),
