@@ -764,3 +764,57 @@ fn lfw_explain_recomputes_maps_like_the_reference_and_refuses_other_models() {
         "{e}"
     );
 }
+
+/// Issue 13, row 11: `amva explain` named outputs by file name only, so `a/clean.jpg`
+/// and `b/clean.jpg` wrote the same files.
+#[test]
+fn explain_keeps_same_named_images_from_two_folders_apart() {
+    let Some(l) = lfw() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let faces = l.shared.join("faces/lfw-dev/aligned112");
+    let (a, b) = (
+        dir.path().join("a/clean.jpg"),
+        dir.path().join("b/clean.jpg"),
+    );
+    for (to, from) in [
+        (&a, "Aaron_Peirsol/Aaron_Peirsol_0001.jpg"),
+        (&b, "Aaron_Peirsol/Aaron_Peirsol_0002.jpg"),
+    ] {
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(faces.join(from), to).unwrap();
+    }
+    let out = dir.path().join("why");
+    let o = run({
+        let mut c = amva(&l.shared);
+        c.args(["explain", "--reference"])
+            .arg(&l.analysis)
+            .arg("--out")
+            .arg(&out)
+            .arg(&a)
+            .arg(&b);
+        c
+    });
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    let doc = json(&out.join("explain.json"));
+    let rows = doc["images"].as_array().unwrap();
+    let named: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r["image"].as_str().unwrap(), r["figure"].as_str().unwrap()))
+        .collect();
+    assert_eq!(named.len(), 2);
+    assert_eq!((named[0].0, named[1].0), ("a/clean.jpg", "b/clean.jpg"));
+    assert_ne!(named[0].1, named[1].1, "one figure each: {named:?}");
+    for (image, figure) in &named {
+        let folder = &image[..1];
+        assert!(
+            figure.starts_with(folder),
+            "{figure} names its folder {folder}"
+        );
+    }
+    let map_of = |r: &serde_json::Value| read_npy(&out.join(r["map_file"].as_str().unwrap())).1;
+    assert_ne!(
+        map_of(&rows[0]),
+        map_of(&rows[1]),
+        "two faces, two maps: neither overwrote the other"
+    );
+}
