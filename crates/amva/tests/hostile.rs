@@ -970,3 +970,27 @@ fn maps_shard_5_of_5_over_3_images_writes_an_empty_store_that_merges() {
     assert!(ran.ok(), "{ran}");
     assert_eq!(ran.summary()["images"], 3);
 }
+
+/// `amva demo --images DIR --out DIR/sub` wrote aligned faces, maps and the report inside
+/// the user's image folder: now refused at once, naming the input, and nothing written.
+#[test]
+fn demo_out_inside_its_images_folder_is_refused_and_the_folder_kept() {
+    let t = tempfile::tempdir().unwrap();
+    let faces = t.path().join("faces");
+    std::fs::create_dir_all(&faces).unwrap();
+    image::RgbImage::from_pixel(112, 112, image::Rgb([128, 128, 128]))
+        .save(faces.join("a.png"))
+        .unwrap();
+    let out = faces.join("demo");
+    let ran = run_within(
+        amva(None, &["demo", "--images", s(&faces), "--out", s(&out)]),
+        60,
+    );
+    assert_eq!(ran.code, Some(1), "{ran}");
+    assert!(
+        ran.stderr.contains("--images") && ran.stderr.contains("inside"),
+        "{ran}"
+    );
+    assert!(!out.exists(), "nothing written inside the input");
+    assert_eq!(std::fs::read_dir(&faces).unwrap().count(), 1);
+}

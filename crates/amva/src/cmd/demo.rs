@@ -7,7 +7,7 @@
 //! command lines to `commands.txt`, so every step can be rerun or changed by hand. Each
 //! step is skipped when its output is complete, so an interrupted demo continues.
 
-use crate::common::Ui;
+use crate::common::{input, Ui};
 use amva_analysis::analyze::{Item, ReportSection};
 use amva_analysis::summary::{GroupSummary, Summary};
 use amva_report::{Cell, Table};
@@ -217,7 +217,10 @@ fn build_spectrum(aligned: &Path, out: &Path, seed: u64, ui: &Ui) -> Result<Vec<
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let start = std::time::Instant::now();
     let out = a.out.clone();
-    std::fs::create_dir_all(&out)?;
+    let mut inputs: Vec<_> = a.images.iter().map(|p| input("--images", p)).collect();
+    inputs.extend(a.model.iter().map(|p| input("--model", p)));
+    inputs.extend(a.model_config.iter().map(|p| input("--model-config", p)));
+    let _lock = amva_io::outputs::claim_dir(&out, &inputs, "demo")?;
     let mut log = Vec::new();
     let engine = a.engine.clone();
 
