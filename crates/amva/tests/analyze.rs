@@ -198,6 +198,26 @@ fn a_score_file_with_no_finite_score_is_named_as_such() {
     assert!(err.contains(&format!("'{}', on line 2", ids[0])), "{err}");
 }
 
+/// Issue 13, row 10: a binary file given as scores is named as not being text.
+#[test]
+fn a_binary_score_file_is_named_as_not_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = small_store(dir.path(), 12);
+    let scores = dir.path().join("scores.npy");
+    std::fs::write(
+        &scores,
+        b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', \xff\xfe\x00",
+    )
+    .unwrap();
+    let o = analyze_cmd(&store, &scores, &dir.path().join("out"), &[]);
+    let err = stderr_of(&o);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("scores.npy") && err.contains("not UTF-8 text"),
+        "{err}"
+    );
+}
+
 /// Issue 13, row 9: all scores equal gave high and low groups by image id, unsaid.
 #[test]
 fn tied_scores_are_reported_with_how_the_tie_was_broken() {
