@@ -84,6 +84,19 @@ fn parse_pair(rec: &csv::StringRecord) -> std::result::Result<Pair, String> {
     })
 }
 
+/// The images the pairs name, each once (sorted by id), as files below `root`.
+pub fn pair_images(pairs: &[Pair], root: &Path) -> Vec<crate::images::ImageItem> {
+    let mut ids: Vec<&String> = pairs.iter().flat_map(|p| [&p.a, &p.b]).collect();
+    ids.sort();
+    ids.dedup();
+    ids.into_iter()
+        .map(|id| crate::images::ImageItem {
+            id: id.clone(),
+            path: root.join(id),
+        })
+        .collect()
+}
+
 /// Writes `index.csv` (row,image) of an embeddings folder.
 pub fn write_index(path: &Path, ids: &[String]) -> Result<()> {
     let csv_err = |e: csv::Error| Error::List {

@@ -5,6 +5,7 @@
 
 mod backend;
 pub mod calibrate;
+pub mod embed;
 pub mod engine;
 mod error;
 pub mod fr;

@@ -1,6 +1,7 @@
 //! `amva embed`: embeddings of a set of images.
 
 use crate::common::{self, ImageArgs, ModelArgs, Ui};
+use amva_model::embed::{EmbedOptions, Problems};
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -26,13 +27,6 @@ pub struct Args {
     pub batch: usize,
 }
 
-/// Images decoded and embedded per step (bounds memory).
-const CHUNK: usize = 256;
-
-/// Why an image whose embedding is not finite is left out.
-pub const NON_FINITE: &str =
-    "the model's embedding holds NaN or infinity (check the settings' mean and std)";
-
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let start = std::time::Instant::now();
     let inputs = common::images_and_model(&a.images.images, a.model.model.as_deref());
@@ -48,38 +42,35 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         &a.out.join("embeddings.npy"),
         &[model.embedding_dim],
     )?;
-    let (mut ids, mut failed, mut warnings) = (Vec::new(), Vec::new(), Vec::new());
     let batch_used = if a.batch == 0 {
         model.preferred_batch()
     } else {
         a.batch
     };
+    let opts = EmbedOptions {
+        resize: a.images.resize,
+        strict: a.images.strict,
+        batch: batch_used,
+    };
     let pb = ui.progress(list.len() as u64, "embed");
-    let dim = model.embedding_dim;
-    for chunk in list.items.chunks(CHUNK) {
-        let mut loaded = amva_model::preprocess::load_batch_with(
-            chunk,
-            &model.spec.preprocess,
-            a.images.resize,
-            a.images.strict,
-        );
-        let emb = model.embed_parallel(&loaded.input, loaded.ok.len(), batch_used)?;
-        for (&i, e) in loaded.ok.iter().zip(emb.chunks(dim)) {
-            if e.iter().all(|v| v.is_finite()) {
-                writer.append(e)?;
-                ids.push(chunk[i].id.clone());
-            } else {
-                loaded.failed.push((chunk[i].id.clone(), NON_FINITE.into()));
+    let mut ids = Vec::new();
+    let problems = model.embed_items(
+        &list.items,
+        opts,
+        |id, e| -> Result<()> {
+            writer.append(e)?;
+            ids.push(id.to_string());
+            Ok(())
+        },
+        |n, p| {
+            for (id, why) in p.failed.iter().chain(&p.warnings) {
+                pb.suspend(|| ui.note(&format!("{id}: {why}")));
             }
-        }
-        for (id, why) in loaded.failed.iter().chain(&loaded.warnings) {
-            pb.suspend(|| ui.note(&format!("{id}: {why}")));
-        }
-        failed.extend(loaded.failed);
-        warnings.extend(loaded.warnings);
-        pb.inc(chunk.len() as u64);
-    }
+            pb.inc(n as u64);
+        },
+    )?;
     pb.finish_and_clear();
+    let Problems { failed, warnings } = problems;
     writer.finish()?;
     amva_io::pairs::write_index(&a.out.join("index.csv"), &ids)?;
     common::write_failed(&a.out.join("failed.csv"), &failed)?;

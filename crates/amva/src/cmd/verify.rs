@@ -113,33 +113,25 @@ fn embed_pair_images(
     ui: &Ui,
 ) -> Result<PairEmbeddings> {
     let model = model.load(ui)?;
-    let mut ids: Vec<String> = pairs
-        .iter()
-        .flat_map(|p| [p.a.clone(), p.b.clone()])
-        .collect();
-    ids.sort();
-    ids.dedup();
-    let items: Vec<_> = ids
-        .iter()
-        .map(|id| amva_io::images::ImageItem {
-            id: id.clone(),
-            path: root.join(id),
-        })
-        .collect();
+    let items = amva_io::pairs::pair_images(pairs, root);
+    let opts = amva_model::embed::EmbedOptions {
+        resize,
+        strict: false,
+        batch: model.preferred_batch(),
+    };
     let pb = ui.progress(items.len() as u64, "embed");
-    let (mut map, mut failed) = (HashMap::new(), Vec::new());
-    for chunk in items.chunks(256) {
-        let loaded = amva_model::preprocess::load_batch(chunk, &model.spec.preprocess, resize);
-        let e = model.embed_parallel(&loaded.input, loaded.ok.len(), model.preferred_batch())?;
-        for (k, &i) in loaded.ok.iter().enumerate() {
-            map.insert(
-                chunk[i].id.clone(),
-                e[k * model.embedding_dim..(k + 1) * model.embedding_dim].to_vec(),
-            );
-        }
-        failed.extend(loaded.failed);
-        pb.inc(chunk.len() as u64);
-    }
+    let mut map = HashMap::new();
+    let failed = model
+        .embed_items(
+            &items,
+            opts,
+            |id, e| -> Result<()> {
+                map.insert(id.to_string(), e.to_vec());
+                Ok(())
+            },
+            |n, _| pb.inc(n as u64),
+        )?
+        .failed;
     pb.finish_and_clear();
     for (id, why) in failed.iter().take(10) {
         ui.note(&format!("could not embed {id}: {why}"));
