@@ -248,6 +248,11 @@ fn sample_bilinear(img: &RgbImage, x: f32, y: f32) -> Rgb<u8> {
 mod tests {
     use super::*;
 
+    /// `kind` at `level` with seed 0.
+    fn apply_kind(img: &RgbImage, kind: DegradationKind, level: u8) -> RgbImage {
+        apply(img, Degradation { kind, level }, 0)
+    }
+
     fn face_like() -> RgbImage {
         // A textured test image: gradients plus seeded white noise (high frequencies to lose,
         // and no periodic pattern a box filter could alias).
@@ -339,25 +344,11 @@ mod tests {
     #[test]
     fn bars_cover_the_template_rows_only() {
         let img = RgbImage::from_pixel(112, 112, Rgb([200, 200, 200]));
-        let out = apply(
-            &img,
-            Degradation {
-                kind: DegradationKind::OccludeEyes,
-                level: 2,
-            },
-            0,
-        );
+        let out = apply_kind(&img, DegradationKind::OccludeEyes, 2);
         assert_eq!(out.get_pixel(56, 52).0, [30, 30, 30]); // between the eyes
         assert_eq!(out.get_pixel(56, 92).0, [200, 200, 200]); // mouth untouched
         assert_eq!(out.get_pixel(5, 52).0, [200, 200, 200]); // outside the face width
-        let out = apply(
-            &img,
-            Degradation {
-                kind: DegradationKind::OccludeMouth,
-                level: 4,
-            },
-            0,
-        );
+        let out = apply_kind(&img, DegradationKind::OccludeMouth, 4);
         assert_eq!(out.get_pixel(56, 92).0, [30, 30, 30]);
         assert_eq!(out.get_pixel(56, 52).0, [200, 200, 200]);
     }
@@ -368,25 +359,11 @@ mod tests {
         let m0 = mean(&img);
         let mut prev = m0;
         for level in 1..=LEVELS {
-            let m = mean(&apply(
-                &img,
-                Degradation {
-                    kind: DegradationKind::Underexpose,
-                    level,
-                },
-                0,
-            ));
+            let m = mean(&apply_kind(&img, DegradationKind::Underexpose, level));
             assert!(m < prev);
             prev = m;
         }
-        let m1 = mean(&apply(
-            &img,
-            Degradation {
-                kind: DegradationKind::Overexpose,
-                level: 1,
-            },
-            0,
-        ));
+        let m1 = mean(&apply_kind(&img, DegradationKind::Overexpose, 1));
         assert!(m1 > m0);
     }
 
@@ -400,14 +377,7 @@ mod tests {
             let (sx, sy) = (y, 111 - x);
             assert_eq!(out.get_pixel(x, y), img.get_pixel(sx, sy), "at ({x},{y})");
         }
-        let r = apply(
-            &img,
-            Degradation {
-                kind: DegradationKind::Rotate,
-                level: 4,
-            },
-            0,
-        );
+        let r = apply_kind(&img, DegradationKind::Rotate, 4);
         assert_eq!(r.get_pixel(0, 0).0, [0, 0, 0]);
         assert_eq!(rotate(&img, 0.0), img);
     }

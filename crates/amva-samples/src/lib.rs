@@ -4,5 +4,6 @@
 
 pub mod degrade;
 pub mod sources;
+pub mod spectrum;
 
 pub use degrade::{Degradation, DegradationKind};

@@ -11,7 +11,8 @@ use crate::common::{input, Ui};
 use amva_analysis::analyze::{Item, ReportSection};
 use amva_analysis::summary::{GroupSummary, Summary};
 use amva_report::{Cell, Table};
-use amva_samples::degrade::{self, Degradation, DegradationKind, LEVELS};
+use amva_samples::degrade::{DegradationKind, LEVELS};
+use amva_samples::spectrum::{self, Correlations, SpectrumItem};
 use anyhow::{Context, Result};
 use clap::Parser;
 use std::path::{Path, PathBuf};
@@ -129,88 +130,19 @@ fn already_aligned(dir: &Path) -> Result<bool> {
     Ok(true)
 }
 
-/// One image of the spectrum.
-struct SpectrumItem {
-    id: String,
-    face: String,
-    kind: Option<DegradationKind>,
-    level: u8,
-}
-
-/// Every aligned face, clean and degraded at every level of every kind.
+/// Every aligned face, clean and degraded at every level of every kind, below
+/// `out/images`, indexed in `out/spectrum.csv`.
 fn build_spectrum(aligned: &Path, out: &Path, seed: u64, ui: &Ui) -> Result<Vec<SpectrumItem>> {
-    let index = out.join("spectrum.csv");
     let faces = amva_io::images::ImageList::open(aligned)?;
     anyhow::ensure!(
         !faces.is_empty(),
         "no face could be aligned from the sample photos (see {})",
         aligned.display()
     );
-    let mut items = Vec::new();
     let pb = ui.progress(faces.len() as u64, "spectrum");
-    for (fi, face) in faces.items.iter().enumerate() {
-        let img = amva_io::images::load_rgb(&face.path)?;
-        let name = face
-            .id
-            .trim_end_matches(".png")
-            .trim_end_matches(".jpg")
-            .replace('/', "_");
-        let mut save =
-            |kind: Option<DegradationKind>, level: u8, im: &image::RgbImage| -> Result<()> {
-                let file = match kind {
-                    None => "clean.png".to_string(),
-                    Some(k) => format!("{}_{level}.png", k.name()),
-                };
-                let id = format!("{name}/{file}");
-                let path = out.join("images").join(&id);
-                if !path.is_file() {
-                    std::fs::create_dir_all(path.parent().expect("has parent"))?;
-                    let bytes = amva_report::encode_png(im)?;
-                    amva_io::atomic::write_atomic(&path, &bytes)?;
-                }
-                items.push(SpectrumItem {
-                    id,
-                    face: name.clone(),
-                    kind,
-                    level,
-                });
-                Ok(())
-            };
-        save(None, 0, &img)?;
-        for kind in DegradationKind::ALL {
-            for level in 1..=LEVELS {
-                let d = Degradation { kind, level };
-                save(
-                    Some(kind),
-                    level,
-                    &degrade::apply(&img, d, seed.wrapping_add(fi as u64 * 1000 + level as u64)),
-                )?;
-            }
-        }
-        pb.inc(1);
-    }
+    let items = spectrum::build(&faces, &out.join("images"), seed, &|| pb.inc(1))?;
     pb.finish_and_clear();
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["image", "face", "degradation", "level", "parameter", "unit"])?;
-    for it in &items {
-        let (kind, param, unit) = match it.kind {
-            None => ("none".to_string(), String::new(), String::new()),
-            Some(k) => (
-                k.name().to_string(),
-                k.parameter(it.level).to_string(),
-                k.unit().to_string(),
-            ),
-        };
-        w.write_record([
-            it.id.as_str(),
-            &it.face,
-            &kind,
-            &it.level.to_string(),
-            &param,
-            &unit,
-        ])?;
-    }
-    amva_io::atomic::write_atomic(&index, &w.into_inner()?)?;
+    amva_io::atomic::write_atomic(&out.join("spectrum.csv"), &spectrum::index_csv(&items)?)?;
     Ok(items)
 }
 
@@ -340,68 +272,42 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     ui.summary(
         &format!("demo finished in {secs:.0} s -> {}", report.display()),
         serde_json::json!({"command": "demo", "seconds": secs, "report": report, "out": out,
-            "correlations": correlations.as_ref().map(Correlations::to_json)}),
+            "correlations": correlations.as_ref().map(correlations_json)}),
     );
     Ok(())
 }
 
-/// Per FIQA method (in the score file's order), the Spearman correlation of its quality
-/// with the degradation level, per degradation kind (in `DegradationKind::ALL` order).
-struct Correlations(Vec<(String, Vec<f64>)>);
-
-impl Correlations {
-    fn to_json(&self) -> serde_json::Value {
-        self.0
-            .iter()
-            .map(|(m, rhos)| {
-                let row: serde_json::Map<String, serde_json::Value> = DegradationKind::ALL
-                    .iter()
-                    .zip(rhos)
-                    .map(|(k, r)| (k.name().to_string(), serde_json::json!(r)))
-                    .collect();
-                (m.clone(), serde_json::Value::Object(row))
-            })
-            .collect::<serde_json::Map<_, _>>()
-            .into()
-    }
+/// Correlations as JSON: method -> degradation kind -> Spearman.
+fn correlations_json(c: &Correlations) -> serde_json::Value {
+    c.0.iter()
+        .map(|(m, row)| {
+            let kinds: serde_json::Map<String, serde_json::Value> = DegradationKind::ALL
+                .iter()
+                .zip(row)
+                .map(|(k, c)| (k.name().to_string(), serde_json::json!(c.rho)))
+                .collect();
+            (m.clone(), serde_json::Value::Object(kinds))
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }
 
 /// Per FIQA method and degradation kind: Spearman of the quality (direction-corrected so
-/// that higher is better) vs the degradation level (0 = clean), over all faces. A method
-/// that sees the degradation gives a negative value. Written to degradation_correlation.csv.
+/// that higher is better) vs the degradation level, written to degradation_correlation.csv.
 fn degradation_correlations(
     items: &[SpectrumItem],
     scores: &Path,
     out: &Path,
 ) -> Result<Correlations> {
     let scores = amva_quality::scores::read_scores(scores)?;
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["method", "degradation", "spearman_quality_vs_level", "n"])?;
-    let mut all = Vec::new();
-    for (m, ms) in &scores.methods {
-        let q = ms.oriented_map();
-        let mut row = Vec::new();
-        for kind in DegradationKind::ALL {
-            let pts: Vec<(f64, f64)> = items
-                .iter()
-                .filter(|it| it.kind.is_none() || it.kind == Some(kind))
-                .filter_map(|it| q.get(it.id.as_str()).map(|&v| (it.level as f64, v)))
-                .filter(|(_, v)| v.is_finite())
-                .collect();
-            let (x, y): (Vec<f64>, Vec<f64>) = pts.iter().cloned().unzip();
-            let rho = amva_math::compare::spearman(&x, &y).unwrap_or(f64::NAN);
-            w.write_record([
-                m.as_str(),
-                kind.name(),
-                &format!("{rho:.4}"),
-                &pts.len().to_string(),
-            ])?;
-            row.push(rho);
-        }
-        all.push((m.clone(), row));
-    }
-    amva_io::atomic::write_atomic(&out.join("degradation_correlation.csv"), &w.into_inner()?)?;
-    Ok(Correlations(all))
+    let methods: Vec<_> = scores
+        .methods
+        .iter()
+        .map(|(m, ms)| (m.clone(), ms.oriented_map()))
+        .collect();
+    let c = spectrum::correlations(items, &methods);
+    amva_io::atomic::write_atomic(&out.join("degradation_correlation.csv"), &c.csv()?)?;
+    Ok(c)
 }
 
 /// The ground-truth table of the synthetic spectrum as a section of the analysis report:
@@ -413,7 +319,7 @@ fn degradation_section(corr: &Correlations) -> Result<ReportSection> {
         .caption("Spearman of quality vs degradation level. Source: degradation_correlation.csv.");
     for (m, rhos) in &corr.0 {
         let mut row: Vec<Cell> = vec![m.clone().into()];
-        row.extend(rhos.iter().map(|&v| match v {
+        row.extend(rhos.iter().map(|c| match c.rho {
             v if v.is_nan() => Cell::Text("n/a".into()),
             v if v <= -0.5 => Cell::Strong(format!("{v:.2}")),
             v => Cell::Text(format!("{v:.2}")),
@@ -432,7 +338,7 @@ fn five_lines(summary: &Summary, corr: Option<&Correlations>) -> Vec<String> {
         let mut strong: Vec<&str> = DegradationKind::ALL
             .iter()
             .zip(rhos)
-            .filter(|(_, r)| **r <= -0.5)
+            .filter(|(_, c)| c.rho <= -0.5)
             .map(|(k, _)| k.name())
             .collect();
         strong.sort();
