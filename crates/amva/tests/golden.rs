@@ -18,11 +18,9 @@
 //! legitimate).
 
 mod util;
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-use serde_json::Value;
+use util::golden::Golden;
 
 fn fixture() -> PathBuf {
     PathBuf::from(concat!(
@@ -31,128 +29,12 @@ fn fixture() -> PathBuf {
     ))
 }
 
-fn writing() -> bool {
-    std::env::var_os("AMVA_GOLDEN_WRITE").is_some_and(|v| v == "1")
-}
-
 /// One analysis of the fixture's inputs: extra arguments after --maps/--out.
 struct Case {
     name: &'static str,
     args: Vec<String>,
     /// Score files, relative to the fixture's inputs/lfw200.
     scores: Vec<PathBuf>,
-}
-
-/// Every file below `dir`, relative, sorted.
-fn files(dir: &Path) -> BTreeSet<PathBuf> {
-    let mut out = BTreeSet::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.insert(p.strip_prefix(dir).unwrap().to_path_buf());
-            }
-        }
-    }
-    out
-}
-
-/// summary.json with this run's paths replaced and the run time dropped.
-fn normalised_summary(path: &Path, replace: &[(String, &str)]) -> Value {
-    let mut text = std::fs::read_to_string(path).unwrap();
-    for (from, to) in replace {
-        // Paths appear JSON-escaped; these hold no characters JSON escapes.
-        text = text.replace(from.as_str(), to);
-    }
-    let mut v: Value = serde_json::from_str(&text).unwrap();
-    let obj = v.as_object_mut().unwrap();
-    obj.remove("command_line");
-    if let Some(c) = obj.get_mut("computation").and_then(Value::as_object_mut) {
-        c.remove("seconds");
-    }
-    v
-}
-
-/// Differences between two JSON trees (numbers within 1e-12, relative above 1).
-fn json_diff(path: &str, want: &Value, got: &Value, out: &mut Vec<String>) {
-    match (want, got) {
-        (Value::Object(a), Value::Object(b)) => {
-            let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-            for k in keys {
-                match (a.get(k), b.get(k)) {
-                    (Some(x), Some(y)) => json_diff(&format!("{path}.{k}"), x, y, out),
-                    (x, _) => out.push(format!(
-                        "{path}.{k}: {}",
-                        if x.is_some() { "missing" } else { "new" }
-                    )),
-                }
-            }
-        }
-        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
-            for (i, (x, y)) in a.iter().zip(b).enumerate() {
-                json_diff(&format!("{path}[{i}]"), x, y, out);
-            }
-        }
-        (Value::Number(a), Value::Number(b)) => {
-            let (x, y) = (a.as_f64().unwrap(), b.as_f64().unwrap());
-            if (x - y).abs() > 1e-12 * x.abs().max(1.0) {
-                out.push(format!("{path}: {x} -> {y}"));
-            }
-        }
-        (a, b) if a == b => {}
-        (a, b) => out.push(format!("{path}: {a} -> {b}")),
-    }
-}
-
-const MANIFEST: &str = "MANIFEST.sha256";
-
-/// SHA-256 of a file's bytes.
-fn digest(path: &Path) -> String {
-    amva_io::cache::sha256_hex(&std::fs::read(path).unwrap())
-}
-
-/// Kept as a digest only (the arrays would be most of the fixture's size).
-fn hashed(f: &Path) -> bool {
-    f.extension().is_some_and(|e| e == "npy")
-}
-
-/// The manifest: relative path -> digest.
-fn read_manifest(dir: &Path) -> std::collections::BTreeMap<PathBuf, String> {
-    std::fs::read_to_string(dir.join(MANIFEST))
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.split_once("  "))
-        .map(|(h, p)| (PathBuf::from(p), h.to_string()))
-        .collect()
-}
-
-/// Largest change of a pixel channel that counts as the same drawing.
-const PNG_TOLERANCE: u8 = 1;
-
-/// (pixels that differ, pixels that differ by more than [`PNG_TOLERANCE`] in a channel,
-/// the largest channel difference).
-fn png_diff(want: &Path, got: &Path) -> Result<(usize, usize, u8), String> {
-    let a = image::open(want).map_err(|e| e.to_string())?.to_rgb8();
-    let b = image::open(got).map_err(|e| e.to_string())?.to_rgb8();
-    if a.dimensions() != b.dimensions() {
-        return Err(format!("size {:?} -> {:?}", a.dimensions(), b.dimensions()));
-    }
-    let (mut changed, mut large, mut max) = (0, 0, 0);
-    for (p, q) in a.pixels().zip(b.pixels()) {
-        let d =
-            p.0.iter()
-                .zip(q.0)
-                .map(|(x, y)| x.abs_diff(y))
-                .max()
-                .unwrap_or(0);
-        changed += usize::from(d > 0);
-        large += usize::from(d > PNG_TOLERANCE);
-        max = max.max(d);
-    }
-    Ok((changed, large, max))
 }
 
 /// Runs `case` (face images for the mean faces from `faces`; score files made by the
@@ -190,104 +72,18 @@ fn run_case(case: &Case, faces: Option<&Path>, scores_dir: Option<&Path>) {
     if let Some(d) = scores_dir {
         replace.push((d.display().to_string(), "<SCORES>"));
     }
-    let expected = fixture().join("expected").join(case.name);
-    if writing() {
-        let _ = std::fs::remove_dir_all(&expected);
-        let mut manifest = String::new();
-        for f in files(&out) {
-            if f == Path::new("report.html") {
-                continue;
-            }
-            if hashed(&f) {
-                manifest.push_str(&format!("{}  {}\n", digest(&out.join(&f)), f.display()));
-                continue;
-            }
-            let dst = expected.join(&f);
-            std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
-            if f == Path::new("summary.json") {
-                let v = normalised_summary(&out.join(&f), &replace);
-                std::fs::write(dst, serde_json::to_string_pretty(&v).unwrap() + "\n").unwrap();
-            } else {
-                std::fs::copy(out.join(&f), dst).unwrap();
-            }
-        }
-        std::fs::write(expected.join(MANIFEST), manifest).unwrap();
-        eprintln!("{}: wrote {}", case.name, expected.display());
-        return;
+    let golden = Golden {
+        name: case.name,
+        expected: fixture().join("expected").join(case.name),
+        replace,
+        skip: &|_| false,
+        digest_only: &|_| false,
+    };
+    if util::golden::writing() {
+        golden.write(&out);
+    } else {
+        golden.compare(&out);
     }
-    let mut problems: Vec<String> = Vec::new();
-    let manifest = read_manifest(&expected);
-    let mut want_files = files(&expected);
-    want_files.remove(Path::new(MANIFEST));
-    want_files.extend(manifest.keys().cloned());
-    let mut got_files = files(&out);
-    got_files.remove(Path::new("report.html"));
-    for f in want_files.symmetric_difference(&got_files) {
-        problems.push(format!(
-            "{}: {}",
-            f.display(),
-            if want_files.contains(f) {
-                "not written any more"
-            } else {
-                "new file"
-            }
-        ));
-    }
-    let (mut pngs, mut changed_pixels, mut max_diff) = (0, 0, 0);
-    for f in want_files.intersection(&got_files) {
-        let (w, g) = (expected.join(f), out.join(f));
-        let ext = f.extension().and_then(|e| e.to_str()).unwrap_or("");
-        pngs += usize::from(ext == "png");
-        if let Some(h) = manifest.get(f) {
-            if *h != digest(&g) {
-                problems.push(format!("{}: SHA-256 differs", f.display()));
-            }
-            continue;
-        }
-        if f == Path::new("summary.json") {
-            let want: Value = serde_json::from_str(&std::fs::read_to_string(&w).unwrap()).unwrap();
-            let got = normalised_summary(&g, &replace);
-            json_diff("summary", &want, &got, &mut problems);
-        } else if ext == "png" {
-            match png_diff(&w, &g) {
-                Ok((n, large, max)) => {
-                    changed_pixels += n;
-                    max_diff = max_diff.max(max);
-                    if large > 0 {
-                        problems.push(format!(
-                            "{}: {n} pixels changed, {large} by more than {PNG_TOLERANCE} grey level (up to {max})",
-                            f.display()
-                        ));
-                    }
-                }
-                Err(e) => problems.push(format!("{}: {e}", f.display())),
-            }
-        } else if ext == "json" {
-            let parse = |p: &Path| -> Value {
-                serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
-            };
-            json_diff(
-                &f.display().to_string(),
-                &parse(&w),
-                &parse(&g),
-                &mut problems,
-            );
-        } else if std::fs::read(&w).unwrap() != std::fs::read(&g).unwrap() {
-            problems.push(format!("{}: bytes differ", f.display()));
-        }
-    }
-    eprintln!(
-        "{}: {} files compared ({pngs} PNG; {changed_pixels} pixels changed, by at most {max_diff} grey level), {} differences",
-        case.name,
-        want_files.len(),
-        problems.len()
-    );
-    assert!(
-        problems.is_empty(),
-        "{}: outputs differ from the golden ones:\n{}",
-        case.name,
-        problems.join("\n")
-    );
 }
 
 /// Three FIQA methods from one long-format file with its direction sidecar (the demo's
