@@ -105,7 +105,9 @@ pub fn apply_mask(x: &[f32], mask: &[f32], layout: Layout, out: &mut [f32]) {
 }
 
 /// The Score-CAM channels of activations `a` (K x hw): not constant, and with
-/// `Top(n)` only the n of highest variance (ties: lower index first). Ascending order.
+/// `Top(n)` only the n of highest variance (ties: lower index first; `Fast` is
+/// `Top(Channels::fast_count(C))` for the C channels that are not constant, a quarter
+/// of `All`'s passes). Ascending order.
 pub fn selected_channels(a: &[f32], hw: usize, channels: Channels) -> Vec<usize> {
     let stats: Vec<(usize, f64)> = a
         .chunks_exact(hw)
@@ -124,9 +126,14 @@ pub fn selected_channels(a: &[f32], hw: usize, channels: Channels) -> Vec<usize>
             }
         })
         .collect();
-    let mut keep: Vec<usize> = match channels {
-        Channels::All => stats.iter().map(|s| s.0).collect(),
-        Channels::Top(n) => {
+    let top = match channels {
+        Channels::All => None,
+        Channels::Top(n) => Some(n),
+        Channels::Fast => Some(Channels::fast_count(stats.len())),
+    };
+    let mut keep: Vec<usize> = match top {
+        None => stats.iter().map(|s| s.0).collect(),
+        Some(n) => {
             let mut by_var = stats;
             by_var.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
             by_var.into_iter().take(n).map(|s| s.0).collect()
@@ -556,6 +563,8 @@ mod tests {
         assert_eq!(selected_channels(&a, 4, Channels::All), vec![1, 2, 3]);
         assert_eq!(selected_channels(&a, 4, Channels::Top(2)), vec![2, 3]);
         assert_eq!(selected_channels(&a, 4, Channels::Top(9)), vec![1, 2, 3]);
+        // 3 channels vary: fast keeps max(1, 4 / 4 - 1) = 1, the one of highest variance.
+        assert_eq!(selected_channels(&a, 4, Channels::Fast), vec![2]);
     }
 
     #[test]

@@ -108,6 +108,18 @@ pub enum Channels {
     All,
     /// The N channels whose activations have the highest variance (Faster Score-CAM).
     Top(usize),
+    /// The top [`Channels::fast_count`] channels by variance: at most a quarter of the
+    /// model passes of `All` (1 + N <= (1 + C) / 4 for the C channels that are not
+    /// constant on the image).
+    Fast,
+}
+
+impl Channels {
+    /// Channels `fast` keeps of `k` usable (non-constant) channels: the largest N >= 1
+    /// with 1 + N <= (1 + k) / 4 (127 of 512; 31 of 128).
+    pub fn fast_count(k: usize) -> usize {
+        ((k + 1) / 4).saturating_sub(1).max(1)
+    }
 }
 
 impl FromStr for Channels {
@@ -117,10 +129,12 @@ impl FromStr for Channels {
         let bad = || Error::BadParameter {
             what: "channels",
             value: s.into(),
-            expected: "all or top:N with N >= 1",
+            expected: "all, fast or top:N with N >= 1",
         };
-        if t == "all" {
-            return Ok(Channels::All);
+        match t.as_str() {
+            "all" => return Ok(Channels::All),
+            "fast" => return Ok(Channels::Fast),
+            _ => {}
         }
         match t.strip_prefix("top:").map(|n| n.trim().parse::<usize>()) {
             Some(Ok(n)) if n >= 1 => Ok(Channels::Top(n)),
@@ -134,6 +148,7 @@ impl fmt::Display for Channels {
         match self {
             Channels::All => f.write_str("all"),
             Channels::Top(n) => write!(f, "top:{n}"),
+            Channels::Fast => f.write_str("fast"),
         }
     }
 }
@@ -225,10 +240,11 @@ mod tests {
         for s in [Score::Baseline, Score::Raw, Score::Softmax] {
             assert_eq!(s.to_string().parse::<Score>().unwrap(), s);
         }
-        for c in [Channels::All, Channels::Top(7)] {
+        for c in [Channels::All, Channels::Top(7), Channels::Fast] {
             assert_eq!(c.to_string().parse::<Channels>().unwrap(), c);
         }
         assert!("top:0".parse::<Channels>().is_err());
+        assert_eq!("FAST".parse::<Channels>().unwrap(), Channels::Fast);
         assert!("top:x".parse::<Channels>().is_err());
         assert!("gradcam".parse::<Method>().is_err());
         let p = MapParams {
@@ -239,5 +255,17 @@ mod tests {
         let j = serde_json::to_string(&p).unwrap();
         assert!(j.contains("\"top:9\""), "{j}");
         assert_eq!(serde_json::from_str::<MapParams>(&j).unwrap(), p);
+    }
+
+    /// fast keeps the most channels whose passes (plus the unmasked one) are at most a
+    /// quarter of all channels' passes: checked against a search over every N.
+    #[test]
+    fn fast_count_is_the_largest_n_with_a_quarter_of_the_passes() {
+        for k in 1..=2048usize {
+            let naive = (1..=k).filter(|&n| 4 * (1 + n) <= 1 + k).max().unwrap_or(1);
+            assert_eq!(Channels::fast_count(k), naive, "k = {k}");
+        }
+        assert_eq!(Channels::fast_count(512), 127);
+        assert_eq!(Channels::fast_count(128), 31);
     }
 }

@@ -12,25 +12,37 @@ use amva_math::compare::{bootstrap_mean_ci, Interval};
 use amva_model::FrModel;
 
 use crate::faithfulness::random_map;
-use crate::{forward_each, CamRunner, Curves, Error, Faithfulness, Method, Result};
+use crate::{forward_each, CamRunner, Channels, Curves, Error, Faithfulness, Method, Result};
 
 /// Images processed per step (bounds memory; the maps of all methods are kept per step).
 const CHUNK: usize = 16;
 
-/// A compared method: a CAM method or the random reference.
+/// A compared method: a CAM method or the random reference. Score-CAM may name its
+/// channels (`scorecam:fast`, `scorecam:top:64`) so that variants compare in one run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Compared {
-    Cam(Method),
+    /// A method, with Score-CAM's channels when they are named (else the run's).
+    Cam(Method, Option<Channels>),
     Random,
 }
 
 impl std::str::FromStr for Compared {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        if s.trim().eq_ignore_ascii_case("random") {
-            Ok(Compared::Random)
-        } else {
-            Ok(Compared::Cam(s.parse()?))
+        let t = s.trim();
+        if t.eq_ignore_ascii_case("random") {
+            return Ok(Compared::Random);
+        }
+        match t.split_once(':') {
+            None => Ok(Compared::Cam(t.parse()?, None)),
+            Some((m, ch)) => match m.parse()? {
+                Method::ScoreCam => Ok(Compared::Cam(Method::ScoreCam, Some(ch.parse()?))),
+                _ => Err(Error::BadParameter {
+                    what: "method",
+                    value: s.into(),
+                    expected: "channels only with scorecam (scorecam:fast, scorecam:top:N)",
+                }),
+            },
         }
     }
 }
@@ -38,7 +50,8 @@ impl std::str::FromStr for Compared {
 impl std::fmt::Display for Compared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Compared::Cam(m) => write!(f, "{m}"),
+            Compared::Cam(m, None) => write!(f, "{m}"),
+            Compared::Cam(m, Some(c)) => write!(f, "{m}:{c}"),
             Compared::Random => f.write_str("random"),
         }
     }
@@ -58,12 +71,21 @@ pub struct MethodResult {
     pub deletion_curve: Vec<f64>,
     /// Mean insertion curve.
     pub insertion_curve: Vec<f64>,
+    /// Mean model (Ablation-CAM: head) passes per image, the unmasked pass included
+    /// (0 for the random map).
+    pub passes: f64,
+    /// Per image (in `per_image` order), the Pearson correlation of this method's full
+    /// map with the reference method's ([`Study::reference`]); None for the reference
+    /// itself and where a map is constant.
+    pub agreement: Vec<Option<f64>>,
 }
 
 /// The whole study.
 #[derive(Debug, Clone)]
 pub struct Study {
     pub steps: usize,
+    /// The first CAM method compared: every other method's maps are correlated with its.
+    pub reference: Option<String>,
     pub methods: Vec<MethodResult>,
     /// Images that could not be read: (id, why).
     pub failed: Vec<(String, String)>,
@@ -95,7 +117,8 @@ pub fn run_study(
     note: &dyn Fn(&str),
 ) -> Result<Study> {
     let faith = Faithfulness::new(model, opts.steps, opts.batch)?;
-    let mut results: Vec<Vec<(String, Curves)>> = vec![Vec::new(); runners.len()];
+    let reference = runners.iter().position(|(_, r)| r.is_some());
+    let mut results: Vec<Vec<ImageResult>> = vec![Vec::new(); runners.len()];
     let mut failed = Vec::new();
     for chunk in items.chunks(CHUNK) {
         let loaded = amva_model::preprocess::load_batch(chunk, &model.spec.preprocess, opts.resize);
@@ -105,10 +128,16 @@ pub fn run_study(
         progress(loaded.failed.len());
         failed.extend(loaded.failed.iter().cloned());
         let ids: Vec<&str> = loaded.ok.iter().map(|&i| chunk[i].id.as_str()).collect();
-        let curves = chunk_curves(model, &faith, runners, &loaded.input, &ids, opts.seed)?;
-        for (id, per_method) in ids.iter().zip(curves) {
-            for (r, c) in results.iter_mut().zip(per_method) {
-                r.push((id.to_string(), c));
+        let found = ChunkMaps::compute(model, runners, &loaded.input, &ids, opts.seed)?;
+        for j in 0..ids.len() {
+            let curves = found.curves(model, &faith, &loaded.input, j)?;
+            for (mi, (r, c)) in results.iter_mut().zip(curves).enumerate() {
+                r.push(ImageResult {
+                    id: ids[j].to_string(),
+                    curves: c,
+                    passes: found.passes[mi][j],
+                    agreement: found.agreement(reference, mi, j),
+                });
             }
             progress(1);
         }
@@ -127,54 +156,96 @@ pub fn run_study(
         .collect::<Result<_>>()?;
     Ok(Study {
         steps: opts.steps,
+        reference: reference.map(|i| runners[i].0.to_string()),
         methods,
         failed,
     })
 }
 
-/// Curves of every method for the images of one loaded chunk: `[image][method]`.
-fn chunk_curves(
-    model: &FrModel,
-    faith: &Faithfulness<'_>,
-    runners: &[(Compared, Option<CamRunner>)],
-    input: &[f32],
-    ids: &[&str],
-    seed: u64,
-) -> Result<Vec<Vec<Curves>>> {
-    let passes = forward_each(model, input, ids.len())?;
-    let pixels = model.spec.preprocess.height as usize * model.spec.preprocess.width as usize;
-    // full maps[method][image]
-    let mut full: Vec<Vec<Vec<f32>>> = Vec::new();
-    for (_, runner) in runners {
-        full.push(match runner {
-            Some(r) => r
-                .maps_with(input, &passes, &|_| {})?
-                .iter()
-                .map(|m| r.finish(&m.m).map(|f| f.data))
-                .collect::<Result<Vec<_>>>()?,
-            None => ids.iter().map(|id| random_map(seed, id, pixels)).collect(),
-        });
-    }
-    let per = model.input_len();
-    (0..ids.len())
-        .map(|j| {
-            let maps: Vec<&[f32]> = full.iter().map(|m| m[j].as_slice()).collect();
-            faith.curves(&input[j * per..(j + 1) * per], &passes[j].embedding, &maps)
-        })
-        .collect()
+/// One method on one image.
+#[derive(Debug, Clone)]
+struct ImageResult {
+    id: String,
+    curves: Curves,
+    passes: usize,
+    agreement: Option<f64>,
 }
 
-fn summarise(name: String, rows: Vec<(String, Curves)>, o: &StudyOptions) -> Result<MethodResult> {
+/// The full maps of every method for the images of one loaded chunk, and their cost.
+struct ChunkMaps {
+    passes_run: Vec<crate::Pass>,
+    /// full[method][image]
+    full: Vec<Vec<Vec<f32>>>,
+    /// passes[method][image]: model (or head) passes, the unmasked one included.
+    passes: Vec<Vec<usize>>,
+}
+
+impl ChunkMaps {
+    fn compute(
+        model: &FrModel,
+        runners: &[(Compared, Option<CamRunner>)],
+        input: &[f32],
+        ids: &[&str],
+        seed: u64,
+    ) -> Result<Self> {
+        let passes_run = forward_each(model, input, ids.len())?;
+        let pixels = model.spec.preprocess.height as usize * model.spec.preprocess.width as usize;
+        let (mut full, mut passes) = (Vec::new(), Vec::new());
+        for (_, runner) in runners {
+            let Some(r) = runner else {
+                full.push(ids.iter().map(|id| random_map(seed, id, pixels)).collect());
+                passes.push(vec![0; ids.len()]);
+                continue;
+            };
+            let low = r.maps_with(input, &passes_run, &|_| {})?;
+            passes.push(low.iter().map(|m| m.passes + 1).collect());
+            full.push(
+                low.iter()
+                    .map(|m| r.finish(&m.m).map(|f| f.data))
+                    .collect::<Result<_>>()?,
+            );
+        }
+        Ok(ChunkMaps {
+            passes_run,
+            full,
+            passes,
+        })
+    }
+
+    /// Deletion and insertion curves of every method on image `j`.
+    fn curves(
+        &self,
+        model: &FrModel,
+        faith: &Faithfulness<'_>,
+        input: &[f32],
+        j: usize,
+    ) -> Result<Vec<Curves>> {
+        let per = model.input_len();
+        let maps: Vec<&[f32]> = self.full.iter().map(|m| m[j].as_slice()).collect();
+        let embedding = &self.passes_run[j].embedding;
+        faith.curves(&input[j * per..(j + 1) * per], embedding, &maps)
+    }
+
+    /// Pearson of method `mi`'s map of image `j` with the reference method's (None for
+    /// the reference itself, or when a map is constant).
+    fn agreement(&self, reference: Option<usize>, mi: usize, j: usize) -> Option<f64> {
+        let r = reference.filter(|&r| r != mi)?;
+        let as64 = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<_>>();
+        amva_math::compare::pearson(&as64(&self.full[r][j]), &as64(&self.full[mi][j])).ok()
+    }
+}
+
+fn summarise(name: String, rows: Vec<ImageResult>, o: &StudyOptions) -> Result<MethodResult> {
     let mean_curve = |del: bool| -> Vec<f64> {
         (0..=o.steps)
             .map(|s| {
                 let v = |c: &Curves| if del { c.deletion[s] } else { c.insertion[s] };
-                rows.iter().map(|(_, c)| v(c)).sum::<f64>() / rows.len() as f64
+                rows.iter().map(|r| v(&r.curves)).sum::<f64>() / rows.len() as f64
             })
             .collect()
     };
-    let del: Vec<f64> = rows.iter().map(|(_, c)| c.deletion_score()).collect();
-    let ins: Vec<f64> = rows.iter().map(|(_, c)| c.insertion_score()).collect();
+    let del: Vec<f64> = rows.iter().map(|r| r.curves.deletion_score()).collect();
+    let ins: Vec<f64> = rows.iter().map(|r| r.curves.insertion_score()).collect();
     let ci = |v: &[f64]| {
         bootstrap_mean_ci(v, o.boot, 0.95, o.seed)
             .map_err(Error::math(format!("{name}: bootstrap")))
@@ -184,9 +255,30 @@ fn summarise(name: String, rows: Vec<(String, Curves)>, o: &StudyOptions) -> Res
         insertion: ci(&ins)?,
         deletion_curve: mean_curve(true),
         insertion_curve: mean_curve(false),
-        per_image: rows,
+        passes: rows.iter().map(|r| r.passes as f64).sum::<f64>() / rows.len() as f64,
+        agreement: rows.iter().map(|r| r.agreement).collect(),
+        per_image: rows.into_iter().map(|r| (r.id, r.curves)).collect(),
         name,
     })
+}
+
+impl MethodResult {
+    /// (median, 5th percentile) of the per-image agreement with the reference (linear
+    /// interpolation between order statistics), None without values.
+    pub fn agreement_summary(&self) -> Option<(f64, f64)> {
+        let mut v: Vec<f64> = self.agreement.iter().flatten().copied().collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let q = |p| amva_math::compare::quantile_linear(&v, p);
+        Some((q(0.5), q(0.05)))
+    }
+}
+
+/// An optional number as a CSV field (empty when absent).
+fn field(v: Option<f64>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_default()
 }
 
 impl Study {
@@ -195,16 +287,29 @@ impl Study {
         self.methods.first().map_or(0, |m| m.per_image.len())
     }
 
-    /// per_image.csv: image,method,deletion,insertion.
+    /// per_image.csv: image,method,deletion,insertion,pearson_vs_reference (empty for
+    /// the reference itself).
     pub fn per_image_csv(&self) -> Result<Vec<u8>> {
         let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(["image", "method", "deletion", "insertion"])
-            .map_err(csv_error)?;
+        w.write_record([
+            "image",
+            "method",
+            "deletion",
+            "insertion",
+            "pearson_vs_reference",
+        ])
+        .map_err(csv_error)?;
         for m in &self.methods {
-            for (id, c) in &m.per_image {
+            for ((id, c), r) in m.per_image.iter().zip(&m.agreement) {
                 let (d, i) = (c.deletion_score(), c.insertion_score());
-                w.write_record([id.as_str(), &m.name, &d.to_string(), &i.to_string()])
-                    .map_err(csv_error)?;
+                w.write_record([
+                    id.as_str(),
+                    &m.name,
+                    &d.to_string(),
+                    &i.to_string(),
+                    &field(*r),
+                ])
+                .map_err(csv_error)?;
             }
         }
         w.into_inner().map_err(|e| csv_error(e.into_error().into()))
@@ -222,6 +327,9 @@ impl Study {
             "insertion_mean",
             "insertion_lo",
             "insertion_hi",
+            "passes_per_image",
+            "pearson_median",
+            "pearson_p5",
         ])
         .map_err(csv_error)?;
         for m in &self.methods {
@@ -229,6 +337,12 @@ impl Study {
             let row = [d.estimate, d.lo, d.hi, i.estimate, i.lo, i.hi].map(|v| v.to_string());
             let mut rec = vec![m.name.clone(), self.count().to_string()];
             rec.extend(row);
+            let agree = m.agreement_summary();
+            rec.extend([
+                m.passes.to_string(),
+                field(agree.map(|a| a.0)),
+                field(agree.map(|a| a.1)),
+            ]);
             w.write_record(&rec).map_err(csv_error)?;
         }
         w.into_inner().map_err(|e| csv_error(e.into_error().into()))
@@ -285,16 +399,25 @@ impl Study {
 
     /// The table printed at the end of the command.
     pub fn table(&self) -> String {
+        let r = self.reference.as_deref().unwrap_or("-");
         let mut t = format!(
-            "{:<11} {:>26} {:>26}\n",
-            "method", "deletion (lower better)", "insertion (higher better)"
+            "{:<16} {:>26} {:>26} {:>8} {:>24}\n",
+            "method",
+            "deletion (lower better)",
+            "insertion (higher better)",
+            "passes",
+            format!("Pearson vs {r} (median, p5)")
         );
         for m in &self.methods {
             let (d, i) = (&m.deletion, &m.insertion);
+            let agree = match m.agreement_summary() {
+                Some((med, p5)) => format!("{med:.4}, {p5:.4}"),
+                None => "-".into(),
+            };
             let _ = writeln!(
                 t,
-                "{:<11} {:>8.4} [{:.4}, {:.4}] {:>8.4} [{:.4}, {:.4}]",
-                m.name, d.estimate, d.lo, d.hi, i.estimate, i.lo, i.hi
+                "{:<16} {:>8.4} [{:.4}, {:.4}] {:>8.4} [{:.4}, {:.4}] {:>8.1} {:>24}",
+                m.name, d.estimate, d.lo, d.hi, i.estimate, i.lo, i.hi, m.passes, agree
             );
         }
         t
@@ -306,5 +429,27 @@ fn csv_error(e: csv::Error) -> Error {
         what: "faithfulness table",
         value: e.to_string(),
         expected: "a CSV writable in memory",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compared_methods_name_score_cam_channels() {
+        let c: Compared = "scorecam:fast".parse().unwrap();
+        assert_eq!(c, Compared::Cam(Method::ScoreCam, Some(Channels::Fast)));
+        assert_eq!(c.to_string(), "scorecam:fast");
+        let c: Compared = "scorecam:top:64".parse().unwrap();
+        assert_eq!(c, Compared::Cam(Method::ScoreCam, Some(Channels::Top(64))));
+        assert_eq!(
+            "ablation".parse::<Compared>().unwrap(),
+            Compared::Cam(Method::Ablation, None)
+        );
+        assert_eq!("Random".parse::<Compared>().unwrap(), Compared::Random);
+        let err = "ablation:fast".parse::<Compared>().unwrap_err().to_string();
+        assert!(err.contains("only with scorecam"), "{err}");
+        assert!("scorecam:top:0".parse::<Compared>().is_err());
     }
 }

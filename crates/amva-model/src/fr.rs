@@ -218,6 +218,13 @@ impl FrModel {
         )
     }
 
+    /// Multiply-adds of one pass of the whole model on one image (tract's cost model:
+    /// convolutions, matrix products and per-element work). A map method's cost is its
+    /// passes times this.
+    pub fn multiply_adds_per_image(&self) -> Result<u64> {
+        crate::tract_engine::multiply_adds(&self.graph, &self.spec.preprocess.batch_shape(1))
+    }
+
     /// Shapes (batch 1) of every named tensor of the model.
     pub fn tensor_shapes(&self) -> Result<Vec<(String, Vec<usize>)>> {
         crate::tract_engine::tensor_shapes(&self.graph, &self.spec)

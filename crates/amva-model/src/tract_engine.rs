@@ -90,17 +90,42 @@ pub(crate) fn tensor_shapes(
     shapes_at(graph, &spec.preprocess.batch_shape(1))
 }
 
+/// The graph with its input at `dims`, every shape inferred.
+fn typed(graph: &crate::graph::OnnxGraph, dims: &[usize]) -> Result<TypedModel> {
+    tract_onnx::onnx()
+        .model_for_proto_model(&graph.proto)
+        .and_then(|m| m.with_input_fact(0, f32::fact(dims).into()))
+        .and_then(|m| m.into_typed())
+        .map_err(|e| err(&graph.path, e))
+}
+
+/// Multiply-adds of one pass of the graph with its input at `dims`, as tract's cost
+/// model counts them: convolutions and matrix products, and its per-element work
+/// (normalisations, activations, additions).
+pub(crate) fn multiply_adds(graph: &crate::graph::OnnxGraph, dims: &[usize]) -> Result<u64> {
+    let model = typed(graph, dims)?;
+    let mut total = 0u64;
+    for node in model.nodes() {
+        let inputs = model
+            .node_input_facts(node.id)
+            .map_err(|e| err(&graph.path, e))?;
+        for (cost, n) in node.op.cost(&inputs).map_err(|e| err(&graph.path, e))? {
+            if matches!(cost, tract_onnx::tract_core::ops::Cost::FMA(_)) {
+                let n = n.to_i64().map_err(|e| err(&graph.path, e))?;
+                total += u64::try_from(n).unwrap_or(0);
+            }
+        }
+    }
+    Ok(total)
+}
+
 /// Shapes of every named tensor, in graph order, with the input at `dims` (empty where
 /// tract cannot make a shape concrete).
 pub(crate) fn shapes_at(
     graph: &crate::graph::OnnxGraph,
     dims: &[usize],
 ) -> Result<Vec<(String, Vec<usize>)>> {
-    let model = tract_onnx::onnx()
-        .model_for_proto_model(&graph.proto)
-        .and_then(|m| m.with_input_fact(0, f32::fact(dims).into()))
-        .and_then(|m| m.into_typed())
-        .map_err(|e| err(&graph.path, e))?;
+    let model = typed(graph, dims)?;
     let mut out = Vec::new();
     for node in model.nodes() {
         for (ix, o) in node.outputs.iter().enumerate() {

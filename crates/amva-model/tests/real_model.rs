@@ -190,3 +190,45 @@ fn prelu_rewrite_keeps_the_default_models_embeddings() {
         assert!(cosine(&got, &want) > 0.99999);
     }
 }
+
+/// The model's multiply-adds against a naive count from the ONNX graph: for every Conv,
+/// output elements x (input channels / groups) x kernel area; for every Gemm/MatMul,
+/// output elements x the shared dimension. tract's count also has per-element work
+/// (batch norm, PReLU, additions), so it may exceed the naive count by a few per cent.
+#[test]
+fn multiply_adds_match_a_count_from_conv_and_matmul_shapes() {
+    let Some(sh) = shared() else { return };
+    let m = load(&sh, EngineKind::Tract);
+    let shapes: std::collections::HashMap<String, Vec<usize>> =
+        m.tensor_shapes().unwrap().into_iter().collect();
+    let g = m.graph.proto.graph.as_ref().unwrap();
+    let dims = |name: &str| -> Vec<u64> {
+        g.initializer
+            .iter()
+            .find(|t| t.name == name)
+            .map(|t| t.dims.iter().map(|&d| d as u64).collect())
+            .unwrap_or_else(|| shapes[name].iter().map(|&d| d as u64).collect())
+    };
+    let out_elems = |name: &str| shapes[name].iter().product::<usize>() as u64;
+    let mut naive = 0u64;
+    for node in &g.node {
+        match node.op_type.as_str() {
+            "Conv" => {
+                let w = dims(&node.input[1]);
+                naive += out_elems(&node.output[0]) * w[1..].iter().product::<u64>();
+            }
+            "Gemm" | "MatMul" => {
+                let a = dims(&node.input[0]);
+                naive += out_elems(&node.output[0]) * a[a.len() - 1];
+            }
+            _ => {}
+        }
+    }
+    let counted = m.multiply_adds_per_image().unwrap();
+    eprintln!("multiply-adds per image: tract {counted}, naive conv+matmul {naive}");
+    assert!(naive > 100_000_000, "{naive}");
+    assert!(
+        counted >= naive && (counted as f64) <= naive as f64 * 1.05,
+        "tract {counted} vs naive {naive}"
+    );
+}

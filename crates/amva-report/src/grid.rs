@@ -250,8 +250,12 @@ impl Grid {
         };
         let colorbar = bar.beside(block, s);
         Ok(Plan {
-            size: (width.ceil() as u32, height.ceil() as u32),
-            range,
+            layout: GridLayout {
+                size: (width.ceil() as u32, height.ceil() as u32),
+                panels: self.panels(cell, gap, left, top),
+                colorbar,
+                range,
+            },
             cell,
             gap,
             left,
@@ -259,8 +263,6 @@ impl Grid {
             title_size,
             title_lines,
             headers,
-            panels: self.panels(cell, gap, left, top),
-            colorbar,
             cb_ticks,
             cb_label_x: bar.label_x(colorbar, &cb_lines, cb_size, &m),
             cb_size,
@@ -295,31 +297,25 @@ impl Grid {
 
     /// Where the panels and colour bar will be in the rendered image.
     pub fn layout(&self) -> Result<GridLayout> {
-        let p = self.plan()?;
-        Ok(GridLayout {
-            size: p.size,
-            panels: p.panels,
-            colorbar: p.colorbar,
-            range: p.range,
-        })
+        Ok(self.plan()?.layout)
     }
 
     /// Draws the figure.
     pub fn render(&self) -> Result<RgbImage> {
         let p = self.plan()?;
-        let mut canvas = Canvas::new(&self.what(), p.size.0, p.size.1, PAPER)?;
+        let mut canvas = Canvas::new(&self.what(), p.layout.size.0, p.layout.size.1, PAPER)?;
         let s = p.m.s;
         self.paint_cells(&mut canvas, &p);
-        paint_colorbar(&mut canvas, p.colorbar, self.scale.colormap);
-        let width = f64::from(p.size.0);
+        paint_colorbar(&mut canvas, p.layout.colorbar, self.scale.colormap);
+        let width = f64::from(p.layout.size.0);
         let (title_size, margin) = (p.title_size, p.m.margin);
         canvas.lines_centered(&p.title_lines, width / 2.0, margin, title_size, true, INK);
         draw_headers(&mut canvas, &p);
         let cb_text = (&p.cb_lines[..], p.cb_size, p.cb_label_x);
         draw_colorbar_text(
             &mut canvas,
-            p.colorbar,
-            p.range,
+            p.layout.colorbar,
+            p.layout.range,
             &p.cb_ticks,
             p.m.tick,
             cb_text,
@@ -333,12 +329,12 @@ impl Grid {
     /// Paints each cell's heat, or "no data" for an empty one.
     fn paint_cells(&self, canvas: &mut Canvas, p: &Plan) {
         let style = PanelStyle {
-            range: p.range,
+            range: p.layout.range,
             colormap: self.scale.colormap,
             underlay: None,
             outline: self.scale.outline.as_ref(),
         };
-        for (cell, &rect) in self.cells.iter().zip(&p.panels) {
+        for (cell, &rect) in self.cells.iter().zip(&p.layout.panels) {
             let Some(c) = cell else {
                 let (x0, y0) = (i64::from(rect.x), i64::from(rect.y));
                 let (x1, y1) = (i64::from(rect.x1()), i64::from(rect.y1()));
@@ -386,9 +382,9 @@ fn draw_headers(canvas: &mut Canvas, p: &Plan) {
 }
 
 struct Plan {
-    size: (u32, u32),
+    /// What [`Grid::layout`] reports: size, panels, colour bar, range.
+    layout: GridLayout,
     m: Metrics,
-    range: (f32, f32),
     cell: f64,
     gap: f64,
     left: f64,
@@ -396,8 +392,6 @@ struct Plan {
     title_size: f64,
     title_lines: Vec<String>,
     headers: Headers,
-    panels: Vec<PixelRect>,
-    colorbar: PixelRect,
     cb_ticks: (Vec<f64>, usize),
     cb_size: f64,
     cb_lines: Vec<String>,

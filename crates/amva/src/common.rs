@@ -152,6 +152,21 @@ impl std::ops::Deref for ModelArgs {
     }
 }
 
+impl ModelFiles {
+    /// The model path and settings, these files run with `engine` (for the benchmarks,
+    /// which load one model per engine).
+    pub fn path_and_spec(&self, engine: EngineKind) -> Result<(PathBuf, ModelSpec)> {
+        let args = ModelArgs {
+            files: self.clone(),
+            channels: None,
+            engine,
+        };
+        let path = args.path()?;
+        let spec = args.spec(&path)?;
+        Ok((path, spec))
+    }
+}
+
 impl ModelArgs {
     /// The model path: --model, else the default model.
     pub fn path(&self) -> Result<PathBuf> {

@@ -40,6 +40,8 @@ pub struct EnginesArgs {
     /// Repetitions (the median is reported).
     #[arg(long, default_value_t = 3)]
     pub rounds: usize,
+    #[command(flatten)]
+    pub model: crate::common::ModelFiles,
 }
 
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
@@ -55,7 +57,6 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
 }
 
 fn engines(a: EnginesArgs, machine: &Machine, ui: &Ui) -> Result<()> {
-    let path = amva_fetch::models::ensure(amva_io::models::FR_FEATURE)?;
     let mut kinds = vec![amva_model::EngineKind::Tract];
     if amva_model::engine::ort_available() {
         kinds.push(amva_model::EngineKind::Ort);
@@ -65,8 +66,8 @@ fn engines(a: EnginesArgs, machine: &Machine, ui: &Ui) -> Result<()> {
     let threads = rayon::current_num_threads();
     let mut rows = Vec::new();
     for kind in &kinds {
-        let model =
-            amva_model::FrModel::load(&path, amva_model::ModelSpec::default_model(), *kind)?;
+        let (path, spec) = a.model.path_and_spec(*kind)?;
+        let model = amva_model::FrModel::load(&path, spec, *kind)?;
         let input = bench_inputs(&a.images, a.n, &model.spec.preprocess)?;
         for batch in [1usize, 32] {
             model.embed_parallel(
@@ -83,7 +84,7 @@ fn engines(a: EnginesArgs, machine: &Machine, ui: &Ui) -> Result<()> {
         }
     }
     let rate = |k: &str, b: usize| rows.iter().find(|r| r.0 == k && r.1 == b).map(|r| r.2);
-    let mut json = serde_json::json!({"command": "bench engines", "cpu": machine.cpu, "idle": machine.idle, "threads": threads, "images": a.n, "results": rows.iter().map(|r| serde_json::json!({"engine": r.0, "batch": r.1, "per_second": r.2})).collect::<Vec<_>>()});
+    let mut json = serde_json::json!({"command": "bench engines", "model": a.model.model, "cpu": machine.cpu, "idle": machine.idle, "threads": threads, "images": a.n, "results": rows.iter().map(|r| serde_json::json!({"engine": r.0, "batch": r.1, "per_second": r.2})).collect::<Vec<_>>()});
     for b in [1, 32] {
         if let (Some(o), Some(t)) = (rate("ort", b), rate("tract", b)) {
             println!("ratio ort/tract at batch {b}: {:.2}x", o / t);

@@ -5,9 +5,12 @@
 use super::bench_util::median_secs;
 use crate::common::Ui;
 use amva_maps::{CamRunner, MapParams, Method};
-use amva_model::{EngineKind, FrModel, ModelSpec};
+use amva_model::{EngineKind, FrModel};
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
+
+/// What `--methods` times by default: every map method.
+const TIMED: &str = "scorecam,ablation,eigencam,activation";
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Example:
@@ -35,11 +38,7 @@ pub struct Args {
     #[arg(long, default_value_t = 3, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub scorecam_rounds: usize,
     /// Methods to time.
-    #[arg(
-        long,
-        default_value = "scorecam,ablation,eigencam,activation",
-        value_delimiter = ','
-    )]
+    #[arg(long, value_delimiter = ',', default_value = TIMED)]
     pub methods: Vec<Method>,
     /// Score-CAM masked images per model call (default: 4 with ONNX Runtime, 1 with tract).
     #[arg(long)]
@@ -50,6 +49,9 @@ pub struct Args {
     /// Skip the peer.
     #[arg(long)]
     pub no_peer: bool,
+    /// Another FR model (its settings file beside it, or --model-config); no peer then.
+    #[command(flatten)]
+    pub model: crate::common::ModelFiles,
 }
 
 /// ", median of N" for a figure measured N > 1 times.
@@ -92,7 +94,6 @@ fn peer_script() -> Option<PathBuf> {
 }
 
 pub fn run(a: Args, machine: &super::bench_util::Machine, ui: &Ui) -> Result<()> {
-    let path = amva_fetch::models::ensure(amva_io::models::FR_FEATURE)?;
     let mut kinds = vec![EngineKind::Tract];
     if amva_model::engine::ort_available() {
         kinds.push(EngineKind::Ort);
@@ -103,7 +104,8 @@ pub fn run(a: Args, machine: &super::bench_util::Machine, ui: &Ui) -> Result<()>
     let mut rows: Vec<serde_json::Value> = Vec::new();
     let mut best_scorecam: Option<(String, f64)> = None;
     for kind in &kinds {
-        let model = FrModel::load(&path, ModelSpec::default_model(), *kind)?;
+        let (path, spec) = a.model.path_and_spec(*kind)?;
+        let model = FrModel::load(&path, spec, *kind)?;
         for &method in &a.methods {
             let n = if method == Method::ScoreCam {
                 a.n_scorecam
@@ -155,8 +157,11 @@ pub fn run(a: Args, machine: &super::bench_util::Machine, ui: &Ui) -> Result<()>
             }
         }
     }
-    let mut json = serde_json::json!({"command": "bench maps", "cpu": machine.cpu, "idle": machine.idle, "threads": threads, "results": rows});
-    if a.methods.contains(&Method::ScoreCam) && !a.no_peer {
+    let mut json = serde_json::json!({"command": "bench maps", "model": a.model.model, "cpu": machine.cpu, "idle": machine.idle, "threads": threads, "results": rows});
+    if a.model.model.is_some() && !a.no_peer {
+        ui.note("no peer for --model: the pytorch-grad-cam peer runs the default model");
+    }
+    if a.methods.contains(&Method::ScoreCam) && !a.no_peer && a.model.model.is_none() {
         match (peer_python(&a), peer_script()) {
             (Some(py), Some(script)) => {
                 ui.note(&format!("running the pytorch-grad-cam peer ({} {})", py.display(), script.display()));
@@ -174,7 +179,7 @@ pub fn run(a: Args, machine: &super::bench_util::Machine, ui: &Ui) -> Result<()>
                     .arg(&a.images)
                     .args(["--n", &a.n_scorecam.to_string()])
                     .args(["--rounds", &a.scorecam_rounds.to_string(), "--model"])
-                    .arg(&path)
+                    .arg(amva_fetch::models::ensure(amva_io::models::FR_FEATURE)?)
                     .output()
                     .with_context(|| format!("running {}", py.display()))?;
                 let stdout = String::from_utf8_lossy(&out.stdout);

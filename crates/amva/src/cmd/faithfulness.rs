@@ -11,14 +11,20 @@ use amva_math::compare::{Interval, DEFAULT_BOOTSTRAP};
 use anyhow::Result;
 use std::path::PathBuf;
 
+/// What `--methods` compares by default: every map method and the random baseline.
+const COMPARED: &str = "scorecam,ablation,eigencam,activation,random";
+
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   amva faithfulness --images faces/ --out faith/
   amva faithfulness --images faces/ --out faith/ --methods ablation,eigencam,activation,random --limit 200
   amva faithfulness --images faces/ --out faith-sc/ --methods scorecam,random --channels top:64 --limit 50
+  amva faithfulness --images faces/ --out fast/ --methods scorecam,scorecam:fast,random --limit 200
 
-Writes per_image.csv (image,method,deletion,insertion), summary.csv and faithfulness.json
-(means with 95 % bootstrap intervals, mean curves, all parameters and the seed), and
+Writes per_image.csv (image,method,deletion,insertion,pearson_vs_reference), summary.csv
+and faithfulness.json (means with 95 % bootstrap intervals, model passes per image, the
+median and 5th percentile of the Pearson correlation with the first method's maps, mean
+curves, all parameters and the seed), and
 curves.png (mean deletion and insertion curves). Deletion: lower is more faithful;
 insertion: higher is more faithful.")]
 pub struct Args {
@@ -27,12 +33,10 @@ pub struct Args {
     /// Output folder.
     #[arg(long)]
     pub out: PathBuf,
-    /// Methods to compare, comma-separated: scorecam, ablation, eigencam, activation, random.
-    #[arg(
-        long,
-        default_value = "scorecam,ablation,eigencam,activation,random",
-        value_delimiter = ','
-    )]
+    /// Methods to compare, comma-separated: scorecam, ablation, eigencam, activation, random;
+    /// Score-CAM variants name their channels (scorecam:fast, scorecam:top:64). Every map
+    /// is correlated with the first method's (pearson_vs_reference).
+    #[arg(long, value_delimiter = ',', default_value = COMPARED)]
     pub methods: Vec<String>,
     /// Steps per curve (each removes or inserts 1/steps of the pixels).
     #[arg(long, default_value_t = 20)]
@@ -69,7 +73,11 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let runners: Vec<(Compared, Option<CamRunner>)> = which
         .iter()
         .map(|&c| match c {
-            Compared::Cam(m) => Ok((c, Some(CamRunner::new(&model, a.cam.params(m, &model))?))),
+            Compared::Cam(m, channels) => {
+                let mut p = a.cam.params(m, &model);
+                p.channels = channels.unwrap_or(p.channels);
+                Ok((c, Some(CamRunner::new(&model, p)?)))
+            }
             Compared::Random => Ok((c, None)),
         })
         .collect::<Result<_>>()?;
@@ -103,6 +111,9 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     amva_report::write_png_atomic(a.out.join("curves.png"), &study.figure()?)?;
     if !ui.json && !ui.quiet {
         print!("{}", study.table());
+        if let Ok(macs) = model.multiply_adds_per_image() {
+            println!("one model pass: {:.3} G multiply-adds (tract's count); a method costs its passes times this (Ablation-CAM's passes run the head only)", macs as f64 / 1e9);
+        }
     }
     let (count, failed, secs) = (
         study.count(),
@@ -172,6 +183,10 @@ fn record(
         "methods": study.methods.iter().map(|m| (m.name.clone(), serde_json::json!({
             "deletion": interval(&m.deletion), "insertion": interval(&m.insertion),
             "mean_deletion_curve": m.deletion_curve, "mean_insertion_curve": m.insertion_curve,
+            "passes_per_image": m.passes,
+            "pearson_vs_reference": m.agreement_summary().map(|(median, p5)| serde_json::json!({"median": median, "p5": p5})),
         }))).collect::<serde_json::Map<_, _>>(),
+        "reference": study.reference,
+        "model_multiply_adds_per_pass": model.multiply_adds_per_image().ok(),
     })
 }

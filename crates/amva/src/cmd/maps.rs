@@ -57,7 +57,9 @@ pub struct CamArgs {
     /// Softmax temperature for --score softmax.
     #[arg(long, default_value_t = 1.0)]
     pub temperature: f64,
-    /// Score-CAM channels: all, or top:N (the N of highest activation variance; faster, approximate).
+    /// Score-CAM channels: all; fast (a quarter of the model passes: the top (K+1)/4-1 by
+    /// variance, 127 of 512; error measured in docs/fast-scorecam.md); or top:N (the N of
+    /// highest activation variance).
     #[arg(long, default_value = "all")]
     pub channels: Channels,
     /// Items per model call for the extra passes (default: 4 with ONNX Runtime, 1 with tract; 64 head runs for ablation).
@@ -90,6 +92,8 @@ impl CamArgs {
   amva maps --images list.csv --out part2/ --shard 2/8
   # pytorch-grad-cam's weighting on the 256 most variable channels
   amva maps --images faces/ --out maps/ --score softmax --channels top:256
+  # Score-CAM at a quarter of the model passes (bounded, measured error)
+  amva maps --images faces/ --out maps-fast/ --channels fast
 
 Writes maps.npy (N x h x w float32: the weighted sum m before ReLU, upsampling and
 min-max, from which every full map is rebuilt exactly), index.csv (row,image,flags),
