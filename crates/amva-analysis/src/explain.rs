@@ -331,6 +331,9 @@ pub struct ExplainOptions {
     pub resize: bool,
 }
 
+/// (image id, reason) of the images that could not be explained.
+pub type Failures = Vec<(String, String)>;
+
 /// Explains every image of `items` against `reference` with maps from `runner` (made
 /// with the reference's model and map parameters): per image a figure, its map, its
 /// deviation and its z-map (`.npy`) in `out`, named after the file stem (made unique),
@@ -343,7 +346,7 @@ pub fn explain_images(
     opts: &ExplainOptions,
     out: &Path,
     progress: &(dyn Fn(usize) + Sync),
-) -> Result<(Vec<Explained>, Vec<(String, String)>)> {
+) -> Result<(Vec<Explained>, Failures)> {
     let read = amva_maps::ReadOptions {
         resize: opts.resize,
         strict: false,

@@ -129,11 +129,11 @@ pub fn run_study(
         failed.extend(loaded.failed.iter().cloned());
         let ids: Vec<&str> = loaded.ok.iter().map(|&i| chunk[i].id.as_str()).collect();
         let found = ChunkMaps::compute(model, runners, &loaded.input, &ids, opts.seed)?;
-        for j in 0..ids.len() {
+        for (j, id) in ids.iter().enumerate() {
             let curves = found.curves(model, &faith, &loaded.input, j)?;
             for (mi, (r, c)) in results.iter_mut().zip(curves).enumerate() {
                 r.push(ImageResult {
-                    id: ids[j].to_string(),
+                    id: id.to_string(),
                     curves: c,
                     passes: found.passes[mi][j],
                     agreement: found.agreement(reference, mi, j),

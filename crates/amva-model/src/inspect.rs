@@ -361,7 +361,7 @@ fn proposal_toml(
          width = {w}\nheight = {h}\nlayout = \"{layout}\"\n{prep_note}\n\
          channel_order = \"{order}\"\nmean = {mean}\nstd = {std}\n\
          # The graph output ({d:?}).\nembedding = \"{emb}\"\n\
-         # CAM target layer {tshape}: {why}.\ntarget = \"{target}\"\n",
+         # CAM target layer {tshape:?}: {why}.\ntarget = \"{target}\"\n",
         sha = graph.sha256,
         input = input.name,
         shape = input.shape,
@@ -371,7 +371,7 @@ fn proposal_toml(
         std = f(&p.std),
         d = emb.shape,
         emb = spec.embedding,
-        tshape = format!("{:?}", target.shape),
+        tshape = target.shape,
         target = spec.target,
     );
     if let Some(t) = serfiq {

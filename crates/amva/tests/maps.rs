@@ -425,10 +425,41 @@ fn scorecam_and_ablation_beat_the_random_map_on_deletion_and_insertion() {
     );
     assert!(out.join("curves.png").is_file());
 
-    let sc = faithfulness(&sh, &t.path().join("sc"), "scorecam,random", 16);
+    let sc_dir = t.path().join("sc");
+    let sc = faithfulness(&sh, &sc_dir, "scorecam,scorecam:fast,random", 16);
     eprintln!(
-        "Score-CAM, all 512 channels, 16 faces: {:?}; random {:?}",
-        sc["scorecam"], sc["random"]
+        "Score-CAM, all 512 channels, 16 faces: {:?}; fast {:?}; random {:?}",
+        sc["scorecam"], sc["scorecam:fast"], sc["random"]
     );
     beats_random(&sc, "scorecam");
+    beats_random(&sc, "scorecam:fast");
+    // The fast variant: at most a quarter of the passes, maps close to the exact ones.
+    let cost = cost_and_agreement(&sc_dir);
+    let ((exact, _), (fast, (median, p5))) = (cost["scorecam"], cost["scorecam:fast"]);
+    eprintln!("passes per image: exact {exact}, fast {fast}; Pearson median {median:.4}, 5th percentile {p5:.4}");
+    assert!(exact >= 4.0 * fast, "exact {exact} vs fast {fast} passes");
+    assert!(
+        median >= 0.99 && p5 >= 0.97,
+        "Pearson median {median}, p5 {p5}"
+    );
+}
+
+/// Per method: (model passes per image, (median, 5th percentile) of the Pearson
+/// correlation with the first method's maps; NaN for the first method itself).
+fn cost_and_agreement(dir: &Path) -> HashMap<String, (f64, (f64, f64))> {
+    let mut r = csv::Reader::from_path(dir.join("summary.csv")).unwrap();
+    let h = r.headers().unwrap().clone();
+    let col = |name: &str| h.iter().position(|c| c == name).unwrap();
+    let (passes, median, p5) = (
+        col("passes_per_image"),
+        col("pearson_median"),
+        col("pearson_p5"),
+    );
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            let v = |i: usize| rec[i].parse::<f64>().unwrap_or(f64::NAN);
+            (rec[0].to_string(), (v(passes), (v(median), v(p5))))
+        })
+        .collect()
 }

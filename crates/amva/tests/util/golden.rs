@@ -185,7 +185,7 @@ impl Golden<'_> {
         let mut want_files = files(&self.expected);
         want_files.remove(Path::new(MANIFEST));
         want_files.extend(manifest.keys().cloned());
-        let mut got_files = files(&out);
+        let mut got_files = files(out);
         got_files.retain(|f| !self.ignored(f));
         for f in want_files.symmetric_difference(&got_files) {
             problems.push(format!(
