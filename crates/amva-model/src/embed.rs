@@ -32,13 +32,6 @@ pub struct Problems {
     pub warnings: Vec<(String, String)>,
 }
 
-impl Problems {
-    fn extend(&mut self, other: &Problems) {
-        self.failed.extend_from_slice(&other.failed);
-        self.warnings.extend_from_slice(&other.warnings);
-    }
-}
-
 impl FrModel {
     /// Embeds `items` chunk by chunk. `each(id, embedding)` receives every finite
     /// embedding, in the items' order; `chunk_done(images, problems)` follows each chunk
@@ -69,7 +62,8 @@ impl FrModel {
                 }
             }
             chunk_done(chunk.len(), &problems);
-            all.extend(&problems);
+            all.failed.extend(problems.failed);
+            all.warnings.extend(problems.warnings);
         }
         Ok(all)
     }

@@ -106,12 +106,14 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     std::fs::create_dir_all(&a.out)?;
     amva_io::atomic::write_atomic(&a.out.join("per_image.csv"), &study.per_image_csv()?)?;
     amva_io::atomic::write_atomic(&a.out.join("summary.csv"), &study.summary_csv()?)?;
-    let json = record(&a, &study, &runners, &model, &model_path, &opts);
+    // Shape inference of the whole graph: done once, for the record and the printout.
+    let macs = model.multiply_adds_per_image().ok();
+    let json = record(&a, &study, &runners, &model, &model_path, &opts, macs);
     amva_io::atomic::write_json(&a.out.join("faithfulness.json"), &json)?;
     amva_report::write_png_atomic(a.out.join("curves.png"), &study.figure()?)?;
     if !ui.json && !ui.quiet {
         print!("{}", study.table());
-        if let Ok(macs) = model.multiply_adds_per_image() {
+        if let Some(macs) = macs {
             println!("one model pass: {:.3} G multiply-adds (tract's count); a method costs its passes times this (Ablation-CAM's passes run the head only)", macs as f64 / 1e9);
         }
     }
@@ -160,6 +162,7 @@ fn record(
     model: &amva_model::FrModel,
     model_path: &std::path::Path,
     opts: &StudyOptions,
+    macs: Option<u64>,
 ) -> serde_json::Value {
     let cam_params: serde_json::Map<String, serde_json::Value> = runners
         .iter()
@@ -187,6 +190,6 @@ fn record(
             "pearson_vs_reference": m.agreement_summary().map(|(median, p5)| serde_json::json!({"median": median, "p5": p5})),
         }))).collect::<serde_json::Map<_, _>>(),
         "reference": study.reference,
-        "model_multiply_adds_per_pass": model.multiply_adds_per_image().ok(),
+        "model_multiply_adds_per_pass": macs,
     })
 }
