@@ -7,7 +7,7 @@
 //! 3. comparisons ([`compare`]): region means, deviation maps, distribution shift,
 //!    profiles, the trend over bins, each computed once per method;
 //! 4. tests ([`significance`]): the permutation test of each method; agreement
-//!    across methods ([`across`]);
+//!    across methods ([`across`]); every image scored and explained ([`images`]);
 //! 5. figures and report rendered in memory ([`report`]), the [`Summary`] made from the
 //!    results ([`summarise`]);
 //! 6. every file written ([`write`]) only then, so a failure leaves no half output.
@@ -26,6 +26,9 @@
 //! arrays/<method>/permutation.npy      observed statistic, then each permutation's
 //! arrays/<method>/bins_region.npy      B x 2: mean AM-V inside, outside per bin
 //! groups/<method>.csv       image,row,score,groups
+//! images.csv                every image: typicality; each method's score, rank, group and
+//!                           explanation against its high group (as `amva explain`)
+//! arrays/typicality/all_{mam,amv}.npy  the MAM and AM-V of all maps (typicality's reference)
 //! unmatched.csv             method,image,reason: every id without a partner, every excluded score
 //! ```
 
@@ -36,6 +39,7 @@ use crate::Result;
 
 pub mod across;
 pub mod compare;
+pub mod images;
 mod options;
 mod page;
 pub mod report;
@@ -94,11 +98,14 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
         });
     }
     let across = across::across_methods(&plan.groups);
+    progress("images", 0, plan.source.len());
+    let images = images::per_image(&plan, &methods, &opts.out)?;
     let analysis = Analysis {
         plan,
         methods,
         across,
         passes,
+        images,
     };
     let rendered = if opts.figures {
         Some(report::render(&analysis, opts)?)

@@ -160,6 +160,25 @@ impl Reference {
         })
     }
 
+    /// A reference from statistics in memory, as `amva analyze` holds them before it
+    /// writes them: MAM and AM-V are rounded to `f32` as the analysis writes them, so
+    /// the reference equals [`Reference::open`] of the written folder.
+    pub fn in_memory(group: InMemory<'_>, mam: &[f64], amv: &[f64]) -> Self {
+        let round = |v: &[f64]| v.iter().map(|&x| f64::from(x as f32)).collect();
+        Reference {
+            dir: group.dir.into(),
+            method: group.method.into(),
+            rule: group.rule.into(),
+            n: group.n,
+            mam: round(mam),
+            amv: round(amv),
+            shape: group.shape,
+            inside: group.inside.to_vec(),
+            margin_px: group.margin_px,
+            maps_meta: group.maps_meta.clone(),
+        }
+    }
+
     /// The model checksum the reference maps were made with, if recorded.
     pub fn model_sha256(&self) -> Option<String> {
         serde_json::from_value::<RecordedModel>(self.maps_meta.clone())
@@ -181,6 +200,27 @@ impl Reference {
             }),
         }
     }
+}
+
+/// What a reference held in memory is (see [`Reference::in_memory`]).
+#[derive(Debug, Clone, Copy)]
+pub struct InMemory<'a> {
+    /// The analysis folder it will be written to.
+    pub dir: &'a Path,
+    /// The method (or `all maps` for typicality).
+    pub method: &'a str,
+    /// The group's rule.
+    pub rule: &'a str,
+    /// Maps in the group.
+    pub n: usize,
+    /// H, W.
+    pub shape: (usize, usize),
+    /// Central face region, true inside.
+    pub inside: &'a [bool],
+    /// Margin of the region on the H x W grid.
+    pub margin_px: f64,
+    /// The maps' meta.json.
+    pub maps_meta: &'a Value,
 }
 
 /// The scores of one image (ALGORITHMS 5).
@@ -260,11 +300,23 @@ pub fn explanation_figure(
     face: &RgbImage,
     id: &str,
 ) -> Result<RgbImage> {
+    explanation_figure_sized(reference, expl, map, face, id, (560, 520))
+}
+
+/// [`explanation_figure`] with panels of `size` (width, height) pixels: the report's
+/// galleries draw the same figure smaller.
+pub fn explanation_figure_sized(
+    reference: &Reference,
+    expl: &Explanation,
+    map: &[f32],
+    face: &RgbImage,
+    id: &str,
+    size: (u32, u32),
+) -> Result<RgbImage> {
     let (h, w) = reference.shape;
     let outline = Outline::new(reference.inside.clone(), h, w, "central face region")
         .map_err(AnalysisError::report("region outline"))?;
     let s = &expl.scores;
-    let size = (560, 520);
     let own = Heatmap::new(map.to_vec(), h, w)
         .map_err(AnalysisError::report(id))?
         .title(format!("Activation map of {id}"))

@@ -844,3 +844,119 @@ fn explanation_against_a_reference_matches_naive() {
     assert!((s.outside_share - so / sum).abs() < 1e-12);
     assert!((s.max_abs_z - zmax).abs() < 1e-9);
 }
+
+/// images.csv (issue 12): typicality against a naive mean |z| over all maps (1e-6),
+/// each method's deviation scores equal `explain_map` against the reference read back
+/// with `Reference::open` (the code path of `amva explain`, 1e-6), ranks and groups
+/// equal a naive sort (ties by image id).
+#[test]
+fn images_csv_matches_naive_typicality_explain_and_ranks() {
+    use amva_analysis::explain::{explain_map, Reference};
+    let n = 40;
+    let dir = tempfile::tempdir().unwrap();
+    let maps_dir = dir.path().join("maps");
+    let id = ids(n);
+    let low = random_maps(n, 21);
+    write_store(
+        &maps_dir,
+        &id,
+        LOW,
+        FULL,
+        &low,
+        false,
+        serde_json::json!({}),
+    )
+    .unwrap();
+    // Method a: score = row (ties at rows 0 and 1); method b: lower is better, some ties.
+    let a: Vec<(String, f64)> = (0..n).map(|i| (id[i].clone(), (i.max(1)) as f64)).collect();
+    let b: Vec<(String, f64)> = (0..n)
+        .map(|i| (id[i].clone(), ((i * 7) % 11) as f64))
+        .collect();
+    let sa = score_file(dir.path(), "a.csv", &a);
+    let sb = score_file(dir.path(), "b.csv", &b);
+    let out = dir.path().join("out");
+    let mut opts = AnalyzeOptions::new(&maps_dir, vec![sa, sb], &out);
+    opts.directions = vec![("b".into(), amva_math::groups::Direction::Lower)];
+    opts.figures = false;
+    opts.permutations = 0;
+    analyze(&opts, &mut |_, _, _| {}).unwrap();
+    let text = std::fs::read_to_string(out.join("images.csv")).unwrap();
+    let mut rd = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = rd.headers().unwrap().iter().map(String::from).collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("{name}"))
+    };
+    let rows: Vec<Vec<String>> = rd
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    assert_eq!(rows.len(), n);
+    let full = finish_all(&low, n);
+    let all = naive_stats(&full.iter().collect::<Vec<_>>());
+    let f32r = |v: &[f64]| v.iter().map(|&x| f64::from(x as f32)).collect::<Vec<f64>>();
+    let (mam, amv) = (f32r(&all.mean), f32r(&all.std));
+    let num = |s: &str| s.parse::<f64>().unwrap();
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r[col("image")], id[i]);
+        let naive: f64 = full[i]
+            .iter()
+            .enumerate()
+            .map(|(p, &v)| ((f64::from(v) - mam[p]) / amv[p].max(0.01)).abs())
+            .sum::<f64>()
+            / full[i].len() as f64;
+        let got = num(&r[col("typicality")]);
+        assert!(
+            (got - naive).abs() <= 1e-6,
+            "image {i}: typicality {got} vs naive {naive}"
+        );
+    }
+    for (m, scores, lower) in [("a", &a, false), ("b", &b, true)] {
+        let reference = Reference::open(&out, Some(m)).unwrap();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&x, &y| {
+            let (sx, sy) = (scores[x].1, scores[y].1);
+            let c = if lower {
+                sx.total_cmp(&sy)
+            } else {
+                sy.total_cmp(&sx)
+            };
+            c.then(id[x].cmp(&id[y]))
+        });
+        for (i, r) in rows.iter().enumerate() {
+            let e = explain_map(&reference, &full[i], 0.01).unwrap().scores;
+            for (c, want) in [
+                ("mean_abs_deviation", e.mean_abs_deviation),
+                ("inside", e.inside),
+                ("outside", e.outside),
+                ("outside_share", e.outside_share),
+                ("mean_abs_z", e.mean_abs_z),
+            ] {
+                let got = num(&r[col(&format!("{m}.{c}"))]);
+                assert!(
+                    (got - want).abs() <= 1e-6,
+                    "{m} image {i} {c}: {got} vs {want}"
+                );
+            }
+            let rank = order.iter().position(|&x| x == i).unwrap() + 1;
+            assert_eq!(
+                r[col(&format!("{m}.rank"))],
+                rank.to_string(),
+                "{m} image {i}"
+            );
+            let groups = r[col(&format!("{m}.group"))].clone();
+            assert_eq!(
+                groups.split(';').any(|g| g == "high"),
+                rank <= 4,
+                "{m} {i}: {groups}"
+            );
+            assert_eq!(
+                groups.split(';').any(|g| g == "low"),
+                rank > n - 4,
+                "{m} {i}: {groups}"
+            );
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! The typed results of a run, stage by stage: what is summarised, drawn and written.
 
 use super::compare::Comparison;
+use super::images::PerImage;
 use super::significance::Significance;
 use super::validate::Plan;
 use crate::setstats::PassReport;
@@ -40,4 +41,6 @@ pub struct Analysis {
     pub across: AcrossMethods,
     /// How the statistics were computed.
     pub passes: PassReport,
+    /// Every image scored, ranked and explained.
+    pub images: PerImage,
 }

@@ -26,6 +26,12 @@ pub mod files {
     pub const UNMATCHED: &str = "unmatched.csv";
     /// The report.
     pub const REPORT: &str = "report.html";
+    /// Every image: typicality, scores, ranks, groups, explanations.
+    pub const IMAGES_CSV: &str = "images.csv";
+    /// The MAM of all maps (typicality's reference).
+    pub const TYPICAL_MAM: &str = "arrays/typicality/all_mam.npy";
+    /// The AM-V of all maps (typicality's reference).
+    pub const TYPICAL_AMV: &str = "arrays/typicality/all_amv.npy";
 
     /// A per-pixel statistic of a group.
     pub fn group_stat(key: &str, group: &str, s: Stat) -> String {

@@ -25,6 +25,7 @@ pub fn write_outputs(
         write_groups_csv(analysis, g, key, out)?;
     }
     write_unmatched(analysis, out)?;
+    write_images_csv(analysis, out)?;
     if let Some((figures, _)) = rendered {
         figures.write_all(out)?;
     }
@@ -58,6 +59,9 @@ fn write_arrays(analysis: &Analysis, out: &Path) -> Result<()> {
         .map(|&i| if i { 1.0 } else { 0.0 })
         .collect();
     save(out, files::REGION_MASK, &[h, w], &mask)?;
+    let t = &analysis.images.typical;
+    save(out, files::TYPICAL_MAM, &[h, w], &t.mam)?;
+    save(out, files::TYPICAL_AMV, &[h, w], &t.amv)?;
     for ((g, key), r) in analysis
         .plan
         .groups
@@ -170,4 +174,68 @@ fn write_unmatched(analysis: &Analysis, out: &Path) -> Result<()> {
         &out.join(files::UNMATCHED),
         &bytes,
     )?)
+}
+
+/// The columns of `images.csv` for one method (prefixed with its key).
+pub const IMAGE_METHOD_COLUMNS: [&str; 8] = [
+    "score",
+    "rank",
+    "group",
+    "mean_abs_deviation",
+    "inside",
+    "outside",
+    "outside_share",
+    "mean_abs_z",
+];
+
+/// `images.csv`: every image of the store with its typicality and, per method, its
+/// score, rank, groups and explanation against the method's high group.
+fn write_images_csv(analysis: &Analysis, out: &Path) -> Result<()> {
+    let what = files::IMAGES_CSV;
+    let err = |e: csv::Error| AnalysisError::store(what, e.to_string());
+    let mut wr = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<String> = ["image", "row", "flat", "typicality"]
+        .map(String::from)
+        .into();
+    for key in &analysis.plan.keys {
+        header.extend(IMAGE_METHOD_COLUMNS.iter().map(|c| format!("{key}.{c}")));
+    }
+    wr.write_record(&header).map_err(err)?;
+    let per = &analysis.images;
+    let opt = |v: Option<String>| v.unwrap_or_default();
+    for (row, (id, img)) in analysis
+        .plan
+        .source
+        .ids()
+        .iter()
+        .zip(&per.images)
+        .enumerate()
+    {
+        let mut rec = vec![
+            id.clone(),
+            row.to_string(),
+            img.flat.to_string(),
+            format!("{}", img.typical.mean_abs_z),
+        ];
+        for (st, e) in per.standings.iter().map(|s| &s[row]).zip(&img.methods) {
+            rec.push(opt(st.score.map(|v| format!("{v}"))));
+            rec.push(opt(st.rank.map(|v| v.to_string())));
+            rec.push(st.groups.join(";"));
+            rec.extend(
+                [
+                    e.mean_abs_deviation,
+                    e.inside,
+                    e.outside,
+                    e.outside_share,
+                    e.mean_abs_z,
+                ]
+                .map(|v| format!("{v}")),
+            );
+        }
+        wr.write_record(&rec).map_err(err)?;
+    }
+    let bytes = wr
+        .into_inner()
+        .map_err(|e| AnalysisError::store(what, e.to_string()))?;
+    Ok(amva_io::atomic::write_atomic(&out.join(what), &bytes)?)
 }

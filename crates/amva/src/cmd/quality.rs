@@ -1,8 +1,8 @@
 //! `amva quality`: built-in FIQA scores of a set of images.
 
-use crate::common::{self, ImageArgs, ModelArgs, Ui};
+use crate::common::{self, ModelArgs, Ui};
 use amva_quality::serfiq::{SerFiq, SerFiqOptions};
-use amva_quality::{MethodSpec, QualityMethod};
+use amva_quality::{MethodScores, MethodSpec, QualityMethod};
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,19 +12,33 @@ use std::sync::Arc;
   amva quality --images faces/ --out scores.csv
   amva quality --images faces/ --methods magnitude,serfiq --seed 7 --out scores.csv
   amva quality --images list.csv --methods brisque,onnx:models/myfiqa.onnx --out q.csv
+  amva quality --methods typicality --maps maps/ --out typicality.csv
 
 Methods: magnitude (L2 norm of the raw embedding), serfiq (SER-FIQ: 100 dropout passes
 of the model's head), brisque (LIVE model, downloaded from PyPI on first use; lower is
 better), pose (-(|yaw| + |pitch|) from fr_pose.onnx), onnx:PATH (a model that outputs
-one number per image; preprocessing in PATH.toml, see the amva-quality docs).
+one number per image; preprocessing in PATH.toml, see the amva-quality docs),
+typicality (needs --maps, no images: each map's mean |z| against the MAM and AM-V of all
+maps of the store; lower is better, a more typical map).
 
 Writes the scores in long format (image,method,score), a sidecar <out stem>.meta.json
 with each method's direction (higher/lower is better) and parameters, which `amva edc`
 and `amva analyze` read, and <out stem>.failed.csv (image,reason).")]
 pub struct Args {
-    #[command(flatten)]
-    pub images: ImageArgs,
-    /// Comma-separated methods: magnitude, serfiq, brisque, pose, onnx:PATH.
+    /// A folder (searched recursively) or a CSV/TSV list with a path column.
+    #[arg(long, value_name = "DIR|LIST", required_unless_present = "maps")]
+    pub images: Option<PathBuf>,
+    /// Resize images of the wrong size (otherwise they are listed as failed).
+    #[arg(long)]
+    pub resize: bool,
+    /// Leave out damaged images that still decode (e.g. a truncated JPEG); by default
+    /// they are used and listed in warnings.csv.
+    #[arg(long)]
+    pub strict: bool,
+    /// A map store (`amva maps --out`), for `--methods typicality`.
+    #[arg(long, value_name = "DIR")]
+    pub maps: Option<PathBuf>,
+    /// Comma-separated methods: magnitude, serfiq, brisque, pose, onnx:PATH, typicality.
     #[arg(long, default_value = "magnitude,serfiq,brisque,pose")]
     pub methods: String,
     /// Output CSV (long format: image,method,score).
@@ -125,8 +139,12 @@ pub fn warnings_path(out: &Path) -> PathBuf {
 }
 
 /// Every file `quality` writes, and every input it reads, through the output guard.
-fn claim_outputs(a: &Args, specs: &[MethodSpec]) -> Result<amva_io::outputs::OutputLock> {
-    let mut inputs = common::images_and_model(&a.images.images, a.model.model.as_deref());
+fn claim_outputs(
+    a: &Args,
+    images: &Path,
+    specs: &[MethodSpec],
+) -> Result<amva_io::outputs::OutputLock> {
+    let mut inputs = common::images_and_model(images, a.model.model.as_deref());
     inputs.extend(
         a.pose_model
             .as_deref()
@@ -145,16 +163,71 @@ fn claim_outputs(a: &Args, specs: &[MethodSpec]) -> Result<amva_io::outputs::Out
     )?)
 }
 
+/// `--methods typicality --maps DIR`: a score per map of the store, no images.
+fn run_typicality(a: &Args, maps: &Path, ui: &Ui) -> Result<()> {
+    let start = std::time::Instant::now();
+    let sidecar = amva_quality::scores::sidecar_path(&a.out);
+    let _lock =
+        amva_io::outputs::claim_files(&[&a.out, &sidecar], &[common::input("--maps", maps)])?;
+    let (ids, values) = amva_analysis::analyze::images::typicality(maps)?;
+    let name = amva_analysis::analyze::images::TYPICALITY;
+    let params = serde_json::json!({
+        "maps": maps, "eps": amva_analysis::explain::DEFAULT_EPS,
+        "definition": "mean |z| of the map against the MAM and AM-V of all maps of the store (ALGORITHMS 5); lower = more typical",
+    });
+    let mut m = MethodScores::computed(name, amva_quality::Direction::Lower, params);
+    for (image, score) in ids.into_iter().zip(values) {
+        let row = amva_quality::ScoreRow {
+            image,
+            score,
+            line: 0,
+        };
+        if score.is_finite() {
+            m.scores.push(row);
+        } else {
+            m.non_finite.push(row);
+        }
+    }
+    let n = m.scores.len();
+    let mut scores = amva_quality::Scores::default();
+    scores.methods.insert(name.into(), m);
+    let secs = start.elapsed().as_secs_f64();
+    let extra = serde_json::json!({"maps": maps, "image_count": n, "seconds": secs});
+    amva_quality::write_scores(&a.out, &scores, extra)?;
+    ui.summary(
+        &format!(
+            "typicality of {n} maps in {secs:.1} s (lower is better) -> {}",
+            a.out.display()
+        ),
+        serde_json::json!({"command": "quality", "method": name, "images": n, "seconds": secs, "out": a.out}),
+    );
+    Ok(())
+}
+
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let start = std::time::Instant::now();
+    let typicality = amva_analysis::analyze::images::TYPICALITY;
+    let names: Vec<&str> = a.methods.split(',').map(str::trim).collect();
+    if names.contains(&typicality) {
+        anyhow::ensure!(
+            names.len() == 1,
+            "--methods {}: typicality reads a map store, not images; run it alone (--methods typicality --maps DIR)",
+            a.methods
+        );
+        let maps = a
+            .maps
+            .as_deref()
+            .context("--methods typicality needs --maps DIR (a map store from `amva maps`)")?;
+        return run_typicality(&a, maps, ui);
+    }
+    let images = a
+        .images
+        .clone()
+        .context("--images is needed for these methods (only typicality reads --maps)")?;
     let specs = amva_quality::parse_methods(&a.methods)?;
-    let _lock = claim_outputs(&a, &specs)?;
-    let list = amva_io::images::ImageList::open(&a.images.images)?;
-    anyhow::ensure!(
-        !list.is_empty(),
-        "{}: no images found",
-        a.images.images.display()
-    );
+    let _lock = claim_outputs(&a, &images, &specs)?;
+    let list = amva_io::images::ImageList::open(&images)?;
+    anyhow::ensure!(!list.is_empty(), "{}: no images found", images.display());
     let opts = MethodOptions {
         model: a.model.clone(),
         serfiq_layer: a.serfiq_layer.clone(),
@@ -165,13 +238,9 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     };
     let methods = build_methods(&specs, &opts, ui)?;
     let pb = ui.progress(list.len() as u64, "quality");
-    let run = amva_quality::score_images(
-        &methods,
-        &list.items,
-        a.images.resize,
-        a.images.strict,
-        |n| pb.inc(n as u64),
-    )?;
+    let run = amva_quality::score_images(&methods, &list.items, a.resize, a.strict, |n| {
+        pb.inc(n as u64)
+    })?;
     pb.finish_and_clear();
     for (id, why) in run.failed.iter().take(20) {
         ui.note(&format!("skipped {id}: {why}"));
@@ -188,9 +257,9 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     }
     let secs = start.elapsed().as_secs_f64();
     let extra = serde_json::json!({
-        "images": a.images.images, "image_count": list.len(), "resize": a.images.resize,
+        "images": images, "image_count": list.len(), "resize": a.resize,
         "failed": run.failed.len(), "failed_list": failed_path(&a.out).file_name().map(|n| n.to_string_lossy().to_string()),
-        "warnings": run.warnings.len(), "strict": a.images.strict,
+        "warnings": run.warnings.len(), "strict": a.strict,
         "seconds": secs,
     });
     amva_quality::write_scores(&a.out, &run.scores, extra)?;
