@@ -29,6 +29,7 @@
 //! images.csv                every image: typicality; each method's score, rank, group and
 //!                           explanation against its high group (as `amva explain`)
 //! arrays/typicality/all_{mam,amv}.npy  the MAM and AM-V of all maps (typicality's reference)
+//! explorer.html, explorer/   every image in one table (see [`explorer`])
 //! unmatched.csv             method,image,reason: every id without a partner, every excluded score
 //! ```
 
@@ -39,6 +40,8 @@ use crate::Result;
 
 pub mod across;
 pub mod compare;
+pub mod explorer;
+pub mod gallery;
 pub mod images;
 mod options;
 mod page;

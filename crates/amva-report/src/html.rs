@@ -206,6 +206,7 @@ enum Block {
     Code(String),
     Table(Table),
     Figure { png: Vec<u8>, caption: String },
+    Link { text: String, href: String },
 }
 
 /// Builder of the HTML report.
@@ -280,6 +281,16 @@ impl Report {
     /// A paragraph of plain text (escaped; blank lines are not special).
     pub fn paragraph(&mut self, text: impl Into<String>) -> &mut Self {
         self.blocks.push(Block::Paragraph(text.into()));
+        self
+    }
+
+    /// A paragraph that is one link to `href` (a relative path to a file beside the
+    /// report, e.g. `explorer.html`); both are escaped.
+    pub fn link(&mut self, text: impl Into<String>, href: impl Into<String>) -> &mut Self {
+        self.blocks.push(Block::Link {
+            text: text.into(),
+            href: href.into(),
+        });
         self
     }
 
@@ -375,6 +386,14 @@ impl Report {
                 }
                 Block::Code(text) => {
                     let _ = writeln!(out, "<pre><code>{}</code></pre>", escape_html(text));
+                }
+                Block::Link { text, href } => {
+                    let _ = writeln!(
+                        out,
+                        "<p><a href=\"{}\">{}</a></p>",
+                        escape_html(href),
+                        escape_html(text)
+                    );
                 }
                 Block::Table(t) => t.write_html(&mut out),
                 Block::Figure { png, caption } => {

@@ -838,3 +838,97 @@ fn explain_keeps_same_named_images_from_two_folders_apart() {
         "two faces, two maps: neither overwrote the other"
     );
 }
+
+/// The explorer of the LFW analysis, driven in headless Chromium with real clicks and
+/// keys (issue 12): sorting by a method's score gives the order of images.csv's scores
+/// (ties by image id), sorting by rank the order of its ranks; the group filter shows
+/// exactly that group's images; typing filters by id; clicking a row shows that
+/// image's detail with every picture loaded; no console errors.
+#[test]
+fn lfw_explorer_sorts_filters_and_shows_details_in_headless_chromium() {
+    let Some(l) = lfw() else { return };
+    let Some(chromium) = amva_testkit::chromium() else {
+        return;
+    };
+    let text = std::fs::read_to_string(l.analysis.join("images.csv")).unwrap();
+    let mut rd = csv::Reader::from_reader(text.as_bytes());
+    let h: Vec<String> = rd.headers().unwrap().iter().map(String::from).collect();
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    let (ci, cs, cr, cg) = (
+        col("image"),
+        col("magnitude.score"),
+        col("magnitude.rank"),
+        col("magnitude.group"),
+    );
+    let rows: Vec<Vec<String>> = rd
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    assert_eq!(rows.len(), 2810);
+    let by = |key: &dyn Fn(&Vec<String>) -> f64, desc: bool| -> Vec<String> {
+        let mut v: Vec<&Vec<String>> = rows.iter().collect();
+        v.sort_by(|a, b| {
+            let o = key(a).total_cmp(&key(b));
+            (if desc { o.reverse() } else { o }).then(a[ci].cmp(&b[ci]))
+        });
+        v.into_iter().map(|r| r[ci].clone()).collect()
+    };
+    let score = |r: &Vec<String>| r[cs].parse::<f64>().unwrap();
+    let rank = |r: &Vec<String>| r[cr].parse::<f64>().unwrap();
+
+    let mut b = amva_browser::Browser::launch(&chromium).unwrap();
+    let page = l.analysis.join("explorer.html");
+    b.open(&format!("file://{}", page.display())).unwrap();
+    b.wait_for("window.amvaReady", 30.0).unwrap();
+    let order = |b: &mut amva_browser::Browser| -> Vec<String> {
+        serde_json::from_value(b.eval("window.amvaOrder()").unwrap()).unwrap()
+    };
+    let shown = |b: &mut amva_browser::Browser| -> Vec<String> {
+        serde_json::from_value(b.eval("Array.from(document.querySelectorAll('#spacer .row')).sort(function(a,b){return parseFloat(a.style.top)-parseFloat(b.style.top);}).map(function(r){return r.dataset.id;})").unwrap()).unwrap()
+    };
+    let score_head = "#head div[data-col='magnitude.score']";
+    b.click(score_head).unwrap();
+    assert_eq!(order(&mut b), by(&score, false), "ascending by score");
+    let visible = shown(&mut b);
+    assert!(visible.len() >= 5, "{visible:?}");
+    assert_eq!(visible[..], by(&score, false)[..visible.len()]);
+    b.click(score_head).unwrap();
+    assert_eq!(order(&mut b), by(&score, true), "descending by score");
+    b.click("#head div[data-col='magnitude.rank']").unwrap();
+    let ranked = by(&rank, false);
+    assert_eq!(order(&mut b), ranked, "by rank");
+    assert_eq!(shown(&mut b)[0], ranked[0]);
+
+    b.click("#gbuttons button[data-group='low']").unwrap();
+    let low: std::collections::BTreeSet<String> = rows
+        .iter()
+        .filter(|r| r[cg].split(';').any(|g| g == "low"))
+        .map(|r| r[ci].clone())
+        .collect();
+    assert_eq!(low.len(), 281);
+    let got: std::collections::BTreeSet<String> = order(&mut b).into_iter().collect();
+    assert_eq!(got, low, "the low group");
+    b.click("#gbuttons button[data-group='']").unwrap();
+    assert_eq!(order(&mut b).len(), 2810);
+
+    b.type_text("#filter", "Abdullah_").unwrap();
+    let f = order(&mut b);
+    let want = rows.iter().filter(|r| r[ci].contains("Abdullah_")).count();
+    assert!(want > 0 && f.len() == want, "{} of {want}", f.len());
+    assert!(f.iter().all(|id| id.contains("Abdullah_")), "{f:?}");
+
+    b.click("#spacer .row").unwrap();
+    let title = b.wait_for("document.querySelector('#detail h2') && document.querySelector('#detail h2').textContent", 10.0).unwrap();
+    assert_eq!(title.as_str().unwrap(), f[0]);
+    let pics = b
+        .wait_for("(function(){var im=document.querySelectorAll('#detail img'); for (var i=0;i<im.length;i++){ if(!(im[i].complete && im[i].naturalWidth>0)) return 0; } return im.length;})()", 20.0)
+        .unwrap();
+    // face, map, deviation and z-map of the one method, and a colour bar under each picture but the face.
+    assert_eq!(pics.as_u64(), Some(7), "{pics}");
+    let loaded = b
+        .wait_for("Array.from(document.images).every(function(i){return i.complete && i.naturalWidth>0;}) && document.images.length", 20.0)
+        .unwrap();
+    assert!(loaded.as_u64().unwrap() > 7, "{loaded}");
+    let errors = b.errors();
+    assert!(errors.is_empty(), "{errors:?}");
+}

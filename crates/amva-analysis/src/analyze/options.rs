@@ -48,6 +48,8 @@ pub struct AnalyzeOptions {
     pub command_line: Option<String>,
     /// Extra report sections from the caller, after the methods (see [`ReportSection`]).
     pub sections: Vec<ReportSection>,
+    /// Images in each gallery of the report (best, worst, disagreements); 0: none.
+    pub gallery: usize,
 }
 
 impl AnalyzeOptions {
@@ -74,6 +76,7 @@ impl AnalyzeOptions {
             figures: true,
             command_line: None,
             sections: Vec::new(),
+            gallery: super::gallery::DEFAULT_GALLERY,
         }
     }
 }

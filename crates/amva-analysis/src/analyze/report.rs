@@ -5,6 +5,7 @@
 use amva_report::{Grid, Outline, Report, RgbImage, Table};
 use amva_report::{HeatStyled, Styled};
 
+use super::gallery::{self, GalleryImages};
 use super::options::AnalyzeOptions;
 use super::page::{table_row, Block, Item, Page, ReportSection};
 use super::results::Analysis;
@@ -32,9 +33,14 @@ pub fn render(analysis: &Analysis, opts: &AnalyzeOptions) -> Result<(Figures, Re
         blocks: Vec::new(),
     };
     let mut sections: Vec<(String, Vec<Block>)> = Vec::new();
+    let k = opts.gallery;
+    let gallery = GalleryImages::read(analysis, k)?;
     for mi in 0..plan.groups.len() {
         let m = super::report_method::MethodView::new(analysis, mi, &outline, opts);
         m.render(&mut page)?;
+        if k > 0 {
+            gallery::method_gallery(analysis, &gallery, mi, k, &mut page)?;
+        }
         let title = format!(
             "Method {} ({})",
             m.name,
@@ -43,6 +49,9 @@ pub fn render(analysis: &Analysis, opts: &AnalyzeOptions) -> Result<(Figures, Re
         sections.push((title, page.take()));
     }
     across_part(analysis, &outline, &mut page)?;
+    if k > 0 {
+        gallery::disagreement_gallery(analysis, &gallery, k, &mut page)?;
+    }
     sections.push(("Across methods".into(), page.take()));
     for s in &opts.sections {
         extra_section(s, &mut page)?;
@@ -59,7 +68,9 @@ pub fn render(analysis: &Analysis, opts: &AnalyzeOptions) -> Result<(Figures, Re
          figures/*.png     every figure\n\
          arrays/**/*.npy   every map, curve and permutation value (float32; np.load)\n\
          groups/*.csv      image,row,score,groups of each method\n\
+         images.csv        every image: typicality, each method's score, rank, groups, deviations\n\
          unmatched.csv     ids without a partner, excluded scores\n\
+         explorer.html     every image in one table (scripts and sprite sheets in explorer/)\n\
          maps_meta.json    the maps' meta.json (model, method, parameters), for `amva explain`",
     );
     Ok((figs, report))
@@ -172,6 +183,13 @@ fn front_matter(analysis: &Analysis, opts: &AnalyzeOptions) -> Result<Report> {
         ),
     );
     data_section(analysis, &mut report)?;
+    report.link(
+        format!(
+            "Explorer: all {} images in one sortable, filterable table, each with its face, map, deviation and z-map (explorer.html, beside this report)",
+            plan.source.len()
+        ),
+        super::explorer::PAGE,
+    );
     Ok(report)
 }
 

@@ -33,6 +33,9 @@ pub fn write_outputs(
     // A copy of the maps' meta.json so that `amva explain` finds the model and
     // parameters even if the store moves.
     amva_io::atomic::write_json(&out.join("maps_meta.json"), &summary.maps.meta)?;
+    if rendered.is_some() {
+        super::explorer::write_explorer(analysis, out)?;
+    }
     if let Some((_, report)) = rendered {
         report
             .write(out.join(files::REPORT))

@@ -23,7 +23,9 @@ Image ids must match the maps' index.csv. Ids without a partner and non-finite s
 listed in unmatched.csv, not fatal (unless nothing matches).
 
 Writes report.html (self-contained: open it from disk), summary.json (every number),
-figures/*.png, arrays/**/*.npy (every map and curve), groups/<method>.csv, unmatched.csv.")]
+figures/*.png, arrays/**/*.npy (every map and curve), groups/<method>.csv, unmatched.csv,
+images.csv (every image: typicality and, per method, score, rank, groups and its deviation
+from the high group, as `amva explain` computes it).")]
 pub struct Args {
     /// Map store from `amva maps` (or `amva merge`).
     #[arg(long, value_name = "DIR")]
@@ -67,6 +69,10 @@ pub struct Args {
     /// Face images for the mean faces under the overlays (default: the images the maps were made from).
     #[arg(long, value_name = "DIR|LIST")]
     pub images: Option<PathBuf>,
+    /// Images in each gallery of the report: the K best and K worst of each method, and
+    /// up to K images each pair of methods disagrees on (0: no galleries).
+    #[arg(long, default_value_t = amva_analysis::analyze::gallery::DEFAULT_GALLERY, value_name = "K")]
+    pub gallery: usize,
     /// Analyse maps_full.npy (maps already finished, e.g. from `amva maps --full` or another tool) instead of rebuilding them from maps.npy.
     #[arg(long)]
     pub full_maps: bool,
@@ -163,6 +169,7 @@ fn options(a: &Args, sections: Vec<ReportSection>) -> Result<AnalyzeOptions> {
     opts.budget_bytes = a.memory << 20;
     opts.images = a.images.clone();
     opts.sections = sections;
+    opts.gallery = a.gallery;
     opts.command_line = Some(
         std::env::args()
             .map(|s| if s.contains(' ') { format!("'{s}'") } else { s })

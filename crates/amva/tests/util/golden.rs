@@ -44,6 +44,13 @@ pub fn normalised_summary(path: &Path, replace: &[(String, &str)]) -> Value {
     if let Some(c) = obj.get_mut("computation").and_then(Value::as_object_mut) {
         c.remove("seconds");
     }
+    if let Some(figs) = obj.get_mut("figures").and_then(Value::as_array_mut) {
+        figs.retain(|f| {
+            !f["file"]
+                .as_str()
+                .is_some_and(|p| newer_than_fixtures(Path::new(p)))
+        });
+    }
     v
 }
 
@@ -132,11 +139,17 @@ pub fn writing() -> bool {
 }
 
 /// Outputs the analysis gained after the fixtures were made (issue 12: every image
-/// explained): images.csv and the typicality reference. Their numbers are tested
-/// against naive implementations (`amva-analysis/tests/naive.rs`), not pinned here.
+/// explained): images.csv, the typicality reference, the galleries and the explorer.
+/// Their numbers are tested against naive implementations
+/// (`amva-analysis/tests/naive.rs`) and in the browser (`analyze.rs`), not pinned here.
 fn newer_than_fixtures(f: &Path) -> bool {
     let under = |dir: &str| f.components().any(|c| c.as_os_str() == dir);
-    f.file_name().is_some_and(|n| n == "images.csv") || under("typicality")
+    let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name == "images.csv"
+        || name == "explorer.html"
+        || name.starts_with("gallery_")
+        || under("typicality")
+        || under("explorer")
 }
 
 /// One kept output folder and how to read it.
