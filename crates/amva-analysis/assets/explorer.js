@@ -24,12 +24,11 @@
   }
 
   // Columns: [label, class, value of row r, numeric].
-  var cols = [
-    { label: 'face', cls: 'c-img', kind: 'face' },
+  var cols = (D.faces ? [{ label: 'face', cls: 'c-img', kind: 'face' }] : []).concat([
     { label: 'map', cls: 'c-img', kind: 'map' },
     { label: 'image', cls: 'c-id', get: function (r) { return D.rows[r][0]; }, num: false },
     { label: 'typicality', cls: 'c-num', get: function (r) { return D.rows[r][1]; }, num: true }
-  ];
+  ]);
   var show = { score: 'score', rank: 'rank', group: 'group', mean_abs_deviation: 'mean |dev|', outside_share: 'outside share', mean_abs_z: 'mean |z|' };
   D.methods.forEach(function (m, mi) {
     D.method_columns.forEach(function (c, ci) {

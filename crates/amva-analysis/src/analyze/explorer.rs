@@ -33,7 +33,7 @@ pub const SHEET_SIDE: usize = 10;
 /// The z-maps' colour range: jet from -Z_RANGE to Z_RANGE.
 pub const Z_RANGE: f32 = 5.0;
 const PER_SHEET: usize = SHEET_SIDE * SHEET_SIDE;
-const JPEG_QUALITY: u8 = 88;
+const JPEG_QUALITY: u8 = 80;
 const APP: &str = include_str!("../../assets/explorer.js");
 const HTML: &str = include_str!("../../assets/explorer.html");
 
@@ -156,18 +156,25 @@ fn write_sheets(analysis: &Analysis, dir: &Path) -> Result<()> {
             })
             .collect::<Result<_>>()?;
         let sheet = first / PER_SHEET;
-        kinds.par_iter().enumerate().try_for_each(|(ki, (key, _))| {
-            let rows = n.div_ceil(SHEET_SIDE);
-            let cols = if rows > 1 { SHEET_SIDE } else { n };
-            let mut img =
-                RgbImage::from_pixel((cols * w) as u32, (rows * h) as u32, image::Rgb([255; 3]));
-            for (k, t) in per_image.iter().enumerate() {
-                let (x, y) = ((k % SHEET_SIDE) * w, (k / SHEET_SIDE) * h);
-                image::imageops::replace(&mut img, &t[ki], x as i64, y as i64);
-            }
-            let path = dir.join(sheet_name(key, sheet));
-            write(&path, &jpeg(&img, &path)?)
-        })
+        let with_faces = analysis.plan.faces.is_some();
+        let drawn = kinds.par_iter().enumerate();
+        drawn
+            .filter(|(_, (key, _))| with_faces || key != "face")
+            .try_for_each(|(ki, (key, _))| {
+                let rows = n.div_ceil(SHEET_SIDE);
+                let cols = if rows > 1 { SHEET_SIDE } else { n };
+                let mut img = RgbImage::from_pixel(
+                    (cols * w) as u32,
+                    (rows * h) as u32,
+                    image::Rgb([255; 3]),
+                );
+                for (k, t) in per_image.iter().enumerate() {
+                    let (x, y) = ((k % SHEET_SIDE) * w, (k / SHEET_SIDE) * h);
+                    image::imageops::replace(&mut img, &t[ki], x as i64, y as i64);
+                }
+                let path = dir.join(sheet_name(key, sheet));
+                write(&path, &jpeg(&img, &path)?)
+            })
     })
 }
 

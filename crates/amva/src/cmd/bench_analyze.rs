@@ -30,9 +30,13 @@ pub struct Args {
     /// Permutations of the outside-AM-V test.
     #[arg(long, default_value_t = 1000)]
     pub permutations: usize,
-    /// Also render the figures and report.html.
+    /// Also render the figures, report.html and explorer.html, and time the explorer in
+    /// headless Chromium (until its table is interactive).
     #[arg(long)]
     pub figures: bool,
+    /// Chromium for the explorer's timing (with --figures).
+    #[arg(long, default_value = "/usr/bin/chromium", value_name = "PATH")]
+    pub chromium: PathBuf,
     /// Working folder (default: a new folder under the system temp dir, removed afterwards).
     #[arg(long)]
     pub dir: Option<PathBuf>,
@@ -70,6 +74,12 @@ fn one(a: &Args, ui: &Ui) -> Result<Record> {
     let rss = peak_rss_kib();
     let p = &outcome.passes;
     let m = outcome.summary.methods.get("scores");
+    let out = dir.join("out");
+    let explorer = if a.figures {
+        Some(explorer_timing(&out, &a.chromium)?)
+    } else {
+        None
+    };
     let outside = |g: Option<&amva_analysis::summary::GroupSummary>| {
         g.and_then(|g| g.region.amv).map(|r| r.outside)
     };
@@ -92,6 +102,7 @@ fn one(a: &Args, ui: &Ui) -> Result<Record> {
         p_value: m.and_then(|m| m.permutation_test.run()).map(|t| t.p_value),
         outside_amv_high: outside(m.and_then(|m| m.high())),
         outside_amv_low: outside(m.and_then(|m| m.low())),
+        explorer,
     };
     if a.dir.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
@@ -120,6 +131,85 @@ struct Record {
     p_value: Option<f64>,
     outside_amv_high: Option<f64>,
     outside_amv_low: Option<f64>,
+    explorer: Option<ExplorerTiming>,
+}
+
+/// The output folder's size and how soon the explorer can be used.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct ExplorerTiming {
+    /// Bytes of the whole output folder.
+    output_bytes: u64,
+    /// Bytes of explorer.html and explorer/.
+    explorer_bytes: u64,
+    /// Files in explorer/.
+    explorer_files: usize,
+    /// From navigation start until the table is built and handles events (the page's
+    /// own `performance.now()` when it is ready), if Chromium ran.
+    interactive_ms: Option<f64>,
+    /// Why there is no interactive time.
+    note: Option<String>,
+}
+
+fn dir_size(path: &std::path::Path) -> (u64, usize) {
+    let mut total = (0, 0);
+    if let Ok(rd) = std::fs::read_dir(path) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                let (b, n) = dir_size(&p);
+                total = (total.0 + b, total.1 + n);
+            } else if let Ok(m) = e.metadata() {
+                total = (total.0 + m.len(), total.1 + 1);
+            }
+        }
+    }
+    total
+}
+
+/// Opens `out/explorer.html` in headless Chromium and waits until its table is ready;
+/// then sorts by the score column with a real click, to check it responds.
+fn explorer_timing(out: &std::path::Path, chromium: &std::path::Path) -> Result<ExplorerTiming> {
+    let page = out.join(amva_analysis::analyze::explorer::PAGE);
+    let (output_bytes, _) = dir_size(out);
+    let (dir_bytes, explorer_files) = dir_size(&out.join(amva_analysis::analyze::explorer::DIR));
+    let page_bytes = std::fs::metadata(&page).map(|m| m.len()).unwrap_or(0);
+    let mut t = ExplorerTiming {
+        output_bytes,
+        explorer_bytes: dir_bytes + page_bytes,
+        explorer_files,
+        interactive_ms: None,
+        note: None,
+    };
+    if !chromium.exists() {
+        t.note = Some(format!(
+            "{} not found: the interactive time was not measured",
+            chromium.display()
+        ));
+        return Ok(t);
+    }
+    let run = || -> amva_browser::Result<f64> {
+        let mut b = amva_browser::Browser::launch(chromium)?;
+        let page = page.canonicalize().map_err(|e| e.to_string())?;
+        b.open(&format!("file://{}", page.display()))?;
+        let ms = b
+            .wait_for("window.amvaReady", 60.0)?
+            .as_f64()
+            .unwrap_or(f64::NAN);
+        b.click("#head div[data-col='scores.score']")?;
+        let sorted = b.eval("window.amvaOrder().length")?;
+        let errors = b.errors();
+        if !errors.is_empty() || sorted.as_u64().unwrap_or(0) == 0 {
+            return Err(format!(
+                "the explorer did not work: {errors:?}, {sorted} rows"
+            ));
+        }
+        Ok(ms)
+    };
+    match run() {
+        Ok(ms) => t.interactive_ms = Some(ms),
+        Err(e) => anyhow::bail!("explorer in headless Chromium: {e}"),
+    }
+    Ok(t)
 }
 
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
@@ -143,6 +233,15 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             mib(v.peak_rss_kib),
             mib(v.peak_rss_kib_before_analysis),
         );
+        if let Some(e) = &v.explorer {
+            println!(
+                "explorer: output folder {:.1} MB (explorer {:.1} MB in {} files); table interactive after {} ms in headless Chromium",
+                e.output_bytes as f64 / 1e6,
+                e.explorer_bytes as f64 / 1e6,
+                e.explorer_files,
+                e.interactive_ms.map_or_else(|| e.note.clone().unwrap_or_default(), |ms| format!("{ms:.0}")),
+            );
+        }
         ui.summary("bench analyze done", serde_json::to_value(&v)?);
         return Ok(());
     }
