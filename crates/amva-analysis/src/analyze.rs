@@ -30,6 +30,7 @@
 //!                           explanation against its high group (as `amva explain`)
 //! arrays/typicality/all_{mam,amv}.npy  the MAM and AM-V of all maps (typicality's reference)
 //! explorer.html, explorer/   every image in one table (see [`explorer`])
+//! labels.csv, labels_pairs.csv, labels_crossed.csv, arrays/labels/   with --groups (see [`labels`])
 //! unmatched.csv             method,image,reason: every id without a partner, every excluded score
 //! ```
 
@@ -43,9 +44,11 @@ pub mod compare;
 pub mod explorer;
 pub mod gallery;
 pub mod images;
+pub mod labels;
 mod options;
 mod page;
 pub mod report;
+mod report_labels;
 mod report_method;
 mod results;
 pub mod significance;
@@ -103,12 +106,26 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
     let across = across::across_methods(&plan.groups);
     progress("images", 0, plan.source.len());
     let images = images::per_image(&plan, &methods, &opts.out)?;
+    let labels = match &plan.labels {
+        Some(input) => {
+            progress("groups", 0, input.labels.len());
+            let test = (opts.permutations, opts.seed);
+            Some(labels::label_statistics(
+                &plan,
+                input,
+                opts.budget_bytes,
+                test,
+            )?)
+        }
+        None => None,
+    };
     let analysis = Analysis {
         plan,
         methods,
         across,
         passes,
         images,
+        labels,
     };
     let rendered = if opts.figures {
         Some(report::render(&analysis, opts)?)

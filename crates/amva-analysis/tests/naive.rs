@@ -960,3 +960,167 @@ fn images_csv_matches_naive_typicality_explain_and_ranks() {
         }
     }
 }
+
+/// `--groups` (issue 12): per-label MAM, AM-V, MAD against naive statistics (1e-6,
+/// the median exactly, as float32), region means and pairwise D-AM-V against naive
+/// ones, labels crossed with quality; a label with one image, an unknown id, an empty
+/// label and a repeated image are listed, not fatal; HTML in a label is escaped.
+#[test]
+fn categorical_groups_match_naive_statistics_and_bad_lines_are_listed() {
+    let n = 36;
+    let dir = tempfile::tempdir().unwrap();
+    let maps_dir = dir.path().join("maps");
+    let id = ids(n);
+    let low = random_maps(n, 33);
+    write_store(
+        &maps_dir,
+        &id,
+        LOW,
+        FULL,
+        &low,
+        false,
+        serde_json::json!({}),
+    )
+    .unwrap();
+    let scores = score_file(
+        dir.path(),
+        "q.csv",
+        &(0..n)
+            .map(|i| (id[i].clone(), i as f64))
+            .collect::<Vec<_>>(),
+    );
+    let html = "<script>alert(1)</script>";
+    let label = |i: usize| match i % 3 {
+        0 => "Zoë ñ",
+        1 => html,
+        _ => "cam-b",
+    };
+    let mut body = String::from("image,group\n");
+    for (i, s) in id.iter().enumerate().take(n - 1) {
+        body.push_str(&format!("{s},\"{}\"\n", label(i)));
+    }
+    body.push_str(&format!("{},lonely\n", id[n - 1]));
+    body.push_str("no/such/image.png,cam-b\n");
+    body.push_str(&format!("{},\n", id[0]));
+    body.push_str(&format!("{},cam-b\n", id[1]));
+    let groups = dir.path().join("groups.csv");
+    std::fs::write(&groups, body).unwrap();
+    let out = dir.path().join("out");
+    let mut opts = AnalyzeOptions::new(&maps_dir, vec![scores], &out);
+    opts.groups = Some(groups);
+    opts.permutations = 99;
+    opts.gallery = 2;
+    let outcome = analyze(&opts, &mut |_, _, _| {}).unwrap();
+    assert!(
+        outcome
+            .notes
+            .iter()
+            .any(|n| n.contains("'lonely' has 1 image")),
+        "{:?}",
+        outcome.notes
+    );
+    let full = finish_all(&low, n);
+    let mask: Vec<bool> = read_npy(&out.join("arrays/region_mask.npy"))
+        .iter()
+        .map(|&v| v == 1.0)
+        .collect();
+    let region = |v: &[f64]| {
+        let (mut si, mut so, mut ni, mut no) = (0.0, 0.0, 0.0, 0.0);
+        for (x, &inside) in v.iter().zip(&mask) {
+            if inside {
+                si += x;
+                ni += 1.0;
+            } else {
+                so += x;
+                no += 1.0;
+            }
+        }
+        (si / ni, so / no)
+    };
+    let text = std::fs::read_to_string(out.join("labels.csv")).unwrap();
+    let mut rd = csv::Reader::from_reader(text.as_bytes());
+    let rows: Vec<csv::StringRecord> = rd.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 3, "{text}");
+    let num = |s: &str| s.parse::<f64>().unwrap();
+    let mut naive_amv = Vec::new();
+    for (k, r) in rows.iter().enumerate() {
+        let name = &r[0];
+        let members: Vec<usize> = (0..n - 1).filter(|&i| label(i) == name).collect();
+        assert_eq!(r[1].parse::<usize>().unwrap(), members.len(), "{name}");
+        let nv = naive_stats(&members.iter().map(|&i| &full[i]).collect::<Vec<_>>());
+        let key = ["Zo_", "_script_alert_1___script_", "cam-b"][k];
+        let arr = |s: &str| {
+            let files: Vec<_> = std::fs::read_dir(out.join("arrays/labels"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+                .filter(|f| f.starts_with(key) && f.ends_with(&format!("_{s}.npy")))
+                .collect();
+            assert_eq!(files.len(), 1, "{key} {s}: {files:?}");
+            read_npy(&out.join("arrays/labels").join(&files[0]))
+        };
+        close(&format!("{name} MAM"), &arr("mam"), &nv.mean, 1e-6);
+        close(&format!("{name} AM-V"), &arr("amv"), &nv.std, 1e-6);
+        close(&format!("{name} MAD"), &arr("mad"), &nv.mad, 1e-6);
+        let f32s = |v: &[f64]| v.iter().map(|&x| f64::from(x as f32)).collect::<Vec<_>>();
+        exact(&format!("{name} median"), &arr("median"), &f32s(&nv.median));
+        let (ai, ao) = region(&nv.std);
+        assert!(
+            (num(&r[4]) - ai).abs() < 1e-9 && (num(&r[5]) - ao).abs() < 1e-9,
+            "{name}"
+        );
+        let p = num(&r[7]);
+        assert!(
+            p > 0.0 && p <= 1.0 && r[8].parse::<usize>().unwrap() == 99,
+            "{name}: {p}"
+        );
+        naive_amv.push((name.to_string(), nv.std));
+    }
+    let pairs = std::fs::read_to_string(out.join("labels_pairs.csv")).unwrap();
+    let prs: Vec<csv::StringRecord> = csv::Reader::from_reader(pairs.as_bytes())
+        .records()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(prs.len(), 3);
+    for p in &prs {
+        let get = |n: &str| &naive_amv.iter().find(|(x, _)| x == n).unwrap().1;
+        let d: Vec<f64> = get(&p[0])
+            .iter()
+            .zip(get(&p[1]))
+            .map(|(a, b)| (a - b).abs())
+            .collect();
+        let (di, dout) = region(&d);
+        assert!(
+            (num(&p[3]) - di).abs() < 1e-6 && (num(&p[4]) - dout).abs() < 1e-6,
+            "{p:?}"
+        );
+    }
+    // Crossed: the high group is the top 10 % by score (rows 32..35 of 36: 4 images).
+    let crossed = std::fs::read_to_string(out.join("labels_crossed.csv")).unwrap();
+    for r in csv::Reader::from_reader(crossed.as_bytes()).records() {
+        let r = r.unwrap();
+        let high: Vec<usize> = (n - 4..n - 1).filter(|&i| label(i) == &r[1]).collect();
+        assert_eq!(r[2].parse::<usize>().unwrap(), high.len(), "{r:?}");
+        if high.len() >= 2 {
+            let nv = naive_stats(&high.iter().map(|&i| &full[i]).collect::<Vec<_>>());
+            assert!((num(&r[4]) - region(&nv.std).1).abs() < 1e-9, "{r:?}");
+        } else {
+            assert_eq!(&r[4], "", "{r:?}");
+        }
+    }
+    let unmatched = std::fs::read_to_string(out.join("unmatched.csv")).unwrap();
+    for want in [
+        "no/such/image.png",
+        "empty group label",
+        "listed again (first on line 3)",
+    ] {
+        assert!(unmatched.contains(want), "{want}: {unmatched}");
+    }
+    let images = std::fs::read_to_string(out.join("images.csv")).unwrap();
+    assert!(
+        images.lines().next().unwrap().contains(",label,"),
+        "{images}"
+    );
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(!report.contains(html) && report.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(report.contains("Zoë ñ"));
+}

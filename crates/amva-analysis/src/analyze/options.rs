@@ -48,6 +48,8 @@ pub struct AnalyzeOptions {
     pub command_line: Option<String>,
     /// Extra report sections from the caller, after the methods (see [`ReportSection`]).
     pub sections: Vec<ReportSection>,
+    /// Categorical groups: CSV `image,group` (any labels).
+    pub groups: Option<PathBuf>,
     /// Images in each gallery of the report (best, worst, disagreements); 0: none.
     pub gallery: usize,
 }
@@ -77,6 +79,7 @@ impl AnalyzeOptions {
             command_line: None,
             sections: Vec::new(),
             gallery: super::gallery::DEFAULT_GALLERY,
+            groups: None,
         }
     }
 }

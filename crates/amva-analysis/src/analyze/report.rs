@@ -52,6 +52,10 @@ pub fn render(analysis: &Analysis, opts: &AnalyzeOptions) -> Result<(Figures, Re
     if k > 0 {
         gallery::disagreement_gallery(analysis, &gallery, k, &mut page)?;
     }
+    if let (Some(input), Some(r)) = (&plan.labels, &analysis.labels) {
+        super::report_labels::labels_part(analysis, input, r, &outline, &mut page)?;
+        sections.push(("Categorical groups (--groups)".into(), page.take()));
+    }
     sections.push(("Across methods".into(), page.take()));
     for s in &opts.sections {
         extra_section(s, &mut page)?;

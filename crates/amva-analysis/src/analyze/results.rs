@@ -2,6 +2,7 @@
 
 use super::compare::Comparison;
 use super::images::PerImage;
+use super::labels::LabelResults;
 use super::significance::Significance;
 use super::validate::Plan;
 use crate::setstats::PassReport;
@@ -43,4 +44,6 @@ pub struct Analysis {
     pub passes: PassReport,
     /// Every image scored, ranked and explained.
     pub images: PerImage,
+    /// The categorical groups (`--groups`).
+    pub labels: Option<LabelResults>,
 }

@@ -26,6 +26,20 @@ pub mod files {
     pub const UNMATCHED: &str = "unmatched.csv";
     /// The report.
     pub const REPORT: &str = "report.html";
+    /// Per label of `--groups`: images, region means, the test against the rest.
+    pub const LABELS_CSV: &str = "labels.csv";
+    /// D-AM-V of every pair of labels.
+    pub const LABELS_PAIRS_CSV: &str = "labels_pairs.csv";
+    /// Labels crossed with each method's high and low group.
+    pub const LABELS_CROSSED_CSV: &str = "labels_crossed.csv";
+    /// A per-pixel statistic of a label.
+    pub fn label_stat(key: &str, stat: &str) -> String {
+        format!("arrays/labels/{key}_{stat}.npy")
+    }
+    /// D-AM-V of two labels.
+    pub fn label_d_amv(a: &str, b: &str) -> String {
+        format!("arrays/labels/d_amv_{a}__{b}.npy")
+    }
     /// Every image: typicality, scores, ranks, groups, explanations.
     pub const IMAGES_CSV: &str = "images.csv";
     /// The MAM of all maps (typicality's reference).

@@ -30,6 +30,8 @@ pub struct Plan {
     pub stats: Vec<Stat>,
     /// Image id -> face image, for the mean faces under the overlays (with figures).
     pub faces: Option<HashMap<String, PathBuf>>,
+    /// The categorical groups (`--groups FILE`), joined to the maps.
+    pub labels: Option<super::labels::LabelInput>,
     /// Things the user should know.
     pub notes: Vec<String>,
 }
@@ -85,6 +87,14 @@ pub fn validate(opts: &AnalyzeOptions) -> Result<Plan> {
         None
     };
     notes.extend(groups.iter().flat_map(|g| g.tie_notes()));
+    let labels = opts
+        .groups
+        .as_deref()
+        .map(|p| super::labels::read_labels(p, source.ids()))
+        .transpose()?;
+    if let Some(l) = &labels {
+        notes.extend(super::labels::notes(l));
+    }
     for g in groups.iter().filter(|g| g.overlap > 0) {
         notes.push(format!(
             "method '{}': {} images are in both the high ({}) and the low ({}) group",
@@ -99,6 +109,7 @@ pub fn validate(opts: &AnalyzeOptions) -> Result<Plan> {
         geometry,
         stats: Stat::list(opts.compat_paper),
         faces,
+        labels,
         notes,
     })
 }
@@ -154,7 +165,7 @@ fn face_images(
 }
 
 /// A file-name-safe, unique key for each method name.
-fn method_keys(names: &[&str]) -> Vec<String> {
+pub(super) fn method_keys(names: &[&str]) -> Vec<String> {
     let mut used: Vec<String> = Vec::new();
     for n in names {
         let mut k = crate::explain::file_stem(n);

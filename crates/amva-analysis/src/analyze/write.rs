@@ -26,6 +26,9 @@ pub fn write_outputs(
     }
     write_unmatched(analysis, out)?;
     write_images_csv(analysis, out)?;
+    if let (Some(input), Some(r)) = (&analysis.plan.labels, &analysis.labels) {
+        write_labels(analysis, input, r, out)?;
+    }
     if let Some((figures, _)) = rendered {
         figures.write_all(out)?;
     }
@@ -172,6 +175,11 @@ fn write_unmatched(analysis: &Analysis, out: &Path) -> Result<()> {
             rows.push([name.clone(), ids[r].clone(), "map but no score".into()]);
         }
     }
+    if let Some(l) = &analysis.plan.labels {
+        for (image, why) in &l.unmatched {
+            rows.push(["--groups".into(), image.clone(), why.clone()]);
+        }
+    }
     let bytes = csv_bytes(files::UNMATCHED, ["method", "image", "reason"], &rows)?;
     Ok(amva_io::atomic::write_atomic(
         &out.join(files::UNMATCHED),
@@ -200,6 +208,10 @@ fn write_images_csv(analysis: &Analysis, out: &Path) -> Result<()> {
     let mut header: Vec<String> = ["image", "row", "flat", "typicality"]
         .map(String::from)
         .into();
+    let labels = analysis.plan.labels.as_ref();
+    if labels.is_some() {
+        header.push("label".into());
+    }
     for key in &analysis.plan.keys {
         header.extend(IMAGE_METHOD_COLUMNS.iter().map(|c| format!("{key}.{c}")));
     }
@@ -220,6 +232,13 @@ fn write_images_csv(analysis: &Analysis, out: &Path) -> Result<()> {
             img.flat.to_string(),
             format!("{}", img.typical.mean_abs_z),
         ];
+        if let Some(l) = labels {
+            rec.push(
+                l.of_row[row]
+                    .map(|i| l.labels[i].name.clone())
+                    .unwrap_or_default(),
+            );
+        }
         for (st, e) in per.standings.iter().map(|s| &s[row]).zip(&img.methods) {
             rec.push(opt(st.score.map(|v| format!("{v}"))));
             rec.push(opt(st.rank.map(|v| v.to_string())));
@@ -241,4 +260,80 @@ fn write_images_csv(analysis: &Analysis, out: &Path) -> Result<()> {
         .into_inner()
         .map_err(|e| AnalysisError::store(what, e.to_string()))?;
     Ok(amva_io::atomic::write_atomic(&out.join(what), &bytes)?)
+}
+
+/// labels.csv, labels_pairs.csv, labels_crossed.csv and arrays/labels/ (`--groups`).
+fn write_labels(
+    analysis: &Analysis,
+    input: &super::labels::LabelInput,
+    r: &super::labels::LabelResults,
+    out: &Path,
+) -> Result<()> {
+    use super::labels::{labels_csv, LABELS_HEADER};
+    let (h, w) = analysis.plan.geometry.shape;
+    for (l, s) in input.labels.iter().zip(&r.labels) {
+        let st = &s.stats;
+        let robust = [("median", &st.median), ("mad", &st.mad)];
+        for (name, v) in [("mam", Some(&st.mean)), ("amv", Some(&st.std))]
+            .into_iter()
+            .chain(robust.map(|(n, v)| (n, v.as_ref())))
+        {
+            if let Some(v) = v {
+                save(out, &files::label_stat(&l.key, name), &[h, w], v)?;
+            }
+        }
+    }
+    let bytes = csv_bytes(files::LABELS_CSV, LABELS_HEADER, &labels_csv(input, r))?;
+    amva_io::atomic::write_atomic(&out.join(files::LABELS_CSV), &bytes)?;
+    let f = |x: f64| format!("{x}");
+    let mut pairs = Vec::new();
+    for p in &r.pairs {
+        let (a, b) = (&input.labels[p.a], &input.labels[p.b]);
+        save(out, &files::label_d_amv(&a.key, &b.key), &[h, w], &p.d_amv)?;
+        let mean = p.d_amv.iter().sum::<f64>() / p.d_amv.len() as f64;
+        pairs.push([
+            a.name.clone(),
+            b.name.clone(),
+            f(mean),
+            f(p.region.inside),
+            f(p.region.outside),
+        ]);
+    }
+    let header = [
+        "label_a",
+        "label_b",
+        "d_amv_mean",
+        "d_amv_inside",
+        "d_amv_outside",
+    ];
+    let bytes = csv_bytes(files::LABELS_PAIRS_CSV, header, &pairs)?;
+    amva_io::atomic::write_atomic(&out.join(files::LABELS_PAIRS_CSV), &bytes)?;
+    let opt = |x: Option<f64>| x.map(f).unwrap_or_default();
+    let crossed: Vec<[String; 6]> = r
+        .crossed
+        .iter()
+        .map(|c| {
+            [
+                analysis.plan.groups[c.method].name.clone(),
+                input.labels[c.label].name.clone(),
+                c.n.0.to_string(),
+                c.n.1.to_string(),
+                opt(c.outside_amv.0),
+                opt(c.outside_amv.1),
+            ]
+        })
+        .collect();
+    let header = [
+        "method",
+        "label",
+        "images_high",
+        "images_low",
+        "amv_outside_high",
+        "amv_outside_low",
+    ];
+    let bytes = csv_bytes(files::LABELS_CROSSED_CSV, header, &crossed)?;
+    Ok(amva_io::atomic::write_atomic(
+        &out.join(files::LABELS_CROSSED_CSV),
+        &bytes,
+    )?)
 }

@@ -69,6 +69,11 @@ pub struct Args {
     /// Face images for the mean faces under the overlays (default: the images the maps were made from).
     #[arg(long, value_name = "DIR|LIST")]
     pub images: Option<PathBuf>,
+    /// Categorical groups: a CSV `image,group` with any labels (demographic group,
+    /// camera, degradation kind): statistics per label, pairwise D-AM-V, each label
+    /// against the rest (permutation test), and labels crossed with quality.
+    #[arg(long, value_name = "FILE")]
+    pub groups: Option<PathBuf>,
     /// Images in each gallery of the report: the K best and K worst of each method, and
     /// up to K images each pair of methods disagrees on (0: no galleries).
     #[arg(long, default_value_t = amva_analysis::analyze::gallery::DEFAULT_GALLERY, value_name = "K")]
@@ -90,6 +95,11 @@ pub fn run_with_sections(a: Args, ui: &Ui, sections: Vec<ReportSection>) -> Resu
         a.images
             .as_deref()
             .map(|p| crate::common::input("--images", p)),
+    );
+    inputs.extend(
+        a.groups
+            .as_deref()
+            .map(|p| crate::common::input("--groups", p)),
     );
     let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "analysis")?;
     let opts = options(&a, sections)?;
@@ -170,6 +180,7 @@ fn options(a: &Args, sections: Vec<ReportSection>) -> Result<AnalyzeOptions> {
     opts.images = a.images.clone();
     opts.sections = sections;
     opts.gallery = a.gallery;
+    opts.groups = a.groups.clone();
     opts.command_line = Some(
         std::env::args()
             .map(|s| if s.contains(' ') { format!("'{s}'") } else { s })
