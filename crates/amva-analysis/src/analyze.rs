@@ -31,6 +31,7 @@
 //! arrays/typicality/all_{mam,amv}.npy  the MAM and AM-V of all maps (typicality's reference)
 //! explorer.html, explorer/   every image in one table (see [`explorer`])
 //! labels.csv, labels_pairs.csv, labels_crossed.csv, arrays/labels/   with --groups (see [`labels`])
+//! edc/                      with --pairs: the files of `amva edc` (pauc.csv, curves.csv, edc.json, edc.png)
 //! unmatched.csv             method,image,reason: every id without a partner, every excluded score
 //! ```
 
@@ -106,6 +107,11 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
     let across = across::across_methods(&plan.groups);
     progress("images", 0, plan.source.len());
     let images = images::per_image(&plan, &methods, &opts.out)?;
+    let edc = opts
+        .edc
+        .as_ref()
+        .map(|e| crate::edc::edc_of_methods(e, &plan.methods))
+        .transpose()?;
     let labels = match &plan.labels {
         Some(input) => {
             progress("groups", 0, input.labels.len());
@@ -126,6 +132,7 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
         passes,
         images,
         labels,
+        edc,
     };
     let rendered = if opts.figures {
         Some(report::render(&analysis, opts)?)

@@ -16,6 +16,7 @@
 //!   validate, statistics, comparisons, tests, report, write.
 //! - [`summary`]: `summary.json` as one typed struct, written and read back.
 //! - [`explain`]: one image's map against an `analyze` reference.
+//! - [`edc`]: the EDC files and figure (`amva edc`, `amva analyze --pairs`).
 //! - [`synthetic`]: synthetic stores for benchmarks.
 //!
 //! ```no_run
@@ -30,6 +31,7 @@
 //! ```
 
 pub mod analyze;
+pub mod edc;
 mod error;
 pub mod explain;
 pub mod figures;

@@ -932,3 +932,155 @@ fn lfw_explorer_sorts_filters_and_shows_details_in_headless_chromium() {
     let errors = b.errors();
     assert!(errors.is_empty(), "{errors:?}");
 }
+
+fn csv_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut rd = csv::Reader::from_reader(text.as_bytes());
+    let h = rd.headers().unwrap().iter().map(String::from).collect();
+    let rows = rd
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    (h, rows)
+}
+
+/// Issue 12 on LFW dev (2,810 faces, Ablation-CAM maps):
+/// - `amva quality --methods typicality --maps` equals images.csv's typicality column;
+/// - `amva analyze --pairs --embeddings` writes the same EDC table as `amva edc` with
+///   each score file, and the report shows it;
+/// - images.csv's deviation scores equal `amva explain` on the same images (1e-6).
+#[test]
+fn lfw_typicality_edc_and_explain_agree_with_their_own_commands() {
+    let Some(l) = lfw() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let cache = l.maps.parent().unwrap();
+    let typ = dir.path().join("typicality.csv");
+    let o = run({
+        let mut c = amva(&l.shared);
+        c.args(["quality", "--quiet", "--methods", "typicality", "--maps"])
+            .arg(&l.maps)
+            .arg("--out")
+            .arg(&typ);
+        c
+    });
+    assert!(o.status.success());
+    let pairs = l.shared.join("faces/lfw-dev/pairs_generated.tsv");
+    let emb = cache.join("embeddings");
+    let mag = cache.join("magnitude.csv");
+    let out = dir.path().join("analysis");
+    let o = run({
+        let mut c = amva(&l.shared);
+        c.args([
+            "analyze",
+            "--quiet",
+            "--permutations",
+            "0",
+            "--gallery",
+            "2",
+            "--maps",
+        ])
+        .arg(&l.maps)
+        .arg("--scores")
+        .arg(&mag)
+        .arg(&typ)
+        .arg("--pairs")
+        .arg(&pairs)
+        .arg("--embeddings")
+        .arg(&emb)
+        .arg("--out")
+        .arg(&out);
+        c
+    });
+    assert!(o.status.success());
+    let (h, images) = csv_rows(&out.join("images.csv"));
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    let (th, trows) = csv_rows(&typ);
+    assert_eq!(th, ["image", "method", "score"]);
+    let by_id: std::collections::HashMap<&str, f64> = trows
+        .iter()
+        .map(|r| (r[0].as_str(), r[2].parse().unwrap()))
+        .collect();
+    assert_eq!(by_id.len(), 2810);
+    for r in &images {
+        let a: f64 = r[col("typicality")].parse().unwrap();
+        assert!((a - by_id[r[0].as_str()]).abs() <= 1e-12, "{}", r[0]);
+    }
+    let (_, in_report) = csv_rows(&out.join("edc/pauc.csv"));
+    let mut compared = 0;
+    for scores in [&mag, &typ] {
+        let e = dir.path().join(format!("edc-{compared}"));
+        let o = run({
+            let mut c = amva(&l.shared);
+            c.args(["edc", "--quiet", "--pairs"])
+                .arg(&pairs)
+                .arg("--embeddings")
+                .arg(&emb)
+                .arg("--scores")
+                .arg(scores)
+                .arg("--out")
+                .arg(&e);
+            c
+        });
+        assert!(o.status.success());
+        let (_, rows) = csv_rows(&e.join("pauc.csv"));
+        for r in rows {
+            let same = in_report.iter().find(|x| x[0] == r[0]).unwrap();
+            assert_eq!(same, &r, "EDC row of {}", r[0]);
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 4, "two methods and the random reference twice");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let typ_row = in_report.iter().find(|r| r[0] == "typicality").unwrap();
+    let ratio: f64 = typ_row[6].parse().unwrap();
+    eprintln!("LFW dev, Ablation-CAM maps: typicality pAUC ratio to random {ratio:.4}");
+    assert!(html.contains("Recognition utility (EDC)") && html.contains(&format!("{ratio:.4}")));
+
+    // explain on three faces against the magnitude reference of this analysis.
+    let faces = l.shared.join("faces/lfw-dev/aligned112");
+    let pick: Vec<&Vec<String>> = images.iter().step_by(997).collect();
+    let why = dir.path().join("why");
+    let o = run({
+        let mut c = amva(&l.shared);
+        c.args(["explain", "--quiet", "--method", "magnitude", "--reference"])
+            .arg(&out)
+            .arg("--out")
+            .arg(&why);
+        for r in &pick {
+            c.arg(faces.join(&r[0]));
+        }
+        c
+    });
+    assert!(o.status.success());
+    let (eh, erows) = csv_rows(&why.join("explain.csv"));
+    assert_eq!(erows.len(), pick.len());
+    let mut worst = 0f64;
+    for (r, e) in pick.iter().zip(&erows) {
+        assert!(
+            r[0].ends_with(&e[0]) || e[0].ends_with(r[0].rsplit('/').next().unwrap()),
+            "{} vs {}",
+            r[0],
+            e[0]
+        );
+        for c in [
+            "mean_abs_deviation",
+            "inside",
+            "outside",
+            "outside_share",
+            "mean_abs_z",
+        ] {
+            let want: f64 = e[eh.iter().position(|x| x == c).unwrap()].parse().unwrap();
+            let got: f64 = r[col(&format!("magnitude.{c}"))].parse().unwrap();
+            worst = worst.max((got - want).abs());
+            assert!(
+                (got - want).abs() <= 1e-6,
+                "{} {c}: images.csv {got}, explain {want}",
+                r[0]
+            );
+        }
+    }
+    eprintln!(
+        "images.csv vs amva explain on {} faces: largest difference {worst:.2e}",
+        pick.len()
+    );
+}

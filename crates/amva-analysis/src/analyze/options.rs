@@ -50,6 +50,8 @@ pub struct AnalyzeOptions {
     pub sections: Vec<ReportSection>,
     /// Categorical groups: CSV `image,group` (any labels).
     pub groups: Option<PathBuf>,
+    /// Comparisons for the EDC of each method (`--pairs`), if any.
+    pub edc: Option<crate::edc::EdcInput>,
     /// Images in each gallery of the report (best, worst, disagreements); 0: none.
     pub gallery: usize,
 }
@@ -80,6 +82,7 @@ impl AnalyzeOptions {
             sections: Vec::new(),
             gallery: super::gallery::DEFAULT_GALLERY,
             groups: None,
+            edc: None,
         }
     }
 }

@@ -52,6 +52,10 @@ pub fn render(analysis: &Analysis, opts: &AnalyzeOptions) -> Result<(Figures, Re
     if k > 0 {
         gallery::disagreement_gallery(analysis, &gallery, k, &mut page)?;
     }
+    if let Some(e) = &analysis.edc {
+        edc_part(&e.report, &mut page)?;
+        sections.push(("Recognition utility (EDC)".into(), page.take()));
+    }
     if let (Some(input), Some(r)) = (&plan.labels, &analysis.labels) {
         super::report_labels::labels_part(analysis, input, r, &outline, &mut page)?;
         sections.push(("Categorical groups (--groups)".into(), page.take()));
@@ -78,6 +82,48 @@ pub fn render(analysis: &Analysis, opts: &AnalyzeOptions) -> Result<(Figures, Re
          maps_meta.json    the maps' meta.json (model, method, parameters), for `amva explain`",
     );
     Ok((figs, report))
+}
+
+/// The EDC of every method: the figure and the pAUC table of `amva edc`.
+fn edc_part(r: &amva_quality::EdcReport, page: &mut Page<'_>) -> Result<()> {
+    page.para(format!(
+        "Error versus Discard Characteristic (ALGORITHMS 6): the threshold is fixed at FMR {} on all {} comparisons ({} mated); comparisons are discarded by min(q_a, q_b), lowest quality first, and the FNMR of the rest is plotted. The same numbers as `amva edc` on these pairs and scores.",
+        r.options.target_fmr, r.comparisons_used, r.mated_used
+    ));
+    let mut t = Table::new([
+        "method",
+        "FNMR at no discard",
+        "pAUC",
+        "ideal area",
+        "pAUC - ideal",
+        "ratio to random",
+    ])
+    .caption(format!(
+        "pAUC over discard fractions 0 to {}; random = mean of {} random orders (seed {}). Source: edc/pauc.csv.",
+        r.options.pauc_limit, r.options.random_runs, r.options.seed
+    ));
+    for m in r.methods.iter().chain(std::iter::once(&r.random)) {
+        t = table_row(
+            t,
+            vec![
+                m.method.clone().into(),
+                m.fnmr_start.into(),
+                m.pauc.into(),
+                m.ideal_area.into(),
+                m.pauc_above_ideal.into(),
+                m.pauc_ratio_to_random.map_or("".into(), Into::into),
+            ],
+        )?;
+    }
+    page.table(t);
+    let img = crate::edc::plot(r)
+        .render()
+        .map_err(AnalysisError::report("EDC figure"))?;
+    page.figure(
+        "edc",
+        "EDC of every method and the random reference (edc/curves.csv).",
+        &img,
+    )
 }
 
 fn extra_section(s: &ReportSection, page: &mut Page<'_>) -> Result<()> {

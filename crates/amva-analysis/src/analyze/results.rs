@@ -46,4 +46,6 @@ pub struct Analysis {
     pub images: PerImage,
     /// The categorical groups (`--groups`).
     pub labels: Option<LabelResults>,
+    /// The EDC of every method (`--pairs`).
+    pub edc: Option<crate::edc::EdcResult>,
 }

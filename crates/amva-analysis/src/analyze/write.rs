@@ -29,6 +29,10 @@ pub fn write_outputs(
     if let (Some(input), Some(r)) = (&analysis.plan.labels, &analysis.labels) {
         write_labels(analysis, input, r, out)?;
     }
+    if let Some(e) = &analysis.edc {
+        let dir = out.join(crate::edc::DIR);
+        crate::edc::write_edc_files(&dir, &e.report, &e.excluded, e.meta.clone())?;
+    }
     if let Some((figures, _)) = rendered {
         figures.write_all(out)?;
     }

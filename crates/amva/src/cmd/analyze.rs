@@ -8,7 +8,7 @@ use amva_analysis::summary::GroupSummary;
 use amva_maps::source::MapKind;
 use amva_math::groups::Rule;
 use amva_quality::scores::parse_direction_override;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -66,7 +66,7 @@ pub struct Args {
     /// Memory for the median/MAD columns, in MiB (more memory, fewer passes over the maps).
     #[arg(long, default_value_t = 256, value_name = "MIB")]
     pub memory: usize,
-    /// Face images for the mean faces under the overlays (default: the images the maps were made from).
+    /// Face images for the mean faces, galleries and explorer, and to embed for --pairs (default: the images the maps were made from).
     #[arg(long, value_name = "DIR|LIST")]
     pub images: Option<PathBuf>,
     /// Categorical groups: a CSV `image,group` with any labels (demographic group,
@@ -74,6 +74,22 @@ pub struct Args {
     /// against the rest (permutation test), and labels crossed with quality.
     #[arg(long, value_name = "FILE")]
     pub groups: Option<PathBuf>,
+    /// Pairs file (img_a, img_b, label): adds each method's EDC (as `amva edc`) to the
+    /// report. Embeddings from --embeddings, or computed from the face images.
+    #[arg(long, value_name = "FILE")]
+    pub pairs: Option<PathBuf>,
+    /// Embeddings folder from `amva embed`, for --pairs.
+    #[arg(long, value_name = "DIR", requires = "pairs")]
+    pub embeddings: Option<PathBuf>,
+    /// FMR of the EDC's fixed threshold (with --pairs).
+    #[arg(long, default_value_t = 1e-3)]
+    pub fmr: f64,
+    /// Upper discard fraction of the EDC's pAUC (with --pairs).
+    #[arg(long, default_value_t = 0.2)]
+    pub pauc: f64,
+    /// The FR model that embeds the faces for --pairs (without --embeddings).
+    #[command(flatten)]
+    pub model: crate::common::ModelArgs,
     /// Images in each gallery of the report: the K best and K worst of each method, and
     /// up to K images each pair of methods disagrees on (0: no galleries).
     #[arg(long, default_value_t = amva_analysis::analyze::gallery::DEFAULT_GALLERY, value_name = "K")]
@@ -101,8 +117,19 @@ pub fn run_with_sections(a: Args, ui: &Ui, sections: Vec<ReportSection>) -> Resu
             .as_deref()
             .map(|p| crate::common::input("--groups", p)),
     );
+    inputs.extend(
+        a.pairs
+            .as_deref()
+            .map(|p| crate::common::input("--pairs", p)),
+    );
+    inputs.extend(
+        a.embeddings
+            .as_deref()
+            .map(|p| crate::common::input("--embeddings", p)),
+    );
     let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "analysis")?;
-    let opts = options(&a, sections)?;
+    let mut opts = options(&a, sections)?;
+    opts.edc = edc_input(&a, ui)?;
     let outcome = ui.analyze(&opts)?;
     for n in &outcome.notes {
         ui.note(&format!("note: {n}"));
@@ -188,4 +215,60 @@ fn options(a: &Args, sections: Vec<ReportSection>) -> Result<AnalyzeOptions> {
             .join(" "),
     );
     Ok(opts)
+}
+
+/// The comparisons of `--pairs`, scored with `--embeddings` or with embeddings of the
+/// face images (`--images`, else the images the maps were made from).
+fn edc_input(a: &Args, ui: &Ui) -> Result<Option<amva_analysis::edc::EdcInput>> {
+    let Some(pairs_file) = &a.pairs else {
+        return Ok(None);
+    };
+    let images = match (&a.embeddings, &a.images) {
+        (Some(_), _) => None,
+        (None, Some(i)) => Some(i.clone()),
+        (None, None) => {
+            let info = amva_maps::source::read_store_info(&a.maps)?;
+            let from = info.images.map(PathBuf::from).filter(|p| p.exists());
+            Some(from.context("--pairs needs --embeddings DIR, or --images DIR to embed the faces (the images the maps were made from are not there any more)")?)
+        }
+    };
+    let input = crate::cmd::verify::PairInputs {
+        pairs: pairs_file.clone(),
+        embeddings: a.embeddings.clone(),
+        images,
+        resize: false,
+        model: a.model.clone(),
+    };
+    let pairs = amva_io::pairs::read_pairs(pairs_file)?;
+    let emb = input.embed(&pairs, ui)?;
+    let (scored, excluded) = crate::cmd::edc::score_pairs(&pairs, &emb.embeddings);
+    if !excluded.is_empty() {
+        ui.note(&format!(
+            "{} of {} pairs name images without an embedding; excluded (listed in {})",
+            excluded.len(),
+            pairs.len(),
+            a.out.join("edc/excluded_pairs.csv").display()
+        ));
+    }
+    anyhow::ensure!(
+        !scored.is_empty(),
+        "--pairs {}: none of the {} pairs has embeddings for both images (ids must match the maps' index.csv)",
+        pairs_file.display(),
+        pairs.len()
+    );
+    let meta = serde_json::json!({
+        "pairs": pairs_file, "embeddings": a.embeddings, "images": input.images, "engine": emb.engine,
+        "pairs_total": pairs.len(), "pairs_excluded_without_embedding": excluded.len(),
+    });
+    Ok(Some(amva_analysis::edc::EdcInput {
+        pairs: scored,
+        excluded,
+        options: amva_quality::EdcOptions {
+            target_fmr: a.fmr,
+            pauc_limit: a.pauc,
+            seed: a.seed,
+            random_runs: 20,
+        },
+        meta,
+    }))
 }

@@ -4,10 +4,10 @@
 use crate::cmd::verify::PairInputs;
 use crate::common::Ui;
 use amva_io::pairs::{read_pairs, Pair};
-use amva_quality::edc::{EdcOptions, EdcReport, PairScore};
-use anyhow::{Context, Result};
+use amva_quality::edc::{EdcOptions, PairScore};
+use anyhow::Result;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
@@ -81,87 +81,6 @@ pub fn score_pairs(
     (scored, excluded)
 }
 
-fn write_csv(
-    path: &Path,
-    header: &[&str],
-    rows: impl IntoIterator<Item = Vec<String>>,
-) -> Result<()> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(header)?;
-    for r in rows {
-        w.write_record(&r)?;
-    }
-    amva_io::atomic::write_atomic(path, &w.into_inner()?)?;
-    Ok(())
-}
-
-/// The EDC figure: every method as steps, the random reference dashed, pAUC noted.
-/// It shows discard fractions up to max(0.5, 2 x the pAUC limit), where the curves
-/// differ; the last few comparisons make the far end noisy (curves.csv has all of it).
-pub fn plot(report: &EdcReport) -> amva_report::LinePlot {
-    use amva_report::{LinePlot, Series, Styled};
-    let points = |c: &amva_quality::edc::Curve| {
-        c.discard_fractions
-            .iter()
-            .copied()
-            .zip(c.fnmr.iter().copied())
-            .collect::<Vec<_>>()
-    };
-    let xmax = (2.0 * report.options.pauc_limit).clamp(0.5, 1.0);
-    let ymax = report
-        .methods
-        .iter()
-        .chain(std::iter::once(&report.random))
-        .flat_map(|m| {
-            m.curve
-                .discard_fractions
-                .iter()
-                .zip(&m.curve.fnmr)
-                .filter(|(d, _)| **d <= xmax)
-                .map(|(_, e)| *e)
-        })
-        .fold(0.0, f64::max);
-    let mut p = LinePlot::new(format!(
-        "EDC at FMR {} (threshold {:.4})",
-        report.options.target_fmr, report.threshold
-    ))
-    .axis_labels(
-        "fraction of comparisons discarded (lowest quality first)",
-        "FNMR",
-    )
-    .x_range(0.0, xmax)
-    // Headroom above the curves for the legend.
-    .y_range(0.0, (ymax * 1.45).max(1e-6));
-    let lim = report.options.pauc_limit;
-    for m in &report.methods {
-        let ratio = m
-            .pauc_ratio_to_random
-            .map(|r| format!(", {r:.2}x random"))
-            .unwrap_or_default();
-        p = p.series(
-            Series::line(
-                format!("{} (pAUC {:.5}{ratio})", m.method, m.pauc),
-                points(&m.curve),
-            )
-            .steps(),
-        );
-    }
-    p.series(
-        Series::reference(
-            format!(
-                "random, mean of {} (pAUC {:.5})",
-                report.options.random_runs, report.random.pauc
-            ),
-            points(&report.random.curve),
-        )
-        .steps(),
-    )
-    .note(format!(
-        "pAUC over discard fractions 0 to {lim}; {} comparisons ({} mated) of {}; seed {}",
-        report.comparisons_used, report.mated_used, report.comparisons_scored, report.options.seed
-    ))
-}
-
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let start = std::time::Instant::now();
     let mut inputs = a.input.inputs();
@@ -184,20 +103,16 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     // excluded_pairs.csv.
     let emb = a.input.embed(&pairs, ui)?.embeddings;
     let (scored, excluded) = score_pairs(&pairs, &emb);
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     if !excluded.is_empty() {
-        let path = a.out.join("excluded_pairs.csv");
-        write_csv(
-            &path,
-            &["img_a", "img_b", "label", "reason"],
-            excluded.iter().map(|r| r.to_vec()),
-        )?;
         ui.note(&format!(
             "{} of {} pairs name images without an embedding; excluded (listed in {})",
             excluded.len(),
             pairs.len(),
-            path.display()
+            a.out.join("excluded_pairs.csv").display()
         ));
+    }
+    if scored.is_empty() {
+        amva_analysis::edc::write_excluded(&a.out, &excluded)?;
     }
     anyhow::ensure!(!scored.is_empty(), "none of the {} pairs has embeddings for both images (ids must match the pairs file; see {})", pairs.len(), a.out.join("excluded_pairs.csv").display());
     let opts = EdcOptions {
@@ -208,34 +123,18 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     };
     let report = amva_quality::edc_report(&scored, &scores, &methods, &opts)?;
     if !report.missing_quality.is_empty() {
-        let path = a.out.join("missing_quality.csv");
-        write_csv(
-            &path,
-            &["image", "methods"],
-            report
-                .missing_quality
-                .iter()
-                .map(|m| vec![m.image.clone(), m.methods.join(" ")]),
-        )?;
         ui.note(&format!(
             "{} comparisons left out: {} images have no quality for some method (listed in {})",
             report.comparisons_without_quality,
             report.missing_quality.len(),
-            path.display()
+            a.out.join("missing_quality.csv").display()
         ));
     }
-    amva_io::atomic::write_atomic(&a.out.join("pauc.csv"), report.table_csv().as_bytes())?;
-    amva_io::atomic::write_atomic(&a.out.join("curves.csv"), report.curves_csv().as_bytes())?;
-    let json = serde_json::json!({
-        "amva_version": env!("CARGO_PKG_VERSION"), "kind": "edc",
+    let meta = serde_json::json!({
         "pairs": a.input.pairs, "scores": a.scores, "embeddings": a.input.embeddings, "images": a.input.images,
         "pairs_total": pairs.len(), "pairs_excluded_without_embedding": excluded.len(),
-        "report": report,
     });
-    amva_io::atomic::write_json(&a.out.join("edc.json"), &json)?;
-    plot(&report)
-        .write_png(a.out.join("edc.png"))
-        .context("drawing edc.png")?;
+    amva_analysis::edc::write_edc_files(&a.out, &report, &excluded, meta)?;
     let secs = start.elapsed().as_secs_f64();
     let table: Vec<String> = report
         .methods
