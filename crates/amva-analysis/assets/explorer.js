@@ -29,6 +29,12 @@
     { label: 'image', cls: 'c-id', get: function (r) { return D.rows[r][0]; }, num: false },
     { label: 'typicality', cls: 'c-num', get: function (r) { return D.rows[r][1]; }, num: true }
   ]);
+  if (D.labels) {
+    cols.push({
+      label: 'label (--groups)', cls: 'c-grp', num: false, key: 'label',
+      get: function (r) { var i = D.labels.of_row[r]; return i < 0 ? '' : D.labels.names[i]; }
+    });
+  }
   var show = { score: 'score', rank: 'rank', group: 'group', mean_abs_deviation: 'mean |dev|', outside_share: 'outside share', mean_abs_z: 'mean |z|' };
   D.methods.forEach(function (m, mi) {
     D.method_columns.forEach(function (c, ci) {
@@ -41,7 +47,7 @@
     });
   });
 
-  var state = { sort: -1, desc: false, text: '', gm: 0, group: '' };
+  var state = { sort: -1, desc: false, text: '', gm: 0, group: '', label: -2 };
   var order = [];
 
   function inGroup(r) {
@@ -55,7 +61,8 @@
     var t = state.text.toLowerCase();
     order = [];
     for (var r = 0; r < N; r++) {
-      if ((t === '' || D.rows[r][0].toLowerCase().indexOf(t) >= 0) && inGroup(r)) { order.push(r); }
+      var lab = state.label === -2 || (D.labels && D.labels.of_row[r] === state.label);
+      if ((t === '' || D.rows[r][0].toLowerCase().indexOf(t) >= 0) && inGroup(r) && lab) { order.push(r); }
     }
     if (state.sort >= 0) {
       var c = cols[state.sort], s = state.desc ? -1 : 1;
@@ -143,6 +150,7 @@
     add('store row', r);
     add('typicality (mean |z| vs all maps)', D.rows[r][1]);
     add('flat map', D.rows[r][2] ? 'yes' : 'no');
+    if (D.labels) { add('label (--groups)', D.labels.of_row[r] < 0 ? '' : D.labels.names[D.labels.of_row[r]]); }
     D.methods.forEach(function (m, mi) {
       D.method_columns.forEach(function (c, ci) {
         add(m.name + ' ' + c, D.rows[r][3 + mi * MC + ci]);
@@ -156,7 +164,7 @@
       p.appendChild(tile(k.key, r, PIC));
       p.appendChild(el('div', '', k.label));
       if (k.key !== 'face') {
-        var bar = el('div', 'bar'), img = el('img');
+        var bar = el('div', 'bar'), img = el('img', 'cb');
         img.src = D.dir + '/jet.png';
         img.alt = 'jet colour bar';
         var z = k.key.charAt(0) === 'z';
@@ -204,7 +212,21 @@
     });
   }
 
+  function labelButtons() {
+    var box = $('lbuttons');
+    if (!D.labels) { return; }
+    box.textContent = '';
+    box.appendChild(el('span', '', 'label: '));
+    [-2].concat(D.labels.names.map(function (_, i) { return i; })).forEach(function (i) {
+      var b = el('button', i === state.label ? 'on' : '', i === -2 ? 'all' : D.labels.names[i]);
+      b.dataset.label = String(i);
+      b.addEventListener('click', function () { state.label = i; labelButtons(); compute(); });
+      box.appendChild(b);
+    });
+  }
+
   function init() {
+    labelButtons();
     header();
     var sel = $('gmethod');
     D.methods.forEach(function (m, mi) {
@@ -221,6 +243,9 @@
       if (row) { detail(Number(row.dataset.row)); }
     });
     compute();
+    // explorer.html#row=N opens the detail of store row N (a link to one image).
+    var m = /row=(\d+)/.exec(window.location.hash);
+    if (m && Number(m[1]) < N) { detail(Number(m[1])); }
     // For tests and the benchmark: the current order, and when the table became usable.
     window.amvaOrder = function () { return order.map(function (r) { return D.rows[r][0]; }); };
     window.amvaReady = performance.now();

@@ -112,6 +112,45 @@ pub fn index_csv(items: &[SpectrumItem]) -> Result<Vec<u8>> {
         .map_err(|e| csv::Error::from(e.into_error()).into())
 }
 
+/// groups.csv for `amva analyze --groups`: each image's degradation kind (`clean` for
+/// the undegraded faces).
+pub fn groups_csv(items: &[SpectrumItem]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["image", "group"])?;
+    for it in items {
+        w.write_record([it.id.as_str(), it.kind.map_or("clean", |k| k.name())])?;
+    }
+    w.into_inner()
+        .map_err(|e| csv::Error::from(e.into_error()).into())
+}
+
+/// The person a sample face shows: the five Obama photos (`obama`, `obama2`, `obama3`,
+/// `obama_partial_face`, `obama_partial_face2`) show one person; every other sample
+/// face (Biden, Tom Hanks, the six people of insightface's `t1`) is a person of its own.
+pub fn identity(face: &str) -> &str {
+    if face.starts_with("obama") {
+        "obama"
+    } else {
+        face
+    }
+}
+
+/// pairs.csv for `amva analyze --pairs`: every clean face (the enrolment) against every
+/// other image of the spectrum (the probes, clean or degraded); mated when both show
+/// the same person ([`identity`]).
+pub fn pairs_csv(items: &[SpectrumItem]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["img_a", "img_b", "label"])?;
+    for a in items.iter().filter(|it| it.kind.is_none()) {
+        for b in items.iter().filter(|b| b.id != a.id) {
+            let mated = identity(&a.face) == identity(&b.face);
+            w.write_record([a.id.as_str(), b.id.as_str(), if mated { "1" } else { "0" }])?;
+        }
+    }
+    w.into_inner()
+        .map_err(|e| csv::Error::from(e.into_error()).into())
+}
+
 /// One method's rank correlation with one degradation kind's level.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Correlation {

@@ -100,7 +100,52 @@ fn demo_from_a_clean_cache_then_offline_and_resumed() {
     assert!(html.contains("Synthetic quality spectrum"));
     let images = html.matches("<img").count();
     check_in_chromium(&report, images);
+    // Issue 12: galleries, the explorer, per-degradation-kind maps and EDC.
+    for part in [
+        "Gallery: the 4 best images by serfiq",
+        "Disagreements: brisque and magnitude",
+        "Categorical groups (--groups)",
+        "Recognition utility (EDC)",
+        "explorer.html",
+    ] {
+        assert!(html.contains(part), "report.html lacks {part}");
+    }
+    let labels = std::fs::read_to_string(out.join("analysis/labels.csv")).unwrap();
+    assert_eq!(labels.lines().count(), 12, "clean and 10 kinds: {labels}");
+    let pauc = std::fs::read_to_string(out.join("analysis/edc/pauc.csv")).unwrap();
+    assert_eq!(pauc.lines().count(), 6, "4 methods and random: {pauc}");
+    explorer_filters_by_degradation_kind(&out.join("analysis/explorer.html"));
     same_as_kept_outputs(&out, &home);
+}
+
+/// The demo's explorer in headless Chromium: the label buttons (the degradation kinds
+/// of --groups) filter to exactly that kind's 13 x 4 images; a row's detail loads.
+fn explorer_filters_by_degradation_kind(page: &Path) {
+    let Some(chromium) = amva_testkit::chromium() else {
+        return;
+    };
+    let mut b = amva_browser::Browser::launch(&chromium).unwrap();
+    b.open(&format!("file://{}", page.display())).unwrap();
+    b.wait_for("window.amvaReady", 30.0).unwrap();
+    let names: Vec<String> =
+        serde_json::from_value(b.eval("window.AMVA_EXPLORER.labels.names").unwrap()).unwrap();
+    let k = names.iter().position(|n| n == "gaussian_blur").unwrap();
+    b.click(&format!("#lbuttons button[data-label='{k}']"))
+        .unwrap();
+    let order: Vec<String> = serde_json::from_value(b.eval("window.amvaOrder()").unwrap()).unwrap();
+    assert_eq!(order.len(), 52, "{order:?}");
+    assert!(
+        order.iter().all(|id| id.contains("/gaussian_blur_")),
+        "{order:?}"
+    );
+    b.click("#spacer .row").unwrap();
+    let pics = b
+        .wait_for("(function(){var im=document.querySelectorAll('#detail img'); for (var i=0;i<im.length;i++){ if(!(im[i].complete && im[i].naturalWidth>0)) return 0; } return im.length;})()", 20.0)
+        .unwrap();
+    // face, map and its bar, and per method (4) deviation and z-map with their bars.
+    assert_eq!(pics.as_u64(), Some(2 + 1 + 4 * 4), "{pics}");
+    let errors = b.errors();
+    assert!(errors.is_empty(), "{errors:?}");
 }
 
 /// What runs the models here: the maps' engine, the CPU model and the vector units that

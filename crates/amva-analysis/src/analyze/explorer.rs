@@ -229,6 +229,10 @@ fn data(analysis: &Analysis) -> Value {
             Value::Array(v)
         })
         .collect();
+    let labels = plan.labels.as_ref().map(|l| {
+        json!({"file": l.path, "names": l.labels.iter().map(|x| x.name.as_str()).collect::<Vec<_>>(),
+               "of_row": l.of_row.iter().map(|i| i.map_or(-1, |i| i as i64)).collect::<Vec<_>>()})
+    });
     let kinds: Vec<Value> = kinds(analysis)
         .into_iter()
         .map(|(key, label)| json!({"key": key, "label": label}))
@@ -238,6 +242,7 @@ fn data(analysis: &Analysis) -> Value {
         "tile": [w, h], "sheet_side": SHEET_SIDE, "dir": DIR, "kinds": kinds, "z_range": Z_RANGE,
         "faces": plan.faces.is_some(),
         "methods": methods,
+        "labels": labels,
         "method_columns": super::write::IMAGE_METHOD_COLUMNS,
         "rows": rows,
     })

@@ -87,6 +87,9 @@ pub struct Args {
     /// Upper discard fraction of the EDC's pAUC (with --pairs).
     #[arg(long, default_value_t = 0.2)]
     pub pauc: f64,
+    /// Resize face images of the wrong size when embedding them for --pairs.
+    #[arg(long)]
+    pub resize: bool,
     /// The FR model that embeds the faces for --pairs (without --embeddings).
     #[command(flatten)]
     pub model: crate::common::ModelArgs,
@@ -236,7 +239,7 @@ fn edc_input(a: &Args, ui: &Ui) -> Result<Option<amva_analysis::edc::EdcInput>> 
         pairs: pairs_file.clone(),
         embeddings: a.embeddings.clone(),
         images,
-        resize: false,
+        resize: a.resize,
         model: a.model.clone(),
     };
     let pairs = amva_io::pairs::read_pairs(pairs_file)?;

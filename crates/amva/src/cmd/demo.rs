@@ -62,6 +62,10 @@ pub struct Args {
 
 /// The flags that pass --model (and its settings) on to a step; faces are resized to
 /// the model's input.
+/// Images per gallery in the demo's report (4 FIQA methods: 4 x 8 best and worst and
+/// 6 pairs of disagreements keep report.html readable).
+const DEMO_GALLERY: usize = 4;
+
 fn model_flags(a: &Args) -> Vec<String> {
     let mut v = Vec::new();
     if let Some(m) = &a.model {
@@ -238,9 +242,10 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         None => None,
     };
 
-    // 7. The analysis and the report.
+    // 7. The analysis and the report; in sample mode with the degradation kinds as
+    // groups and the spectrum's pairs for the EDC.
     let analysis = out.join("analysis");
-    let argv = vec![
+    let mut argv = vec![
         "--maps".into(),
         s(&maps),
         "--scores".into(),
@@ -249,7 +254,17 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         s(&analysis),
         "--seed".into(),
         a.seed.to_string(),
+        "--gallery".into(),
+        DEMO_GALLERY.to_string(),
     ];
+    if let Some(items) = &spectrum {
+        let (groups, pairs) = (out.join("groups.csv"), out.join("pairs.csv"));
+        amva_io::atomic::write_atomic(&groups, &spectrum::groups_csv(items)?)?;
+        amva_io::atomic::write_atomic(&pairs, &spectrum::pairs_csv(items)?)?;
+        argv.extend(["--groups".into(), s(&groups), "--pairs".into(), s(&pairs)]);
+        argv.extend(["--engine".into(), engine.clone()]);
+        argv.extend(model_flags(&a));
+    }
     let sections = correlations
         .iter()
         .map(degradation_section)
