@@ -46,6 +46,10 @@ pub struct Args {
     /// Random-quality runs averaged for the reference.
     #[arg(long, default_value_t = 20)]
     pub random_runs: usize,
+    /// Bootstrap resamples of the comparisons for a 95 % interval of each pAUC ratio
+    /// to random (0: none); seeded with --seed.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub bootstrap: usize,
 }
 
 /// Scores the pairs whose images both have an embedding; the others are returned as
@@ -121,7 +125,18 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         seed: a.seed,
         random_runs: a.random_runs,
     };
-    let report = amva_quality::edc_report(&scored, &scores, &methods, &opts)?;
+    let mut report = amva_quality::edc_report(&scored, &scores, &methods, &opts)?;
+    if a.bootstrap > 0 {
+        let b = amva_quality::edc::bootstrap_ratios(
+            &scored,
+            &scores,
+            &methods,
+            &opts,
+            a.bootstrap,
+            a.seed,
+        )?;
+        report.bootstrap = Some(b);
+    }
     if !report.missing_quality.is_empty() {
         ui.note(&format!(
             "{} comparisons left out: {} images have no quality for some method (listed in {})",
@@ -145,7 +160,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
                 m.method,
                 m.pauc,
                 m.pauc_ratio_to_random
-                    .map(|r| format!(" ({r:.2}x random)"))
+                    .map(|r| format!(" ({r:.3}x random{})", ci(&report, &m.method)))
                     .unwrap_or_default()
             )
         })
@@ -170,4 +185,14 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         }),
     );
     Ok(())
+}
+
+/// ", 95 % CI [lo, hi]" when the report has a bootstrap interval for `method`.
+fn ci(report: &amva_quality::EdcReport, method: &str) -> String {
+    report
+        .bootstrap
+        .as_ref()
+        .and_then(|b| b.ratio_ci95.get(method))
+        .map(|(lo, hi)| format!(", 95 % CI [{lo:.3}, {hi:.3}]"))
+        .unwrap_or_default()
 }
