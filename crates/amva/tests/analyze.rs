@@ -964,7 +964,23 @@ fn lfw_typicality_edc_and_explain_agree_with_their_own_commands() {
         c
     });
     assert!(o.status.success());
-    let pairs = l.shared.join("faces/lfw-dev/pairs_generated.tsv");
+    // The LFW pairs and one naming an image without an embedding (listed, counted).
+    let pairs = dir.path().join("pairs.tsv");
+    let lfw_pairs =
+        std::fs::read_to_string(l.shared.join("faces/lfw-dev/pairs_generated.tsv")).unwrap();
+    let first = lfw_pairs
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split('\t')
+        .next()
+        .unwrap()
+        .to_string();
+    std::fs::write(
+        &pairs,
+        format!("{lfw_pairs}{first}\tNo_One/No_One_0001.jpg\t0\n"),
+    )
+    .unwrap();
     let emb = cache.join("embeddings");
     let mag = cache.join("magnitude.csv");
     let out = dir.path().join("analysis");
@@ -1005,6 +1021,15 @@ fn lfw_typicality_edc_and_explain_agree_with_their_own_commands() {
         let a: f64 = r[col("typicality")].parse().unwrap();
         assert!((a - by_id[r[0].as_str()]).abs() <= 1e-12, "{}", r[0]);
     }
+    let (_, excluded) = csv_rows(&out.join("edc/excluded_pairs.csv"));
+    assert_eq!(excluded.len(), 1, "{excluded:?}");
+    assert!(
+        excluded[0][3].contains("No_One/No_One_0001.jpg"),
+        "{excluded:?}"
+    );
+    let edc_json = json(&out.join("edc/edc.json"));
+    assert_eq!(edc_json["pairs_excluded_without_embedding"], 1);
+    assert_eq!(edc_json["report"]["comparisons_scored"], 4300);
     let (_, in_report) = csv_rows(&out.join("edc/pauc.csv"));
     let mut compared = 0;
     for scores in [&mag, &typ] {

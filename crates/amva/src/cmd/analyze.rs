@@ -243,16 +243,9 @@ fn edc_input(a: &Args, ui: &Ui) -> Result<Option<amva_analysis::edc::EdcInput>> 
         model: a.model.clone(),
     };
     let pairs = amva_io::pairs::read_pairs(pairs_file)?;
-    let emb = input.embed(&pairs, ui)?;
-    let (scored, excluded) = crate::cmd::edc::score_pairs(&pairs, &emb.embeddings);
-    if !excluded.is_empty() {
-        ui.note(&format!(
-            "{} of {} pairs name images without an embedding; excluded (listed in {})",
-            excluded.len(),
-            pairs.len(),
-            a.out.join("edc/excluded_pairs.csv").display()
-        ));
-    }
+    let edc_dir = a.out.join(amva_analysis::edc::DIR);
+    let (scored, excluded, engine) =
+        crate::cmd::edc::embed_and_score(&input, &pairs, &edc_dir, ui)?;
     anyhow::ensure!(
         !scored.is_empty(),
         "--pairs {}: none of the {} pairs has embeddings for both images (ids must match the maps' index.csv)",
@@ -260,7 +253,7 @@ fn edc_input(a: &Args, ui: &Ui) -> Result<Option<amva_analysis::edc::EdcInput>> 
         pairs.len()
     );
     let meta = serde_json::json!({
-        "pairs": pairs_file, "embeddings": a.embeddings, "images": input.images, "engine": emb.engine,
+        "pairs": pairs_file, "embeddings": a.embeddings, "images": input.images, "engine": engine,
         "pairs_total": pairs.len(), "pairs_excluded_without_embedding": excluded.len(),
     });
     Ok(Some(amva_analysis::edc::EdcInput {

@@ -85,6 +85,30 @@ pub fn score_pairs(
     (scored, excluded)
 }
 
+/// Embeds (or reads) what `pairs` need and scores them; the pairs without an
+/// embedding are counted on stderr (they go to `out/excluded_pairs.csv`). Returns the
+/// scored pairs, the excluded ones and the engine that embedded them.
+pub fn embed_and_score(
+    input: &PairInputs,
+    pairs: &[Pair],
+    out: &std::path::Path,
+    ui: &Ui,
+) -> Result<(Vec<PairScore>, Vec<[String; 4]>, String)> {
+    // Images that could not be embedded are reported by embed() and end up in
+    // excluded_pairs.csv.
+    let emb = input.embed(pairs, ui)?;
+    let (scored, excluded) = score_pairs(pairs, &emb.embeddings);
+    if !excluded.is_empty() {
+        ui.note(&format!(
+            "{} of {} pairs name images without an embedding; excluded (listed in {})",
+            excluded.len(),
+            pairs.len(),
+            out.join("excluded_pairs.csv").display()
+        ));
+    }
+    Ok((scored, excluded, emb.engine))
+}
+
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let start = std::time::Instant::now();
     let mut inputs = a.input.inputs();
@@ -103,18 +127,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             .collect(),
         None => Vec::new(),
     };
-    // Images that could not be embedded are reported by embed() and end up in
-    // excluded_pairs.csv.
-    let emb = a.input.embed(&pairs, ui)?.embeddings;
-    let (scored, excluded) = score_pairs(&pairs, &emb);
-    if !excluded.is_empty() {
-        ui.note(&format!(
-            "{} of {} pairs name images without an embedding; excluded (listed in {})",
-            excluded.len(),
-            pairs.len(),
-            a.out.join("excluded_pairs.csv").display()
-        ));
-    }
+    let (scored, excluded, _) = embed_and_score(&a.input, &pairs, &a.out, ui)?;
     if scored.is_empty() {
         amva_analysis::edc::write_excluded(&a.out, &excluded)?;
     }

@@ -78,69 +78,26 @@ pub fn auto_engine(shared: &Path) -> serde_json::Value {
     json_summary(&out)["auto"].clone()
 }
 
-/// Loads report.html in headless Chromium and checks that every image decoded and nothing
-/// was logged as an error. How: a copy of the page gets a small script at the top of
-/// <head> that records error events (capture phase: also failed images) and
-/// console.error calls, and on `load` writes `{images, broken, errors}` into a <pre>;
-/// `--dump-dom` prints the DOM after load and the test reads that <pre>. Chromium's own
-/// console log lines (`--enable-logging=stderr`, "CONSOLE") must be absent too.
+/// Loads report.html in headless Chromium (driven by `amva_browser`) and checks that
+/// the page holds `expected_images` images, that every one decoded, and that nothing
+/// was logged as an error (console errors, exceptions, failed loads).
 pub fn check_in_chromium(report: &Path, expected_images: usize) {
     let Some(chromium) = amva_testkit::chromium() else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let html = std::fs::read_to_string(report).unwrap();
-    let probe = r#"<script>(function(){var errs=[];
-window.addEventListener('error',function(e){var t=e.target;errs.push(t&&t.tagName?('failed '+t.tagName+' '+String(t.src||'').slice(0,40)):String(e.message));},true);
-var ce=console.error;console.error=function(){errs.push('console.error: '+Array.prototype.join.call(arguments,' '));ce.apply(console,arguments);};
-window.addEventListener('load',function(){var im=document.images,bad=[];for(var i=0;i<im.length;i++){if(!(im[i].complete&&im[i].naturalWidth>0)){bad.push(i);}}
-var p=document.createElement('pre');p.id='amva-check';p.textContent=JSON.stringify({images:im.length,broken:bad,errors:errs});document.body.appendChild(p);});})();</script>"#;
-    assert!(html.contains("<head>"));
-    let page = tmp.path().join("report-check.html");
-    std::fs::write(&page, html.replacen("<head>", &format!("<head>{probe}"), 1)).unwrap();
-    let out = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--virtual-time-budget=10000",
-        ])
-        .arg(format!(
-            "--user-data-dir={}",
-            tmp.path().join("profile").display()
-        ))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .expect("chromium runs");
-    let dom = String::from_utf8_lossy(&out.stdout);
-    let err = String::from_utf8_lossy(&out.stderr);
-    let start = dom
-        .find("<pre id=\"amva-check\">")
-        .unwrap_or_else(|| panic!("no check result in the DOM; chromium said:\n{err}"))
-        + "<pre id=\"amva-check\">".len();
-    let end = start + dom[start..].find("</pre>").unwrap();
-    let text = dom[start..end]
-        .replace("&quot;", "\"")
-        .replace("&amp;", "&");
-    let v: serde_json::Value =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
-    eprintln!("chromium: {v}");
-    assert_eq!(
-        v["images"].as_u64().unwrap() as usize,
-        expected_images,
-        "{v}"
-    );
-    assert_eq!(v["broken"], serde_json::json!([]), "{v}");
-    assert_eq!(v["errors"], serde_json::json!([]), "{v}");
-    let console: Vec<&str> = err.lines().filter(|l| l.contains("CONSOLE")).collect();
-    assert!(console.is_empty(), "console output: {console:?}");
+    let mut b = amva_browser::Browser::launch(&chromium).unwrap();
+    let page = report.canonicalize().unwrap();
+    b.open(&format!("file://{}", page.display())).unwrap();
+    let counts = b
+        .wait_for(
+            "(function(){var im=document.images,bad=0;for(var i=0;i<im.length;i++){if(!(im[i].complete&&im[i].naturalWidth>0)){bad++;}}return bad===0?[im.length]:null;})()",
+            30.0,
+        )
+        .unwrap_or_else(|e| panic!("{}: images did not all load: {e}", report.display()));
+    eprintln!("chromium: {} images decoded", counts[0]);
+    assert_eq!(counts[0].as_u64().unwrap() as usize, expected_images);
+    let errors = b.errors();
+    assert!(errors.is_empty(), "{}: {errors:?}", report.display());
 }
 
 /// The files directly in `dir` (name, bytes), sorted by name; folders read as empty.
