@@ -210,41 +210,16 @@ pub fn label_statistics(
     (n_perm, seed): (usize, u64),
 ) -> Result<LabelResults> {
     let source = &plan.source;
-    let outside = &plan.geometry.outside;
     let inside = &plan.geometry.inside;
     let mut sets: Vec<Vec<usize>> = input.labels.iter().map(|l| l.rows.clone()).collect();
-    let mut crossed_at = Vec::new();
-    for (mi, g) in plan.groups.iter().enumerate() {
-        for (li, l) in input.labels.iter().enumerate() {
-            let (h, lo) = (
-                intersect(&l.rows, &g.high.rows),
-                intersect(&l.rows, &g.low.rows),
-            );
-            let n = (h.len(), lo.len());
-            let at = |v: Vec<usize>, sets: &mut Vec<Vec<usize>>| {
-                (v.len() >= MIN_GROUP).then(|| {
-                    sets.push(v);
-                    sets.len() - 1
-                })
-            };
-            let (ih, il) = (at(h, &mut sets), at(lo, &mut sets));
-            crossed_at.push((mi, li, n, ih, il));
-        }
-    }
-    let test = n_perm > 0 && input.labels.len() >= 2;
-    let mut pool_rows: Vec<usize> = input
-        .labels
-        .iter()
-        .flat_map(|l| l.rows.iter().copied())
-        .collect();
+    let crossed_at = crossed_sets(plan, input, &mut sets);
+    let mut pool_rows: Vec<usize> = input.labels.iter().flat_map(|l| l.rows.clone()).collect();
     pool_rows.sort_unstable();
     let low_rank = source.kind() == amva_maps::source::MapKind::Low;
+    let test = n_perm > 0 && input.labels.len() >= 2;
     let mut collector = test.then(|| {
-        PooledCollector::new(
-            pool_rows.clone(),
-            low_rank.then(|| source.upsampler()),
-            outside,
-        )
+        let up = low_rank.then(|| source.upsampler());
+        PooledCollector::new(pool_rows.clone(), up, &plan.geometry.outside)
     });
     let opts = StatsOptions {
         robust: true,
@@ -257,7 +232,6 @@ pub fn label_statistics(
     let pooled = collector.map(|c| c.finish()).transpose()?;
     let mut labels = Vec::new();
     for (li, l) in input.labels.iter().enumerate() {
-        let s = stats[li].clone();
         let vs_rest = match &pooled {
             Some(p) => {
                 let rest: Vec<usize> = pool_rows
@@ -269,7 +243,7 @@ pub fn label_statistics(
                     pooled: p,
                     pool_rows: &pool_rows,
                     up: source.upsampler(),
-                    outside,
+                    outside: &plan.geometry.outside,
                 };
                 Some(permutation_outside_amv(
                     &data, &rest, &l.rows, n_perm, seed,
@@ -277,30 +251,13 @@ pub fn label_statistics(
             }
             None => None,
         };
+        let s = stats[li].clone();
         labels.push(LabelStats {
             amv_region: region_row(&s.std, inside)?,
             mam_region: region_row(&s.mean, inside)?,
             stats: s,
             vs_rest,
         });
-    }
-    let mut pairs = Vec::new();
-    for a in 0..labels.len() {
-        for b in a + 1..labels.len() {
-            let d: Vec<f64> = labels[a]
-                .stats
-                .std
-                .iter()
-                .zip(&labels[b].stats.std)
-                .map(|(x, y)| (x - y).abs())
-                .collect();
-            pairs.push(LabelPair {
-                a,
-                b,
-                region: region_row(&d, inside)?,
-                d_amv: d,
-            });
-        }
     }
     let out_amv = |i: Option<usize>| -> Result<Option<f64>> {
         i.map(|i| region_row(&stats[i].std, inside).map(|r| r.outside))
@@ -309,19 +266,66 @@ pub fn label_statistics(
     let crossed = crossed_at
         .into_iter()
         .map(|(method, label, n, ih, il)| {
+            let outside_amv = (out_amv(ih)?, out_amv(il)?);
             Ok(Crossed {
                 method,
                 label,
                 n,
-                outside_amv: (out_amv(ih)?, out_amv(il)?),
+                outside_amv,
             })
         })
         .collect::<Result<_>>()?;
     Ok(LabelResults {
+        pairs: label_pairs(&labels, inside)?,
         labels,
-        pairs,
         crossed,
     })
+}
+
+/// For each method and label, the label's images in the method's high and low group,
+/// appended to `sets` when they are at least two: (method, label, counts, index of the
+/// high set, index of the low set).
+#[allow(clippy::type_complexity)]
+fn crossed_sets(
+    plan: &Plan,
+    input: &LabelInput,
+    sets: &mut Vec<Vec<usize>>,
+) -> Vec<(usize, usize, (usize, usize), Option<usize>, Option<usize>)> {
+    let mut at = |v: Vec<usize>| {
+        (v.len() >= MIN_GROUP).then(|| {
+            sets.push(v);
+            sets.len() - 1
+        })
+    };
+    let mut out = Vec::new();
+    for (mi, g) in plan.groups.iter().enumerate() {
+        for (li, l) in input.labels.iter().enumerate() {
+            let h = intersect(&l.rows, &g.high.rows);
+            let lo = intersect(&l.rows, &g.low.rows);
+            let n = (h.len(), lo.len());
+            out.push((mi, li, n, at(h), at(lo)));
+        }
+    }
+    out
+}
+
+/// D-AM-V of every pair of labels.
+fn label_pairs(labels: &[LabelStats], inside: &[bool]) -> Result<Vec<LabelPair>> {
+    let mut pairs = Vec::new();
+    for a in 0..labels.len() {
+        for b in a + 1..labels.len() {
+            let (x, y) = (&labels[a].stats.std, &labels[b].stats.std);
+            let d: Vec<f64> = x.iter().zip(y).map(|(x, y)| (x - y).abs()).collect();
+            let region = region_row(&d, inside)?;
+            pairs.push(LabelPair {
+                a,
+                b,
+                region,
+                d_amv: d,
+            });
+        }
+    }
+    Ok(pairs)
 }
 
 /// Notes for the report and summary: labels left out.

@@ -245,26 +245,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     // 7. The analysis and the report; in sample mode with the degradation kinds as
     // groups and the spectrum's pairs for the EDC.
     let analysis = out.join("analysis");
-    let mut argv = vec![
-        "--maps".into(),
-        s(&maps),
-        "--scores".into(),
-        s(&scores),
-        "--out".into(),
-        s(&analysis),
-        "--seed".into(),
-        a.seed.to_string(),
-        "--gallery".into(),
-        DEMO_GALLERY.to_string(),
-    ];
-    if let Some(items) = &spectrum {
-        let (groups, pairs) = (out.join("groups.csv"), out.join("pairs.csv"));
-        amva_io::atomic::write_atomic(&groups, &spectrum::groups_csv(items)?)?;
-        amva_io::atomic::write_atomic(&pairs, &spectrum::pairs_csv(items)?)?;
-        argv.extend(["--groups".into(), s(&groups), "--pairs".into(), s(&pairs)]);
-        argv.extend(["--engine".into(), engine.clone()]);
-        argv.extend(model_flags(&a));
-    }
+    let argv = analysis_argv(&a, (&maps, &scores, &analysis), spectrum.as_deref())?;
     let sections = correlations
         .iter()
         .map(degradation_section)
@@ -290,6 +271,37 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             "correlations": correlations.as_ref().map(correlations_json)}),
     );
     Ok(())
+}
+
+/// The flags of the demo's `amva analyze` (maps, scores, out); with the sample
+/// spectrum also groups.csv (each image's degradation kind) and pairs.csv (for the EDC),
+/// written into the demo folder.
+fn analysis_argv(
+    a: &Args,
+    (maps, scores, analysis): (&Path, &Path, &Path),
+    spectrum: Option<&[SpectrumItem]>,
+) -> Result<Vec<String>> {
+    let mut argv = vec![
+        "--maps".into(),
+        s(maps),
+        "--scores".into(),
+        s(scores),
+        "--out".into(),
+        s(analysis),
+        "--seed".into(),
+        a.seed.to_string(),
+        "--gallery".into(),
+        DEMO_GALLERY.to_string(),
+    ];
+    if let Some(items) = spectrum {
+        let (groups, pairs) = (a.out.join("groups.csv"), a.out.join("pairs.csv"));
+        amva_io::atomic::write_atomic(&groups, &spectrum::groups_csv(items)?)?;
+        amva_io::atomic::write_atomic(&pairs, &spectrum::pairs_csv(items)?)?;
+        argv.extend(["--groups".into(), s(&groups), "--pairs".into(), s(&pairs)]);
+        argv.extend(["--engine".into(), a.engine.clone()]);
+        argv.extend(model_flags(a));
+    }
+    Ok(argv)
 }
 
 /// Correlations as JSON: method -> degradation kind -> Spearman.
