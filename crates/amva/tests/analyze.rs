@@ -1109,3 +1109,84 @@ fn lfw_typicality_edc_and_explain_agree_with_their_own_commands() {
         pick.len()
     );
 }
+
+/// Issue 12, bad input: group labels holding HTML and unicode are shown as text in the
+/// report and the explorer and never run (headless Chromium, real clicks); the label
+/// buttons filter to exactly that label's images.
+#[test]
+fn html_and_unicode_group_labels_are_shown_as_text_and_never_run() {
+    let Some(chromium) = amva_testkit::chromium() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (store, ids) = small_store(dir.path(), 24);
+    let scores = dir.path().join("q.csv");
+    let body: String = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| format!("{id},{i}\n"))
+        .collect();
+    std::fs::write(&scores, format!("image,score\n{body}")).unwrap();
+    let labels = [
+        "<img src=x onerror=\"window.pwned=1\">",
+        "<script>window.pwned=2</script>",
+        "Zoë ñ 東京",
+    ];
+    let mut g = String::from("image,group\n");
+    for (i, id) in ids.iter().enumerate() {
+        g.push_str(&format!(
+            "{id},\"{}\"\n",
+            labels[i % 3].replace('"', "\"\"")
+        ));
+    }
+    let groups = dir.path().join("groups.csv");
+    std::fs::write(&groups, g).unwrap();
+    let out = dir.path().join("out");
+    let o = analyze_cmd(
+        &store,
+        &scores,
+        &out,
+        &["--groups", groups.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    let mut b = amva_browser::Browser::launch(&chromium).unwrap();
+    for page in ["report.html", "explorer.html"] {
+        b.open(&format!("file://{}", out.join(page).display()))
+            .unwrap();
+        b.wait_for("document.readyState === 'complete'", 30.0)
+            .unwrap();
+        if page == "explorer.html" {
+            b.wait_for("window.amvaReady", 30.0).unwrap();
+            for (k, label) in labels.iter().enumerate() {
+                b.click(&format!("#lbuttons button[data-label='{k}']"))
+                    .unwrap();
+                let text = b
+                    .eval(&format!("document.querySelector(\"#lbuttons button[data-label='{k}']\").textContent"))
+                    .unwrap();
+                assert_eq!(text.as_str(), Some(*label));
+                let order: Vec<String> =
+                    serde_json::from_value(b.eval("window.amvaOrder()").unwrap()).unwrap();
+                let want: Vec<&String> = ids.iter().skip(k).step_by(3).collect();
+                assert_eq!(order.len(), want.len(), "{label}");
+                assert!(
+                    order.iter().all(|id| want.contains(&id)),
+                    "{label}: {order:?}"
+                );
+            }
+            b.click("#spacer .row").unwrap();
+        }
+        let html = b.eval("document.body.innerText").unwrap();
+        assert!(
+            html.as_str().unwrap().contains(labels[1]),
+            "{page} shows the label as text"
+        );
+        assert_eq!(
+            b.eval("window.pwned === undefined").unwrap(),
+            true,
+            "{page} ran a label"
+        );
+    }
+    let errors = b.errors();
+    // The <img src=x> label must not have become an element that tried to load "x".
+    assert!(errors.is_empty(), "{errors:?}");
+}
