@@ -79,6 +79,8 @@ pub fn render(analysis: &Analysis, opts: &AnalyzeOptions) -> Result<(Figures, Re
          images.csv        every image: typicality, each method's score, rank, groups, deviations\n\
          unmatched.csv     ids without a partner, excluded scores\n\
          explorer.html     every image in one table (scripts and sprite sheets in explorer/)\n\
+         labels*.csv       with --groups: per label, pairs of labels, labels x quality\n\
+         edc/              with --pairs: the files of `amva edc` (pauc.csv, curves.csv, edc.json)\n\
          maps_meta.json    the maps' meta.json (model, method, parameters), for `amva explain`",
     );
     Ok((figs, report))
