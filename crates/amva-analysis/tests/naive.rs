@@ -37,6 +37,24 @@ fn random_maps(n: usize, seed: u64) -> Vec<f32> {
     v
 }
 
+/// A store of `n` random maps (seed `seed`) in `dir/maps`: (folder, ids, low maps).
+fn random_store(dir: &Path, n: usize, seed: u64) -> (std::path::PathBuf, Vec<String>, Vec<f32>) {
+    let maps_dir = dir.join("maps");
+    let id = ids(n);
+    let low = random_maps(n, seed);
+    write_store(
+        &maps_dir,
+        &id,
+        LOW,
+        FULL,
+        &low,
+        false,
+        serde_json::json!({}),
+    )
+    .unwrap();
+    (maps_dir, id, low)
+}
+
 fn ids(n: usize) -> Vec<String> {
     (0..n)
         .map(|i| format!("p{:02}/img_{i:04}.png", i % 7))
@@ -854,19 +872,7 @@ fn images_csv_matches_naive_typicality_explain_and_ranks() {
     use amva_analysis::explain::{explain_map, Reference};
     let n = 40;
     let dir = tempfile::tempdir().unwrap();
-    let maps_dir = dir.path().join("maps");
-    let id = ids(n);
-    let low = random_maps(n, 21);
-    write_store(
-        &maps_dir,
-        &id,
-        LOW,
-        FULL,
-        &low,
-        false,
-        serde_json::json!({}),
-    )
-    .unwrap();
+    let (maps_dir, id, low) = random_store(dir.path(), n, 21);
     // Method a: score = row (ties at rows 0 and 1); method b: lower is better, some ties.
     let a: Vec<(String, f64)> = (0..n).map(|i| (id[i].clone(), (i.max(1)) as f64)).collect();
     let b: Vec<(String, f64)> = (0..n)
@@ -969,19 +975,7 @@ fn images_csv_matches_naive_typicality_explain_and_ranks() {
 fn categorical_groups_match_naive_statistics_and_bad_lines_are_listed() {
     let n = 36;
     let dir = tempfile::tempdir().unwrap();
-    let maps_dir = dir.path().join("maps");
-    let id = ids(n);
-    let low = random_maps(n, 33);
-    write_store(
-        &maps_dir,
-        &id,
-        LOW,
-        FULL,
-        &low,
-        false,
-        serde_json::json!({}),
-    )
-    .unwrap();
+    let (maps_dir, id, low) = random_store(dir.path(), n, 33);
     let scores = score_file(
         dir.path(),
         "q.csv",

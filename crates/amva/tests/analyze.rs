@@ -166,6 +166,18 @@ fn small_store(dir: &Path, n: usize) -> (PathBuf, Vec<String>) {
     (store, ids)
 }
 
+/// `q.csv` in `dir`: image i scores i.
+fn rank_scores(dir: &Path, ids: &[String]) -> PathBuf {
+    let scores = dir.join("q.csv");
+    let body: String = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| format!("{id},{i}\n"))
+        .collect();
+    std::fs::write(&scores, format!("image,score\n{body}")).unwrap();
+    scores
+}
+
 fn analyze_cmd(store: &Path, scores: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
     let mut c = amva_bin();
     c.arg("analyze")
@@ -364,13 +376,7 @@ fn identical_or_zero_maps_give_a_whole_report_not_half_an_output() {
     let one: Vec<f32> = (0..49)
         .map(|k| ((k * 13) % 17) as f32 / 8.0 - 0.5)
         .collect();
-    let scores = dir.path().join("q.csv");
-    let body: String = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| format!("{id},{i}\n"))
-        .collect();
-    std::fs::write(&scores, format!("image,score\n{body}")).unwrap();
+    let scores = rank_scores(dir.path(), &ids);
     for (case, maps) in [("identical", one.repeat(n)), ("zero", vec![0f32; n * 49])] {
         let store = dir.path().join(format!("maps-{case}"));
         store_7x7(&store, &ids, &maps);
@@ -1120,13 +1126,7 @@ fn html_and_unicode_group_labels_are_shown_as_text_and_never_run() {
     };
     let dir = tempfile::tempdir().unwrap();
     let (store, ids) = small_store(dir.path(), 24);
-    let scores = dir.path().join("q.csv");
-    let body: String = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| format!("{id},{i}\n"))
-        .collect();
-    std::fs::write(&scores, format!("image,score\n{body}")).unwrap();
+    let scores = rank_scores(dir.path(), &ids);
     let labels = [
         "<img src=x onerror=\"window.pwned=1\">",
         "<script>window.pwned=2</script>",
