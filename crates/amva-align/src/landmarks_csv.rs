@@ -78,12 +78,8 @@ pub fn parse_landmarks_csv(text: &str, path: &Path) -> Result<LandmarkTable> {
         line,
         reason,
     };
-    let first = text.lines().next().unwrap_or("");
-    let delim = if first.contains('\t') { b'\t' } else { b',' };
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(delim)
+    let mut rdr = amva_io::table::delimited(text)
         .has_headers(false)
-        .flexible(true)
         .from_reader(text.as_bytes());
     let mut records = rdr.records();
     let Some(first) = records.next() else {

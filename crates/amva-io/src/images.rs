@@ -113,12 +113,7 @@ impl ImageList {
     /// Relative paths are taken relative to the list file's folder, which is the root.
     pub fn from_list_file(list: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(list).map_err(|e| Error::io(list, e))?;
-        let first = text.lines().next().unwrap_or("");
-        let delim = if first.contains('\t') { b'\t' } else { b',' };
-        let mut rdr = csv::ReaderBuilder::new()
-            .delimiter(delim)
-            .flexible(true)
-            .from_reader(text.as_bytes());
+        let mut rdr = crate::table::delimited(&text).from_reader(text.as_bytes());
         let bad = |reason: String| Error::List {
             path: list.to_path_buf(),
             reason,

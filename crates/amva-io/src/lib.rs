@@ -11,5 +11,6 @@ pub mod npy;
 pub mod npy_writer;
 pub mod outputs;
 pub mod pairs;
+pub mod table;
 
 pub use error::{Error, Result};

@@ -33,15 +33,7 @@ pub fn parse_pairs(bytes: &[u8], path: &Path) -> Result<Vec<Pair>> {
             "not UTF-8 text ({e}); expected a CSV or TSV pairs file"
         ))
     })?;
-    let delim = if text.lines().next().unwrap_or("").contains('\t') {
-        b'\t'
-    } else {
-        b','
-    };
-    let mut r = csv::ReaderBuilder::new()
-        .delimiter(delim)
-        .flexible(true)
-        .from_reader(text.as_bytes());
+    let mut r = crate::table::delimited(text).from_reader(text.as_bytes());
     let mut pairs = Vec::new();
     for (i, rec) in r.records().enumerate() {
         let line = i + 2;

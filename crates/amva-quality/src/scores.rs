@@ -413,11 +413,7 @@ pub fn read_score_file(path: &Path) -> Result<Vec<MethodScores>> {
         ));
     }
     let first = text.lines().next().unwrap_or("");
-    let delimiter = if first.contains('\t') { b'\t' } else { b',' };
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .from_reader(text.as_bytes());
+    let mut reader = amva_io::table::delimited(text).from_reader(text.as_bytes());
     let header: Vec<String> = reader
         .headers()
         .map_err(|e| bad(format!("unreadable header: {e}")))?

@@ -59,15 +59,7 @@ pub fn read_labels(path: &Path, ids: &[String]) -> Result<LabelInput> {
             format!("not UTF-8 text ({e}); expected CSV `image,group`"),
         )
     })?;
-    let delim = if text.lines().next().is_some_and(|l| l.contains('\t')) {
-        b'\t'
-    } else {
-        b','
-    };
-    let mut rd = csv::ReaderBuilder::new()
-        .delimiter(delim)
-        .flexible(true)
-        .from_reader(text.as_bytes());
+    let mut rd = amva_io::table::delimited(&text).from_reader(text.as_bytes());
     let header: Vec<String> = rd
         .headers()
         .map_err(|e| AnalysisError::store(path, e.to_string()))?
