@@ -244,6 +244,37 @@ pub struct ExplainScores {
     pub max_abs_z: f64,
 }
 
+impl ExplainScores {
+    /// The column names of the scores, in the order of [`ExplainScores::values`]
+    /// (explain.csv; images.csv and the explorer keep the first [`Self::KEPT`]).
+    pub const NAMES: [&'static str; 8] = [
+        "mean_abs_deviation",
+        "inside",
+        "outside",
+        "outside_share",
+        "mean_abs_z",
+        "mean_abs_z_inside",
+        "mean_abs_z_outside",
+        "max_abs_z",
+    ];
+    /// How many of the scores images.csv and the explorer keep per method.
+    pub const KEPT: usize = 5;
+
+    /// The scores in the order of [`ExplainScores::NAMES`].
+    pub fn values(&self) -> [f64; 8] {
+        [
+            self.mean_abs_deviation,
+            self.inside,
+            self.outside,
+            self.outside_share,
+            self.mean_abs_z,
+            self.mean_abs_z_inside,
+            self.mean_abs_z_outside,
+            self.max_abs_z,
+        ]
+    }
+}
+
 /// Deviation map, z-map and scores of one finished map.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Explanation {
@@ -485,34 +516,12 @@ pub struct Explained {
 pub fn scores_csv(rows: &[Explained]) -> Result<Vec<u8>> {
     let csv_err = |e: csv::Error| AnalysisError::store("explain.csv", e.to_string());
     let mut wr = csv::Writer::from_writer(Vec::new());
-    wr.write_record([
-        "image",
-        "mean_abs_deviation",
-        "inside",
-        "outside",
-        "outside_share",
-        "mean_abs_z",
-        "mean_abs_z_inside",
-        "mean_abs_z_outside",
-        "max_abs_z",
-    ])
-    .map_err(csv_err)?;
+    let mut header = vec!["image"];
+    header.extend(ExplainScores::NAMES);
+    wr.write_record(&header).map_err(csv_err)?;
     for r in rows {
-        let s = &r.scores;
         let mut rec = vec![r.image.clone()];
-        rec.extend(
-            [
-                s.mean_abs_deviation,
-                s.inside,
-                s.outside,
-                s.outside_share,
-                s.mean_abs_z,
-                s.mean_abs_z_inside,
-                s.mean_abs_z_outside,
-                s.max_abs_z,
-            ]
-            .map(|v| format!("{v}")),
-        );
+        rec.extend(r.scores.values().map(|v| format!("{v}")));
         wr.write_record(&rec).map_err(csv_err)?;
     }
     wr.into_inner()

@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 
 use super::images::PerImage;
 use super::results::Analysis;
-use crate::explain::{explain_map, DEFAULT_EPS};
+use crate::explain::{explain_map, ExplainScores, DEFAULT_EPS};
 use crate::{AnalysisError, Result};
 
 /// The page.
@@ -37,8 +37,8 @@ const JPEG_QUALITY: u8 = 80;
 const APP: &str = include_str!("../../assets/explorer.js");
 const HTML: &str = include_str!("../../assets/explorer.html");
 
-/// Writes explorer.html and the explorer/ folder into `out`. `faces` gives each store
-/// row's face image (or None: the map alone).
+/// Writes explorer.html and the explorer/ folder into `out`; the tiles show each
+/// image's face (grey when the analysis has no face images).
 pub fn write_explorer(analysis: &Analysis, out: &Path) -> Result<()> {
     let tmp = out.join(format!(".{DIR}.tmp-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
@@ -135,8 +135,6 @@ fn write_sheets(analysis: &Analysis, dir: &Path) -> Result<()> {
     let (h, w) = analysis.plan.geometry.shape;
     let (len, px) = (source.row_len(), source.pixels());
     let kinds = kinds(analysis);
-    let ids = source.ids();
-    let gray = RgbImage::from_pixel(w as u32, h as u32, image::Rgb([128; 3]));
     source.for_each_chunk(PER_SHEET, |first, stored: &[f32]| -> Result<()> {
         let n = stored.len() / len;
         let per_image: Vec<Vec<RgbImage>> = (0..n)
@@ -145,14 +143,7 @@ fn write_sheets(analysis: &Analysis, dir: &Path) -> Result<()> {
                 let row = first + k;
                 let mut map = vec![0f32; px];
                 source.finish_into(row, &stored[k * len..(k + 1) * len], &mut map)?;
-                let face = analysis
-                    .plan
-                    .faces
-                    .as_ref()
-                    .and_then(|f| f.get(&ids[row]))
-                    .and_then(|p| amva_io::images::load_fitted(p, w as u32, h as u32, true).ok())
-                    .unwrap_or_else(|| gray.clone());
-                tiles(analysis, row, &map, &face)
+                tiles(analysis, row, &map, &analysis.plan.face(row))
             })
             .collect::<Result<_>>()?;
         let sheet = first / PER_SHEET;
@@ -202,8 +193,7 @@ fn data(analysis: &Analysis) -> Value {
         .zip(&plan.keys)
         .map(|(g, key)| {
             let groups: Vec<&str> = g.all_groups().iter().map(|x| x.key.as_str()).collect();
-            json!({"name": g.name, "key": key, "direction": g.direction.describe(),
-                   "high_rule": g.high.rule, "low_rule": g.low.rule, "groups": groups})
+            json!({"name": g.name, "key": key, "groups": groups})
         })
         .collect();
     let rows: Vec<Value> = plan
@@ -215,22 +205,14 @@ fn data(analysis: &Analysis) -> Value {
             let img = &per.images[r];
             let mut v = vec![json!(id), json!(img.typical.mean_abs_z), json!(img.flat)];
             for (st, e) in per.standings.iter().map(|s| &s[r]).zip(&img.methods) {
-                v.extend([
-                    json!(st.score),
-                    json!(st.rank),
-                    json!(st.groups.join(";")),
-                    json!(e.mean_abs_deviation),
-                    json!(e.inside),
-                    json!(e.outside),
-                    json!(e.outside_share),
-                    json!(e.mean_abs_z),
-                ]);
+                v.extend([json!(st.score), json!(st.rank), json!(st.groups.join(";"))]);
+                v.extend(e.values()[..ExplainScores::KEPT].iter().map(|x| json!(x)));
             }
             Value::Array(v)
         })
         .collect();
     let labels = plan.labels.as_ref().map(|l| {
-        json!({"file": l.path, "names": l.labels.iter().map(|x| x.name.as_str()).collect::<Vec<_>>(),
+        json!({"names": l.labels.iter().map(|x| x.name.as_str()).collect::<Vec<_>>(),
                "of_row": l.of_row.iter().map(|i| i.map_or(-1, |i| i as i64)).collect::<Vec<_>>()})
     });
     let kinds: Vec<Value> = kinds(analysis)
@@ -238,12 +220,11 @@ fn data(analysis: &Analysis) -> Value {
         .map(|(key, label)| json!({"key": key, "label": label}))
         .collect();
     json!({
-        "title": format!("amva explorer: {}", plan.groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(", ")),
         "tile": [w, h], "sheet_side": SHEET_SIDE, "dir": DIR, "kinds": kinds, "z_range": Z_RANGE,
         "faces": plan.faces.is_some(),
         "methods": methods,
         "labels": labels,
-        "method_columns": super::write::IMAGE_METHOD_COLUMNS,
+        "method_columns": super::write::image_method_columns(),
         "rows": rows,
     })
 }

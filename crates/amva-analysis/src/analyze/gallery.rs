@@ -7,7 +7,6 @@
 //!   low group (the disagreements), the first k of them by rank difference.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
 
 use amva_maps::source::MapSource;
 use amva_report::{RgbImage, Table};
@@ -78,24 +77,8 @@ impl GalleryImages {
             }
         }
         let maps = finished_rows(&analysis.plan.source, &wanted)?;
-        let (h, w) = analysis.plan.geometry.shape;
-        let ids = analysis.plan.source.ids();
-        let faces = wanted
-            .iter()
-            .filter_map(|&r| {
-                let path: &PathBuf = analysis.plan.faces.as_ref()?.get(&ids[r])?;
-                let img = amva_io::images::load_fitted(path, w as u32, h as u32, true).ok()?;
-                Some((r, img))
-            })
-            .collect();
+        let faces = wanted.iter().map(|&r| (r, analysis.plan.face(r))).collect();
         Ok(GalleryImages { maps, faces })
-    }
-
-    fn face(&self, row: usize, (h, w): (usize, usize)) -> RgbImage {
-        self.faces
-            .get(&row)
-            .cloned()
-            .unwrap_or_else(|| RgbImage::from_pixel(w as u32, h as u32, image::Rgb([128; 3])))
     }
 
     /// One image's figure against method `mi`'s reference.
@@ -104,8 +87,7 @@ impl GalleryImages {
         let map = &self.maps[&row];
         let e = explain_map(reference, map, DEFAULT_EPS)?;
         let id = &analysis.plan.source.ids()[row];
-        let face = self.face(row, reference.shape);
-        explanation_figure_sized(reference, &e, map, &face, id, PANEL)
+        explanation_figure_sized(reference, &e, map, &self.faces[&row], id, PANEL)
     }
 }
 

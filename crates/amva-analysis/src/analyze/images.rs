@@ -71,27 +71,30 @@ impl PerImage {
 pub fn per_image(plan: &Plan, methods: &[MethodResult], out: &Path) -> Result<PerImage> {
     let geo = &plan.geometry;
     let meta = &plan.source.info().raw;
-    let group = |method: &'static str, rule: &'static str, n: usize| InMemory {
+    let all = InMemory {
         dir: out,
-        method,
-        rule,
-        n,
+        method: "all maps",
+        rule: "all",
+        n: 0,
         shape: geo.shape,
         inside: &geo.inside,
         margin_px: geo.margin_px,
         maps_meta: meta,
     };
-    let typical = all_maps_reference(&plan.source, group("all maps", "all", 0))?;
+    let typical = all_maps_reference(&plan.source, all)?;
     let references: Vec<Reference> = plan
         .groups
         .iter()
         .zip(methods)
         .map(|(g, r)| {
             let s = &r.comparison.high().stats;
-            let mut reference = Reference::in_memory(group("", "", s.n), &s.mean, &s.std);
-            reference.method = g.name.clone();
-            reference.rule = g.high.rule.clone();
-            reference
+            let high = InMemory {
+                method: &g.name,
+                rule: &g.high.rule,
+                n: s.n,
+                ..all
+            };
+            Reference::in_memory(high, &s.mean, &s.std)
         })
         .collect();
     let images = score_all(&plan.source, &typical, &references)?;

@@ -12,7 +12,7 @@
 //! Ids without a map, empty labels and repeated images are listed (unmatched.csv), and a
 //! label with fewer than two images is reported and left out; none of them is fatal.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::compare::region_row;
@@ -339,25 +339,21 @@ pub fn notes(input: &LabelInput) -> Vec<String> {
 /// The per-label table as CSV rows: label, n, region means, test.
 pub fn labels_csv(input: &LabelInput, r: &LabelResults) -> Vec<[String; 9]> {
     let f = |x: f64| format!("{x}");
-    let mut by: BTreeMap<usize, [String; 9]> = BTreeMap::new();
-    for (i, (l, s)) in input.labels.iter().zip(&r.labels).enumerate() {
+    let row = |(l, s): (&Label, &LabelStats)| {
         let t = s.vs_rest.as_ref();
-        by.insert(
-            i,
-            [
-                l.name.clone(),
-                l.rows.len().to_string(),
-                f(s.mam_region.inside),
-                f(s.mam_region.outside),
-                f(s.amv_region.inside),
-                f(s.amv_region.outside),
-                t.map(|t| f(t.observed)).unwrap_or_default(),
-                t.map(|t| f(t.p_value)).unwrap_or_default(),
-                t.map(|t| t.n_perm.to_string()).unwrap_or_default(),
-            ],
-        );
-    }
-    by.into_values().collect()
+        [
+            l.name.clone(),
+            l.rows.len().to_string(),
+            f(s.mam_region.inside),
+            f(s.mam_region.outside),
+            f(s.amv_region.inside),
+            f(s.amv_region.outside),
+            t.map(|t| f(t.observed)).unwrap_or_default(),
+            t.map(|t| f(t.p_value)).unwrap_or_default(),
+            t.map(|t| t.n_perm.to_string()).unwrap_or_default(),
+        ]
+    };
+    input.labels.iter().zip(&r.labels).map(row).collect()
 }
 
 /// Header of [`labels_csv`].

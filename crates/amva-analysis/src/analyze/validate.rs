@@ -36,6 +36,19 @@ pub struct Plan {
     pub notes: Vec<String>,
 }
 
+impl Plan {
+    /// The face image of store row `row`, fitted to the maps' shape; grey when the run
+    /// has no face images or this one cannot be read (galleries, explorer tiles).
+    pub fn face(&self, row: usize) -> amva_report::RgbImage {
+        let (h, w) = (self.geometry.shape.0 as u32, self.geometry.shape.1 as u32);
+        self.faces
+            .as_ref()
+            .and_then(|f| f.get(&self.source.ids()[row]))
+            .and_then(|p| amva_io::images::load_fitted(p, w, h, true).ok())
+            .unwrap_or_else(|| amva_report::RgbImage::from_pixel(w, h, image::Rgb([128; 3])))
+    }
+}
+
 fn option_error(option: &str, reason: String) -> AnalysisError {
     AnalysisError::Option {
         option: option.into(),

@@ -7,6 +7,7 @@ use std::path::Path;
 use super::results::Analysis;
 use super::significance::Significance;
 use super::summarise::files;
+use crate::explain::ExplainScores;
 use crate::figures::{to_f32, Figures};
 use crate::groups::MethodGroups;
 use crate::summary::Summary;
@@ -191,17 +192,13 @@ fn write_unmatched(analysis: &Analysis, out: &Path) -> Result<()> {
     )?)
 }
 
-/// The columns of `images.csv` for one method (prefixed with its key).
-pub const IMAGE_METHOD_COLUMNS: [&str; 8] = [
-    "score",
-    "rank",
-    "group",
-    "mean_abs_deviation",
-    "inside",
-    "outside",
-    "outside_share",
-    "mean_abs_z",
-];
+/// The columns of `images.csv` (and the explorer) for one method (prefixed with its
+/// key): score, rank, group, then the first scores of explain.csv.
+pub fn image_method_columns() -> Vec<&'static str> {
+    let mut c = vec!["score", "rank", "group"];
+    c.extend(&ExplainScores::NAMES[..ExplainScores::KEPT]);
+    c
+}
 
 /// `images.csv`: every image of the store with its typicality and, per method, its
 /// score, rank, groups and explanation against the method's high group.
@@ -217,7 +214,7 @@ fn write_images_csv(analysis: &Analysis, out: &Path) -> Result<()> {
         header.push("label".into());
     }
     for key in &analysis.plan.keys {
-        header.extend(IMAGE_METHOD_COLUMNS.iter().map(|c| format!("{key}.{c}")));
+        header.extend(image_method_columns().iter().map(|c| format!("{key}.{c}")));
     }
     wr.write_record(&header).map_err(err)?;
     let per = &analysis.images;
@@ -247,16 +244,8 @@ fn write_images_csv(analysis: &Analysis, out: &Path) -> Result<()> {
             rec.push(opt(st.score.map(|v| format!("{v}"))));
             rec.push(opt(st.rank.map(|v| v.to_string())));
             rec.push(st.groups.join(";"));
-            rec.extend(
-                [
-                    e.mean_abs_deviation,
-                    e.inside,
-                    e.outside,
-                    e.outside_share,
-                    e.mean_abs_z,
-                ]
-                .map(|v| format!("{v}")),
-            );
+            let kept = &e.values()[..ExplainScores::KEPT];
+            rec.extend(kept.iter().map(|v| format!("{v}")));
         }
         wr.write_record(&rec).map_err(err)?;
     }
