@@ -3,7 +3,7 @@
 
 mod util;
 use std::path::{Path, PathBuf};
-use util::golden::Golden;
+use util::golden::{Golden, Mode, ACROSS_CPUS};
 use util::*;
 
 fn demo(home: &Path, out: &Path, models: Option<&Path>) -> std::process::Output {
@@ -178,11 +178,14 @@ fn machine(out: &Path) -> String {
     format!("engine {engine} | {cpu} | {units}")
 }
 
-/// Issue 11: the demo's outputs equal those kept in tests/fixtures/demo-golden (made by
-/// the code before the redesign's parts 2-6; see its README): numbers to 1e-12, arrays
-/// and the spectrum images byte for byte, figures within 1 grey level. The models'
-/// outputs depend on the engine's kernels, so the comparison runs where the machine
-/// runs them as the fixture's did, and says so where it does not.
+/// The demo's outputs equal those kept in tests/fixtures/demo-golden (see its README for
+/// the commit that made them). On the machine that made them (same engine, CPU model and
+/// vector units: `machine.txt`) exactly: numbers to 1e-12, arrays and images byte for
+/// byte, figures within 1 grey level. Elsewhere the models' floating-point results differ
+/// (the engines' kernels follow the vector units), so the comparison is tolerant, within
+/// the bounds of [`ACROSS_CPUS`]: numbers within 2 % or 0.002, arrays and images by their
+/// statistics and thumbnails, figures by their largest grey-level difference. It compares
+/// on every machine; it never passes without comparing.
 fn same_as_kept_outputs(out: &Path, home: &Path) {
     let fixture = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -222,12 +225,14 @@ fn same_as_kept_outputs(out: &Path, home: &Path) {
         return;
     }
     let kept = std::fs::read_to_string(fixture.join("machine.txt")).unwrap();
-    if kept.trim() == here {
-        golden.compare(out);
+    let forced = std::env::var_os("AMVA_GOLDEN_TOLERANT").is_some_and(|v| v == "1");
+    if kept.trim() == here && !forced {
+        golden.compare(out, Mode::Exact);
     } else {
         eprintln!(
-            "demo golden: not compared; the kept outputs were made with '{}', this machine runs '{here}'",
+            "demo golden: the kept outputs were made with '{}', this machine runs '{here}': comparing within the bounds for another CPU",
             kept.trim()
         );
+        golden.compare(out, Mode::Tolerant(ACROSS_CPUS));
     }
 }
