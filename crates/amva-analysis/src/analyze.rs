@@ -1,78 +1,30 @@
-//! The whole `amva analyze` run, in stages that each return typed results:
+//! The computation of `amva analyze`, in stages that each return typed results:
 //!
-//! 1. [`validate`](validate::validate): options, store, scores, groups, face region;
-//!    nothing is computed or written before every input is checked;
+//! 1. [`validate`](crate::validate::validate): options, store, scores, groups, face
+//!    region; nothing is computed before every input is checked;
 //! 2. statistics: MAM, AM-V, median, MAD of every group of every method in one set of
 //!    passes over the store ([`crate::setstats`]), pooling the maps the tests need;
-//! 3. comparisons ([`compare`]): region means, deviation maps, distribution shift,
-//!    profiles, the trend over bins, each computed once per method;
-//! 4. tests ([`significance`]): the permutation test of each method; agreement
-//!    across methods ([`across`]); every image scored and explained ([`images`]);
-//! 5. figures and report rendered in memory ([`report`]), the [`Summary`] made from the
-//!    results ([`summarise`]);
-//! 6. every file written ([`write`]) only then, so a failure leaves no half output.
+//! 3. comparisons ([`crate::compare`]): region means, deviation maps, distribution
+//!    shift, profiles, the trend over bins, each computed once per method;
+//! 4. tests ([`crate::significance`]): the permutation test of each method; agreement
+//!    across methods ([`crate::across`]); every image scored and explained
+//!    ([`crate::images`]); the categorical groups ([`crate::labels`]); the EDC
+//!    ([`crate::edc`]).
 //!
-//! The files:
-//!
-//! ```text
-//! summary.json              every number of the run (the report shows a subset)
-//! report.html               one self-contained page: parameters, tables, figures
-//! figures/*.png             every figure of the report
-//! arrays/region_mask.npy    H x W, 1 inside the central face region
-//! arrays/<method>/<group>_<stat>.npy   H x W per-pixel statistics (mam, amv, median, mad, ...)
-//! arrays/<method>/d_<stat>.npy         deviation maps |high - low| (not normalised)
-//! arrays/<method>/kde_<stat>.npy       3 x G: grid, density of high, density of low
-//! arrays/<method>/profile_x.npy, profile_y.npy   2 x W / 2 x H: AM-V of high, low
-//! arrays/<method>/permutation.npy      observed statistic, then each permutation's
-//! arrays/<method>/bins_region.npy      B x 2: mean AM-V inside, outside per bin
-//! groups/<method>.csv       image,row,score,groups
-//! images.csv                every image: typicality; each method's score, rank, group and
-//!                           explanation against its high group (as `amva explain`)
-//! arrays/typicality/all_{mam,amv}.npy  the MAM and AM-V of all maps (typicality's reference)
-//! explorer.html, explorer/   every image in one table (see [`explorer`])
-//! labels.csv, labels_pairs.csv, labels_crossed.csv, arrays/labels/   with --groups (see [`labels`])
-//! edc/                      with --pairs: the files of `amva edc` (pauc.csv, curves.csv, edc.json, edc.png)
-//! unmatched.csv             method,image,reason: every id without a partner, every excluded score
-//! ```
+//! [`compute`] returns the [`Analysis`]; [`crate::summarise`] makes its summary.json and
+//! [`crate::write`] writes its numbers. Drawing (figures, report, galleries, explorer)
+//! is amva-report's, which runs these stages and then draws.
 
+use crate::options::AnalyzeOptions;
 use crate::permutation::Pooled;
+use crate::results::{Analysis, MethodResult, Progress};
 use crate::setstats::{group_statistics, GroupStats, PassReport, StatsOptions};
+use crate::significance::PoolPlan;
+use crate::validate::Plan;
+use crate::{across, compare, images, labels, significance, validate, Result};
 
-use crate::Result;
-
-pub mod across;
-pub mod compare;
-pub mod explorer;
-pub mod gallery;
-pub mod images;
-pub mod labels;
-mod options;
-mod page;
-pub mod report;
-mod report_labels;
-mod report_method;
-mod results;
-pub mod significance;
-pub mod summarise;
-pub mod validate;
-pub mod write;
-
-pub use crate::summary::RegionRow;
-pub use compare::{
-    deviation_map, distribution_shift, region_row, Comparison, Shift, Stat, KDE_POINTS,
-};
-pub use options::{AnalyzeOptions, DEFAULT_MARGIN};
-pub use page::{Item, ReportSection};
-pub use results::{Analysis, MethodResult, Outcome, Progress};
-use significance::PoolPlan;
-pub use significance::{
-    permutation_outside_amv, PermutationData, PermutationOutcome, Significance,
-};
-use validate::Plan;
-
-/// Runs the analysis (see the module docs for the stages and the files written).
-pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome> {
-    let started = std::time::Instant::now();
+/// Validates the inputs and computes every result of the analysis (nothing is written).
+pub fn compute(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Analysis> {
     let plan = validate::validate(opts)?;
     let pool = PoolPlan::new(
         &plan.groups,
@@ -82,6 +34,54 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
         opts.budget_bytes,
     );
     let (stats, passes, pooled) = statistics(&plan, &pool, opts, progress)?;
+    let methods = compare_and_test(&plan, &pool, pooled.as_ref(), stats, opts, progress)?;
+    let across = across::across_methods(&plan.groups);
+    progress("images", 0, plan.source.len());
+    let high: Vec<_> = methods.iter().map(|m| &m.comparison.high().stats).collect();
+    let images = images::per_image(&plan, &high, &opts.out)?;
+    let edc = opts
+        .edc
+        .as_ref()
+        .map(|e| crate::edc::edc_of_methods(e, &plan.methods))
+        .transpose()?;
+    let labels = match &plan.labels {
+        Some(input) => {
+            progress("groups", 0, input.labels.len());
+            let test = (opts.permutations, opts.seed);
+            let scope = labels::LabelScope {
+                source: &plan.source,
+                geometry: &plan.geometry,
+                groups: &plan.groups,
+            };
+            Some(labels::label_statistics(
+                scope,
+                input,
+                opts.budget_bytes,
+                test,
+            )?)
+        }
+        None => None,
+    };
+    Ok(Analysis {
+        plan,
+        methods,
+        across,
+        passes,
+        images,
+        labels,
+        edc,
+    })
+}
+
+/// Each method's groups compared and its permutation test run.
+fn compare_and_test(
+    plan: &Plan,
+    pool: &PoolPlan,
+    pooled: Option<&Pooled>,
+    stats: Vec<Vec<GroupStats>>,
+    opts: &AnalyzeOptions,
+    progress: Progress<'_>,
+) -> Result<Vec<MethodResult>> {
     let mut methods = Vec::with_capacity(stats.len());
     for (mi, gstats) in stats.into_iter().enumerate() {
         let name = plan.groups[mi].name.as_str();
@@ -93,8 +93,8 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
         let significance = significance::test_method(
             mi,
             &plan.groups[mi],
-            &pool,
-            pooled.as_ref(),
+            pool,
+            pooled,
             &plan.source,
             &plan.geometry.outside,
             (opts.permutations, opts.seed),
@@ -104,50 +104,7 @@ pub fn analyze(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Outcome>
             significance,
         });
     }
-    let across = across::across_methods(&plan.groups);
-    progress("images", 0, plan.source.len());
-    let images = images::per_image(&plan, &methods, &opts.out)?;
-    let edc = opts
-        .edc
-        .as_ref()
-        .map(|e| crate::edc::edc_of_methods(e, &plan.methods))
-        .transpose()?;
-    let labels = match &plan.labels {
-        Some(input) => {
-            progress("groups", 0, input.labels.len());
-            let test = (opts.permutations, opts.seed);
-            Some(labels::label_statistics(
-                &plan,
-                input,
-                opts.budget_bytes,
-                test,
-            )?)
-        }
-        None => None,
-    };
-    let analysis = Analysis {
-        plan,
-        methods,
-        across,
-        passes,
-        images,
-        labels,
-        edc,
-    };
-    let rendered = if opts.figures {
-        Some(report::render(&analysis, opts)?)
-    } else {
-        None
-    };
-    let figures = rendered.as_ref().map(|(f, _)| f.all());
-    let seconds = started.elapsed().as_secs_f64();
-    let summary = summarise::summarise(&analysis, opts, figures, seconds);
-    write::write_outputs(&analysis, &summary, rendered.as_ref(), &opts.out)?;
-    Ok(Outcome {
-        summary,
-        passes,
-        notes: analysis.plan.notes,
-    })
+    Ok(methods)
 }
 
 /// Per-group statistics of every method (high, low, then the bins), gathering the
@@ -193,4 +150,23 @@ fn statistics(
         .map(|g| it.by_ref().take(g.all_groups().len()).collect())
         .collect();
     Ok((per_method, passes, pooled))
+}
+
+/// The analysis without pictures: computes, then writes every numeric file and
+/// summary.json (no figures, report or explorer: those are amva-report's `analyze`).
+pub fn numbers(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<crate::Outcome> {
+    let started = std::time::Instant::now();
+    let opts = AnalyzeOptions {
+        faces: false,
+        ..opts.clone()
+    };
+    let analysis = compute(&opts, progress)?;
+    let summary = crate::summarise::summarise(&analysis, &opts, None, started.elapsed().as_secs_f64());
+    crate::write::write_outputs(&analysis, &summary, &opts.out)?;
+    Ok(crate::Outcome {
+        summary,
+        passes: analysis.passes,
+        notes: analysis.plan.notes,
+        out: opts.out.clone(),
+    })
 }

@@ -1,22 +1,20 @@
 //! The recognition utility of the analysed FIQA methods (Error versus Discard
-//! Characteristic, ALGORITHMS 6) as files and a figure: what `amva edc` writes, and
-//! what `amva analyze --pairs` adds to its report (the numbers come from
-//! [`amva_quality::edc_report`]; this module only writes and draws them).
+//! Characteristic, ALGORITHMS 6) in `amva analyze --pairs`: the same
+//! [`amva_quality::edc_report`] as `amva edc`, on the comparisons the caller scored
+//! (`amva_quality::pairs`). Its files are [`amva_quality::edc::write_files`]'s.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use amva_quality::edc::EdcReport;
+use amva_quality::pairs::{EmbeddingSource, Excluded, PairSource};
 
 use crate::{AnalysisError, Result};
-
-/// Pairs left out for want of an embedding: img_a, img_b, label, reason.
-pub type Excluded = Vec<[String; 4]>;
 
 /// The folder of the EDC files inside an analysis.
 pub const DIR: &str = "edc";
 
-/// What `amva analyze --pairs` hands the analysis: the scored comparisons (from the
-/// embeddings), the pairs left out, the settings, and what they came from (edc.json).
+/// What `amva analyze --pairs` hands the analysis: the scored comparisons, the pairs
+/// left out, the settings, and where they came from (edc.json).
 #[derive(Debug, Clone)]
 pub struct EdcInput {
     /// Comparisons with both embeddings.
@@ -25,8 +23,67 @@ pub struct EdcInput {
     pub excluded: Excluded,
     /// FMR, pAUC limit, seed, random runs.
     pub options: amva_quality::EdcOptions,
-    /// Where the pairs and embeddings came from (merged into edc.json).
-    pub meta: serde_json::Value,
+    /// Where the pairs and embeddings came from.
+    pub source: PairSource,
+}
+
+impl EdcInput {
+    /// The comparisons of the pairs file `pairs`, scored with the embeddings of `source`
+    /// (see `amva_quality::pairs`), for an analysis writing into `out`. Returns the input
+    /// and what the user should know (images not embedded, pairs left out). Refuses a
+    /// pairs file none of whose pairs has both embeddings.
+    pub fn from_pairs(
+        pairs: &Path,
+        source: EmbeddingSource<'_>,
+        options: amva_quality::EdcOptions,
+        out: &Path,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<(Self, Vec<String>)> {
+        let scored = amva_quality::pairs::score_pairs_file(pairs, source, progress)?;
+        let mut notes = scored.notes;
+        if !scored.excluded.is_empty() {
+            let listed = out.join(DIR).join(amva_quality::edc::files::EXCLUDED);
+            notes.push(format!(
+                "{} of {} pairs name images without an embedding; excluded (listed in {})",
+                scored.excluded.len(),
+                scored.total,
+                listed.display()
+            ));
+        }
+        if scored.scored.is_empty() {
+            return Err(AnalysisError::Option {
+                option: "--pairs".into(),
+                reason: format!(
+                    "{}: none of the {} pairs has embeddings for both images (ids must match the maps' index.csv)",
+                    pairs.display(),
+                    scored.total
+                ),
+            });
+        }
+        let source = PairSource {
+            pairs: pairs.into(),
+            scores: None,
+            embeddings: source.folder().map(PathBuf::from),
+            images: source.images().map(PathBuf::from),
+            engine: Some(scored.engine),
+            pairs_total: scored.total,
+            pairs_excluded_without_embedding: scored.excluded.len(),
+        };
+        let input = EdcInput {
+            pairs: scored.scored,
+            excluded: scored.excluded,
+            options,
+            source,
+        };
+        Ok((input, notes))
+    }
+}
+
+/// The images the maps of the store `maps` were made from, when that folder is still
+/// there (the faces `--pairs` embeds when neither `--embeddings` nor `--images` is given).
+pub fn store_images(maps: &Path) -> Result<Option<PathBuf>> {
+    let info = amva_maps::source::read_store_info(maps)?;
+    Ok(info.images.map(PathBuf::from).filter(|p| p.exists()))
 }
 
 /// The EDC of the analysed methods and what the files need beside it.
@@ -36,8 +93,8 @@ pub struct EdcResult {
     pub report: EdcReport,
     /// Pairs without an embedding.
     pub excluded: Excluded,
-    /// Merged into edc.json.
-    pub meta: serde_json::Value,
+    /// Where the comparisons came from.
+    pub source: PairSource,
 }
 
 /// The EDC of every analysed method on `input`'s comparisons: the same
@@ -55,133 +112,6 @@ pub fn edc_of_methods(
     Ok(EdcResult {
         report: amva_quality::edc_report(&input.pairs, &scores, &[], &input.options)?,
         excluded: input.excluded.clone(),
-        meta: input.meta.clone(),
+        source: input.source.clone(),
     })
-}
-
-fn csv(path: &Path, header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> Result<()> {
-    let err = |e: csv::Error| AnalysisError::store(path, e.to_string());
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(header).map_err(err)?;
-    for r in rows {
-        w.write_record(&r).map_err(err)?;
-    }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| AnalysisError::store(path, e.to_string()))?;
-    Ok(amva_io::atomic::write_atomic(path, &bytes)?)
-}
-
-/// Writes `dir/excluded_pairs.csv` when pairs were left out for want of an embedding.
-pub fn write_excluded(dir: &Path, excluded: &[[String; 4]]) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| AnalysisError::io(dir, e))?;
-    if !excluded.is_empty() {
-        let rows = excluded.iter().map(|r| r.to_vec());
-        csv(
-            &dir.join("excluded_pairs.csv"),
-            &["img_a", "img_b", "label", "reason"],
-            rows,
-        )?;
-    }
-    Ok(())
-}
-
-/// Writes into `dir`: pauc.csv, curves.csv, edc.json (`meta` plus the report),
-/// edc.png, and excluded_pairs.csv / missing_quality.csv when pairs were left out.
-pub fn write_edc_files(
-    dir: &Path,
-    report: &EdcReport,
-    excluded: &[[String; 4]],
-    meta: serde_json::Value,
-) -> Result<()> {
-    write_excluded(dir, excluded)?;
-    if !report.missing_quality.is_empty() {
-        let rows = report
-            .missing_quality
-            .iter()
-            .map(|m| vec![m.image.clone(), m.methods.join(" ")]);
-        csv(
-            &dir.join("missing_quality.csv"),
-            &["image", "methods"],
-            rows,
-        )?;
-    }
-    amva_io::atomic::write_atomic(&dir.join("pauc.csv"), report.table_csv().as_bytes())?;
-    amva_io::atomic::write_atomic(&dir.join("curves.csv"), report.curves_csv().as_bytes())?;
-    let mut json = meta;
-    json["amva_version"] = serde_json::json!(env!("CARGO_PKG_VERSION"));
-    json["kind"] = serde_json::json!("edc");
-    json["report"] = serde_json::to_value(report)
-        .map_err(|e| AnalysisError::store(dir.join("edc.json"), e.to_string()))?;
-    amva_io::atomic::write_json(&dir.join("edc.json"), &json)?;
-    plot(report)
-        .write_png(dir.join("edc.png"))
-        .map_err(AnalysisError::report("edc.png"))
-}
-
-/// The EDC figure: every method as steps, the random reference dashed, pAUC noted.
-/// It shows discard fractions up to max(0.5, 2 x the pAUC limit), where the curves
-/// differ; the last few comparisons make the far end noisy (curves.csv has all of it).
-pub fn plot(report: &EdcReport) -> amva_report::LinePlot {
-    use amva_report::{LinePlot, Series, Styled};
-    let points = |c: &amva_quality::edc::Curve| {
-        c.discard_fractions
-            .iter()
-            .copied()
-            .zip(c.fnmr.iter().copied())
-            .collect::<Vec<_>>()
-    };
-    let xmax = (2.0 * report.options.pauc_limit).clamp(0.5, 1.0);
-    let ymax = report
-        .methods
-        .iter()
-        .chain(std::iter::once(&report.random))
-        .flat_map(|m| {
-            m.curve
-                .discard_fractions
-                .iter()
-                .zip(&m.curve.fnmr)
-                .filter(|(d, _)| **d <= xmax)
-                .map(|(_, e)| *e)
-        })
-        .fold(0.0, f64::max);
-    let mut p = LinePlot::new(format!(
-        "EDC at FMR {} (threshold {:.4})",
-        report.options.target_fmr, report.threshold
-    ))
-    .axis_labels(
-        "fraction of comparisons discarded (lowest quality first)",
-        "FNMR",
-    )
-    .x_range(0.0, xmax)
-    // Headroom above the curves for the legend.
-    .y_range(0.0, (ymax * 1.45).max(1e-6));
-    let lim = report.options.pauc_limit;
-    for m in &report.methods {
-        let ratio = m
-            .pauc_ratio_to_random
-            .map(|r| format!(", {r:.2}x random"))
-            .unwrap_or_default();
-        p = p.series(
-            Series::line(
-                format!("{} (pAUC {:.5}{ratio})", m.method, m.pauc),
-                points(&m.curve),
-            )
-            .steps(),
-        );
-    }
-    p.series(
-        Series::reference(
-            format!(
-                "random, mean of {} (pAUC {:.5})",
-                report.options.random_runs, report.random.pauc
-            ),
-            points(&report.random.curve),
-        )
-        .steps(),
-    )
-    .note(format!(
-        "pAUC over discard fractions 0 to {lim}; {} comparisons ({} mated) of {}; seed {}",
-        report.comparisons_used, report.mated_used, report.comparisons_scored, report.options.seed
-    ))
 }

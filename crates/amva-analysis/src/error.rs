@@ -31,14 +31,6 @@ pub enum AnalysisError {
         /// The underlying error.
         source: amva_math::MathError,
     },
-    /// A figure or the report could not be made.
-    #[error("{context}: {source}")]
-    Report {
-        /// Which figure or file.
-        context: String,
-        /// The underlying error (boxed: it is large and rare).
-        source: Box<amva_report::ReportError>,
-    },
     /// A map store (or an analysis output) whose files disagree or are incomplete.
     #[error("{path}: {reason}")]
     Store {
@@ -127,16 +119,6 @@ impl AnalysisError {
         move |source| AnalysisError::Math { context, source }
     }
 
-    /// A closure that wraps a [`amva_report::ReportError`] with context.
-    pub(crate) fn report(
-        context: impl Into<String>,
-    ) -> impl FnOnce(amva_report::ReportError) -> Self {
-        let context = context.into();
-        move |source| AnalysisError::Report {
-            context,
-            source: Box::new(source),
-        }
-    }
 }
 
 /// Result type of this crate.

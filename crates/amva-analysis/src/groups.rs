@@ -118,16 +118,16 @@ fn check_some_finite(scores: &MethodScores) -> Result<()> {
     }
 }
 
-/// Joins `scores` to the store's `ids` and applies `rules`.
-///
-/// Errors when no image matches ([`AnalysisError::NoMatch`]) and when a group would
-/// hold fewer than [`MIN_GROUP`] maps (naming the method and the rule).
-pub fn join_and_group(
-    ids: &[String],
-    maps_dir: &std::path::Path,
-    scores: &MethodScores,
-    rules: &GroupRules,
-) -> Result<MethodGroups> {
+/// A method's scores joined to the store: matched rows (ascending) and their scores.
+struct Joined {
+    rows: Vec<usize>,
+    values: Vec<f64>,
+    without_map: Vec<ScoreRow>,
+    without_score: Vec<usize>,
+}
+
+/// Joins `scores` to the store's `ids` (see [`join_and_group`] for the errors).
+fn join(ids: &[String], maps_dir: &std::path::Path, scores: &MethodScores) -> Result<Joined> {
     let row_of: HashMap<&str, usize> = ids
         .iter()
         .enumerate()
@@ -157,31 +157,49 @@ pub fn join_and_group(
             has_score[r] = true;
         }
     }
-    let without_score: Vec<usize> = (0..ids.len()).filter(|&r| !has_score[r]).collect();
-    let rows: Vec<usize> = matched.iter().map(|m| m.0).collect();
-    let values: Vec<f64> = matched.iter().map(|m| m.1).collect();
-    let names: Vec<String> = rows.iter().map(|&r| ids[r].clone()).collect();
-    let name = scores.name.as_str();
+    Ok(Joined {
+        rows: matched.iter().map(|m| m.0).collect(),
+        values: matched.iter().map(|m| m.1).collect(),
+        without_map,
+        without_score: (0..ids.len()).filter(|&r| !has_score[r]).collect(),
+    })
+}
 
-    let apply = |rule: &Rule, group: &str| -> Result<Vec<Vec<usize>>> {
-        let sel = select(&names, &values, scores.direction, rule).map_err(|e| match e {
-            MathError::EmptyGroup { valid, .. } => group_error(
-                name,
-                group,
-                &rule.to_string(),
-                format!("selects no image ({valid} images have a map and a finite score)"),
-            ),
-            other => AnalysisError::Math {
-                context: format!("method '{name}', group '{group}' ({rule})"),
-                source: other,
-            },
+/// Forms the groups of one method from its joined scores.
+struct Grouper<'a> {
+    name: &'a str,
+    direction: Direction,
+    joined: &'a Joined,
+    names: Vec<String>,
+}
+
+impl Grouper<'_> {
+    /// The indices (into the joined scores) `rule` selects, one list per group.
+    fn apply(&self, rule: &Rule, group: &str) -> Result<Vec<Vec<usize>>> {
+        let name = self.name;
+        let sel = select(&self.names, &self.joined.values, self.direction, rule).map_err(|e| {
+            match e {
+                MathError::EmptyGroup { valid, .. } => group_error(
+                    name,
+                    group,
+                    &rule.to_string(),
+                    format!("selects no image ({valid} images have a map and a finite score)"),
+                ),
+                other => AnalysisError::Math {
+                    context: format!("method '{name}', group '{group}' ({rule})"),
+                    source: other,
+                },
+            }
         })?;
         Ok(sel.groups)
-    };
-    let make = |label: &str, key: &str, rule: String, idx: Vec<usize>| -> Result<Group> {
+    }
+
+    /// The group of the selected indices `idx`; refuses fewer than [`MIN_GROUP`].
+    fn make(&self, label: &str, key: &str, rule: String, idx: Vec<usize>) -> Result<Group> {
+        let (rows, values) = (&self.joined.rows, &self.joined.values);
         if idx.len() < MIN_GROUP {
             return Err(group_error(
-                name,
+                self.name,
                 label,
                 &rule,
                 format!(
@@ -205,23 +223,23 @@ pub fn join_and_group(
             rows: r,
             score_range: (lo, hi),
         })
-    };
-    let high_idx = apply(&rules.high, "high")?.remove(0);
-    let low_idx = apply(&rules.low, "low")?.remove(0);
-    let high = make("high", "high", rules.high.to_string(), high_idx)?;
-    let low = make("low", "low", rules.low.to_string(), low_idx)?;
-    let mut bins = Vec::new();
-    if let Some(b) = rules.bins {
-        let rule = Rule::Bins(b);
-        let groups = apply(&rule, "bins").map_err(|e| match e {
+    }
+
+    /// The `b` equal-count quality bins, worst first.
+    fn bins(&self, b: usize) -> Result<Vec<Group>> {
+        let groups = self.apply(&Rule::Bins(b), "bins").map_err(|e| match e {
             AnalysisError::Group { method, rule, .. } => AnalysisError::Group {
                 method,
                 group: "bins".into(),
                 rule,
-                reason: format!("cannot make {b} non-empty bins of {} images", rows.len()),
+                reason: format!(
+                    "cannot make {b} non-empty bins of {} images",
+                    self.joined.rows.len()
+                ),
             },
             other => other,
         })?;
+        let mut bins = Vec::new();
         for (i, idx) in groups.into_iter().enumerate() {
             let label = if i == 0 {
                 "bin 1 (worst)".to_string()
@@ -230,37 +248,63 @@ pub fn join_and_group(
             } else {
                 format!("bin {}", i + 1)
             };
-            bins.push(make(
-                &label,
-                &format!("bin{:02}", i + 1),
-                format!("bins:{b} #{}", i + 1),
-                idx,
-            )?);
+            let (key, rule) = (format!("bin{:02}", i + 1), format!("bins:{b} #{}", i + 1));
+            bins.push(self.make(&label, &key, rule, idx)?);
         }
+        Ok(bins)
     }
-    let overlap = {
-        let (a, b) = (&high.rows, &low.rows);
-        let (mut i, mut j, mut c) = (0, 0, 0);
-        while i < a.len() && j < b.len() {
-            match a[i].cmp(&b[j]) {
-                std::cmp::Ordering::Less => i += 1,
-                std::cmp::Ordering::Greater => j += 1,
-                std::cmp::Ordering::Equal => {
-                    c += 1;
-                    i += 1;
-                    j += 1;
-                }
+}
+
+/// Rows in both of two ascending lists.
+fn overlap(a: &[usize], b: &[usize]) -> usize {
+    let (mut i, mut j, mut c) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                c += 1;
+                i += 1;
+                j += 1;
             }
         }
-        c
-    };
-    Ok(MethodGroups {
-        name: name.into(),
+    }
+    c
+}
+
+/// Joins `scores` to the store's `ids` and applies `rules`.
+///
+/// Errors when no image matches ([`AnalysisError::NoMatch`]) and when a group would
+/// hold fewer than [`MIN_GROUP`] maps (naming the method and the rule).
+pub fn join_and_group(
+    ids: &[String],
+    maps_dir: &std::path::Path,
+    scores: &MethodScores,
+    rules: &GroupRules,
+) -> Result<MethodGroups> {
+    let joined = join(ids, maps_dir, scores)?;
+    let g = Grouper {
+        name: &scores.name,
         direction: scores.direction,
-        rows,
-        scores: values,
-        without_map,
-        without_score,
+        names: joined.rows.iter().map(|&r| ids[r].clone()).collect(),
+        joined: &joined,
+    };
+    let high_idx = g.apply(&rules.high, "high")?.remove(0);
+    let low_idx = g.apply(&rules.low, "low")?.remove(0);
+    let high = g.make("high", "high", rules.high.to_string(), high_idx)?;
+    let low = g.make("low", "low", rules.low.to_string(), low_idx)?;
+    let bins = match rules.bins {
+        Some(b) => g.bins(b)?,
+        None => Vec::new(),
+    };
+    let overlap = overlap(&high.rows, &low.rows);
+    Ok(MethodGroups {
+        name: scores.name.clone(),
+        direction: scores.direction,
+        rows: joined.rows,
+        scores: joined.values,
+        without_map: joined.without_map,
+        without_score: joined.without_score,
         non_finite: scores.non_finite.clone(),
         high,
         low,

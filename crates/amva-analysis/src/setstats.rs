@@ -231,6 +231,152 @@ impl<'a> Acc<'a> {
     }
 }
 
+/// The part of the maps one pass over the store works on: pixels `p0..p0 + bw` of
+/// each map, in the output rows `y0..y1` (`seg` pixels from pixel `y0 * w`, the block
+/// starting `off` pixels in); the first pass finishes whole maps.
+#[derive(Debug, Clone, Copy)]
+struct Block {
+    first_pass: bool,
+    y0: usize,
+    y1: usize,
+    seg: usize,
+    off: usize,
+    bw: usize,
+}
+
+impl Block {
+    /// Pass `pass` of blocks of `block` pixels over maps of `p` pixels, `w` wide.
+    fn new(pass: usize, block: usize, p: usize, w: usize) -> Self {
+        let (p0, p1) = (pass * block, ((pass + 1) * block).min(p));
+        let first_pass = pass == 0;
+        let (y0, y1) = if first_pass {
+            (0, p / w)
+        } else {
+            (p0 / w, p1.div_ceil(w))
+        };
+        Block {
+            first_pass,
+            y0,
+            y1,
+            seg: (y1 - y0) * w,
+            off: p0 - y0 * w,
+            bw: p1 - p0,
+        }
+    }
+}
+
+/// The finishing of one chunk of stored rows into `finished` (whole maps in the first
+/// pass, recording how each was finished in `finishes`; only the block's output rows in
+/// later passes, rebuilt from those records).
+fn finish_chunk(
+    source: &MapSource,
+    b: Block,
+    first: usize,
+    stored: &[f32],
+    needed: &[bool],
+    finished: &mut [f32],
+    finishes: &mut [Finish],
+) -> Result<()> {
+    let (row_len, p) = (source.row_len(), source.pixels());
+    let n = stored.len() / row_len;
+    if b.first_pass {
+        let done: Vec<Result<Finish>> = finished[..n * p]
+            .par_chunks_mut(p)
+            .zip(stored.par_chunks(row_len))
+            .enumerate()
+            .map_init(Vec::new, |relu, (i, (dst, src))| {
+                if needed[first + i] {
+                    Ok(source.finish_with_range(first + i, src, dst, relu)?)
+                } else {
+                    Ok(UNFINISHED)
+                }
+            })
+            .collect();
+        for (i, d) in done.into_iter().enumerate() {
+            finishes[first + i] = d?;
+        }
+    } else {
+        let fin = &*finishes;
+        finished[..n * b.seg]
+            .par_chunks_mut(b.seg)
+            .zip(stored.par_chunks(row_len))
+            .enumerate()
+            .for_each(|(i, (dst, src))| {
+                if needed[first + i] {
+                    source.finish_rows_into(src, fin[first + i], b.y0, b.y1, dst);
+                }
+            });
+    }
+    Ok(())
+}
+
+/// A map that was not finished (not needed by any group).
+const UNFINISHED: Finish = Finish {
+    flat: false,
+    min: 0.0,
+    span: 1.0,
+};
+
+/// Adds the finished maps of the chunk (rows `first..first + n`) to every group that
+/// holds them: mean and AM-V (first pass) and the block's columns (robust statistics).
+fn accumulate(
+    accs: &mut [Acc<'_>],
+    b: Block,
+    first: usize,
+    n: usize,
+    finished: &[f32],
+    finishes: &[Finish],
+    opts: &StatsOptions,
+) -> Result<()> {
+    accs.par_iter_mut().try_for_each(|acc| -> Result<()> {
+        let start = acc.cursor;
+        let mut end = start;
+        while end < acc.rows.len() && acc.rows[end] < first + n {
+            end += 1;
+        }
+        for k in start..end {
+            let i = acc.rows[k] - first;
+            let map = &finished[i * b.seg..(i + 1) * b.seg];
+            if b.first_pass {
+                acc.welford
+                    .push(map)
+                    .map_err(AnalysisError::math("mean and AM-V"))?;
+                acc.flat += usize::from(finishes[acc.rows[k]].flat);
+            }
+            if opts.robust {
+                let m = acc.rows.len();
+                for (j, &v) in map[b.off..b.off + b.bw].iter().enumerate() {
+                    acc.columns[j * m + k] = v;
+                }
+            }
+        }
+        acc.cursor = end;
+        Ok(())
+    })
+}
+
+/// Feeds the pool of the permutation tests the rows of the chunk it wants (first pass).
+fn feed_pool(
+    pooled: &mut PooledCollector,
+    first: usize,
+    stored: &[f32],
+    finished: &[f32],
+    finishes: &[Finish],
+    (row_len, p): (usize, usize),
+) -> Result<()> {
+    for i in 0..stored.len() / row_len {
+        if pooled.wants(first + i) {
+            pooled.add(
+                first + i,
+                &stored[i * row_len..(i + 1) * row_len],
+                &finished[i * p..(i + 1) * p],
+                finishes[first + i],
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// Computes [`GroupStats`] for every group (store rows, ascending, at least two
 /// each) in as many passes as the budget needs. `pooled`, when given, is fed every
 /// pooled row during the first pass (for the permutation test). `progress(k)` is
@@ -264,109 +410,24 @@ pub fn group_statistics(
     let mut finished = vec![0f32; chunk_rows * p];
     // How each needed map was finished (12 bytes per map): later passes rebuild only
     // the rows of their block from it, bit for bit equal to the whole map's.
-    let mut finishes: Vec<Finish> = vec![
-        Finish {
-            flat: false,
-            min: 0.0,
-            span: 1.0
-        };
-        source.len()
-    ];
+    let mut finishes: Vec<Finish> = vec![UNFINISHED; source.len()];
     let w = source.full_shape().1;
     for pass in 0..passes {
-        let (p0, p1) = (pass * block, ((pass + 1) * block).min(p));
-        let bw = p1 - p0;
-        let first_pass = pass == 0;
-        // The output rows the block touches; pass 0 finishes whole maps.
-        let (y0, y1) = if first_pass {
-            (0, p / w)
-        } else {
-            (p0 / w, p1.div_ceil(w))
-        };
-        let seg = (y1 - y0) * w;
-        let off = p0 - y0 * w;
+        let b = Block::new(pass, block, p, w);
         for acc in accs.iter_mut() {
             acc.cursor = 0;
             if opts.robust {
-                acc.columns = vec![0f32; acc.rows.len() * bw];
+                acc.columns = vec![0f32; acc.rows.len() * b.bw];
             }
         }
         source.for_each_chunk(chunk_rows, |first, stored| -> Result<()> {
             let n = stored.len() / row_len;
-            if first_pass {
-                let done: Vec<Result<Finish>> = finished[..n * p]
-                    .par_chunks_mut(p)
-                    .zip(stored.par_chunks(row_len))
-                    .enumerate()
-                    .map_init(Vec::new, |relu, (i, (dst, src))| {
-                        if needed[first + i] {
-                            Ok(source.finish_with_range(first + i, src, dst, relu)?)
-                        } else {
-                            Ok(Finish {
-                                flat: false,
-                                min: 0.0,
-                                span: 1.0,
-                            })
-                        }
-                    })
-                    .collect();
-                for (i, d) in done.into_iter().enumerate() {
-                    finishes[first + i] = d?;
-                }
-            } else {
-                let fin = &finishes;
-                finished[..n * seg]
-                    .par_chunks_mut(seg)
-                    .zip(stored.par_chunks(row_len))
-                    .enumerate()
-                    .for_each(|(i, (dst, src))| {
-                        if needed[first + i] {
-                            source.finish_rows_into(src, fin[first + i], y0, y1, dst);
-                        }
-                    });
-            }
+            finish_chunk(source, b, first, stored, &needed, &mut finished, &mut finishes)?;
             report.maps_finished += (first..first + n).filter(|&r| needed[r]).count() as u64;
-            if first_pass {
-                if let Some(c) = pooled.as_deref_mut() {
-                    for i in 0..n {
-                        if c.wants(first + i) {
-                            c.add(
-                                first + i,
-                                &stored[i * row_len..(i + 1) * row_len],
-                                &finished[i * p..(i + 1) * p],
-                                finishes[first + i],
-                            )?;
-                        }
-                    }
-                }
+            if let (true, Some(c)) = (b.first_pass, pooled.as_deref_mut()) {
+                feed_pool(c, first, stored, &finished, &finishes, (row_len, p))?;
             }
-            let fin = &finished;
-            let finishes = &finishes;
-            accs.par_iter_mut().try_for_each(|acc| -> Result<()> {
-                let start = acc.cursor;
-                let mut end = start;
-                while end < acc.rows.len() && acc.rows[end] < first + n {
-                    end += 1;
-                }
-                for k in start..end {
-                    let i = acc.rows[k] - first;
-                    let map = &fin[i * seg..(i + 1) * seg];
-                    if first_pass {
-                        acc.welford
-                            .push(map)
-                            .map_err(AnalysisError::math("mean and AM-V"))?;
-                        acc.flat += usize::from(finishes[acc.rows[k]].flat);
-                    }
-                    if opts.robust {
-                        let m = acc.rows.len();
-                        for (j, &v) in map[off..off + bw].iter().enumerate() {
-                            acc.columns[j * m + k] = v;
-                        }
-                    }
-                }
-                acc.cursor = end;
-                Ok(())
-            })?;
+            accumulate(&mut accs, b, first, n, &finished, &finishes, opts)?;
             progress(n);
             Ok(())
         })?;

@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use amva_maps::import::StoreImport;
 use rand::{Rng, SeedableRng};
 
 use crate::{AnalysisError, Result};
@@ -15,20 +16,12 @@ use crate::{AnalysisError, Result};
 pub fn write_synthetic_store(dir: &Path, n: usize, seed: u64) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).map_err(|e| AnalysisError::io(dir, e))?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let mut maps = amva_io::npy_writer::NpyWriter::create(&dir.join("maps.npy"), &[7, 7])?;
-    let open = |name: &str| -> Result<std::io::BufWriter<std::fs::File>> {
-        let p = dir.join(name);
-        Ok(std::io::BufWriter::new(
-            std::fs::File::create(&p).map_err(|e| AnalysisError::io(&p, e))?,
-        ))
-    };
-    let (mut index, mut scores) = (open("index.csv")?, open("scores.csv")?);
-    let io = |name: &str| {
-        let p = dir.join(name);
-        move |e: std::io::Error| AnalysisError::io(p, e)
-    };
-    writeln!(index, "row,image,flags").map_err(io("index.csv"))?;
-    writeln!(scores, "image,score").map_err(io("scores.csv"))?;
+    let mut store = StoreImport::create(dir, (7, 7), (112, 112))?;
+    let path = dir.join("scores.csv");
+    let file = std::fs::File::create(&path).map_err(|e| AnalysisError::io(&path, e))?;
+    let mut scores = std::io::BufWriter::new(file);
+    let io = |e: std::io::Error| AnalysisError::io(dir.join("scores.csv"), e);
+    writeln!(scores, "image,score").map_err(io)?;
     let mut m = [0f32; 49];
     for i in 0..n {
         let border: f32 = rng.random_range(0.0..1.0);
@@ -48,17 +41,11 @@ pub fn write_synthetic_store(dir: &Path, n: usize, seed: u64) -> Result<PathBuf>
                 edge += *v;
             }
         }
-        maps.append(&m)?;
         let id = format!("id{:03}/img{i:07}.png", i % 997);
-        writeln!(index, "{i},{id},").map_err(io("index.csv"))?;
-        writeln!(scores, "{id},{}", -edge + rng.random_range(-1.0..1.0f32))
-            .map_err(io("scores.csv"))?;
+        store.append(&id, &m)?;
+        writeln!(scores, "{id},{}", -edge + rng.random_range(-1.0..1.0f32)).map_err(io)?;
     }
-    maps.finish()?;
-    index.flush().map_err(io("index.csv"))?;
-    scores.flush().map_err(io("scores.csv"))?;
-    let meta = serde_json::json!({"kind": "maps", "complete": true, "count": n,
-        "settings": {"map_shape": [7, 7], "full_shape": [112, 112], "method": "synthetic"}});
-    amva_io::atomic::write_json(&dir.join("meta.json"), &meta)?;
-    Ok(dir.join("scores.csv"))
+    store.finish(serde_json::json!({"method": "synthetic"}))?;
+    scores.flush().map_err(io)?;
+    Ok(path)
 }

@@ -76,6 +76,21 @@ fn parse_pair(rec: &csv::StringRecord) -> std::result::Result<Pair, String> {
     })
 }
 
+/// A pairs file's bytes (CSV with the header `img_a,img_b,label`, label 1 or 0), as
+/// [`read_pairs`] reads them back.
+pub fn pairs_csv(pairs: &[Pair]) -> Result<Vec<u8>> {
+    let err = |e: csv::Error| Error::Other(format!("pairs file: {e}"));
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["img_a", "img_b", "label"]).map_err(err)?;
+    for p in pairs {
+        let label = if p.mated { "1" } else { "0" };
+        w.write_record([p.a.as_str(), p.b.as_str(), label])
+            .map_err(err)?;
+    }
+    w.into_inner()
+        .map_err(|e| Error::Other(format!("pairs file: {e}")))
+}
+
 /// The images the pairs name, each once (sorted by id), as files below `root`.
 pub fn pair_images(pairs: &[Pair], root: &Path) -> Vec<crate::images::ImageItem> {
     let mut ids: Vec<&String> = pairs.iter().flat_map(|p| [&p.a, &p.b]).collect();
@@ -172,6 +187,24 @@ mod tests {
             let e = parse_pairs(body, p).unwrap_err().to_string();
             assert!(e.contains(want) && e.contains("pairs.tsv"), "{e}");
         }
+    }
+
+    #[test]
+    fn pairs_files_round_trip() {
+        let pairs = vec![
+            Pair {
+                a: "x/a,1.jpg".into(),
+                b: "y/b.jpg".into(),
+                mated: true,
+            },
+            Pair {
+                a: "x/a,1.jpg".into(),
+                b: "z.jpg".into(),
+                mated: false,
+            },
+        ];
+        let bytes = pairs_csv(&pairs).unwrap();
+        assert_eq!(parse_pairs(&bytes, Path::new("p.csv")).unwrap(), pairs);
     }
 
     #[test]

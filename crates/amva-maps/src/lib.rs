@@ -4,6 +4,8 @@
 //! everything downstream reads.
 //!
 //! - [`CamRunner`]: maps of a batch of preprocessed images with one model and method.
+//! - [`format`]: the store's files, meta.json and index.csv, read and written in one
+//!   place; [`import`]: stores written from maps made elsewhere.
 //! - [`source::MapSource`]: the one reader of a store's files, streaming finished maps
 //!   in bounded memory (what `amva analyze` reads).
 //! - [`MapStore`]: a finished store in memory; [`MapStore::full`] rebuilds a full map exactly as
@@ -17,6 +19,8 @@ pub mod cost;
 mod eigen;
 mod error;
 pub mod faithfulness;
+pub mod format;
+pub mod import;
 mod linear_head;
 pub mod params;
 pub mod source;
@@ -28,4 +32,5 @@ pub use error::{Error, Result};
 pub use faithfulness::{Curves, Faithfulness};
 pub use params::{Channels, MapParams, Method, Score};
 pub use source::{MapKind, MapSource};
-pub use store::{full_map, merge, MapStore, Part, RunSettings, StoreMeta, StoreWriter};
+pub use format::{RunSettings, StoreMeta};
+pub use store::{full_map, merge, MapStore, Part, StoreWriter};

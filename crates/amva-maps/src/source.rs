@@ -1,10 +1,11 @@
 //! Reading a map store as a stream of finished maps, in bounded memory.
 //!
-//! A store (written by `amva maps`, see `amva_maps::store`) holds `maps.npy`
-//! (N x h x w float32, the low-resolution maps m), `index.csv` (row,image,flags) and
-//! `meta.json`. [`MapSource`] reads `meta.json` loosely (only the shapes are required,
-//! so stores from other tools and synthetic ones work) and streams `maps.npy` in
-//! chunks of rows: memory does not grow with N. The full map of a row is rebuilt
+//! A store (written by `amva maps`, see `amva_maps::store`; its files are
+//! `amva_maps::format`'s) holds `maps.npy` (N x h x w float32, the low-resolution maps
+//! m), `index.csv` (row,image,flags) and `meta.json`. [`MapSource`] reads `meta.json`
+//! loosely ([`StoreInfo`]: only the shapes are required, so stores from other tools and
+//! synthetic ones work) and streams `maps.npy` in chunks of rows: memory does not grow
+//! with N. The full map of a row is rebuilt
 //! with [`amva_math::resample::Upsampler::finish_into`], the very function every
 //! writer and reader of stores uses (ALGORITHMS 1). This is the one reader of a
 //! store's files: [`crate::MapStore`] (a whole store in memory, for merging) opens
@@ -20,46 +21,10 @@ use std::path::{Path, PathBuf};
 
 use amva_math::resample::{min_max_normalise, MinMax, Upsampler};
 
+use crate::format::{read_index, FLAT, FULL_FILE, INDEX_FILE, MAPS_FILE};
 use crate::{Error, Result};
 
-/// The files of a store (written by `crate::store`, read here).
-/// Low-resolution maps.
-pub const MAPS_FILE: &str = "maps.npy";
-/// Full-resolution maps (`--full`).
-pub const FULL_FILE: &str = "maps_full.npy";
-/// Row index.
-pub const INDEX_FILE: &str = "index.csv";
-/// Images that could not be read.
-pub const FAILED_FILE: &str = "failed.csv";
-/// image,warning: images mapped although their file is damaged (a truncated JPEG).
-pub const WARNINGS_FILE: &str = "warnings.csv";
-/// Settings and counts.
-pub const META_FILE: &str = "meta.json";
-/// Parts of a run under way.
-pub const PARTS_DIR: &str = "parts";
-/// The flag of a map that was constant before normalisation.
-pub const FLAT: &str = "flat";
-
-/// Longest side of a stored map (low-resolution or full): the model's input side at
-/// most (`amva_model::preprocess::MAX_INPUT_SIDE`), so that a meta.json that declares
-/// a huge shape is refused before a map of that size is allocated.
-pub const MAX_MAP_SIDE: usize = amva_model::preprocess::MAX_INPUT_SIDE as usize;
-
-/// Checks a store's `map_shape` [h, w] and `full_shape` [H, W] (as meta.json
-/// declares them): every side 1 to [`MAX_MAP_SIDE`]. The reason names the setting.
-pub fn check_shapes(
-    map_shape: [usize; 2],
-    full_shape: [usize; 2],
-) -> std::result::Result<(), String> {
-    for (name, [h, w]) in [("map_shape", map_shape), ("full_shape", full_shape)] {
-        if !(1..=MAX_MAP_SIDE).contains(&h) || !(1..=MAX_MAP_SIDE).contains(&w) {
-            return Err(format!(
-                "settings.{name} [{h}, {w}]: expected 1 to {MAX_MAP_SIDE} pixels a side"
-            ));
-        }
-    }
-    Ok(())
-}
+pub use crate::format::{read_store_info, StoreInfo};
 
 /// Which array of a store is analysed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,25 +33,6 @@ pub enum MapKind {
     Low,
     /// `maps_full.npy`: maps already finished, used as they are.
     Full,
-}
-
-/// What `meta.json` says about how the maps were made (all optional except shapes).
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoreInfo {
-    /// h, w of `maps.npy`.
-    pub map_shape: (usize, usize),
-    /// H, W of the finished maps.
-    pub full_shape: (usize, usize),
-    /// SHA-256 of the FR model, if recorded.
-    pub model_sha256: Option<String>,
-    /// Map method (scorecam, ablation, ...), if recorded.
-    pub method: Option<String>,
-    /// Target layer, if recorded.
-    pub layer: Option<String>,
-    /// The image folder or list the maps were made from, as given to `amva maps`.
-    pub images: Option<String>,
-    /// The whole `meta.json`.
-    pub raw: serde_json::Value,
 }
 
 /// A map store opened for streaming.
@@ -114,124 +60,6 @@ pub struct Finish {
     pub min: f32,
     /// Its max - min.
     pub span: f32,
-}
-
-/// A field read leniently: its value when it has the expected type, else nothing (stores
-/// from other tools may carry fields of the same name with other meanings).
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(untagged)]
-enum Lenient<T> {
-    Is(T),
-    #[default]
-    #[serde(skip)]
-    Absent,
-    Other(serde::de::IgnoredAny),
-}
-
-impl<T> Lenient<T> {
-    fn get(self) -> Option<T> {
-        match self {
-            Lenient::Is(v) => Some(v),
-            _ => None,
-        }
-    }
-}
-
-/// The fields of `meta.json` the reader uses, at the top level or under `settings`.
-#[derive(Debug, Default, serde::Deserialize)]
-struct LooseFields {
-    #[serde(default)]
-    map_shape: Lenient<[usize; 2]>,
-    #[serde(default)]
-    full_shape: Lenient<[usize; 2]>,
-    #[serde(default)]
-    model_sha256: Lenient<String>,
-    #[serde(default)]
-    method: Lenient<String>,
-    #[serde(default)]
-    layer: Lenient<String>,
-}
-
-/// `meta.json` as the reader sees it.
-#[derive(Debug, Default, serde::Deserialize)]
-struct LooseMeta {
-    #[serde(default)]
-    complete: Lenient<bool>,
-    #[serde(default)]
-    images: Lenient<String>,
-    #[serde(default)]
-    settings: Lenient<LooseFields>,
-    #[serde(flatten)]
-    top: LooseFields,
-}
-
-/// Reads a store's `meta.json` (see [`StoreInfo`]). Refuses a store whose run has
-/// not finished (`"complete": false`).
-pub fn read_store_info(dir: &Path) -> Result<StoreInfo> {
-    let path = dir.join(META_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::file(&path, e))?;
-    let bad_json = |e: serde_json::Error| Error::store(&path, format!("not valid JSON: {e}"));
-    let raw: serde_json::Value = serde_json::from_str(&text).map_err(bad_json)?;
-    let meta: LooseMeta = serde_json::from_value(raw.clone()).map_err(bad_json)?;
-    if meta.complete.get() == Some(false) {
-        return Err(Error::store(
-            dir,
-            "the `amva maps` run that writes this store has not finished; rerun it with the same arguments to complete it",
-        ));
-    }
-    let (settings, top) = (meta.settings.get().unwrap_or_default(), meta.top);
-    let shape = |a: Lenient<[usize; 2]>, b: Lenient<[usize; 2]>, what: &str| {
-        a.get().or(b.get()).map(|[h, w]| (h, w)).ok_or_else(|| {
-            Error::store(
-                &path,
-                format!("no settings.{what}: not a map store's meta.json"),
-            )
-        })
-    };
-    let map_shape = shape(settings.map_shape, top.map_shape, "map_shape [h, w]")?;
-    let full_shape = shape(settings.full_shape, top.full_shape, "full_shape [H, W]")?;
-    check_shapes([map_shape.0, map_shape.1], [full_shape.0, full_shape.1])
-        .map_err(|reason| Error::store(&path, reason))?;
-    Ok(StoreInfo {
-        map_shape,
-        full_shape,
-        model_sha256: settings.model_sha256.get().or(top.model_sha256.get()),
-        method: settings.method.get().or(top.method.get()),
-        layer: settings.layer.get().or(top.layer.get()),
-        images: meta.images.get(),
-        raw,
-    })
-}
-
-/// Reads `index.csv` (row,image,flags): ids in row order and each row's flags.
-fn read_index(path: &Path) -> Result<(Vec<String>, Vec<String>)> {
-    let mut r = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| Error::store(path, e.to_string()))?;
-    let (mut ids, mut flat) = (Vec::new(), Vec::new());
-    for (i, rec) in r.records().enumerate() {
-        let line = i + 2;
-        let rec = rec.map_err(|e| Error::store(path, format!("line {line}: {e}")))?;
-        let row: usize = rec
-            .get(0)
-            .and_then(|s| s.trim().parse().ok())
-            .ok_or_else(|| Error::store(path, format!("line {line}: no row number")))?;
-        if row != i {
-            return Err(Error::store(
-                path,
-                format!("line {line}: row {row}, expected {i} (rows must be 0, 1, 2, ...)"),
-            ));
-        }
-        let id = rec
-            .get(1)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| Error::store(path, format!("line {line}: no image id")))?;
-        ids.push(id.to_string());
-        flat.push(rec.get(2).unwrap_or("").to_string());
-    }
-    Ok((ids, flat))
 }
 
 impl MapSource {
@@ -501,71 +329,11 @@ impl MapSource {
     }
 }
 
-/// Writes a map store that [`MapSource`] (and `amva_maps::MapStore`'s readers of the
-/// shapes) can open: `maps.npy`, `index.csv`, and a minimal `meta.json` with the
-/// shapes and `extra` fields merged into `settings`. For tests, benchmarks and maps
-/// imported from elsewhere. With `full`, the maps are finished maps and go to
-/// `maps_full.npy` (and `maps.npy` gets the same values when the shapes agree).
-pub fn write_store(
-    dir: &Path,
-    ids: &[String],
-    map_shape: (usize, usize),
-    full_shape: (usize, usize),
-    maps: &[f32],
-    full: bool,
-    extra: serde_json::Value,
-) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::file(dir, e))?;
-    let (rh, rw) = if full { full_shape } else { map_shape };
-    if maps.len() != ids.len() * rh * rw {
-        return Err(Error::store(
-            dir,
-            format!(
-                "{} values for {} maps of {rh} x {rw}",
-                maps.len(),
-                ids.len()
-            ),
-        ));
-    }
-    let file = if full { FULL_FILE } else { MAPS_FILE };
-    amva_io::npy::write_f32(&dir.join(file), &[ids.len(), rh, rw], maps)?;
-    if full && map_shape == full_shape {
-        amva_io::npy::write_f32(&dir.join(MAPS_FILE), &[ids.len(), rh, rw], maps)?;
-    }
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let csv_err = |e: csv::Error| Error::store(dir.join(INDEX_FILE), e.to_string());
-    w.write_record(["row", "image", "flags"]).map_err(csv_err)?;
-    for (i, id) in ids.iter().enumerate() {
-        w.write_record([i.to_string().as_str(), id.as_str(), ""])
-            .map_err(csv_err)?;
-    }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| Error::store(dir.join(INDEX_FILE), e.to_string()))?;
-    amva_io::atomic::write_atomic(&dir.join(INDEX_FILE), &bytes)?;
-    let mut settings = serde_json::json!({
-        "map_shape": [map_shape.0, map_shape.1],
-        "full_shape": [full_shape.0, full_shape.1],
-        "full": full,
-    });
-    if let (Some(s), serde_json::Value::Object(extra)) = (settings.as_object_mut(), extra) {
-        for (k, v) in extra {
-            s.insert(k, v);
-        }
-    }
-    let meta = serde_json::json!({
-        "kind": "maps",
-        "settings": settings,
-        "complete": true,
-        "count": ids.len(),
-    });
-    amva_io::atomic::write_json(&dir.join(META_FILE), &meta)?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::META_FILE;
+    use crate::import::write_store;
 
     #[test]
     fn streams_rows_in_chunks_and_checks_shapes() {

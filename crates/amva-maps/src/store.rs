@@ -1,12 +1,4 @@
-//! The map store: a folder with the low-resolution maps of a set of images.
-//!
-//! ```text
-//! maps.npy        N x h x w float32: m of ALGORITHMS 1 (before ReLU, upsampling, min-max)
-//! maps_full.npy   N x H x W float32 (only with --full): the finished maps
-//! index.csv       row,image,flags   (flags: "flat" when the finished map is all zero)
-//! failed.csv      image,reason
-//! meta.json       settings (model SHA-256, engine, layer, method, parameters, ...) and counts
-//! ```
+//! Writing the map store (its files: [`crate::format`]): runs, part by part, resumable.
 //!
 //! Rows are in image-id order. While a run is under way, finished parts live in
 //! `parts/` (`NNNNNN.npy`, `NNNNNN.full.npy`, then `NNNNNN.json`, whose atomic
@@ -15,137 +7,19 @@
 //! so an interrupted run ends with exactly the files of an uninterrupted one.
 //! [`merge`] joins the stores of `--shard i/n` runs into the store of a single run.
 
-use crate::params::MapParams;
+use crate::format::{settings_differences, write_index};
 use crate::source::{MapKind, MapSource};
 use crate::{Error, Result};
 use amva_io::images::ImageList;
 use amva_io::npy_writer::NpyWriter;
 use amva_math::resample::{FinishedMap, Upsampler};
-use amva_model::ModelSpec;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-pub use crate::source::{
-    FAILED_FILE, FLAT, FULL_FILE, INDEX_FILE, MAPS_FILE, META_FILE, PARTS_DIR, WARNINGS_FILE,
+pub use crate::format::{
+    check_shapes, RunSettings, StoreMeta, FAILED_FILE, FLAT, FULL_FILE, INDEX_FILE, MAPS_FILE,
+    MAX_MAP_SIDE, META_FILE, PARTS_DIR, WARNINGS_FILE,
 };
-
-pub use crate::source::{check_shapes, MAX_MAP_SIDE};
-
-/// Everything that decides the contents of a store. Two runs with equal settings give
-/// equal files; a resumed run or a merge must match exactly.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunSettings {
-    pub amva_version: String,
-    pub model_sha256: String,
-    /// The engine that ran (auto resolved).
-    pub engine: String,
-    /// The CAM target layer.
-    pub layer: String,
-    #[serde(flatten)]
-    pub params: MapParams,
-    /// Preprocessing and tensor names.
-    pub spec: ModelSpec,
-    /// Images in the whole list (before sharding).
-    pub image_count: usize,
-    /// SHA-256 of the sorted image ids, one per line (see [`list_digest`]).
-    pub images_sha256: String,
-    pub resize: bool,
-    /// Whether maps_full.npy is written.
-    pub full: bool,
-    /// Images per part (resume granularity).
-    pub part_size: usize,
-    /// h, w of the low-resolution maps.
-    pub map_shape: [usize; 2],
-    /// H, W of the full maps (the model input).
-    pub full_shape: [usize; 2],
-}
-
-/// The contents of `meta.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StoreMeta {
-    /// Always "maps".
-    pub kind: String,
-    /// The model file as given (informational; the SHA-256 in the settings identifies it).
-    pub model: String,
-    /// The image folder or list as given (informational).
-    pub images: String,
-    pub settings: RunSettings,
-    /// `i/n` for a shard, null for a whole run or a merge.
-    pub shard: Option<String>,
-    /// False while a run is under way.
-    pub complete: bool,
-    /// Maps stored.
-    pub count: usize,
-    /// Images that could not be read.
-    pub failed: usize,
-    /// Maps flagged flat (all zero after the common ending).
-    pub flat: usize,
-    /// Maps of damaged files that still decoded (listed in warnings.csv).
-    #[serde(default)]
-    pub warnings: usize,
-    /// Extra model or head passes run (Score-CAM: masked images; Ablation-CAM: head runs).
-    pub passes: u64,
-}
-
-impl StoreMeta {
-    /// The metadata of a run about to start.
-    pub fn new(
-        model: &Path,
-        images: &Path,
-        settings: RunSettings,
-        shard: Option<(usize, usize)>,
-    ) -> Self {
-        StoreMeta {
-            kind: "maps".into(),
-            model: model.display().to_string(),
-            images: images.display().to_string(),
-            settings,
-            shard: shard.map(|(i, n)| format!("{i}/{n}")),
-            complete: false,
-            count: 0,
-            failed: 0,
-            flat: 0,
-            warnings: 0,
-            passes: 0,
-        }
-    }
-
-    /// Reads `dir/meta.json`.
-    pub fn read(dir: &Path) -> Result<Self> {
-        let path = dir.join(META_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::file(&path, e))?;
-        serde_json::from_str(&text)
-            .map_err(|e| Error::store(&path, format!("not a map store's meta.json: {e}")))
-    }
-}
-
-/// Lists the settings that differ, as `name: A in meta.json, B now`.
-pub fn settings_differences(stored: &RunSettings, now: &RunSettings) -> Vec<String> {
-    let (a, b) = (to_map(stored), to_map(now));
-    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    keys.into_iter()
-        .filter(|k| a.get(*k) != b.get(*k))
-        .map(|k| {
-            let show = |v: Option<&serde_json::Value>| {
-                v.map(|v| v.to_string()).unwrap_or_else(|| "absent".into())
-            };
-            format!(
-                "{k}: {} in meta.json, {} now",
-                show(a.get(k)),
-                show(b.get(k))
-            )
-        })
-        .collect()
-}
-
-fn to_map(s: &RunSettings) -> serde_json::Map<String, serde_json::Value> {
-    match serde_json::to_value(s) {
-        Ok(serde_json::Value::Object(m)) => m,
-        _ => serde_json::Map::new(),
-    }
-}
 
 /// An image list in the order map stores use (sorted by id), refusing duplicate ids.
 pub fn sorted_list(mut list: ImageList, source: &Path) -> Result<ImageList> {
@@ -227,7 +101,7 @@ impl StoreWriter {
                     format!("has {f} but no meta.json; choose an empty folder"),
                 ));
             }
-            amva_io::atomic::write_json(&meta_path, &meta)?;
+            meta.write(dir)?;
             return Ok(StoreWriter {
                 dir: dir.into(),
                 meta,
@@ -417,7 +291,7 @@ impl StoreWriter {
         self.meta.warnings = warnings.len();
         self.meta.passes = passes;
         self.meta.complete = true;
-        amva_io::atomic::write_json(&self.dir.join(META_FILE), &self.meta)?;
+        self.meta.write(&self.dir)?;
         self.remove_parts()?;
         Ok(self.meta)
     }
@@ -441,20 +315,6 @@ fn read_values(path: &Path, rows: usize, item: &[usize; 2]) -> Result<Vec<f32>> 
         ));
     }
     Ok(a.iter().copied().collect())
-}
-
-fn write_index(path: &Path, ids: &[String], flags: &[String]) -> Result<()> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let io = |e: csv::Error| Error::store(path, e.to_string());
-    w.write_record(["row", "image", "flags"]).map_err(io)?;
-    for (i, (id, f)) in ids.iter().zip(flags).enumerate() {
-        w.write_record([i.to_string().as_str(), id, f])
-            .map_err(io)?;
-    }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| Error::store(path, e.to_string()))?;
-    Ok(amva_io::atomic::write_atomic(path, &bytes)?)
 }
 
 fn write_failed(path: &Path, failed: &[(String, String)]) -> Result<()> {
@@ -666,10 +526,38 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<StoreMeta> {
         .iter()
         .map(|d| MapStore::open(d))
         .collect::<Result<_>>()?;
+    check_shards(&stores, out)?;
+    check_merge_out(dirs, out)?;
+    let rows = merged_rows(&stores)?;
+    let first = &stores[0];
+    std::fs::create_dir_all(out).map_err(|e| Error::file(out, e))?;
+    write_merged_maps(&stores, &rows, out)?;
+    let ids: Vec<String> = rows.iter().map(|r| r.0.to_string()).collect();
+    let flags: Vec<String> = rows
+        .iter()
+        .map(|&(_, st, r)| stores[st].flags[r].clone())
+        .collect();
+    write_index(&out.join(INDEX_FILE), &ids, &flags)?;
+    let (failed, warnings) = merged_notes(&stores, out)?;
+    let mut meta = first.meta.clone();
+    meta.shard = None;
+    meta.count = ids.len();
+    meta.failed = failed;
+    meta.flat = stores.iter().map(|s| s.meta.flat).sum();
+    meta.warnings = warnings;
+    meta.passes = stores.iter().map(|s| s.meta.passes).sum();
+    meta.complete = true;
+    meta.write(out)?;
+    Ok(meta)
+}
+
+/// The stores are shards of one run: the same settings, one split, each shard once,
+/// none missing.
+fn check_shards(stores: &[MapStore], out: &Path) -> Result<()> {
     let first = &stores[0];
     let mut seen = Vec::new();
     let mut total_n = None;
-    for s in &stores {
+    for s in stores {
         let diff = settings_differences(&first.meta.settings, &s.meta.settings);
         if !diff.is_empty() {
             return Err(Error::store(
@@ -718,6 +606,11 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<StoreMeta> {
             format!("shards missing: {}", missing.join(", ")),
         ));
     }
+    Ok(())
+}
+
+/// The merge's output folder holds no store and is none of the inputs.
+fn check_merge_out(dirs: &[PathBuf], out: &Path) -> Result<()> {
     if out.join(META_FILE).exists() || out.join(MAPS_FILE).exists() {
         return Err(Error::store(
             out,
@@ -729,7 +622,12 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<StoreMeta> {
             return Err(Error::store(out, "the output folder is one of the inputs"));
         }
     }
-    // Every row of every shard, in image-id order.
+    Ok(())
+}
+
+/// Every row of every shard as (id, shard, row), in image-id order; an id in two
+/// shards is refused.
+fn merged_rows(stores: &[MapStore]) -> Result<Vec<(&str, usize, usize)>> {
     let mut rows: Vec<(&str, usize, usize)> = stores
         .iter()
         .enumerate()
@@ -751,10 +649,14 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<StoreMeta> {
             ),
         ));
     }
-    let s = first.meta.settings.clone();
-    std::fs::create_dir_all(out).map_err(|e| Error::file(out, e))?;
+    Ok(rows)
+}
+
+/// maps.npy (and maps_full.npy) of the merged store, rows in `rows`' order.
+fn write_merged_maps(stores: &[MapStore], rows: &[(&str, usize, usize)], out: &Path) -> Result<()> {
+    let s = &stores[0].meta.settings;
     let mut low = NpyWriter::create(&out.join(MAPS_FILE), &s.map_shape)?;
-    for &(_, st, r) in &rows {
+    for &(_, st, r) in rows {
         low.append(stores[st].low(r))?;
     }
     low.finish()?;
@@ -765,25 +667,25 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<StoreMeta> {
             .collect::<Result<_>>()?;
         let per = s.full_shape[0] * s.full_shape[1];
         let mut fw = NpyWriter::create(&out.join(FULL_FILE), &s.full_shape)?;
-        for &(_, st, r) in &rows {
+        for &(_, st, r) in rows {
             fw.append(&fulls[st][r * per..(r + 1) * per])?;
         }
         fw.finish()?;
     }
-    let ids: Vec<String> = rows.iter().map(|r| r.0.to_string()).collect();
-    let flags: Vec<String> = rows
-        .iter()
-        .map(|&(_, st, r)| stores[st].flags[r].clone())
-        .collect();
-    write_index(&out.join(INDEX_FILE), &ids, &flags)?;
+    Ok(())
+}
+
+/// failed.csv and warnings.csv of the merged store (every shard's, by image id);
+/// returns their counts.
+fn merged_notes(stores: &[MapStore], out: &Path) -> Result<(usize, usize)> {
     let mut failed: Vec<(String, String)> = Vec::new();
-    for st in &stores {
+    for st in stores {
         failed.extend(st.failed()?);
     }
     failed.sort_by(|a, b| a.0.cmp(&b.0));
     write_failed(&out.join(FAILED_FILE), &failed)?;
     let mut warnings: Vec<(String, String)> = Vec::new();
-    for st in &stores {
+    for st in stores {
         let p = st.dir.join(WARNINGS_FILE);
         if p.exists() {
             warnings.extend(read_failed(&p)?);
@@ -791,14 +693,5 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<StoreMeta> {
     }
     warnings.sort_by(|a, b| a.0.cmp(&b.0));
     write_notes(&out.join(WARNINGS_FILE), "warning", &warnings)?;
-    let mut meta = first.meta.clone();
-    meta.shard = None;
-    meta.count = ids.len();
-    meta.failed = failed.len();
-    meta.flat = stores.iter().map(|s| s.meta.flat).sum();
-    meta.warnings = warnings.len();
-    meta.passes = stores.iter().map(|s| s.meta.passes).sum();
-    meta.complete = true;
-    amva_io::atomic::write_json(&out.join(META_FILE), &meta)?;
-    Ok(meta)
+    Ok((failed.len(), warnings.len()))
 }

@@ -349,8 +349,8 @@ impl Study {
     }
 
     /// curves.png: mean deletion and insertion curves of every method, side by side.
-    pub fn figure(&self) -> std::result::Result<image::RgbImage, amva_report::ReportError> {
-        use amva_report::{Corner, LinePlot, Series, Styled, TAB10};
+    pub fn figure(&self) -> std::result::Result<image::RgbImage, amva_draw::DrawError> {
+        use amva_draw::{Corner, LinePlot, Series, Styled, TAB10};
         let xs: Vec<f64> = (0..=self.steps)
             .map(|s| s as f64 / self.steps as f64)
             .collect();
@@ -391,7 +391,7 @@ impl Study {
             deletion = deletion.series(line(&m.deletion_curve, m.deletion.estimate));
             insertion = insertion.series(line(&m.insertion_curve, m.insertion.estimate));
         }
-        Ok(amva_report::side_by_side(&[
+        Ok(amva_draw::side_by_side(&[
             deletion.render()?,
             insertion.render()?,
         ]))

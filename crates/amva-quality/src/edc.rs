@@ -12,21 +12,14 @@
 //! - The random reference assigns random qualities (seeded), averaged over
 //!   `random_runs` runs.
 
+use crate::pairs::PairSource;
 use crate::{Direction, QualityError, Result, Scores};
 use amva_math::edc::{self as medc, Comparison, EdcCurve, ErrorKind};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 
-/// One comparison with its similarity score.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PairScore {
-    pub a: String,
-    pub b: String,
-    /// Same person.
-    pub mated: bool,
-    /// Similarity (higher = more similar).
-    pub score: f64,
-}
+pub use crate::pairs::PairScore;
 
 /// EDC settings.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -171,6 +164,97 @@ impl EdcReport {
     }
 }
 
+/// The files of an EDC, in the folder `dir` (`amva edc --out`, `amva analyze`'s `edc/`):
+///
+/// ```text
+/// pauc.csv              the pAUC table (see [`EdcReport::table_csv`])
+/// curves.csv            every curve (see [`EdcReport::curves_csv`])
+/// edc.json              where the comparisons came from and the whole report
+/// excluded_pairs.csv    img_a,img_b,label,reason: pairs without an embedding (if any)
+/// missing_quality.csv   image,methods: images of pairs without a quality (if any)
+/// ```
+///
+/// The figure (edc.png) is drawn by amva-report.
+pub mod files {
+    /// The pAUC table.
+    pub const PAUC: &str = "pauc.csv";
+    /// The curves.
+    pub const CURVES: &str = "curves.csv";
+    /// Everything.
+    pub const JSON: &str = "edc.json";
+    /// Pairs left out for want of an embedding.
+    pub const EXCLUDED: &str = "excluded_pairs.csv";
+    /// Images of pairs without a quality.
+    pub const MISSING_QUALITY: &str = "missing_quality.csv";
+    /// The figure.
+    pub const FIGURE: &str = "edc.png";
+}
+
+/// edc.json: where the comparisons came from, and the report.
+#[derive(Serialize)]
+struct EdcJson<'a> {
+    amva_version: &'static str,
+    kind: &'static str,
+    #[serde(flatten)]
+    source: &'a PairSource,
+    report: &'a EdcReport,
+}
+
+fn write_csv(path: &Path, header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> Result<()> {
+    let err = |e: csv::Error| QualityError::Edc(format!("{}: {e}", path.display()));
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header).map_err(err)?;
+    for r in rows {
+        w.write_record(&r).map_err(err)?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| QualityError::Edc(format!("{}: {e}", path.display())))?;
+    Ok(amva_io::atomic::write_atomic(path, &bytes)?)
+}
+
+/// Writes `dir/excluded_pairs.csv` when pairs were left out for want of an embedding
+/// (and creates `dir`).
+pub fn write_excluded(dir: &Path, excluded: &[[String; 4]]) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| QualityError::Edc(format!("{}: {e}", dir.display())))?;
+    if !excluded.is_empty() {
+        let rows = excluded.iter().map(|r| r.to_vec());
+        write_csv(
+            &dir.join(files::EXCLUDED),
+            &["img_a", "img_b", "label", "reason"],
+            rows,
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes the data files of an EDC into `dir` (see [`files`]).
+pub fn write_files(
+    dir: &Path,
+    report: &EdcReport,
+    excluded: &[[String; 4]],
+    source: &PairSource,
+) -> Result<()> {
+    write_excluded(dir, excluded)?;
+    if !report.missing_quality.is_empty() {
+        let rows = report
+            .missing_quality
+            .iter()
+            .map(|m| vec![m.image.clone(), m.methods.join(" ")]);
+        write_csv(&dir.join(files::MISSING_QUALITY), &["image", "methods"], rows)?;
+    }
+    amva_io::atomic::write_atomic(&dir.join(files::PAUC), report.table_csv().as_bytes())?;
+    amva_io::atomic::write_atomic(&dir.join(files::CURVES), report.curves_csv().as_bytes())?;
+    let json = EdcJson {
+        amva_version: env!("CARGO_PKG_VERSION"),
+        kind: "edc",
+        source,
+        report,
+    };
+    Ok(amva_io::atomic::write_json(&dir.join(files::JSON), &json)?)
+}
+
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
@@ -201,63 +285,9 @@ pub fn edc_report(
             expected: "at least 1",
         });
     }
-    let names: Vec<String> = if methods.is_empty() {
-        scores.methods.keys().cloned().collect()
-    } else {
-        methods.to_vec()
-    };
-    let mut quality: Vec<(String, Direction, HashMap<&str, f64>)> = Vec::new();
-    for n in &names {
-        let m = scores.get(n).ok_or_else(|| {
-            QualityError::Edc(format!(
-                "no scores for method '{n}' (the scores have: {})",
-                scores
-                    .methods
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        })?;
-        quality.push((n.clone(), m.direction, m.oriented_map()));
-    }
-    // Threshold over all scored comparisons. Qualities are irrelevant to it.
-    let all: Vec<Comparison> = pairs
-        .iter()
-        .map(|p| Comparison {
-            score: p.score,
-            mated: p.mated,
-            quality_a: 0.0,
-            quality_b: 0.0,
-        })
-        .collect();
-    let threshold = medc::threshold_at_fmr(&all, opts.target_fmr).map_err(|e| match e {
-        amva_math::MathError::NoImpostors { total } => QualityError::Edc(format!(
-            "the {total} comparisons include no non-mated (impostor) pair: the threshold at FMR {} is undefined; the pairs file needs label-0 pairs",
-            opts.target_fmr
-        )),
-        e => e.into(),
-    })?;
-    // Comparisons with every quality.
-    let mut used: Vec<&PairScore> = Vec::new();
-    let mut missing: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for p in pairs {
-        let mut complete = true;
-        for (name, _, q) in &quality {
-            for img in [&p.a, &p.b] {
-                if !q.contains_key(img.as_str()) {
-                    complete = false;
-                    let e = missing.entry(img.clone()).or_default();
-                    if !e.contains(name) {
-                        e.push(name.clone());
-                    }
-                }
-            }
-        }
-        if complete {
-            used.push(p);
-        }
-    }
+    let quality = method_qualities(scores, methods)?;
+    let threshold = threshold(pairs, opts.target_fmr)?;
+    let (used, missing) = with_every_quality(pairs, &quality);
     let mated_used = used.iter().filter(|p| p.mated).count();
     if mated_used == 0 {
         return Err(QualityError::Edc(format!(
@@ -266,7 +296,6 @@ pub fn edc_report(
             missing.len()
         )));
     }
-    let limit = opts.pauc_limit;
     let comparisons_for = |q: Option<&HashMap<&str, f64>>| -> Vec<Comparison> {
         used.iter()
             .map(|p| Comparison {
@@ -277,19 +306,6 @@ pub fn edc_report(
             })
             .collect()
     };
-    let summarise =
-        |method: String, direction: Option<Direction>, curve: &EdcCurve| -> Result<MethodEdc> {
-            Ok(MethodEdc {
-                method,
-                direction,
-                fnmr_start: curve.starting_error(),
-                pauc: curve.pauc(limit)?,
-                ideal_area: curve.ideal_area(limit)?,
-                pauc_above_ideal: curve.pauc_above_ideal(limit)?,
-                pauc_ratio_to_random: None,
-                curve: curve.into(),
-            })
-        };
     let random_curve = medc::random_edc(
         &comparisons_for(None),
         &threshold,
@@ -297,11 +313,11 @@ pub fn edc_report(
         opts.random_runs,
         opts.seed,
     )?;
-    let random = summarise(RANDOM.into(), None, &random_curve)?;
+    let random = method_edc(RANDOM.into(), None, &random_curve, opts.pauc_limit)?;
     let mut out = Vec::new();
     for (name, dir, q) in &quality {
         let curve = medc::edc_curve(&comparisons_for(Some(q)), &threshold, ErrorKind::Fnmr)?;
-        let mut m = summarise(name.clone(), Some(*dir), &curve)?;
+        let mut m = method_edc(name.clone(), Some(*dir), &curve, opts.pauc_limit)?;
         m.pauc_ratio_to_random = (random.pauc > 0.0).then(|| m.pauc / random.pauc);
         out.push(m);
     }
@@ -322,6 +338,101 @@ pub fn edc_report(
         methods: out,
         random,
         bootstrap: None,
+    })
+}
+
+/// Each method's qualities by image, turned so that higher is better (all methods of
+/// `scores` when `methods` is empty); an unknown method is refused, naming the known.
+type Qualities<'a> = Vec<(String, Direction, HashMap<&'a str, f64>)>;
+
+fn method_qualities<'a>(scores: &'a Scores, methods: &[String]) -> Result<Qualities<'a>> {
+    let names: Vec<String> = if methods.is_empty() {
+        scores.methods.keys().cloned().collect()
+    } else {
+        methods.to_vec()
+    };
+    let mut quality = Vec::new();
+    for n in &names {
+        let m = scores.get(n).ok_or_else(|| {
+            QualityError::Edc(format!(
+                "no scores for method '{n}' (the scores have: {})",
+                scores
+                    .methods
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+        quality.push((n.clone(), m.direction, m.oriented_map()));
+    }
+    Ok(quality)
+}
+
+/// The decision threshold at `target_fmr`, over all scored comparisons (qualities are
+/// irrelevant to it).
+fn threshold(pairs: &[PairScore], target_fmr: f64) -> Result<medc::Threshold> {
+    let all: Vec<Comparison> = pairs
+        .iter()
+        .map(|p| Comparison {
+            score: p.score,
+            mated: p.mated,
+            quality_a: 0.0,
+            quality_b: 0.0,
+        })
+        .collect();
+    medc::threshold_at_fmr(&all, target_fmr).map_err(|e| match e {
+        amva_math::MathError::NoImpostors { total } => QualityError::Edc(format!(
+            "the {total} comparisons include no non-mated (impostor) pair: the threshold at FMR {target_fmr} is undefined; the pairs file needs label-0 pairs"
+        )),
+        e => e.into(),
+    })
+}
+
+/// The comparisons whose two images have a quality under every method, and for the
+/// others each image without a quality with the methods that lack it.
+fn with_every_quality<'p>(
+    pairs: &'p [PairScore],
+    quality: &Qualities<'_>,
+) -> (Vec<&'p PairScore>, BTreeMap<String, Vec<String>>) {
+    let mut used: Vec<&PairScore> = Vec::new();
+    let mut missing: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in pairs {
+        let mut complete = true;
+        for (name, _, q) in quality {
+            for img in [&p.a, &p.b] {
+                if !q.contains_key(img.as_str()) {
+                    complete = false;
+                    let e = missing.entry(img.clone()).or_default();
+                    if !e.contains(name) {
+                        e.push(name.clone());
+                    }
+                }
+            }
+        }
+        if complete {
+            used.push(p);
+        }
+    }
+    (used, missing)
+}
+
+/// A method's curve and its areas up to `limit`.
+fn method_edc(
+    method: String,
+    direction: Option<Direction>,
+    curve: &EdcCurve,
+    limit: f64,
+) -> Result<MethodEdc> {
+    Ok(MethodEdc {
+        method,
+        direction,
+        fnmr_start: curve.starting_error(),
+        pauc: curve.pauc(limit)?,
+        ideal_area: curve.ideal_area(limit)?,
+        pauc_above_ideal: curve.pauc_above_ideal(limit)?,
+        pauc_ratio_to_random: None,
+        curve: curve.into(),
     })
 }
 

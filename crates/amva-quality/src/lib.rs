@@ -16,20 +16,23 @@ pub mod edc;
 mod error;
 pub mod magnitude;
 pub mod onnx;
+pub mod pairs;
 pub mod pose;
+pub mod registry;
+pub mod run;
 pub mod scores;
 pub mod serfiq;
 
 pub use edc::{edc_report, EdcOptions, EdcReport, PairScore};
+pub use registry::{build_methods, parse_methods, MethodSpec, Resources, KNOWN_METHODS};
 pub use error::{QualityError, Result};
 pub use scores::{
     read_score_file, read_score_files, read_scores, write_scores, Direction, MethodScores,
-    ScoreRow, Scores,
+    ScoreOrigin, ScoreRow, Scores,
 };
 
 use image::RgbImage;
 use rayon::prelude::*;
-use std::path::PathBuf;
 
 /// One image handed to a method: its id (for per-image seeds) and pixels, already at
 /// the method's [`QualityMethod::input_size`].
@@ -57,64 +60,6 @@ pub trait QualityMethod: Send + Sync {
     /// Scores of `items` (in order). A non-finite score marks an image the method
     /// cannot judge; [`score_images`] lists it as failed.
     fn score(&self, items: &[Item<'_>]) -> Result<Vec<f64>>;
-}
-
-/// A method named on the command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MethodSpec {
-    Magnitude,
-    Serfiq,
-    Brisque,
-    Pose,
-    /// `onnx:PATH`: a user's model with preprocessing in `PATH.toml`.
-    Onnx(PathBuf),
-}
-
-/// The method names [`parse_methods`] knows, for messages.
-pub const KNOWN_METHODS: &str = "magnitude, serfiq, brisque, pose, onnx:PATH";
-
-impl std::str::FromStr for MethodSpec {
-    type Err = QualityError;
-    fn from_str(s: &str) -> Result<Self> {
-        let t = s.trim();
-        Ok(match t.to_ascii_lowercase().as_str() {
-            "magnitude" => MethodSpec::Magnitude,
-            "serfiq" | "ser-fiq" => MethodSpec::Serfiq,
-            "brisque" => MethodSpec::Brisque,
-            "pose" => MethodSpec::Pose,
-            l if l.starts_with("onnx:") && t.len() > 5 => MethodSpec::Onnx(PathBuf::from(&t[5..])),
-            _ => {
-                return Err(QualityError::UnknownMethod {
-                    name: t.to_string(),
-                    known: KNOWN_METHODS.into(),
-                })
-            }
-        })
-    }
-}
-
-/// Parses a comma-separated method list (`magnitude,serfiq,onnx:q.onnx`); names each
-/// unknown or repeated method.
-pub fn parse_methods(list: &str) -> Result<Vec<MethodSpec>> {
-    let mut out: Vec<MethodSpec> = Vec::new();
-    for part in list.split(',').filter(|p| !p.trim().is_empty()) {
-        let m: MethodSpec = part.parse()?;
-        if out.contains(&m) {
-            return Err(QualityError::Parameter {
-                what: "--methods",
-                value: list.to_string(),
-                expected: "each method at most once",
-            });
-        }
-        out.push(m);
-    }
-    if out.is_empty() {
-        return Err(QualityError::UnknownMethod {
-            name: list.to_string(),
-            known: KNOWN_METHODS.into(),
-        });
-    }
-    Ok(out)
 }
 
 /// Scores and failures of a run.

@@ -25,6 +25,7 @@
 //! accepted when its scores agree and refused, naming both lines, when they differ.
 
 use crate::{QualityError, Result};
+use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -158,9 +159,61 @@ fn sidecar_candidates(csv: &Path) -> [PathBuf; 2] {
     [sidecar_path(csv), PathBuf::from(alt)]
 }
 
-/// Writes `scores` as `path` (long CSV) and its sidecar (see the module docs);
-/// `extra` (a JSON object) is merged into the sidecar. Both writes are atomic.
-pub fn write_scores(path: &Path, scores: &Scores, extra: serde_json::Value) -> Result<()> {
+/// Where the scores of a score file came from, recorded in its sidecar beside each
+/// method's direction and parameters: the images (or the map store, for typicality),
+/// how many, what failed, and how long it took.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ScoreOrigin {
+    /// The image folder or list scored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images: Option<PathBuf>,
+    /// The map store scored (typicality).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maps: Option<PathBuf>,
+    /// Images (or maps) in the input.
+    pub image_count: usize,
+    /// Images of the wrong size were resized.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resize: Option<bool>,
+    /// Images that could not be scored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed: Option<usize>,
+    /// The file that lists them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_list: Option<String>,
+    /// Damaged files scored with a warning.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<usize>,
+    /// Damaged files were refused instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strict: Option<bool>,
+    /// Run time.
+    pub seconds: f64,
+}
+
+/// One method in a sidecar, as written.
+#[derive(Serialize)]
+struct WrittenMethod<'a> {
+    direction: Direction,
+    params: &'a serde_json::Value,
+    images: usize,
+}
+
+/// The sidecar as written.
+#[derive(Serialize)]
+struct WrittenSidecar<'a> {
+    amva_version: &'static str,
+    kind: &'static str,
+    scores: Option<String>,
+    columns: [&'static str; 3],
+    methods: BTreeMap<&'a str, WrittenMethod<'a>>,
+    #[serde(flatten)]
+    origin: &'a ScoreOrigin,
+}
+
+/// Writes `scores` as `path` (long CSV) and its sidecar (see the module docs), with
+/// where they came from. Both writes are atomic.
+pub fn write_scores(path: &Path, scores: &Scores, origin: &ScoreOrigin) -> Result<()> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let csv_err = |e: csv::Error| QualityError::Scores {
         path: path.into(),
@@ -180,28 +233,26 @@ pub fn write_scores(path: &Path, scores: &Scores, extra: serde_json::Value) -> R
         reason: e.to_string(),
     })?;
     amva_io::atomic::write_atomic(path, &bytes)?;
-    let methods: serde_json::Map<String, serde_json::Value> = scores
+    let methods = scores
         .methods
         .iter()
         .map(|(name, m)| {
-            (
-                name.clone(),
-                serde_json::json!({"direction": m.direction, "params": m.params, "images": m.scores.len()}),
-            )
+            let entry = WrittenMethod {
+                direction: m.direction,
+                params: &m.params,
+                images: m.scores.len(),
+            };
+            (name.as_str(), entry)
         })
         .collect();
-    let mut meta = serde_json::json!({
-        "amva_version": env!("CARGO_PKG_VERSION"),
-        "kind": "quality_scores",
-        "scores": path.file_name().map(|n| n.to_string_lossy().to_string()),
-        "columns": ["image", "method", "score"],
-        "methods": methods,
-    });
-    if let (Some(m), serde_json::Value::Object(extra)) = (meta.as_object_mut(), extra) {
-        for (k, v) in extra {
-            m.entry(k).or_insert(v);
-        }
-    }
+    let meta = WrittenSidecar {
+        amva_version: env!("CARGO_PKG_VERSION"),
+        kind: "quality_scores",
+        scores: path.file_name().map(|n| n.to_string_lossy().to_string()),
+        columns: ["image", "method", "score"],
+        methods,
+        origin,
+    };
     amva_io::atomic::write_json(&sidecar_path(path), &meta)?;
     Ok(())
 }
@@ -631,8 +682,17 @@ mod tests {
     fn long_format_round_trips_with_directions() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("scores.csv");
-        write_scores(&p, &sample(), serde_json::json!({"images": 2})).unwrap();
-        assert!(dir.path().join("scores.meta.json").is_file());
+        let origin = ScoreOrigin {
+            image_count: 2,
+            ..ScoreOrigin::default()
+        };
+        write_scores(&p, &sample(), &origin).unwrap();
+        let meta: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("scores.meta.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(meta["image_count"], 2);
+        assert_eq!(meta["kind"], "quality_scores");
         let back = read_scores(&p).unwrap();
         for (name, m) in &sample().methods {
             let b = back.get(name).unwrap();

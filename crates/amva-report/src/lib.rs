@@ -1,45 +1,37 @@
-//! Figures (PNG) and the self-contained HTML report of amva.
+//! What amva shows, drawn from the typed results of amva-analysis: the analysis report
+//! (report.html and every figure), the galleries of single images, explorer.html, the
+//! explanation figure of one image (`amva explain`) and the EDC figure. Pixels come from
+//! amva-draw; nothing here computes a statistic.
 //!
-//! Pure: data in, pixels, PNG bytes and HTML out. Nothing here knows about models, maps
-//! or files other than the ones it is asked to write. Text is drawn with DejaVu Sans,
-//! embedded in the binary, so rendering needs no system fonts and no C libraries.
+//! - [`analyze()`]: the whole `amva analyze` run: amva-analysis computes, this crate draws,
+//!   then every file is written (numbers first, report.html last);
+//! - [`report`]: the report page, its front matter and whole-run sections, from
+//!   [`method`] (one section per FIQA method), [`labels`] (`--groups`), [`gallery`] and
+//!   [`edc`], built from the blocks of [`page`]; [`figures`] collects the PNGs;
+//! - [`explorer`]: every image in one sortable, filterable page (`assets/`);
+//! - [`explain`]: images against an analysis' reference, with their figures (`amva explain`).
 //!
-//! - colour maps matching matplotlib: [`jet`], [`viridis`], [`Colormap`];
-//! - [`Heatmap`]: one map with title, pixel axes, colour bar, optional underlay image
-//!   and region outline;
-//! - [`overlay`] / [`overlay_figure`]: the paper's `0.5 * jet(heat) + image`;
-//! - [`LinePlot`]: named series (lines, steps, dashed references), legend, annotations;
-//! - [`Grid`]: rows x columns of heatmaps sharing one colour bar;
-//! - [`Style`] and [`ColorScale`]: what every figure shares (title, axis labels, note,
-//!   size; colour bar label, range, colour map, outline), set through the [`Styled`] and
-//!   [`HeatStyled`] builder methods;
-//! - [`Report`]: one HTML file with parameters, sections, tables and embedded figures;
-//! - [`write_png_atomic`], [`write_atomic`], [`encode_png`].
+//! ```no_run
+//! use amva_analysis::AnalyzeOptions;
+//! use amva_report::{analyze, ReportOptions};
+//! let opts = AnalyzeOptions::new("maps/", vec!["magface.csv".into()], "analysis/");
+//! let outcome = analyze(&opts, &ReportOptions::default(), &mut |_stage, _done, _total| {})?;
+//! println!("{} notes", outcome.notes.len());
+//! # Ok::<(), amva_report::ReportError>(())
+//! ```
 
-mod canvas;
-mod colormap;
+pub mod analyze;
+pub mod edc;
 mod error;
-mod format;
-mod grid;
-mod heatmap;
-mod html;
-mod lineplot;
-mod output;
-mod overlay;
-mod panel;
-mod style;
-mod text;
-mod ticks;
+pub mod explain;
+pub mod explorer;
+pub mod figures;
+pub mod gallery;
+pub mod labels;
+pub mod method;
+pub mod page;
+pub mod report;
 
-pub use colormap::{jet, viridis, Colormap};
+pub use analyze::{analyze, ReportOptions};
 pub use error::{ReportError, Result};
-pub use format::format_number;
-pub use grid::{Grid, GridLayout};
-pub use heatmap::{Heatmap, HeatmapLayout};
-pub use html::{escape_html, Cell, Report, Table};
-pub use image::RgbImage;
-pub use lineplot::{Corner, Join, LinePlot, Series, TAB10};
-pub use output::{encode_png, side_by_side, write_atomic, write_png_atomic};
-pub use overlay::{overlay, overlay_figure};
-pub use panel::{Blend, Outline, PixelRect};
-pub use style::{ColorScale, HeatStyled, Style, Styled};
+pub use page::{Item, ReportSection};

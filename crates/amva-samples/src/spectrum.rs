@@ -13,7 +13,7 @@ pub enum SpectrumError {
     #[error(transparent)]
     Io(#[from] amva_io::Error),
     #[error(transparent)]
-    Png(#[from] amva_report::ReportError),
+    Png(#[from] amva_draw::DrawError),
     #[error("spectrum index: {0}")]
     Csv(#[from] csv::Error),
 }
@@ -68,7 +68,7 @@ fn degrade_face(face: &ImageItem, images: &Path, seed: u64) -> Result<Vec<Spectr
         let id = format!("{name}/{file}");
         let path = images.join(&id);
         if !path.is_file() {
-            amva_io::atomic::write_atomic(&path, &amva_report::encode_png(im)?)?;
+            amva_io::atomic::write_atomic(&path, &amva_draw::encode_png(im)?)?;
         }
         items.push(SpectrumItem {
             id,
@@ -139,16 +139,17 @@ pub fn identity(face: &str) -> &str {
 /// other image of the spectrum (the probes, clean or degraded); mated when both show
 /// the same person ([`identity`]).
 pub fn pairs_csv(items: &[SpectrumItem]) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["img_a", "img_b", "label"])?;
+    let mut pairs = Vec::new();
     for a in items.iter().filter(|it| it.kind.is_none()) {
         for b in items.iter().filter(|b| b.id != a.id) {
-            let mated = identity(&a.face) == identity(&b.face);
-            w.write_record([a.id.as_str(), b.id.as_str(), if mated { "1" } else { "0" }])?;
+            pairs.push(amva_io::pairs::Pair {
+                a: a.id.clone(),
+                b: b.id.clone(),
+                mated: identity(&a.face) == identity(&b.face),
+            });
         }
     }
-    w.into_inner()
-        .map_err(|e| csv::Error::from(e.into_error()).into())
+    Ok(amva_io::pairs::pairs_csv(&pairs)?)
 }
 
 /// One method's rank correlation with one degradation kind's level.

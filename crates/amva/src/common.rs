@@ -66,10 +66,11 @@ impl Ui {
     /// Runs the analysis with a progress bar that follows its stages.
     pub fn analyze(
         &self,
-        opts: &amva_analysis::analyze::AnalyzeOptions,
-    ) -> amva_analysis::Result<amva_analysis::analyze::Outcome> {
+        opts: &amva_analysis::AnalyzeOptions,
+        shown: &amva_report::ReportOptions,
+    ) -> amva_report::Result<amva_analysis::Outcome> {
         let pb = self.progress(0, "analyze");
-        let outcome = amva_analysis::analyze::analyze(opts, &mut |stage, done, total| {
+        let outcome = amva_report::analyze(opts, shown, &mut |stage, done, total| {
             pb.set_length(total as u64);
             pb.set_position(done as u64);
             pb.set_message(stage.to_string());
@@ -92,10 +93,14 @@ impl Ui {
         }
     }
 
-    /// The one-line summary at the end of a command, and its JSON form with --json.
-    pub fn summary(&self, line: &str, json: serde_json::Value) {
+    /// The one-line summary at the end of a command, and its JSON form with --json
+    /// (`json`, serialised once: usually a [`Tagged`] result of the library call).
+    pub fn summary(&self, line: &str, json: impl serde::Serialize) {
         if self.json {
-            println!("{json}");
+            match serde_json::to_string(&json) {
+                Ok(text) => println!("{text}"),
+                Err(e) => eprintln!("error: the JSON summary could not be written: {e}"),
+            }
         } else if !self.quiet {
             println!("{line}");
         }
@@ -112,6 +117,28 @@ impl Ui {
             eprintln!("  caused by: {cause}");
         }
     }
+}
+
+/// A command's result for `--json`: `{"command": NAME, ...the result's fields}`.
+#[derive(serde::Serialize)]
+pub struct Tagged<'a, T: serde::Serialize> {
+    pub command: &'a str,
+    #[serde(flatten)]
+    pub result: &'a T,
+}
+
+impl<'a, T: serde::Serialize> Tagged<'a, T> {
+    pub fn new(command: &'a str, result: &'a T) -> Self {
+        Tagged { command, result }
+    }
+}
+
+/// The command line as typed (arguments with spaces quoted), for the outputs' records.
+pub fn command_line() -> String {
+    std::env::args()
+        .map(|s| if s.contains(' ') { format!("'{s}'") } else { s })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The model files and tensors every model option set names.

@@ -68,7 +68,7 @@ fn compat_paper_matches_the_numpy_fixture_through_analyze() {
         let maps: Vec<f32> = floats("maps").iter().map(|&v| v as f32).collect();
         let ids: Vec<String> = (0..n).map(|i| format!("face_{i}.png")).collect();
         let store = dir.path().join(format!("store{n}"));
-        amva_maps::source::write_store(
+        amva_maps::import::write_store(
             &store,
             &ids,
             (h, w),
@@ -144,7 +144,7 @@ fn compat_paper_matches_the_numpy_fixture_through_analyze() {
 
 /// A store of 7 x 7 maps (finished to 112 x 112 on the fly) at `store`.
 fn store_7x7(store: &Path, ids: &[String], maps: &[f32]) {
-    amva_maps::source::write_store(
+    amva_maps::import::write_store(
         store,
         ids,
         (7, 7),

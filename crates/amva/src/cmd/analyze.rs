@@ -1,13 +1,16 @@
 //! `amva analyze`: maps + FIQA scores -> groups, exact set statistics, comparisons,
-//! figures and an HTML report (ALGORITHMS 2-4). The work is in `amva_analysis::analyze`.
+//! figures and an HTML report (ALGORITHMS 2-6). The work is `amva_report::analyze`
+//! (amva-analysis computes, amva-report draws).
 
-use crate::common::Ui;
-use amva_analysis::analyze::{AnalyzeOptions, ReportSection};
+use crate::common::{Tagged, Ui};
+use amva_analysis::edc::EdcInput;
 use amva_analysis::groups::GroupRules;
-use amva_analysis::summary::GroupSummary;
+use amva_analysis::AnalyzeOptions;
 use amva_maps::source::MapKind;
 use amva_math::groups::Rule;
+use amva_quality::pairs::EmbeddingSource;
 use amva_quality::scores::parse_direction_override;
+use amva_report::{ReportOptions, ReportSection};
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 
@@ -95,7 +98,7 @@ pub struct Args {
     pub model: crate::common::ModelArgs,
     /// Images in each gallery of the report: the K best and K worst of each method, and
     /// up to K images each pair of methods disagrees on (0: no galleries).
-    #[arg(long, default_value_t = amva_analysis::analyze::gallery::DEFAULT_GALLERY, value_name = "K")]
+    #[arg(long, default_value_t = amva_report::gallery::DEFAULT_GALLERY, value_name = "K")]
     pub gallery: usize,
     /// Analyse maps_full.npy (maps already finished, e.g. from `amva maps --full` or another tool) instead of rebuilding them from maps.npy.
     #[arg(long)]
@@ -110,79 +113,32 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
 pub fn run_with_sections(a: Args, ui: &Ui, sections: Vec<ReportSection>) -> Result<()> {
     let mut inputs = vec![crate::common::input("--maps", &a.maps)];
     inputs.extend(a.scores.iter().map(|p| crate::common::input("--scores", p)));
-    inputs.extend(
-        a.images
-            .as_deref()
-            .map(|p| crate::common::input("--images", p)),
-    );
-    inputs.extend(
-        a.groups
-            .as_deref()
-            .map(|p| crate::common::input("--groups", p)),
-    );
-    inputs.extend(
-        a.pairs
-            .as_deref()
-            .map(|p| crate::common::input("--pairs", p)),
-    );
-    inputs.extend(
-        a.embeddings
-            .as_deref()
-            .map(|p| crate::common::input("--embeddings", p)),
-    );
+    for (flag, path) in [
+        ("--images", &a.images),
+        ("--groups", &a.groups),
+        ("--pairs", &a.pairs),
+        ("--embeddings", &a.embeddings),
+    ] {
+        inputs.extend(path.as_deref().map(|p| crate::common::input(flag, p)));
+    }
     let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "analysis")?;
-    let mut opts = options(&a, sections)?;
+    let mut opts = options(&a)?;
     opts.edc = edc_input(&a, ui)?;
-    let outcome = ui.analyze(&opts)?;
+    let shown = ReportOptions {
+        figures: true,
+        gallery: a.gallery,
+        sections,
+    };
+    let outcome = ui.analyze(&opts, &shown)?;
     for n in &outcome.notes {
         ui.note(&format!("note: {n}"));
     }
-    let s = &outcome.summary;
-    let mut parts = Vec::new();
-    let mut methods = serde_json::Map::new();
-    for (name, m) in &s.methods {
-        let test = m.permutation_test.run();
-        let detail = match test {
-            Some(t) => format!(
-                "outside AM-V low-high {:.4} (p = {:.4})",
-                t.observed, t.p_value
-            ),
-            None => "no permutation test".into(),
-        };
-        parts.push(format!("{name}: {} matched, {detail}", m.images.matched));
-        let (high, low) = (m.high(), m.low());
-        let outside = |g: Option<&GroupSummary>| g.and_then(|g| g.region.amv).map(|r| r.outside);
-        methods.insert(
-            name.clone(),
-            serde_json::json!({
-                "matched": m.images.matched,
-                "high": high.map(|g| g.n), "low": low.map(|g| g.n),
-                "outside_amv_high": outside(high),
-                "outside_amv_low": outside(low),
-                "p_value": test.map(|t| t.p_value),
-            }),
-        );
-    }
-    let seconds = s.computation.seconds;
-    ui.summary(
-        &format!(
-            "analysed {} maps, {} method(s) [{}] in {seconds:.1} s ({} pass(es)) -> {}",
-            s.maps.count,
-            s.methods.len(),
-            parts.join("; "),
-            outcome.passes.passes,
-            a.out.join("report.html").display()
-        ),
-        serde_json::json!({
-            "command": "analyze", "out": a.out, "maps": s.maps.count, "methods": methods,
-            "passes": outcome.passes.passes, "seconds": seconds,
-        }),
-    );
+    ui.summary(&outcome.line(), &Tagged::new("analyze", &outcome.brief()));
     Ok(())
 }
 
 /// The library's options from the command line.
-fn options(a: &Args, sections: Vec<ReportSection>) -> Result<AnalyzeOptions> {
+fn options(a: &Args) -> Result<AnalyzeOptions> {
     let directions = a
         .direction
         .iter()
@@ -208,63 +164,48 @@ fn options(a: &Args, sections: Vec<ReportSection>) -> Result<AnalyzeOptions> {
     opts.permutations = a.permutations;
     opts.budget_bytes = a.memory << 20;
     opts.images = a.images.clone();
-    opts.sections = sections;
-    opts.gallery = a.gallery;
     opts.groups = a.groups.clone();
-    opts.command_line = Some(
-        std::env::args()
-            .map(|s| if s.contains(' ') { format!("'{s}'") } else { s })
-            .collect::<Vec<_>>()
-            .join(" "),
-    );
+    opts.command_line = Some(crate::common::command_line());
     Ok(opts)
 }
 
 /// The comparisons of `--pairs`, scored with `--embeddings` or with embeddings of the
 /// face images (`--images`, else the images the maps were made from).
-fn edc_input(a: &Args, ui: &Ui) -> Result<Option<amva_analysis::edc::EdcInput>> {
-    let Some(pairs_file) = &a.pairs else {
+fn edc_input(a: &Args, ui: &Ui) -> Result<Option<EdcInput>> {
+    let Some(pairs) = &a.pairs else {
         return Ok(None);
     };
     let images = match (&a.embeddings, &a.images) {
         (Some(_), _) => None,
         (None, Some(i)) => Some(i.clone()),
-        (None, None) => {
-            let info = amva_maps::source::read_store_info(&a.maps)?;
-            let from = info.images.map(PathBuf::from).filter(|p| p.exists());
-            Some(from.context("--pairs needs --embeddings DIR, or --images DIR to embed the faces (the images the maps were made from are not there any more)")?)
-        }
+        (None, None) => Some(amva_analysis::edc::store_images(&a.maps)?.context(
+            "--pairs needs --embeddings DIR, or --images DIR to embed the faces (the images the maps were made from are not there any more)",
+        )?),
     };
-    let input = crate::cmd::verify::PairInputs {
-        pairs: pairs_file.clone(),
-        embeddings: a.embeddings.clone(),
-        images,
-        resize: a.resize,
-        model: a.model.clone(),
-    };
-    let pairs = amva_io::pairs::read_pairs(pairs_file)?;
-    let edc_dir = a.out.join(amva_analysis::edc::DIR);
-    let (scored, excluded, engine) =
-        crate::cmd::edc::embed_and_score(&input, &pairs, &edc_dir, ui)?;
-    anyhow::ensure!(
-        !scored.is_empty(),
-        "--pairs {}: none of the {} pairs has embeddings for both images (ids must match the maps' index.csv)",
-        pairs_file.display(),
-        pairs.len()
-    );
-    let meta = serde_json::json!({
-        "pairs": pairs_file, "embeddings": a.embeddings, "images": input.images, "engine": engine,
-        "pairs_total": pairs.len(), "pairs_excluded_without_embedding": excluded.len(),
-    });
-    Ok(Some(amva_analysis::edc::EdcInput {
-        pairs: scored,
-        excluded,
-        options: amva_quality::EdcOptions {
-            target_fmr: a.fmr,
-            pauc_limit: a.pauc,
-            seed: a.seed,
-            random_runs: 20,
+    let model = images.as_ref().map(|_| a.model.load(ui)).transpose()?;
+    let source = match (&images, &model, &a.embeddings) {
+        (Some(root), Some(model), _) => EmbeddingSource::Images {
+            root,
+            model,
+            resize: a.resize,
         },
-        meta,
-    }))
+        (_, _, Some(dir)) => EmbeddingSource::Folder(dir),
+        _ => anyhow::bail!("--pairs needs --embeddings DIR or --images DIR"),
+    };
+    let options = amva_quality::EdcOptions {
+        target_fmr: a.fmr,
+        pauc_limit: a.pauc,
+        seed: a.seed,
+        random_runs: 20,
+    };
+    let pb = ui.progress(0, "embed");
+    let (input, notes) = EdcInput::from_pairs(pairs, source, options, &a.out, &mut |done, total| {
+        pb.set_length(total as u64);
+        pb.set_position(done as u64);
+    })?;
+    pb.finish_and_clear();
+    for n in notes {
+        ui.note(&n);
+    }
+    Ok(Some(input))
 }

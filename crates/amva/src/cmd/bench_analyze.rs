@@ -6,7 +6,7 @@
 //! and prints the ratios against the smallest.
 
 use crate::common::Ui;
-use amva_analysis::analyze::AnalyzeOptions;
+use amva_analysis::AnalyzeOptions;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 
@@ -67,9 +67,12 @@ fn one(a: &Args, ui: &Ui) -> Result<Record> {
     opts.rules.bins = (a.bins > 0).then_some(a.bins);
     opts.budget_bytes = a.memory << 20;
     opts.permutations = a.permutations;
-    opts.figures = a.figures;
+    let shown = amva_report::ReportOptions {
+        figures: a.figures,
+        ..amva_report::ReportOptions::default()
+    };
     let t1 = std::time::Instant::now();
-    let outcome = ui.analyze(&opts)?;
+    let outcome = ui.analyze(&opts, &shown)?;
     let secs = t1.elapsed().as_secs_f64();
     let rss = peak_rss_kib();
     let p = &outcome.passes;
@@ -169,9 +172,9 @@ fn dir_size(path: &std::path::Path) -> (u64, usize) {
 /// Opens `out/explorer.html` in headless Chromium and waits until its table is ready;
 /// then sorts by the score column with a real click, to check it responds.
 fn explorer_timing(out: &std::path::Path, chromium: &std::path::Path) -> Result<ExplorerTiming> {
-    let page = out.join(amva_analysis::analyze::explorer::PAGE);
+    let page = out.join(amva_report::explorer::PAGE);
     let (output_bytes, _) = dir_size(out);
-    let (dir_bytes, explorer_files) = dir_size(&out.join(amva_analysis::analyze::explorer::DIR));
+    let (dir_bytes, explorer_files) = dir_size(&out.join(amva_report::explorer::DIR));
     let page_bytes = std::fs::metadata(&page).map(|m| m.len()).unwrap_or(0);
     let mut t = ExplorerTiming {
         output_bytes,

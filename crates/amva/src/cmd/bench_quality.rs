@@ -3,7 +3,7 @@
 use crate::cmd::quality::{build_methods, MethodOptions};
 use crate::common::{ModelArgs, Ui};
 use amva_quality::Item;
-use amva_report::RgbImage;
+use amva_draw::RgbImage;
 use anyhow::Result;
 use std::path::PathBuf;
 

@@ -2,11 +2,10 @@
 //! Characteristic, ALGORITHMS 6).
 
 use crate::cmd::verify::PairInputs;
-use crate::common::Ui;
-use amva_io::pairs::{read_pairs, Pair};
-use amva_quality::edc::{EdcOptions, PairScore};
+use crate::common::{Tagged, Ui};
+use amva_quality::edc::EdcOptions;
+use amva_report::edc::EdcRun;
 use anyhow::Result;
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -52,73 +51,12 @@ pub struct Args {
     pub bootstrap: usize,
 }
 
-/// Scores the pairs whose images both have an embedding; the others are returned as
-/// (img_a, img_b, label, reason).
-pub fn score_pairs(
-    pairs: &[Pair],
-    emb: &HashMap<String, Vec<f32>>,
-) -> (Vec<PairScore>, Vec<[String; 4]>) {
-    let (mut scored, mut excluded) = (Vec::new(), Vec::new());
-    for p in pairs {
-        match (emb.get(&p.a), emb.get(&p.b)) {
-            (Some(x), Some(y)) => scored.push(PairScore {
-                a: p.a.clone(),
-                b: p.b.clone(),
-                mated: p.mated,
-                score: amva_model::fr::cosine(x, y) as f64,
-            }),
-            (x, y) => {
-                let missing: Vec<&str> = [(x.is_none(), p.a.as_str()), (y.is_none(), p.b.as_str())]
-                    .iter()
-                    .filter(|m| m.0)
-                    .map(|m| m.1)
-                    .collect();
-                excluded.push([
-                    p.a.clone(),
-                    p.b.clone(),
-                    if p.mated { "1" } else { "0" }.into(),
-                    format!("no embedding for {}", missing.join(" and ")),
-                ]);
-            }
-        }
-    }
-    (scored, excluded)
-}
-
-/// Embeds (or reads) what `pairs` need and scores them; the pairs without an
-/// embedding are counted on stderr (they go to `out/excluded_pairs.csv`). Returns the
-/// scored pairs, the excluded ones and the engine that embedded them.
-pub fn embed_and_score(
-    input: &PairInputs,
-    pairs: &[Pair],
-    out: &std::path::Path,
-    ui: &Ui,
-) -> Result<(Vec<PairScore>, Vec<[String; 4]>, String)> {
-    // Images that could not be embedded are reported by embed() and end up in
-    // excluded_pairs.csv.
-    let emb = input.embed(pairs, ui)?;
-    let (scored, excluded) = score_pairs(pairs, &emb.embeddings);
-    if !excluded.is_empty() {
-        ui.note(&format!(
-            "{} of {} pairs name images without an embedding; excluded (listed in {})",
-            excluded.len(),
-            pairs.len(),
-            out.join("excluded_pairs.csv").display()
-        ));
-    }
-    Ok((scored, excluded, emb.engine))
-}
-
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let start = std::time::Instant::now();
     let mut inputs = a.input.inputs();
     inputs.push(crate::common::input("--scores", &a.scores));
     let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "edc")?;
-    let pairs = read_pairs(&a.input.pairs)?;
-    let scores = amva_quality::read_scores(&a.scores)?;
-    for note in scores.methods.values().filter_map(|m| m.non_finite_note()) {
-        ui.note(&note);
-    }
+    let model = a.input.model(ui)?;
     let methods: Vec<String> = match &a.methods {
         Some(m) => m
             .split(',')
@@ -127,43 +65,31 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             .collect(),
         None => Vec::new(),
     };
-    let (scored, excluded, _) = embed_and_score(&a.input, &pairs, &a.out, ui)?;
-    if scored.is_empty() {
-        amva_analysis::edc::write_excluded(&a.out, &excluded)?;
-    }
-    anyhow::ensure!(!scored.is_empty(), "none of the {} pairs has embeddings for both images (ids must match the pairs file; see {})", pairs.len(), a.out.join("excluded_pairs.csv").display());
-    let opts = EdcOptions {
-        target_fmr: a.fmr,
-        pauc_limit: a.pauc,
-        seed: a.seed,
-        random_runs: a.random_runs,
+    let run = EdcRun {
+        pairs: a.input.pairs.clone(),
+        scores: a.scores.clone(),
+        embeddings: a.input.source(model.as_ref())?,
+        methods,
+        options: EdcOptions {
+            target_fmr: a.fmr,
+            pauc_limit: a.pauc,
+            seed: a.seed,
+            random_runs: a.random_runs,
+        },
+        bootstrap: a.bootstrap,
+        out: a.out.clone(),
     };
-    let mut report = amva_quality::edc_report(&scored, &scores, &methods, &opts)?;
-    if a.bootstrap > 0 {
-        let b = amva_quality::edc::bootstrap_ratios(
-            &scored,
-            &scores,
-            &methods,
-            &opts,
-            a.bootstrap,
-            a.seed,
-        )?;
-        report.bootstrap = Some(b);
-    }
-    if !report.missing_quality.is_empty() {
-        ui.note(&format!(
-            "{} comparisons left out: {} images have no quality for some method (listed in {})",
-            report.comparisons_without_quality,
-            report.missing_quality.len(),
-            a.out.join("missing_quality.csv").display()
-        ));
-    }
-    let meta = serde_json::json!({
-        "pairs": a.input.pairs, "scores": a.scores, "embeddings": a.input.embeddings, "images": a.input.images,
-        "pairs_total": pairs.len(), "pairs_excluded_without_embedding": excluded.len(),
+    let pb = ui.progress(0, "embed");
+    let outcome = amva_report::edc::edc(&run, &mut |done, total| {
+        pb.set_length(total as u64);
+        pb.set_position(done as u64);
     });
-    amva_analysis::edc::write_edc_files(&a.out, &report, &excluded, meta)?;
-    let secs = start.elapsed().as_secs_f64();
+    pb.finish_and_clear();
+    let outcome = outcome?;
+    for n in &outcome.notes {
+        ui.note(n);
+    }
+    let report = &outcome.report;
     let table: Vec<String> = report
         .methods
         .iter()
@@ -173,11 +99,12 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
                 m.method,
                 m.pauc,
                 m.pauc_ratio_to_random
-                    .map(|r| format!(" ({r:.3}x random{})", ci(&report, &m.method)))
+                    .map(|r| format!(" ({r:.3}x random{})", ci(report, &m.method)))
                     .unwrap_or_default()
             )
         })
         .collect();
+    let brief = outcome.brief(&a.out, start.elapsed().as_secs_f64());
     ui.summary(
         &format!(
             "EDC of {} comparisons at FMR {} (threshold {:.4}, start FNMR {:.4}): pAUC({}) {}; random {:.5} -> {}",
@@ -190,12 +117,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             report.random.pauc,
             a.out.display()
         ),
-        serde_json::json!({
-            "command": "edc", "comparisons": report.comparisons_used, "excluded_pairs": excluded.len(),
-            "comparisons_without_quality": report.comparisons_without_quality, "threshold": report.threshold,
-            "pauc": report.methods.iter().map(|m| (m.method.clone(), serde_json::json!({"pauc": m.pauc, "pauc_above_ideal": m.pauc_above_ideal, "ratio_to_random": m.pauc_ratio_to_random}))).collect::<serde_json::Map<_, _>>(),
-            "random_pauc": report.random.pauc, "seconds": secs, "out": a.out,
-        }),
+        Tagged::new("edc", &brief),
     );
     Ok(())
 }

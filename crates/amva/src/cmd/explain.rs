@@ -2,11 +2,11 @@
 //! image's map is computed with the reference's model, map method and parameters (from
 //! the maps' meta.json the analysis kept); the comparison is `amva_analysis::explain`.
 
-use crate::common::Ui;
-use amva_analysis::explain::{explain_images, scores_csv, ExplainOptions, Reference, DEFAULT_EPS};
-use amva_maps::{CamRunner, StoreMeta};
-use amva_model::{EngineKind, FrModel};
-use anyhow::{Context, Result};
+use crate::common::{Tagged, Ui};
+use amva_analysis::explain::DEFAULT_EPS;
+use amva_model::EngineKind;
+use amva_report::explain::ExplainRun;
+use anyhow::Result;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -59,130 +59,66 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             .map(|p| crate::common::input("--model", p)),
     );
     let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "explanation")?;
-    let reference = Reference::open(&a.reference, a.method.as_deref())?;
-    let meta: StoreMeta = serde_json::from_value(reference.maps_meta.clone()).with_context(|| {
-        format!(
-            "{}: the reference's maps were not made by `amva maps` (no model, layer and parameters recorded), so comparable maps cannot be computed",
-            a.reference.join("maps_meta.json").display()
-        )
-    })?;
-    let s = &meta.settings;
-    let model_path = match &a.model {
-        Some(p) => p.clone(),
-        None => {
-            let recorded = PathBuf::from(&meta.model);
-            if recorded.is_file() {
-                recorded
-            } else {
-                amva_fetch::models::ensure(amva_io::models::FR_FEATURE)?
-            }
-        }
+    let run = ExplainRun {
+        reference: a.reference.clone(),
+        method: a.method.clone(),
+        images: a.images.clone(),
+        model: a.model.clone(),
+        engine: a.engine,
+        eps: a.eps,
+        resize: a.resize,
+        out: a.out.clone(),
     };
-    // The checksum first: a different model is refused before it is even loaded.
-    let sha = amva_io::cache::sha256_file(&model_path)?;
-    reference.check_model(&model_path, &sha)?;
-    let model = FrModel::load(&model_path, s.spec.clone(), a.engine)
-        .with_context(|| format!("loading {}", model_path.display()))?;
-    if model.engine().to_string() != s.engine {
-        ui.note(&format!(
-            "note: the reference's maps were computed with {}, these with {} (maps agree up to float rounding)",
-            s.engine,
-            model.engine()
-        ));
-    }
-    let runner = CamRunner::new(&model, s.params.clone())?;
-    anyhow::ensure!(
-        runner.full_shape() == reference.shape,
-        "the model's maps are {:?}, the reference's {:?}",
-        runner.full_shape(),
-        reference.shape
-    );
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let items: Vec<amva_io::images::ImageItem> = a
-        .images
-        .iter()
-        .zip(short_ids(&a.images))
-        .map(|(p, id)| amva_io::images::ImageItem {
-            id,
-            path: p.clone(),
-        })
-        .collect();
-    let pb = ui.progress(items.len() as u64, "explain");
-    let (rows, failed) = explain_images(
-        &reference,
-        &runner,
-        &items,
-        &ExplainOptions {
-            eps: a.eps,
-            resize: a.resize,
-        },
-        &a.out,
-        &|k| pb.inc(k as u64),
-    )?;
-    pb.finish_and_clear();
-    for (id, why) in &failed {
-        ui.note(&format!("skipped {id}: {why}"));
-    }
-    let failed: Vec<serde_json::Value> = failed
-        .iter()
-        .map(|(id, why)| serde_json::json!({"image": id, "reason": why}))
-        .collect();
-    let doc = serde_json::json!({
-        "amva_version": env!("CARGO_PKG_VERSION"),
-        "kind": "explanation",
-        "reference": {"dir": a.reference, "method": reference.method, "group": "high", "rule": reference.rule, "n": reference.n},
-        "model": model_path, "model_sha256": sha, "engine": model.engine().to_string(),
-        "map_method": s.params.method, "layer": s.layer, "eps": a.eps,
-        "images": rows, "failed": failed,
+    let default_model = || {
+        amva_fetch::models::ensure(amva_io::models::FR_FEATURE).map_err(|e| e.to_string())
+    };
+    let pb = ui.progress(a.images.len() as u64, "explain");
+    let doc = amva_report::explain::explain(&run, &default_model, &mut |n| ui.note(&n), &|k| {
+        pb.inc(k as u64)
     });
-    amva_io::atomic::write_json(&a.out.join("explain.json"), &doc)?;
-    amva_io::atomic::write_atomic(&a.out.join("explain.csv"), &scores_csv(&rows)?)?;
-    let secs = start.elapsed().as_secs_f64();
+    pb.finish_and_clear();
+    let doc = doc?;
+    for f in &doc.failed {
+        ui.note(&format!("skipped {}: {}", f.image, f.reason));
+    }
+    let brief = ExplainBrief {
+        images: doc.images.len(),
+        failed: doc.failed.len(),
+        out: &a.out,
+        reference_method: &doc.reference.method,
+        seconds: start.elapsed().as_secs_f64(),
+        scores: doc.images.iter().map(|r| ImageScores { image: &r.image, scores: &r.scores }).collect(),
+    };
     ui.summary(
         &format!(
-            "explained {} image(s) ({} failed) against {} {} of {} in {secs:.1} s -> {}",
-            rows.len(),
-            failed.len(),
-            reference.method,
-            reference.rule,
+            "explained {} image(s) ({} failed) against {} {} of {} in {:.1} s -> {}",
+            doc.images.len(),
+            doc.failed.len(),
+            doc.reference.method,
+            doc.reference.rule,
             a.reference.display(),
+            brief.seconds,
             a.out.display()
         ),
-        serde_json::json!({"command": "explain", "images": rows.len(), "failed": failed.len(), "out": a.out,
-            "reference_method": reference.method, "seconds": secs,
-            "scores": rows.iter().map(|r| serde_json::json!({"image": r.image, "scores": r.scores})).collect::<Vec<_>>()}),
+        Tagged::new("explain", &brief),
     );
-    anyhow::ensure!(!rows.is_empty(), "no image could be explained");
+    anyhow::ensure!(!doc.images.is_empty(), "no image could be explained");
     Ok(())
 }
 
-/// Image ids: the paths relative to the folder all given images share (just the file
-/// name for one image or one folder), with '/' separators.
-fn short_ids(paths: &[PathBuf]) -> Vec<String> {
-    let abs: Vec<PathBuf> = paths
-        .iter()
-        .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
-        .collect();
-    let mut common: Option<PathBuf> = abs.first().and_then(|p| p.parent()).map(PathBuf::from);
-    for p in &abs {
-        while let Some(c) = &common {
-            if p.starts_with(c) {
-                break;
-            }
-            common = c.parent().map(PathBuf::from);
-        }
-    }
-    abs.iter()
-        .zip(paths)
-        .map(|(p, orig)| {
-            let rel = common
-                .as_ref()
-                .and_then(|c| p.strip_prefix(c).ok())
-                .unwrap_or(orig);
-            rel.components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join("/")
-        })
-        .collect()
+/// The brief of `amva explain --json`.
+#[derive(serde::Serialize)]
+struct ExplainBrief<'a> {
+    images: usize,
+    failed: usize,
+    out: &'a std::path::Path,
+    reference_method: &'a str,
+    seconds: f64,
+    scores: Vec<ImageScores<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct ImageScores<'a> {
+    image: &'a str,
+    scores: &'a amva_analysis::explain::ExplainScores,
 }

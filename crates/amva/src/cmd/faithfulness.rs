@@ -110,7 +110,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let macs = model.multiply_adds_per_image().ok();
     let json = record(&a, &study, &runners, &model, &model_path, &opts, macs);
     amva_io::atomic::write_json(&a.out.join("faithfulness.json"), &json)?;
-    amva_report::write_png_atomic(a.out.join("curves.png"), &study.figure()?)?;
+    amva_draw::write_png_atomic(a.out.join("curves.png"), &study.figure()?)?;
     if !ui.json && !ui.quiet {
         print!("{}", study.table());
         if let Some(macs) = macs {

@@ -1,8 +1,8 @@
 //! `amva quality`: built-in FIQA scores of a set of images.
 
-use crate::common::{self, ModelArgs, Ui};
-use amva_quality::serfiq::{SerFiq, SerFiqOptions};
-use amva_quality::{MethodScores, MethodSpec, QualityMethod};
+use crate::common::{self, ModelArgs, Tagged, Ui};
+use amva_quality::serfiq::SerFiqOptions;
+use amva_quality::{MethodSpec, QualityMethod, Resources, ScoreOrigin};
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -63,59 +63,39 @@ pub struct Args {
     pub pose_model: Option<PathBuf>,
 }
 
-/// The methods named by `specs`, ready to run. The FR model is loaded once, only when
-/// a method needs it.
+/// The methods named by `specs`, ready to run: downloads what they need (the BRISQUE
+/// and pose models) and loads the FR model once when a method needs it; the library
+/// builds them (`amva_quality::build_methods`).
 pub fn build_methods(
     specs: &[MethodSpec],
     a: &MethodOptions,
     ui: &Ui,
 ) -> Result<Vec<Box<dyn QualityMethod>>> {
-    let needs_fr = specs
-        .iter()
-        .any(|s| matches!(s, MethodSpec::Magnitude | MethodSpec::Serfiq));
-    let fr = if needs_fr {
+    let fr = if specs.iter().any(MethodSpec::needs_fr) {
         Some(Arc::new(a.model.load(ui)?))
     } else {
         None
     };
-    let mut out: Vec<Box<dyn QualityMethod>> = Vec::new();
-    for s in specs {
-        let fr = || fr.clone().context("the FR model was not loaded");
-        out.push(match s {
-            MethodSpec::Magnitude => Box::new(amva_quality::magnitude::Magnitude::new(fr()?)),
-            MethodSpec::Serfiq => {
-                let opts = SerFiqOptions {
-                    layer: a.serfiq_layer.clone(),
-                    passes: a.serfiq_passes,
-                    dropout: a.serfiq_dropout,
-                    seed: a.seed,
-                };
-                Box::new(SerFiq::new(fr()?, opts).context("setting up SER-FIQ")?)
-            }
-            MethodSpec::Brisque => {
-                amva_fetch::brisque::ensure().context("downloading the BRISQUE model")?;
-                Box::new(
-                    amva_quality::brisque::Brisque::load_default()
-                        .context("loading the BRISQUE model")?,
-                )
-            }
-            MethodSpec::Pose => {
-                let path = match &a.pose_model {
-                    Some(p) => p.clone(),
-                    None => amva_fetch::models::ensure(amva_io::models::FR_POSE)?,
-                };
-                Box::new(
-                    amva_quality::pose::Pose::open(&path, a.model.engine)
-                        .with_context(|| format!("loading {}", path.display()))?,
-                )
-            }
-            MethodSpec::Onnx(path) => Box::new(
-                amva_quality::onnx::OnnxQuality::open(path, a.model.engine)
-                    .with_context(|| format!("loading {}", path.display()))?,
-            ),
-        });
+    if specs.contains(&MethodSpec::Brisque) {
+        amva_fetch::brisque::ensure().context("downloading the BRISQUE model")?;
     }
-    Ok(out)
+    let pose_model = match (&a.pose_model, specs.contains(&MethodSpec::Pose)) {
+        (Some(p), _) => Some(p.clone()),
+        (None, true) => Some(amva_fetch::models::ensure(amva_io::models::FR_POSE)?),
+        (None, false) => None,
+    };
+    let resources = Resources {
+        fr,
+        serfiq: SerFiqOptions {
+            layer: a.serfiq_layer.clone(),
+            passes: a.serfiq_passes,
+            dropout: a.serfiq_dropout,
+            seed: a.seed,
+        },
+        pose_model,
+        engine: a.model.engine,
+    };
+    Ok(amva_quality::build_methods(specs, &resources)?)
 }
 
 /// What building the methods needs from the command line (shared with `bench quality`).
@@ -126,16 +106,6 @@ pub struct MethodOptions {
     pub serfiq_dropout: f64,
     pub seed: u64,
     pub pose_model: Option<PathBuf>,
-}
-
-/// `scores.csv` -> `scores.failed.csv`.
-pub fn failed_path(out: &Path) -> PathBuf {
-    out.with_extension("failed.csv")
-}
-
-/// `scores.csv` -> `scores.warnings.csv`.
-pub fn warnings_path(out: &Path) -> PathBuf {
-    out.with_extension("warnings.csv")
 }
 
 /// Every file `quality` writes, and every input it reads, through the output guard.
@@ -155,12 +125,8 @@ fn claim_outputs(
             inputs.push(common::input("--methods onnx:", p));
         }
     }
-    let sidecar = amva_quality::scores::sidecar_path(&a.out);
-    let (failed, warnings) = (failed_path(&a.out), warnings_path(&a.out));
-    Ok(amva_io::outputs::claim_files(
-        &[&a.out, &sidecar, &failed, &warnings],
-        &inputs,
-    )?)
+    let files = amva_quality::run::files(&a.out);
+    Ok(amva_io::outputs::claim_files(&files.iter().map(|p| p.as_path()).collect::<Vec<_>>(), &inputs)?)
 }
 
 /// `--methods typicality --maps DIR`: a score per map of the store, no images.
@@ -169,44 +135,30 @@ fn run_typicality(a: &Args, maps: &Path, ui: &Ui) -> Result<()> {
     let sidecar = amva_quality::scores::sidecar_path(&a.out);
     let _lock =
         amva_io::outputs::claim_files(&[&a.out, &sidecar], &[common::input("--maps", maps)])?;
-    let (ids, values) = amva_analysis::analyze::images::typicality(maps)?;
-    let name = amva_analysis::analyze::images::TYPICALITY;
-    let params = serde_json::json!({
-        "maps": maps, "eps": amva_analysis::explain::DEFAULT_EPS,
-        "definition": "mean |z| of the map against the MAM and AM-V of all maps of the store (ALGORITHMS 5); lower = more typical",
-    });
-    let mut m = MethodScores::computed(name, amva_quality::Direction::Lower, params);
-    for (image, score) in ids.into_iter().zip(values) {
-        let row = amva_quality::ScoreRow {
-            image,
-            score,
-            line: 0,
-        };
-        if score.is_finite() {
-            m.scores.push(row);
-        } else {
-            m.non_finite.push(row);
-        }
-    }
-    let n = m.scores.len();
-    let mut scores = amva_quality::Scores::default();
-    scores.methods.insert(name.into(), m);
-    let secs = start.elapsed().as_secs_f64();
-    let extra = serde_json::json!({"maps": maps, "image_count": n, "seconds": secs});
-    amva_quality::write_scores(&a.out, &scores, extra)?;
+    let scores = amva_analysis::images::typicality_scores(maps)?;
+    let n = scores.methods.values().map(|m| m.scores.len()).sum();
+    let origin = ScoreOrigin {
+        maps: Some(maps.to_path_buf()),
+        image_count: n,
+        seconds: start.elapsed().as_secs_f64(),
+        ..ScoreOrigin::default()
+    };
+    amva_quality::write_scores(&a.out, &scores, &origin)?;
+    let brief = amva_quality::run::Brief::of(&scores, &origin, &a.out);
     ui.summary(
         &format!(
-            "typicality of {n} maps in {secs:.1} s (lower is better) -> {}",
+            "typicality of {n} maps in {:.1} s (lower is better) -> {}",
+            origin.seconds,
             a.out.display()
         ),
-        serde_json::json!({"command": "quality", "method": name, "images": n, "seconds": secs, "out": a.out}),
+        Tagged::new("quality", &brief),
     );
     Ok(())
 }
 
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let start = std::time::Instant::now();
-    let typicality = amva_analysis::analyze::images::TYPICALITY;
+    let typicality = amva_analysis::images::TYPICALITY;
     let names: Vec<&str> = a.methods.split(',').map(str::trim).collect();
     if names.contains(&typicality) {
         anyhow::ensure!(
@@ -238,60 +190,25 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     };
     let methods = build_methods(&specs, &opts, ui)?;
     let pb = ui.progress(list.len() as u64, "quality");
-    let run = amva_quality::score_images(&methods, &list.items, a.resize, a.strict, |n| {
-        pb.inc(n as u64)
-    })?;
+    let job = amva_quality::run::Job {
+        images: &images,
+        list: &list,
+        resize: a.resize,
+        strict: a.strict,
+        out: &a.out,
+        started: start,
+    };
+    let done = amva_quality::run::score_to_files(&methods, &job, |n| pb.inc(n as u64));
     pb.finish_and_clear();
-    for (id, why) in run.failed.iter().take(20) {
-        ui.note(&format!("skipped {id}: {why}"));
+    let done = done?;
+    for n in done.notes(20) {
+        ui.note(&n);
     }
-    for (id, why) in run.warnings.iter().take(20) {
-        ui.note(&format!("{id}: {why}"));
-    }
-    if run.failed.len() > 20 {
-        ui.note(&format!(
-            "... and {} more (see {})",
-            run.failed.len() - 20,
-            failed_path(&a.out).display()
-        ));
-    }
-    let secs = start.elapsed().as_secs_f64();
-    let extra = serde_json::json!({
-        "images": images, "image_count": list.len(), "resize": a.resize,
-        "failed": run.failed.len(), "failed_list": failed_path(&a.out).file_name().map(|n| n.to_string_lossy().to_string()),
-        "warnings": run.warnings.len(), "strict": a.strict,
-        "seconds": secs,
-    });
-    amva_quality::write_scores(&a.out, &run.scores, extra)?;
-    common::write_failed(&failed_path(&a.out), &run.failed)?;
-    common::write_warnings(&warnings_path(&a.out), &run.warnings)?;
-    let per_method: Vec<String> = run
-        .scores
-        .methods
-        .iter()
-        .map(|(name, m)| format!("{name} {} ({})", m.scores.len(), m.direction.describe()))
-        .collect();
-    ui.summary(
-        &format!(
-            "scored {} images in {secs:.1} s: {}; {} failures, {} warnings -> {} (+ {})",
-            list.len(),
-            per_method.join(", "),
-            run.failed.len(),
-            run.warnings.len(),
-            a.out.display(),
-            amva_quality::scores::sidecar_path(&a.out).display()
-        ),
-        serde_json::json!({
-            "command": "quality", "images": list.len(), "failed": run.failed.len(), "warnings": run.warnings.len(), "seconds": secs, "out": a.out,
-            "meta": amva_quality::scores::sidecar_path(&a.out),
-            "methods": run.scores.methods.iter().map(|(n, m)| (n.clone(), serde_json::json!({"scored": m.scores.len(), "direction": m.direction}))).collect::<serde_json::Map<_, _>>(),
-        }),
-    );
-    let scored: usize = run.scores.methods.values().map(|m| m.scores.len()).sum();
+    ui.summary(&done.line(&a.out), Tagged::new("quality", &done.brief));
     anyhow::ensure!(
-        scored > 0,
+        done.scored() > 0,
         "no image could be scored (see {})",
-        failed_path(&a.out).display()
+        amva_quality::run::failed_path(&a.out).display()
     );
     Ok(())
 }

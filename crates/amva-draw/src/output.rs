@@ -1,0 +1,121 @@
+//! PNG encoding and atomic file writes.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use image::{ImageEncoder, RgbImage};
+
+use crate::error::{DrawError, Result};
+
+/// The eight bytes every PNG file starts with.
+pub(crate) const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
+
+/// Encodes an RGB image as PNG bytes.
+pub fn encode_png(image: &RgbImage) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut bytes)
+        .write_image(
+            image.as_raw(),
+            image.width(),
+            image.height(),
+            image::ExtendedColorType::Rgb8,
+        )
+        .map_err(|source| DrawError::Encode {
+            what: format!("{} x {} image", image.width(), image.height()),
+            source,
+        })?;
+    Ok(bytes)
+}
+
+/// Places panels left to right on a white background, top-aligned: one figure of several
+/// plots.
+pub fn side_by_side(panels: &[RgbImage]) -> RgbImage {
+    let width = panels.iter().map(|p| p.width()).sum::<u32>().max(1);
+    let height = panels.iter().map(|p| p.height()).max().unwrap_or(1).max(1);
+    let mut out = RgbImage::from_pixel(width, height, image::Rgb([255, 255, 255]));
+    let mut x = 0i64;
+    for p in panels {
+        image::imageops::replace(&mut out, p, x, 0);
+        x += i64::from(p.width());
+    }
+    out
+}
+
+/// Writes `image` as a PNG file at `path` atomically (see [`write_atomic`]).
+pub fn write_png_atomic(path: impl AsRef<Path>, image: &RgbImage) -> Result<()> {
+    let path = path.as_ref();
+    let bytes = encode_png(image).map_err(|e| match e {
+        DrawError::Encode { source, .. } => DrawError::Encode {
+            what: path.display().to_string(),
+            source,
+        },
+        other => other,
+    })?;
+    write_atomic(path, &bytes)
+}
+
+/// Writes `bytes` to `path` so that `path` either keeps its old content or has the whole
+/// new content, never a part: the bytes go to a hidden temporary file in the same
+/// directory, are synced, and the file is renamed over `path`.
+///
+/// The parent directory must exist. On failure the temporary file is removed.
+pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
+    let path = path.as_ref();
+    let io_err = |source| DrawError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let name = path.file_name().ok_or_else(|| {
+        io_err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the path names no file",
+        ))
+    })?;
+    let tmp = temp_path(path, &name.to_string_lossy());
+    let result = (|| {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if let Err(source) = result {
+        // Best effort: the temporary may not exist if creating it was what failed.
+        let _ = fs::remove_file(&tmp);
+        return Err(io_err(source));
+    }
+    Ok(())
+}
+
+/// A temporary name beside `path`, unique within this process and across processes.
+fn temp_path(path: &Path, name: &str) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let tmp_name = format!(".{name}.tmp-{}-{n}", std::process::id());
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join(tmp_name),
+        _ => PathBuf::from(tmp_name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn side_by_side_places_every_pixel_once() {
+        let a = RgbImage::from_fn(3, 2, |x, y| image::Rgb([x as u8, y as u8, 1]));
+        let b = RgbImage::from_fn(2, 4, |x, y| image::Rgb([x as u8, y as u8, 2]));
+        let out = side_by_side(&[a.clone(), b.clone()]);
+        assert_eq!(out.dimensions(), (5, 4));
+        for (x, y, p) in a.enumerate_pixels() {
+            assert_eq!(out.get_pixel(x, y), p);
+        }
+        for (x, y, p) in b.enumerate_pixels() {
+            assert_eq!(out.get_pixel(x + 3, y), p);
+        }
+        // Below the shorter panel: white.
+        assert_eq!(out.get_pixel(0, 3), &image::Rgb([255, 255, 255]));
+    }
+}
