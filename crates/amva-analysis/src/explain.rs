@@ -20,6 +20,7 @@ use amva_math::region::face_region_mask;
 use serde_json::Value;
 
 use crate::stat::Stat;
+use crate::files;
 use crate::summary::Summary;
 use crate::{AnalysisError, Result};
 
@@ -93,7 +94,7 @@ impl Reference {
             }
             e => e,
         })?;
-        let summary_path = dir.join("summary.json");
+        let summary_path = dir.join(files::SUMMARY);
         let names: Vec<&String> = summary.methods.keys().collect();
         let (name, m) = match method {
             Some(m) => summary
@@ -137,7 +138,7 @@ impl Reference {
         let margin_px = summary.parameters.region_margin_px_maps;
         let inside = face_region_mask(shape.0, shape.1, margin_px)
             .map_err(AnalysisError::math("face region"))?;
-        let meta_path = dir.join("maps_meta.json");
+        let meta_path = dir.join(files::MAPS_META);
         let maps_meta = if meta_path.is_file() {
             read_json(&meta_path)?
         } else {

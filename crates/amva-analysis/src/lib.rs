@@ -21,7 +21,8 @@
 //!   image scored against each method's high group and its map typicality;
 //! - [`labels`]: categorical groups (`--groups`); [`edc`]: the EDC (`--pairs`);
 //! - [`results`]: the typed results; [`analyze`]: the stages in order;
-//! - [`summary`], [`summarise`]: summary.json; [`write`]: every numeric file;
+//! - [`summary`], [`summarise`]: summary.json; [`files`]: the name of every output file;
+//!   [`write`]: every numeric file;
 //! - [`keys`]: file-name-safe names; [`synthetic`]: synthetic stores for benchmarks.
 //!
 //! ```no_run
@@ -45,6 +46,7 @@ pub mod compare;
 pub mod edc;
 mod error;
 pub mod explain;
+pub mod files;
 pub mod groups;
 pub mod images;
 pub mod keys;

@@ -140,7 +140,7 @@ impl Outcome {
             parts.join("; "),
             s.computation.seconds,
             self.passes.passes,
-            self.out.join(crate::summarise::files::REPORT).display()
+            self.out.join(crate::files::REPORT).display()
         )
     }
 }

@@ -55,7 +55,7 @@ impl Summary {
 
     /// Reads `dir/summary.json` (an output folder of `amva analyze`).
     pub fn read(dir: &Path) -> Result<Summary> {
-        let path = dir.join("summary.json");
+        let path = dir.join(crate::files::SUMMARY);
         let text = std::fs::read_to_string(&path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => {
                 AnalysisError::store(&path, "missing: not an output folder of `amva analyze`")
@@ -77,7 +77,7 @@ impl Summary {
     /// Writes it to `dir/summary.json` (temporary name, then rename).
     pub fn write(&self, dir: &Path) -> Result<()> {
         Ok(amva_io::atomic::write_json(
-            &dir.join("summary.json"),
+            &dir.join(crate::files::SUMMARY),
             self,
         )?)
     }

@@ -11,7 +11,7 @@ use crate::explain::ExplainScores;
 use crate::groups::MethodGroups;
 use crate::results::Analysis;
 use crate::significance::Significance;
-use crate::summarise::files;
+use crate::files;
 use crate::summary::Summary;
 use crate::{AnalysisError, Result};
 

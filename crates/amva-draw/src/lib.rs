@@ -41,5 +41,5 @@ pub use image::RgbImage;
 pub use lineplot::{Corner, Join, LinePlot, Series, TAB10};
 pub use output::{encode_png, side_by_side, write_atomic, write_png_atomic};
 pub use overlay::{overlay, overlay_figure};
-pub use panel::{Blend, Outline, PixelRect};
-pub use style::{ColorScale, HeatStyled, Style, Styled};
+pub use panel::{Blend, PixelRect};
+pub use style::{ColorScale, HeatStyled, Outline, Style, Styled};

@@ -6,9 +6,9 @@ use image::RgbImage;
 
 use crate::canvas::Canvas;
 use crate::colormap::Colormap;
-use crate::error::{check_shape, DrawError, Result};
+use crate::error::{DrawError, Result};
 use crate::format::format_number;
-use crate::style::Metrics;
+use crate::style::{Metrics, Outline};
 use crate::text::{fit_lines, line_height, text_width, CENTER, LEFT_BOTTOM, LEFT_CENTER, LEFT_TOP};
 use crate::ticks::{nice_ticks, tick_label};
 
@@ -56,36 +56,6 @@ impl Blend {
                     .clamp(0.0, 255.0) as u8
             }),
         }
-    }
-}
-
-/// A boolean mask whose outline is drawn over a heatmap (e.g. the central face region),
-/// with the legend text that says what it is.
-#[derive(Clone, Debug)]
-pub struct Outline {
-    mask: Vec<bool>,
-    h: usize,
-    w: usize,
-    label: String,
-}
-
-impl Outline {
-    /// `mask` is `h x w`, row-major, `true` inside the region. It may have another size
-    /// than the heat data: both are scaled to the panel. `label` is shown in the legend,
-    /// e.g. "central face region (landmark hull + 12 px)".
-    pub fn new(mask: Vec<bool>, h: usize, w: usize, label: impl Into<String>) -> Result<Self> {
-        check_shape("outline mask", mask.len(), h, w)?;
-        Ok(Outline {
-            mask,
-            h,
-            w,
-            label: label.into(),
-        })
-    }
-
-    /// The legend text.
-    pub fn label(&self) -> &str {
-        &self.label
     }
 }
 

@@ -3,7 +3,7 @@
 //! [`HeatStyled`]), and the fonts and colours they are drawn with.
 
 use crate::colormap::Colormap;
-use crate::panel::Outline;
+use crate::error::{check_shape, Result};
 use crate::text::fit_lines;
 
 /// Colour of text, ticks and plot frames.
@@ -51,6 +51,36 @@ pub struct ColorScale {
     pub colormap: Colormap,
     /// The outline of a region drawn over the heat, with a legend entry.
     pub outline: Option<Outline>,
+}
+
+/// A boolean mask whose outline is drawn over a heatmap (e.g. the central face region),
+/// with the legend text that says what it is.
+#[derive(Clone, Debug)]
+pub struct Outline {
+    pub(crate) mask: Vec<bool>,
+    pub(crate) h: usize,
+    pub(crate) w: usize,
+    label: String,
+}
+
+impl Outline {
+    /// `mask` is `h x w`, row-major, `true` inside the region. It may have another size
+    /// than the heat data: both are scaled to the panel. `label` is shown in the legend,
+    /// e.g. "central face region (landmark hull + 12 px)".
+    pub fn new(mask: Vec<bool>, h: usize, w: usize, label: impl Into<String>) -> Result<Self> {
+        check_shape("outline mask", mask.len(), h, w)?;
+        Ok(Outline {
+            mask,
+            h,
+            w,
+            label: label.into(),
+        })
+    }
+
+    /// The legend text.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
 }
 
 /// The builder methods every figure has: they set its [`Style`].

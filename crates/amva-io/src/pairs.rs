@@ -1,8 +1,7 @@
-//! Verification inputs: pairs files (`amva verify`, `amva edc`) and the embeddings
-//! folder `amva embed` writes (`embeddings.npy` + `index.csv`).
+//! Pairs files (`amva verify`, `amva edc`, the analysis's `--pairs`): one reader and
+//! one writer. The embeddings folder is `amva_model::embeddings`.
 
 use crate::{Error, Result};
-use std::collections::HashMap;
 use std::path::Path;
 
 /// One comparison of a pairs file.
@@ -104,68 +103,6 @@ pub fn pair_images(pairs: &[Pair], root: &Path) -> Vec<crate::images::ImageItem>
         .collect()
 }
 
-/// Writes `index.csv` (row,image) of an embeddings folder.
-pub fn write_index(path: &Path, ids: &[String]) -> Result<()> {
-    let csv_err = |e: csv::Error| Error::List {
-        path: path.into(),
-        reason: e.to_string(),
-    };
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["row", "image"]).map_err(csv_err)?;
-    for (i, id) in ids.iter().enumerate() {
-        w.write_record([i.to_string().as_str(), id])
-            .map_err(csv_err)?;
-    }
-    let bytes = w.into_inner().map_err(|e| Error::Other(e.to_string()))?;
-    crate::atomic::write_atomic(path, &bytes)
-}
-
-/// Reads `index.csv` (row,image) back as ids in row order.
-pub fn read_index(path: &Path) -> Result<Vec<String>> {
-    let bad = |reason: String| Error::List {
-        path: path.into(),
-        reason,
-    };
-    let mut r = csv::Reader::from_path(path).map_err(|e| bad(e.to_string()))?;
-    let mut ids = Vec::new();
-    for (i, rec) in r.records().enumerate() {
-        let rec = rec.map_err(|e| bad(format!("line {}: {e}", i + 2)))?;
-        let id = rec.get(1).ok_or_else(|| {
-            bad(format!(
-                "line {}: no image column; expected row,image",
-                i + 2
-            ))
-        })?;
-        ids.push(id.to_string());
-    }
-    Ok(ids)
-}
-
-/// Embeddings by image id, from an `amva embed` folder.
-pub fn read_embeddings(dir: &Path) -> Result<HashMap<String, Vec<f32>>> {
-    let ids = read_index(&dir.join("index.csv"))?;
-    let path = dir.join("embeddings.npy");
-    let arr = crate::npy::read_f32(&path)?;
-    if arr.shape().len() != 2 || arr.shape()[0] != ids.len() {
-        return Err(Error::Npy {
-            path,
-            reason: format!(
-                "shape {:?}, but index.csv has {} rows; expected ({}, dim)",
-                arr.shape(),
-                ids.len(),
-                ids.len()
-            ),
-        });
-    }
-    let d = arr.shape()[1];
-    let flat: Vec<f32> = arr.iter().copied().collect();
-    Ok(ids
-        .into_iter()
-        .enumerate()
-        .map(|(i, id)| (id, flat[i * d..(i + 1) * d].to_vec()))
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,15 +142,5 @@ mod tests {
         ];
         let bytes = pairs_csv(&pairs).unwrap();
         assert_eq!(parse_pairs(&bytes, Path::new("p.csv")).unwrap(), pairs);
-    }
-
-    #[test]
-    fn index_round_trips_with_commas_in_ids() {
-        let dir = std::env::temp_dir().join(format!("amva-io-index-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let ids = vec!["a.jpg".to_string(), "b,c.jpg".to_string()];
-        write_index(&dir.join("index.csv"), &ids).unwrap();
-        assert_eq!(read_index(&dir.join("index.csv")).unwrap(), ids);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

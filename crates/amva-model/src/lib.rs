@@ -6,6 +6,7 @@
 mod backend;
 pub mod calibrate;
 pub mod embed;
+pub mod embeddings;
 pub mod engine;
 mod error;
 pub mod fr;

@@ -134,7 +134,7 @@ pub fn embeddings(
 ) -> Result<PairEmbeddings> {
     let mut e = match source {
         EmbeddingSource::Folder(dir) => PairEmbeddings {
-            embeddings: amva_io::pairs::read_embeddings(dir)?,
+            embeddings: amva_model::embeddings::read(dir)?,
             engine: "precomputed".into(),
             ..PairEmbeddings::default()
         },

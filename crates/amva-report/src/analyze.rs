@@ -27,33 +27,12 @@
 //! maps_meta.json            the maps' meta.json, for `amva explain`
 //! ```
 
-use amva_analysis::summarise::{files, summarise};
+use amva_analysis::files;
+use amva_analysis::summarise::summarise;
 use amva_analysis::{AnalyzeOptions, Outcome, Progress};
 
-use crate::page::ReportSection;
+use crate::report::ReportOptions;
 use crate::{ReportError, Result};
-
-/// What the report shows beyond the analysis' numbers.
-#[derive(Debug, Clone)]
-pub struct ReportOptions {
-    /// Draw figures, report.html and the explorer (off for benchmarks: numbers only).
-    pub figures: bool,
-    /// Images in each gallery of the report (best, worst, disagreements); 0: none.
-    pub gallery: usize,
-    /// Extra report sections from the caller, after the methods (see [`ReportSection`]).
-    pub sections: Vec<ReportSection>,
-}
-
-impl Default for ReportOptions {
-    /// Figures on, galleries of [`crate::gallery::DEFAULT_GALLERY`], no extra section.
-    fn default() -> Self {
-        ReportOptions {
-            figures: true,
-            gallery: crate::gallery::DEFAULT_GALLERY,
-            sections: Vec::new(),
-        }
-    }
-}
 
 /// Runs the analysis of `opts` and writes its numbers, figures, report and explorer
 /// into `opts.out`.

@@ -289,7 +289,7 @@ pub fn explain(
     let meta: amva_maps::StoreMeta = serde_json::from_value(reference.maps_meta.clone())
         .map_err(|_| {
             ReportError::output(
-                run.reference.join(amva_analysis::summarise::files::MAPS_META),
+                run.reference.join(amva_analysis::files::MAPS_META),
                 "the reference's maps were not made by `amva maps` (no model, layer and parameters recorded), so comparable maps cannot be computed",
             )
         })?;

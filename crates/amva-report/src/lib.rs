@@ -32,6 +32,7 @@ pub mod method;
 pub mod page;
 pub mod report;
 
-pub use analyze::{analyze, ReportOptions};
+pub use analyze::analyze;
+pub use report::ReportOptions;
 pub use error::{ReportError, Result};
 pub use page::{Item, ReportSection};

@@ -8,11 +8,32 @@ use amva_draw::{Grid, Outline, Report, RgbImage, Table};
 use amva_draw::{HeatStyled, Styled};
 use amva_maps::source::MapKind;
 
-use crate::analyze::ReportOptions;
 use crate::figures::Figures;
 use crate::gallery::{self, GalleryImages};
 use crate::page::{table_row, Block, Item, Page, ReportSection};
 use crate::{ReportError, Result};
+
+/// What the report shows beyond the analysis' numbers.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// Draw figures, report.html and the explorer (off for benchmarks: numbers only).
+    pub figures: bool,
+    /// Images in each gallery of the report (best, worst, disagreements); 0: none.
+    pub gallery: usize,
+    /// Extra report sections from the caller, after the methods (see [`ReportSection`]).
+    pub sections: Vec<ReportSection>,
+}
+
+impl Default for ReportOptions {
+    /// Figures on, galleries of [`crate::gallery::DEFAULT_GALLERY`], no extra section.
+    fn default() -> Self {
+        ReportOptions {
+            figures: true,
+            gallery: crate::gallery::DEFAULT_GALLERY,
+            sections: Vec::new(),
+        }
+    }
+}
 
 /// Renders every figure and the report of `analysis` (nothing is written).
 pub fn render(

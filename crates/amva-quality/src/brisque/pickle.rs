@@ -28,18 +28,6 @@ pub fn decode(bytes: &[u8]) -> Result<Value, String> {
         *i += n;
         Ok(s)
     };
-    let pop_to_mark = |stack: &mut Vec<Slot>| -> Result<Vec<Value>, String> {
-        let mut items = Vec::new();
-        loop {
-            match stack.pop() {
-                Some(Slot::Mark) => break,
-                Some(Slot::V(v)) => items.push(v),
-                None => return Err("no MARK on the stack".into()),
-            }
-        }
-        items.reverse();
-        Ok(items)
-    };
     loop {
         let at = i;
         let op = *take(&mut i, 1)?.first().ok_or("empty")?;
@@ -87,44 +75,8 @@ pub fn decode(bytes: &[u8]) -> Result<Value, String> {
                 let b: [u8; 4] = take(&mut i, 4)?.try_into().map_err(|_| "bad int")?;
                 stack.push(Slot::V(Value::Int(i32::from_le_bytes(b) as i64)));
             }
-            b'a' | b'e' => {
-                let items = if op == b'a' {
-                    match stack.pop() {
-                        Some(Slot::V(v)) => vec![v],
-                        _ => return Err(format!("APPEND without a value at byte {at}")),
-                    }
-                } else {
-                    pop_to_mark(&mut stack)?
-                };
-                match stack.last_mut() {
-                    Some(Slot::V(Value::List(l))) => l.extend(items),
-                    _ => return Err(format!("APPEND(S) to a non-list at byte {at}")),
-                }
-            }
-            b's' | b'u' => {
-                let items = if op == b's' {
-                    let v = stack.pop();
-                    let k = stack.pop();
-                    match (k, v) {
-                        (Some(Slot::V(k)), Some(Slot::V(v))) => vec![k, v],
-                        _ => return Err(format!("SETITEM without key and value at byte {at}")),
-                    }
-                } else {
-                    pop_to_mark(&mut stack)?
-                };
-                if items.len() % 2 != 0 {
-                    return Err(format!("SETITEMS with an odd number of items at byte {at}"));
-                }
-                match stack.last_mut() {
-                    Some(Slot::V(Value::Dict(d))) => {
-                        let mut it = items.into_iter();
-                        while let (Some(k), Some(v)) = (it.next(), it.next()) {
-                            d.push((k, v));
-                        }
-                    }
-                    _ => return Err(format!("SETITEM(S) to a non-dict at byte {at}")),
-                }
-            }
+            b'a' | b'e' => append(&mut stack, op, at)?,
+            b's' | b'u' => set_items(&mut stack, op, at)?,
             b'.' => {
                 return match stack.pop() {
                     Some(Slot::V(v)) => Ok(v),
@@ -138,6 +90,65 @@ pub fn decode(bytes: &[u8]) -> Result<Value, String> {
             }
         }
     }
+}
+
+/// Pops the values above the topmost MARK (and the mark), in push order.
+fn pop_to_mark(stack: &mut Vec<Slot>) -> Result<Vec<Value>, String> {
+    let mut items = Vec::new();
+    loop {
+        match stack.pop() {
+            Some(Slot::Mark) => break,
+            Some(Slot::V(v)) => items.push(v),
+            None => return Err("no MARK on the stack".into()),
+        }
+    }
+    items.reverse();
+    Ok(items)
+}
+
+/// APPEND (`a`: one value) or APPENDS (`e`: the values above the mark) to the list below.
+fn append(stack: &mut Vec<Slot>, op: u8, at: usize) -> Result<(), String> {
+    let items = if op == b'a' {
+        match stack.pop() {
+            Some(Slot::V(v)) => vec![v],
+            _ => return Err(format!("APPEND without a value at byte {at}")),
+        }
+    } else {
+        pop_to_mark(stack)?
+    };
+    match stack.last_mut() {
+        Some(Slot::V(Value::List(l))) => l.extend(items),
+        _ => return Err(format!("APPEND(S) to a non-list at byte {at}")),
+    }
+    Ok(())
+}
+
+/// SETITEM (`s`: one key and value) or SETITEMS (`u`: the pairs above the mark) into
+/// the dict below.
+fn set_items(stack: &mut Vec<Slot>, op: u8, at: usize) -> Result<(), String> {
+    let items = if op == b's' {
+        let v = stack.pop();
+        let k = stack.pop();
+        match (k, v) {
+            (Some(Slot::V(k)), Some(Slot::V(v))) => vec![k, v],
+            _ => return Err(format!("SETITEM without key and value at byte {at}")),
+        }
+    } else {
+        pop_to_mark(stack)?
+    };
+    if items.len() % 2 != 0 {
+        return Err(format!("SETITEMS with an odd number of items at byte {at}"));
+    }
+    match stack.last_mut() {
+        Some(Slot::V(Value::Dict(d))) => {
+            let mut it = items.into_iter();
+            while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                d.push((k, v));
+            }
+        }
+        _ => return Err(format!("SETITEM(S) to a non-dict at byte {at}")),
+    }
+    Ok(())
 }
 
 impl Value {

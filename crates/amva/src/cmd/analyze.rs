@@ -133,7 +133,7 @@ pub fn run_with_sections(a: Args, ui: &Ui, sections: Vec<ReportSection>) -> Resu
     for n in &outcome.notes {
         ui.note(&format!("note: {n}"));
     }
-    ui.summary(&outcome.line(), &Tagged::new("analyze", &outcome.brief()));
+    ui.summary(&outcome.line(), Tagged::new("analyze", &outcome.brief()));
     Ok(())
 }
 

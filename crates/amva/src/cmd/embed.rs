@@ -2,6 +2,7 @@
 
 use crate::common::{self, ImageArgs, ModelArgs, Ui};
 use amva_model::embed::{EmbedOptions, Problems};
+use amva_model::embeddings::{EmbeddingsMeta, Writer, KIND};
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -30,7 +31,7 @@ pub struct Args {
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let start = std::time::Instant::now();
     let inputs = common::images_and_model(&a.images.images, a.model.model.as_deref());
-    let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "embeddings")?;
+    let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, KIND)?;
     let model = a.model.load(ui)?;
     let list = amva_io::images::ImageList::open(&a.images.images)?;
     anyhow::ensure!(
@@ -38,10 +39,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         "{}: no images found",
         a.images.images.display()
     );
-    let mut writer = amva_io::npy_writer::NpyWriter::create(
-        &a.out.join("embeddings.npy"),
-        &[model.embedding_dim],
-    )?;
+    let mut writer = Writer::create(&a.out, model.embedding_dim)?;
     let batch_used = if a.batch == 0 {
         model.preferred_batch()
     } else {
@@ -53,15 +51,10 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         batch: batch_used,
     };
     let pb = ui.progress(list.len() as u64, "embed");
-    let mut ids = Vec::new();
     let problems = model.embed_items(
         &list.items,
         opts,
-        |id, e| -> Result<()> {
-            writer.append(e)?;
-            ids.push(id.to_string());
-            Ok(())
-        },
+        |id, e| -> Result<()> { Ok(writer.append(id, e)?) },
         |n, p| {
             for (id, why) in p.failed.iter().chain(&p.warnings) {
                 pb.suspend(|| ui.note(&format!("{id}: {why}")));
@@ -71,20 +64,14 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     )?;
     pb.finish_and_clear();
     let Problems { failed, warnings } = problems;
-    writer.finish()?;
-    amva_io::pairs::write_index(&a.out.join("index.csv"), &ids)?;
+    let meta = EmbeddingsMeta {
+        failed: failed.len(),
+        warnings: warnings.len(),
+        ..EmbeddingsMeta::new(&model, &a.images.images, a.images.resize)
+    };
     common::write_failed(&a.out.join("failed.csv"), &failed)?;
     common::write_warnings(&a.out.join("warnings.csv"), &warnings)?;
-    let meta = serde_json::json!({
-        "amva_version": env!("CARGO_PKG_VERSION"),
-        "kind": "embeddings",
-        "model": model.graph.path, "model_sha256": model.graph.sha256,
-        "engine": model.engine().to_string(), "engine_choice": model.engine_choice(),
-        "spec": model.spec,
-        "images": a.images.images, "resize": a.images.resize,
-        "count": ids.len(), "failed": failed.len(), "warnings": warnings.len(), "dim": model.embedding_dim,
-    });
-    amva_io::atomic::write_json(&a.out.join("meta.json"), &meta)?;
+    let ids = writer.finish(meta)?;
     let secs = start.elapsed().as_secs_f64();
     ui.summary(
         &format!(

@@ -129,9 +129,7 @@ pub struct Args {
 
 /// The engine of the run a store in `out` was started with, if any.
 fn started_engine(out: &std::path::Path) -> Option<EngineKind> {
-    let text = std::fs::read(out.join("meta.json")).ok()?;
-    let meta: StoreMeta = serde_json::from_slice(&text).ok()?;
-    meta.settings.engine.parse().ok()
+    StoreMeta::read(out).ok()?.settings.engine.parse().ok()
 }
 
 /// Images per part: a few minutes of work at most, so little is lost to an interruption.
