@@ -1,6 +1,7 @@
 //! Helpers for tests that drive the real `amva` binary (shared by every test file).
 #![allow(dead_code)]
 
+pub mod cmd;
 pub mod golden;
 
 use std::path::{Path, PathBuf};
