@@ -1,5 +1,6 @@
 //! The face detector's arithmetic, without the model: anchor ("prior") boxes, box
-//! decoding, score filtering, non-maximum suppression and the square face box.
+//! decoding, score filtering, non-maximum suppression and the square face box
+//! (ALGORITHMS 8.1).
 //!
 //! The detector (`fr_detect.onnx`, an Ultra-Light-Fast-Generic-Face-Detector "RFB-320")
 //! sees the whole image resized to 320 x 240 and scores 4,420 anchors: on feature maps

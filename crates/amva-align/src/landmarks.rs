@@ -1,5 +1,5 @@
 //! The landmark model's arithmetic, without the model: which part of the image it sees
-//! and how its 68 points become the five alignment points.
+//! and how its 68 points become the five alignment points (ALGORITHMS 8.2).
 
 use crate::detect::BoxF;
 use crate::similarity::Point;

@@ -1,5 +1,5 @@
 //! Face detection, landmarks and alignment: from ordinary photos to ArcFace-template
-//! crops (112 x 112 by default).
+//! crops (112 x 112 by default; ALGORITHMS 8).
 //!
 //! Pure arithmetic (no I/O, no model) lives in [`similarity`] (Umeyama similarity,
 //! template), [`warp`] (OpenCV-compatible warp and resize), [`detect`] (anchors, decoding,

@@ -1,5 +1,6 @@
 //! Least-squares similarity transforms (rotation, uniform scale, translation; no
-//! reflection) and the ArcFace five-point template (defined in `amva_math::region`).
+//! reflection; ALGORITHMS 8.3) and the ArcFace five-point template (defined in
+//! `amva_math::region`).
 //!
 //! For 2-D points the Umeyama (1991) solution has a closed form: with both point sets
 //! centred, the transform `x' = a x - b y + tx`, `y' = b x + a y + ty` minimising the

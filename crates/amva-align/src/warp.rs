@@ -1,5 +1,5 @@
 //! Pixel resampling the way OpenCV does it, so crops match those made with `cv2`:
-//! `warpAffine` (bilinear, constant border 0) and `resize` (`INTER_LINEAR`).
+//! `warpAffine` (bilinear, constant border 0; ALGORITHMS 8.4) and `resize` (`INTER_LINEAR`).
 //! Arithmetic is in floating point; OpenCV's fixed-point rounding differs by at most
 //! one grey level.
 

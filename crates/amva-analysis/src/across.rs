@@ -1,5 +1,6 @@
-//! Agreement of the FIQA methods: Spearman correlation of their direction-corrected
-//! scores over the images both scored, and Jaccard indices of their high and low groups.
+//! Agreement of the FIQA methods (ALGORITHMS 4.7): Spearman correlation of their
+//! direction-corrected scores over the images both scored, and Jaccard indices of their
+//! high and low groups.
 
 use std::collections::HashMap;
 

@@ -221,7 +221,7 @@ pub struct InMemory<'a> {
     pub maps_meta: &'a Value,
 }
 
-/// The scores of one image (ALGORITHMS 5).
+/// The scores of one image (ALGORITHMS 5.2).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct ExplainScores {
     /// Mean |AM - MAM_ref| over the whole map.

@@ -1,7 +1,7 @@
 //! Every analysed image on its own: each method's score, rank and group, its
 //! explanation against each method's high-quality group (the code of `amva explain`:
 //! [`explain_map`]), and its map typicality, the same explanation against ALL maps of
-//! the store (ALGORITHMS 5 with the whole set as the reference): the mean |z| of the
+//! the store (ALGORITHMS 5.3: the whole set as the reference): the mean |z| of the
 //! map against the MAM and AM-V of every map. Lower typicality = a more typical map.
 //!
 //! Two streaming passes over the store: the MAM and AM-V of all maps (Welford), then
@@ -142,7 +142,7 @@ pub fn all_maps_reference(source: &MapSource, group: InMemory<'_>) -> Result<Ref
     ))
 }
 
-/// Typicality of every map of the store `maps` against all of them (ALGORITHMS 5 with
+/// Typicality of every map of the store `maps` against all of them (ALGORITHMS 5.3, with
 /// the whole store as the reference, `eps` as in `amva explain`), in store order with
 /// the store's ids: `amva quality --methods typicality --maps DIR`. Equal to the
 /// `typicality` column of `amva analyze`'s images.csv over the same store.

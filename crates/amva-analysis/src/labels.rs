@@ -1,10 +1,10 @@
-//! Categorical groups (`--groups FILE`, CSV `image,group`): any labels (demographic
+//! Categorical groups (`--groups FILE`, CSV `image,group`; ALGORITHMS 4.8): any labels (demographic
 //! group, camera, degradation kind) instead of, and crossed with, quality.
 //!
 //! - per label: MAM, AM-V, median and MAD (the exact statistics of [`crate::setstats`]);
 //! - every pair of labels: D-AM-V = |AM-V a - AM-V b| and its region means;
 //! - each label against the rest of the labelled images: the permutation test of the
-//!   outside AM-V (ALGORITHMS 4), one-sided: does the label vary more outside the face
+//!   outside AM-V (ALGORITHMS 4.6), one-sided: does the label vary more outside the face
 //!   than the rest?
 //! - crossed with quality: per method and label, the outside AM-V of the label's images
 //!   in the method's high and low group (the follow-up study's demographic analysis).

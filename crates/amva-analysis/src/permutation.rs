@@ -1,4 +1,5 @@
-//! The permutation test of the outside-region AM-V difference (beyond the paper).
+//! The permutation test of the outside-region AM-V difference (ALGORITHMS 4.6; beyond
+//! the paper).
 //!
 //! Null hypothesis: the high/low labels do not matter. Each permutation shuffles the
 //! labels of the pooled images (keeping the group sizes), recomputes both groups'
@@ -11,7 +12,7 @@
 //! resolution map this is avoided exactly: the finished map of image i is
 //! `x_i = A r_i - c_i` with `A` the (sparse, 4 taps per pixel) bilinear upsampling
 //! matrix, `r_i = relu(m_i) / span_i` and `c_i = min_i / span_i` (min and span of the
-//! upsampled map, ALGORITHMS 1). A group's per-pixel sum and sum of squares are then
+//! upsampled map, ALGORITHMS 1.5). A group's per-pixel sum and sum of squares are then
 //! `a_p . S1 - C1` and `a_p' M a_p - 2 a_p . V + C2`, with `S1 = sum r_i`,
 //! `M = sum r_i r_i'` (h w x h w), `V = sum c_i r_i`, `C1 = sum c_i`, `C2 = sum c_i^2`:
 //! a permutation costs n (h w)^2 / 2 + 16 x pixels instead of n x pixels, and

@@ -1,4 +1,4 @@
-//! The permutation test of the outside-region AM-V difference (ALGORITHMS 4): which
+//! The permutation test of the outside-region AM-V difference (ALGORITHMS 4.6): which
 //! maps are pooled while the statistics pass over the store, which methods cannot be
 //! tested and why, and the test itself.
 

@@ -1,4 +1,4 @@
-//! The paper's overlay of a heatmap on the face image (ALGORITHMS.md section 5).
+//! The paper's overlay of a heatmap on the face image (ALGORITHMS.md section 5.1).
 
 use image::RgbImage;
 
@@ -9,7 +9,7 @@ use crate::panel::Blend;
 use crate::style::HeatStyled;
 
 /// `0.5 * jet(heat) + image`, per channel, rounded and clipped to 255: the deviation
-/// overlay of ALGORITHMS.md section 5.
+/// overlay of ALGORITHMS.md section 5.1.
 ///
 /// `heat` is `h x w`, row-major, expected in `[0, 1]` (values outside get jet's end
 /// colours, NaN adds nothing); `image` must be `w x h` pixels.

@@ -42,7 +42,7 @@ pub enum Blend {
     /// `(1 - alpha) * image + alpha * colour`: a see-through heatmap.
     Alpha(f32),
     /// `image + weight * colour`, clipped to 255: with weight 0.5 this is the paper's
-    /// overlay (ALGORITHMS.md section 5) and [`crate::overlay`].
+    /// overlay (ALGORITHMS.md section 5.1) and [`crate::overlay`].
     Add(f32),
 }
 

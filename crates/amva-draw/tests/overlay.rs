@@ -1,4 +1,4 @@
-//! The paper's overlay 0.5 * jet(heat) + image (ALGORITHMS.md section 5).
+//! The paper's overlay 0.5 * jet(heat) + image (ALGORITHMS.md section 5.1).
 
 use amva_draw::Styled;
 use amva_draw::{jet, overlay, overlay_figure, DrawError, RgbImage};

@@ -1,4 +1,4 @@
-//! Eigen-CAM's projection, from the smaller of the two Gram matrices.
+//! Eigen-CAM's projection (ALGORITHMS 1.2), from the smaller of the two Gram matrices.
 //!
 //! Eigen-CAM needs M v, where v is the first right singular vector of the (h*w) x K
 //! activation matrix M. Either Gram matrix gives it: v is the leading eigenvector of

@@ -7,7 +7,7 @@
 //! [`crate::import`] writes stores from maps made elsewhere.
 //!
 //! ```text
-//! maps.npy        N x h x w float32: m of ALGORITHMS 1 (before ReLU, upsampling, min-max)
+//! maps.npy        N x h x w float32: m of ALGORITHMS 1.6 (before ReLU, upsampling, min-max)
 //! maps_full.npy   N x H x W float32 (only with --full): the finished maps
 //! index.csv       row,image,flags   (flags: "flat" when the finished map is all zero)
 //! failed.csv      image,reason

@@ -9,7 +9,7 @@
 //! - [`source::MapSource`]: the one reader of a store's files, streaming finished maps
 //!   in bounded memory (what `amva analyze` reads).
 //! - [`MapStore`]: a finished store in memory; [`MapStore::full`] rebuilds a full map exactly as
-//!   ALGORITHMS 1 says. [`StoreWriter`] writes one part at a time and resumes;
+//!   ALGORITHMS 1.5 says. [`StoreWriter`] writes one part at a time and resumes;
 //!   [`merge`] joins shards.
 //! - [`Faithfulness`]: deletion/insertion curves and scores; [`study`]: a study of
 //!   several methods against a random map (`amva faithfulness`).

@@ -1,4 +1,4 @@
-//! Ablation-CAM in closed form for heads that are affine.
+//! Ablation-CAM in closed form for heads that are affine (ALGORITHMS 1.3).
 //!
 //! Many FR models end the spatial part with a global depthwise convolution and a linear
 //! layer (the default model: `507` -> depthwise 7x7 -> 1x1 convolution -> embedding), so

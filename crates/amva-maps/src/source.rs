@@ -7,7 +7,7 @@
 //! synthetic ones work) and streams `maps.npy` in chunks of rows: memory does not grow
 //! with N. The full map of a row is rebuilt
 //! with [`amva_math::resample::Upsampler::finish_into`], the very function every
-//! writer and reader of stores uses (ALGORITHMS 1). This is the one reader of a
+//! writer and reader of stores uses (ALGORITHMS 1.5). This is the one reader of a
 //! store's files: [`crate::MapStore`] (a whole store in memory, for merging) opens
 //! stores through it too.
 //!

@@ -336,7 +336,7 @@ fn write_notes(path: &Path, what: &str, rows: &[(String, String)]) -> Result<()>
 }
 
 /// A finished store, read back whole (through [`MapSource`], the one reader): ids,
-/// low-resolution maps, and the full map of any image rebuilt exactly as ALGORITHMS 1
+/// low-resolution maps, and the full map of any image rebuilt exactly as ALGORITHMS 1.5
 /// says (the same function the run used).
 #[derive(Debug)]
 pub struct MapStore {
@@ -434,7 +434,7 @@ impl MapStore {
         &self.low
     }
 
-    /// The full map of row `i`: ReLU, bilinear upsample, min-max (ALGORITHMS 1).
+    /// The full map of row `i`: ReLU, bilinear upsample, min-max (ALGORITHMS 1.5).
     pub fn full(&self, i: usize) -> Result<FinishedMap> {
         finish_stored(self.low(i), &self.up).map_err(|e| self.in_store(i, e))
     }
@@ -493,7 +493,7 @@ fn finish_stored(m: &[f32], up: &Upsampler) -> Result<FinishedMap> {
 }
 
 /// The full map (H x W) of a stored low-resolution map m (h x w), exactly as every
-/// run and reader computes it: ALGORITHMS 1's common ending.
+/// run and reader computes it: the common ending of ALGORITHMS 1.5.
 pub fn full_map(m: &[f32], h: usize, w: usize, out_h: usize, out_w: usize) -> Result<FinishedMap> {
     amva_math::resample::finish_map(m, h, w, out_h, out_w).map_err(Error::math("map"))
 }

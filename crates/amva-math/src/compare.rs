@@ -1,8 +1,8 @@
 //! Comparisons between groups (ALGORITHMS 4): deviation maps, mirror symmetry,
-//! z-maps of one image against a reference (ALGORITHMS 5),
+//! z-maps of one image against a reference (ALGORITHMS 5.1),
 //! spatial profiles, distribution shift (KDE, Kolmogorov-Smirnov, Wasserstein),
 //! correlations between FIQA methods, overlap of groups, and seeded resampling
-//! (permutation test, bootstrap).
+//! (permutation test, bootstrap; ALGORITHMS 9).
 //!
 //! Maps here are `f64` (the output of [`crate::stats`]), row-major `h x w`.
 
@@ -43,7 +43,7 @@ pub fn symmetric(map: &[f64], h: usize, w: usize) -> Result<Vec<f64>> {
     Ok(out)
 }
 
-/// z-map of one image against a reference group (ALGORITHMS 5):
+/// z-map of one image against a reference group (ALGORITHMS 5.1):
 /// `(map - mean) / max(std, eps)`, element-wise. `eps` keeps pixels where the
 /// reference never varies from dividing by zero; it must be positive.
 pub fn z_map(map: &[f64], mean: &[f64], std: &[f64], eps: f64) -> Result<Vec<f64>> {

@@ -1,19 +1,21 @@
 //! Pure computation for amva: no I/O, no model.
 //!
-//! The modules follow the pipeline described in `ALGORITHMS.md`:
+//! The modules follow the pipeline described in `docs/ALGORITHMS.md`:
 //!
 //! - [`resample`]: the common ending of every activation map (ReLU, bilinear
 //!   upsampling exactly like PyTorch's `align_corners=False`, min-max to [0, 1])
-//!   and the Score-CAM mask helper (ALGORITHMS 1).
+//!   and the Score-CAM mask helper (ALGORITHMS 1.5, 1.1).
 //! - [`groups`]: quality directions and group rules such as `top:10%` (ALGORITHMS 2).
 //! - [`stats`]: exact per-pixel set statistics: streaming mean/AM-V (Welford, Chan
 //!   merge), median and MAD by selection, the paper's `std_mad` (ALGORITHMS 3).
 //! - [`compare`]: deviation maps, mirror symmetry, spatial profiles, KDE, KS,
-//!   Wasserstein, correlations, Jaccard, permutation tests, bootstrap (ALGORITHMS 4).
+//!   Wasserstein (ALGORITHMS 4); correlations, Jaccard, permutation tests, bootstrap
+//!   (ALGORITHMS 9).
 //! - [`region`]: the ArcFace 5-point template, convex hull masks, inside/outside
-//!   means (ALGORITHMS 4, Regions).
+//!   means (ALGORITHMS 4.2).
 //! - [`edc`]: FMR threshold, error-versus-discard curves and pAUC (ALGORITHMS 6).
-//! - [`verify`]: verification metrics (best accuracy, FNMR at FMR) on the same threshold.
+//! - [`verify`]: verification metrics (best accuracy, FNMR at FMR) on the same threshold
+//!   (ALGORITHMS 6.3).
 //!
 //! Every fallible function returns [`MathError`]; nothing here panics on input a
 //! user controls.

@@ -1,4 +1,4 @@
-//! The central face region (ALGORITHMS 4, Regions): the convex hull of the five
+//! The central face region (ALGORITHMS 4.2): the convex hull of the five
 //! reference landmarks of the alignment template, grown by a margin, as a pixel
 //! mask; and mean map values inside and outside it.
 //!

@@ -1,4 +1,4 @@
-//! The common ending of every activation map (ALGORITHMS 1): ReLU, bilinear
+//! The common ending of every activation map (ALGORITHMS 1.5): ReLU, bilinear
 //! upsampling with half-pixel centres, min-max normalisation to [0, 1].
 //!
 //! Upsampling reproduces PyTorch's

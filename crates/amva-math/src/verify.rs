@@ -1,7 +1,7 @@
-//! Verification metrics of scored comparisons (`amva verify`): the best accuracy over
-//! all thresholds and the FNMR at the thresholds of FMR 1e-2 and 1e-3. The thresholds
-//! are [`crate::edc::threshold_at_fmr`]'s (one definition: a comparison matches when its
-//! score is strictly above the threshold).
+//! Verification metrics of scored comparisons (`amva verify`, ALGORITHMS 6.3): the best
+//! accuracy over all thresholds and the FNMR at the thresholds of FMR 1e-2 and 1e-3. The
+//! thresholds are [`crate::edc::threshold_at_fmr`]'s (one definition: a comparison
+//! matches when its score is strictly above the threshold).
 //!
 //! ```
 //! use amva_math::verify::verification_metrics;

@@ -1,5 +1,5 @@
-//! Comparisons (ALGORITHMS 4) against brute-force implementations, plus a few
-//! reference values computed with SciPy (not with this crate).
+//! Comparisons and statistical building blocks (ALGORITHMS 4 and 9) against brute-force
+//! implementations, plus a few reference values computed with SciPy (not with this crate).
 
 use std::collections::HashSet;
 

@@ -1,4 +1,4 @@
-//! Face region masks (ALGORITHMS 4, Regions) against a brute-force hull test.
+//! Face region masks (ALGORITHMS 4.2) against a brute-force hull test.
 
 use amva_math::region::{
     convex_hull, face_region_mask, hull_mask, region_means, within_hull, Point, ARCFACE_112,

@@ -1,4 +1,4 @@
-//! Map finishing (ALGORITHMS 1) against a textbook per-pixel implementation.
+//! Map finishing (ALGORITHMS 1.5) against a textbook per-pixel implementation.
 
 use amva_math::resample::{
     bilinear_upsample, finish_map, min_max_normalise, upsample_into, Upsampler,

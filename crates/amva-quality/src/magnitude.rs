@@ -1,5 +1,5 @@
 //! `magnitude`: the L2 norm of the raw (unnormalised) embedding, MagFace's quality.
-//! Meaningful for magnitude-aware models; a weak proxy for others.
+//! Meaningful for magnitude-aware models; a weak proxy for others (ALGORITHMS 7.1).
 
 use crate::{Direction, Item, QualityMethod, Result};
 use amva_model::FrModel;

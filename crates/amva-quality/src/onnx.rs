@@ -1,4 +1,4 @@
-//! `onnx:PATH`: a user's quality model that outputs one number per image.
+//! `onnx:PATH`: a user's quality model that outputs one number per image (ALGORITHMS 7.5).
 //!
 //! Its settings are read from `PATH` with the extension `.toml` (like an FR model's):
 //!

@@ -1,5 +1,5 @@
 //! Comparisons: the pairs of a pairs file (`amva_io::pairs`) scored by the cosine of
-//! their two embeddings. One scorer for `amva verify`, `amva edc` and
+//! their two embeddings (ALGORITHMS 6.1). One scorer for `amva verify`, `amva edc` and
 //! `amva analyze --pairs`: a pair whose images lack an embedding is left out and listed
 //! with the reason, never guessed.
 

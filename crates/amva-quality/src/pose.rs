@@ -1,5 +1,5 @@
 //! `pose`: head pose from `fr_pose.onnx` (npm faceplugin-face-recognition-js), and
-//! quality `-(|yaw| + |pitch|)` in degrees (frontal = 0, best).
+//! quality `-(|yaw| + |pitch|)` in degrees (frontal = 0, best; ALGORITHMS 7.4).
 //!
 //! As the package's `lib/fr_pose.js` does it: the face crop is resized to 224x224, RGB,
 //! `(p / 255 - mean) / std` with the ImageNet mean (0.485, 0.456, 0.406) and std

@@ -1,5 +1,5 @@
-//! `serfiq`: SER-FIQ (Terhörst et al. 2020) on any model whose last layers are a small
-//! head. The graph is cut at a named tensor (default: the model's `serfiq_input`, `662`
+//! `serfiq`: SER-FIQ (Terhörst et al. 2020; ALGORITHMS 7.2) on any model whose last
+//! layers are a small head. The graph is cut at a named tensor (default: the model's `serfiq_input`, `662`
 //! for the bundled model, the 512x1x1 output of the global depthwise convolution); the
 //! head from there to the embedding runs T times (default 100) on the image's
 //! activation with dropout, and

@@ -1,5 +1,6 @@
 //! Graded degradations of aligned face crops: a quality spectrum with known ground truth
-//! (type and level), so an analysis can be checked against what was done to the images.
+//! (type and level), so an analysis can be checked against what was done to the images
+//! (ALGORITHMS 10).
 //!
 //! Level 0 is the clean image; levels 1-4 get steadily worse. Positions of occluding bars
 //! follow the ArcFace 112x112 template (eyes at y = 51.6, mouth at y = 92.3), scaled to the

@@ -1,4 +1,5 @@
-//! BRISQUE (Mittal, Moorthy, Bovik 2012) with the published LIVE-trained model.
+//! BRISQUE (Mittal, Moorthy, Bovik 2012) with the published LIVE-trained model
+//! (ALGORITHMS 7.3).
 //!
 //! The model is not shipped with amva: on first use the PyPI sdist of `brisque` 0.2.0
 //! (Apache-2.0) is downloaded with a pinned SHA-256, and its `svm.txt` (libsvm
