@@ -36,11 +36,11 @@ the mapped points from the template in crop pixels, path = the crop; usable as a
 --images list); failed.csv (image,reason: unreadable, no face, face too small, no
 landmarks); meta.json; with --preview, preview/<image>.jpg with boxes and points drawn.")]
 pub struct Args {
-    /// A folder (searched recursively) or a CSV/TSV list with a path column.
+    /// The images: a folder (searched recursively) or a CSV/TSV list with a path column.
     #[arg(long, value_name = "DIR|LIST")]
     pub images: PathBuf,
     /// Output folder.
-    #[arg(long)]
+    #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Five-point landmarks per image (skips detection).
     #[arg(long, value_name = "CSV")]

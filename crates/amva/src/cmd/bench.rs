@@ -31,10 +31,10 @@ pub enum Suite {
     after_help = "Example:\n  amva bench engines --images ../shared/faces/lfw-dev/aligned112 --n 256"
 )]
 pub struct EnginesArgs {
-    /// Faces to embed (default: generated test patterns).
-    #[arg(long)]
+    /// Face images to embed (default: generated test patterns).
+    #[arg(long, value_name = "DIR|LIST")]
     pub images: Option<PathBuf>,
-    /// Images per measurement.
+    /// Number of faces per measurement.
     #[arg(long, default_value_t = 256)]
     pub n: usize,
     /// Repetitions (the median is reported).

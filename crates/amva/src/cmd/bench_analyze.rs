@@ -22,10 +22,10 @@ pub struct Args {
     #[arg(long, value_delimiter = ',', value_name = "N,N,...")]
     pub sizes: Vec<usize>,
     /// Memory budget for the median/MAD columns, MiB.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_name = "MIB")]
     pub memory: usize,
     /// Quality bins besides top/bottom 10% (0: none).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_name = "B")]
     pub bins: usize,
     /// Permutations of the outside-AM-V test.
     #[arg(long, default_value_t = 1000)]

@@ -21,13 +21,13 @@ The peer runs when its Python (with torch, onnx2torch, grad-cam; see
 benches/peers/requirements.txt) is found: --peer-python, $AMVA_PEER_PYTHON, or
 /work/venvs/peer/bin/python. Run on a quiet machine: other load skews the ratio.")]
 pub struct Args {
-    /// Aligned faces (the same ones go to amva and the peer: evenly spread over the sorted list).
-    #[arg(long)]
+    /// Aligned face images (the same ones go to amva and the peer: evenly spread over the sorted list).
+    #[arg(long, value_name = "DIR|LIST")]
     pub images: PathBuf,
-    /// Faces for the Score-CAM measurements (amva and peer).
+    /// Number of faces for the Score-CAM measurements (amva and peer).
     #[arg(long, default_value_t = 4)]
     pub n_scorecam: usize,
-    /// Faces for the single-pass and ablation measurements.
+    /// Number of faces for the single-pass and ablation measurements.
     #[arg(long, default_value_t = 128)]
     pub n: usize,
     /// Repetitions of the fast methods (the median is reported).
@@ -37,8 +37,8 @@ pub struct Args {
     /// compared: single runs of either vary by up to 1.8x on a shared VM).
     #[arg(long, default_value_t = 3, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub scorecam_rounds: usize,
-    /// Methods to time.
-    #[arg(long, value_delimiter = ',', default_value = TIMED)]
+    /// Map methods to time.
+    #[arg(long, value_delimiter = ',', default_value = TIMED, value_name = "METHOD,...")]
     pub methods: Vec<Method>,
     /// Score-CAM masked images per model call (default: 4 with ONNX Runtime, 1 with tract).
     #[arg(long)]

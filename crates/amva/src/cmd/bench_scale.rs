@@ -22,16 +22,21 @@ use std::time::Instant;
 
 Run it on a node of the cluster the projection is for, and on a quiet machine.")]
 pub struct Args {
-    /// Aligned faces (the listing cost is measured on the whole set).
-    #[arg(long)]
+    /// Aligned face images (the listing cost is measured on the whole set).
+    #[arg(long, value_name = "DIR|LIST")]
     pub images: PathBuf,
-    /// Methods to measure and project.
-    #[arg(long, default_value = "scorecam,ablation", value_delimiter = ',')]
+    /// Map methods to measure and project.
+    #[arg(
+        long,
+        default_value = "scorecam,ablation",
+        value_delimiter = ',',
+        value_name = "METHOD,..."
+    )]
     pub methods: Vec<Method>,
-    /// Faces per task for the Score-CAM rates.
+    /// Number of faces per task for the Score-CAM rates.
     #[arg(long, default_value_t = 2)]
     pub n_scorecam: usize,
-    /// Faces per task for the other methods' rates.
+    /// Number of faces per task for the other methods' rates.
     #[arg(long, default_value_t = 64)]
     pub n: usize,
     /// Repetitions of each timing (the median is used).

@@ -7,7 +7,7 @@
 //! command lines to `commands.txt`, so every step can be rerun or changed by hand. Each
 //! step is skipped when its output is complete, so an interrupted demo continues.
 
-use crate::common::{input, Ui};
+use crate::common::{self, input, Ui};
 use amva_report::{Item, ReportSection};
 use amva_analysis::summary::{GroupSummary, Summary};
 use amva_draw::{Cell, Table};
@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 #[command(after_help = "Examples:
   amva demo                                   # sample photos from PyPI packages, default model
   amva demo --out lfw-report --images ../shared/faces/lfw-dev/aligned112
-  amva demo --method scorecam --channels top:64   # the paper's map method, fewer channels
+  amva demo --method scorecam --cam-channels top:64   # the paper's map method, fewer channels
   amva demo --images faces/ --model lightcnn_v4.onnx   # another FR model (lightcnn_v4.toml beside it)
 
 The default map method is Ablation-CAM (cheap and faithful) so the demo finishes in a few
@@ -29,24 +29,24 @@ minutes on 2 cores; the paper's full Score-CAM is `--method scorecam` (about 10 
 image on 2 cores with tract, 3 s with ONNX Runtime).")]
 pub struct Args {
     /// Output folder.
-    #[arg(long, default_value = "amva-demo")]
+    #[arg(long, default_value = "amva-demo", value_name = "DIR")]
     pub out: PathBuf,
     /// Your own images instead of the samples (aligned 112x112 crops are used as they are;
     /// other sizes are detected and aligned first). No degradation spectrum is made.
-    #[arg(long)]
+    #[arg(long, value_name = "DIR|LIST")]
     pub images: Option<PathBuf>,
     /// Map method: ablation (default, fast), scorecam (the paper's), eigencam, activation.
     #[arg(long, default_value = "ablation")]
     pub method: String,
-    /// Score-CAM channels: all or top:N.
-    #[arg(long)]
-    pub channels: Option<String>,
+    /// Score-CAM channels: all, fast or top:N (as `amva maps --cam-channels`).
+    #[arg(long, value_name = "all|fast|top:N")]
+    pub cam_channels: Option<String>,
     /// Inference engine: auto, tract, ort.
     #[arg(long, default_value = "auto")]
     pub engine: String,
-    /// FIQA methods to compute.
-    #[arg(long, default_value = "magnitude,serfiq,brisque,pose")]
-    pub qualities: String,
+    /// FIQA methods to compute (as `amva quality --fiqa`).
+    #[arg(long, default_value = common::DEFAULT_FIQA, value_name = "FIQA,...")]
+    pub fiqa: String,
     /// Seed of every random choice (noise, SER-FIQ dropout, permutations).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -211,8 +211,8 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         "--engine".into(),
         engine.clone(),
     ];
-    if let Some(c) = &a.channels {
-        argv.extend(["--channels".into(), c.clone()]);
+    if let Some(c) = &a.cam_channels {
+        argv.extend(["--cam-channels".into(), c.clone()]);
     }
     argv.extend(model_flags(&a));
     step("maps", &argv, &mut log, ui, super::maps::run)?;
@@ -225,8 +225,8 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             s(&images),
             "--out".into(),
             s(&scores),
-            "--methods".into(),
-            a.qualities.clone(),
+            "--fiqa".into(),
+            a.fiqa.clone(),
             "--engine".into(),
             engine.clone(),
             "--seed".into(),

@@ -18,11 +18,11 @@ pub struct Args {
     #[command(flatten)]
     pub images: ImageArgs,
     /// Output folder.
-    #[arg(long)]
+    #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Images per inference batch (0: the calibrated best under --engine auto; else tract 1, ONNX Runtime 8).
+    /// Images per model call (0: the calibrated best under --engine auto; else tract 1, ONNX Runtime 8).
     #[arg(long, default_value_t = 0)]
     pub batch: usize,
 }

@@ -9,12 +9,12 @@ pub enum EngineCmd {
     /// Downloads the official onnxruntime CPU wheel from PyPI, checks the SHA-256 PyPI
     /// publishes for it, and puts its shared library into amva's cache.
     #[command(
-        after_help = "Example:\n  amva engine install\n  amva engine install --version 1.30.0"
+        after_help = "Example:\n  amva engine install\n  amva engine install --ort-version 1.30.0"
     )]
     Install {
         /// onnxruntime version on PyPI.
-        #[arg(long, default_value = amva_fetch::ort::DEFAULT_VERSION)]
-        version: String,
+        #[arg(long, default_value = amva_fetch::ort::DEFAULT_VERSION, value_name = "VERSION")]
+        ort_version: String,
     },
     /// Says which engines are usable, what the calibration measured for the model and
     /// which configuration `--engine auto` runs it with.
@@ -38,11 +38,11 @@ pub enum EngineCmd {
 
 pub fn run(cmd: EngineCmd, ui: &Ui) -> Result<()> {
     match cmd {
-        EngineCmd::Install { version } => {
-            let path = amva_fetch::ort::install(&version)?;
+        EngineCmd::Install { ort_version } => {
+            let path = amva_fetch::ort::install(&ort_version)?;
             ui.summary(
-                &format!("installed ONNX Runtime {version}: {}", path.display()),
-                serde_json::json!({"command": "engine install", "version": version, "library": path}),
+                &format!("installed ONNX Runtime {ort_version}: {}", path.display()),
+                serde_json::json!({"command": "engine install", "version": ort_version, "library": path}),
             );
             Ok(())
         }

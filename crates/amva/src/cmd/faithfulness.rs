@@ -2,8 +2,8 @@
 //! method, per image and as means with 95 % bootstrap intervals, against a seeded
 //! uniform random map that every method must beat.
 
-use super::maps::{CamArgs, MapModelArgs};
-use crate::common::{self, ImageArgs, Ui};
+use super::maps::CamArgs;
+use crate::common::{self, ImageArgs, ModelArgs, Ui};
 use amva_maps::store::sorted_list;
 use amva_maps::study::{run_study, Compared, Study, StudyOptions};
 use amva_maps::{CamRunner, MapParams, Method};
@@ -18,7 +18,7 @@ const COMPARED: &str = "scorecam,ablation,eigencam,activation,random";
 #[command(after_help = "Examples:
   amva faithfulness --images faces/ --out faith/
   amva faithfulness --images faces/ --out faith/ --methods ablation,eigencam,activation,random --limit 200
-  amva faithfulness --images faces/ --out faith-sc/ --methods scorecam,random --channels top:64 --limit 50
+  amva faithfulness --images faces/ --out faith-sc/ --methods scorecam,random --cam-channels top:64 --limit 50
   amva faithfulness --images faces/ --out fast/ --methods scorecam,scorecam:fast,random --limit 200
 
 Writes per_image.csv (image,method,deletion,insertion,pearson_vs_reference), summary.csv
@@ -31,12 +31,12 @@ pub struct Args {
     #[command(flatten)]
     pub images: ImageArgs,
     /// Output folder.
-    #[arg(long)]
+    #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Methods to compare, comma-separated: scorecam, ablation, eigencam, activation, random;
-    /// Score-CAM variants name their channels (scorecam:fast, scorecam:top:64). Every map
-    /// is correlated with the first method's (pearson_vs_reference).
-    #[arg(long, value_delimiter = ',', default_value = COMPARED)]
+    /// Map methods to compare, comma-separated: scorecam, ablation, eigencam, activation, and
+    /// random (a uniform random map); Score-CAM variants name their channels (scorecam:fast,
+    /// scorecam:top:64). Every map is correlated with the first method's (pearson_vs_reference).
+    #[arg(long, value_delimiter = ',', default_value = COMPARED, value_name = "METHOD,...")]
     pub methods: Vec<String>,
     /// Steps per curve (each removes or inserts 1/steps of the pixels).
     #[arg(long, default_value_t = 20)]
@@ -48,12 +48,12 @@ pub struct Args {
     #[arg(long)]
     pub limit: Option<usize>,
     /// Bootstrap resamples for the intervals.
-    #[arg(long, default_value_t = DEFAULT_BOOTSTRAP)]
-    pub boot: usize,
+    #[arg(long, default_value_t = DEFAULT_BOOTSTRAP, value_name = "N")]
+    pub bootstrap: usize,
     #[command(flatten)]
     pub cam: CamArgs,
     #[command(flatten)]
-    pub model: MapModelArgs,
+    pub model: ModelArgs,
 }
 
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
@@ -69,7 +69,8 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     anyhow::ensure!(a.steps >= 1, "--steps must be at least 1");
     let inputs = common::images_and_model(&a.images.images, a.model.model.as_deref());
     let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "faithfulness")?;
-    let (model, model_path) = a.model.load(ui)?;
+    let model = a.model.load(ui)?;
+    let model_path = model.graph.path.clone();
     let runners: Vec<(Compared, Option<CamRunner>)> = which
         .iter()
         .map(|&c| match c {
@@ -85,7 +86,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let opts = StudyOptions {
         steps: a.steps,
         seed: a.seed,
-        boot: a.boot,
+        boot: a.bootstrap,
         resize: a.images.resize,
         batch: a
             .cam
@@ -180,7 +181,7 @@ fn record(
         "amva_version": env!("CARGO_PKG_VERSION"),
         "model": model_path, "model_sha256": model.graph.sha256, "engine": model.engine().to_string(),
         "layer": model.spec.target, "images": a.images.images, "limit": a.limit, "count": study.count(), "failed": study.failed.len(),
-        "steps": a.steps, "seed": a.seed, "bootstrap_resamples": a.boot, "pass_batch": opts.batch,
+        "steps": a.steps, "seed": a.seed, "bootstrap_resamples": a.bootstrap, "pass_batch": opts.batch,
         "random_map": "uniform in [0, 1) per pixel, ChaCha8 seeded with seed XOR FNV-1a(image id)",
         "map_parameters": cam_params,
         "methods": study.methods.iter().map(|m| (m.name.clone(), serde_json::json!({

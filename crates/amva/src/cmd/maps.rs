@@ -1,7 +1,7 @@
 //! `amva maps`: activation maps of a set of images, written as a map store
 //! (resumable part by part, shardable, mergeable with `amva merge`).
 
-use crate::common::{self, ImageArgs, ModelArgs, ModelFiles, Ui};
+use crate::common::{self, ImageArgs, ModelArgs, Ui};
 use amva_maps::store::{list_digest, sorted_list};
 use amva_maps::{
     CamRunner, Channels, MapParams, Method, ReadOptions, RunSettings, Score, StoreMeta, StoreWriter,
@@ -9,44 +9,6 @@ use amva_maps::{
 use amva_model::{EngineKind, FrModel};
 use anyhow::{Context, Result};
 use std::path::PathBuf;
-
-/// The model options of the map commands. Like the other commands' model options, except
-/// that `--channels` selects Score-CAM channels here, so the input colour order is
-/// `--channel-order`.
-#[derive(clap::Args, Debug, Clone)]
-pub struct MapModelArgs {
-    #[command(flatten)]
-    pub files: ModelFiles,
-    /// Input colour order, overriding the settings.
-    #[arg(long, value_parser = ["rgb", "bgr"])]
-    pub channel_order: Option<String>,
-    /// Inference engine: auto (the fastest on this machine, measured once and cached), tract, ort.
-    #[arg(long, default_value = "auto")]
-    pub engine: EngineKind,
-}
-
-impl std::ops::Deref for MapModelArgs {
-    type Target = ModelFiles;
-    fn deref(&self) -> &ModelFiles {
-        &self.files
-    }
-}
-
-impl MapModelArgs {
-    pub fn common(&self) -> ModelArgs {
-        ModelArgs {
-            files: self.files.clone(),
-            channels: self.channel_order.clone(),
-            engine: self.engine,
-        }
-    }
-
-    pub fn load(&self, ui: &Ui) -> Result<(FrModel, PathBuf)> {
-        let common = self.common();
-        let path = common.path()?;
-        Ok((common.load(ui)?, path))
-    }
-}
 
 /// How maps are computed (shared by `maps`, `faithfulness`, `bench maps`).
 #[derive(clap::Args, Debug, Clone)]
@@ -60,8 +22,8 @@ pub struct CamArgs {
     /// Score-CAM channels: all; fast (a quarter of the model passes: the top (K+1)/4-1 by
     /// variance, 127 of 512; error measured in docs/fast-scorecam.md); or top:N (the N of
     /// highest activation variance).
-    #[arg(long, default_value = "all")]
-    pub channels: Channels,
+    #[arg(long, default_value = "all", value_name = "all|fast|top:N")]
+    pub cam_channels: Channels,
     /// Items per model call for the extra passes (default: 4 with ONNX Runtime, 1 with tract; 64 head runs for ablation).
     #[arg(long)]
     pub batch: Option<usize>,
@@ -74,7 +36,7 @@ impl CamArgs {
             method,
             score: self.score,
             temperature: self.temperature,
-            channels: self.channels,
+            channels: self.cam_channels,
             batch: self
                 .batch
                 .unwrap_or_else(|| MapParams::default_batch(method, model.engine())),
@@ -91,9 +53,9 @@ impl CamArgs {
   # this machine's eighth of the images; join the eight with `amva merge`
   amva maps --images list.csv --out part2/ --shard 2/8
   # pytorch-grad-cam's weighting on the 256 most variable channels
-  amva maps --images faces/ --out maps/ --score softmax --channels top:256
+  amva maps --images faces/ --out maps/ --score softmax --cam-channels top:256
   # Score-CAM at a quarter of the model passes (bounded, measured error)
-  amva maps --images faces/ --out maps-fast/ --channels fast
+  amva maps --images faces/ --out maps-fast/ --cam-channels fast
 
 Writes maps.npy (N x h x w float32: the weighted sum m before ReLU, upsampling and
 min-max, from which every full map is rebuilt exactly), index.csv (row,image,flags),
@@ -104,7 +66,7 @@ pub struct Args {
     #[command(flatten)]
     pub images: ImageArgs,
     /// Output folder (a map store).
-    #[arg(long)]
+    #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Map method: scorecam (ALGORITHMS 1.1), ablation (1.3), eigencam or activation (1.2).
     #[arg(long, default_value = "scorecam")]
@@ -112,7 +74,7 @@ pub struct Args {
     #[command(flatten)]
     pub cam: CamArgs,
     #[command(flatten)]
-    pub model: MapModelArgs,
+    pub model: ModelArgs,
     /// Also write the full-resolution maps (maps_full.npy, N x H x W).
     #[arg(long)]
     pub full: bool,
@@ -159,7 +121,8 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             model_args.engine = engine;
         }
     }
-    let (model, model_path) = model_args.load(ui)?;
+    let model = model_args.load(ui)?;
+    let model_path = model.graph.path.clone();
     let params = a.cam.params(a.method, &model);
     let runner = CamRunner::new(&model, params.clone())?;
     let list = amva_io::images::ImageList::open(&a.images.images)?;
