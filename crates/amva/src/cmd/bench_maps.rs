@@ -15,11 +15,11 @@ const TIMED: &str = "scorecam,ablation,eigencam,activation";
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Example:
   amva bench maps --images ../shared/faces/lfw-dev/aligned112
-  amva bench maps --images faces/ --n-scorecam 8 --peer-python /work/venvs/peer/bin/python
+  amva bench maps --images faces/ --n-scorecam 8 --peer-python .venv-peer/bin/python
 
 The peer runs when its Python (with torch, onnx2torch, grad-cam; see
-benches/peers/requirements.txt) is found: --peer-python, $AMVA_PEER_PYTHON, or
-/work/venvs/peer/bin/python. Run on a quiet machine: other load skews the ratio.")]
+benches/peers/requirements.txt) is given: --peer-python, else $AMVA_PEER_PYTHON; without
+either it is skipped. Run on a quiet machine: other load skews the ratio.")]
 pub struct Args {
     /// Aligned face images (the same ones go to amva and the peer: evenly spread over the sorted list).
     #[arg(long, value_name = "DIR|LIST")]
@@ -43,8 +43,8 @@ pub struct Args {
     /// Score-CAM masked images per model call (default: 4 with ONNX Runtime, 1 with tract).
     #[arg(long)]
     pub scorecam_batch: Option<usize>,
-    /// Python of the peer's venv.
-    #[arg(long)]
+    /// Python of the peer's virtual environment (default: $AMVA_PEER_PYTHON; neither: no peer).
+    #[arg(long, value_name = "PYTHON")]
     pub peer_python: Option<PathBuf>,
     /// Skip the peer.
     #[arg(long)]
@@ -73,11 +73,12 @@ fn faces(dir: &Path, n: usize) -> Result<Vec<amva_io::images::ImageItem>> {
         .collect())
 }
 
+/// The peer's Python: `--peer-python`, else `$AMVA_PEER_PYTHON`; no guess at a path
+/// (a default would be one machine's folder).
 fn peer_python(a: &Args) -> Option<PathBuf> {
     a.peer_python
         .clone()
         .or_else(|| std::env::var_os("AMVA_PEER_PYTHON").map(PathBuf::from))
-        .or_else(|| Some(PathBuf::from("/work/venvs/peer/bin/python")))
         .filter(|p| p.is_file())
 }
 
