@@ -3,8 +3,9 @@
 //! what failed and every embedding that is not finite).
 
 use crate::preprocess::load_batch_with;
-use crate::{Error, FrModel};
+use crate::{EngineChoice, Error, FrModel, ModelSpec};
 use amva_io::images::ImageItem;
+use std::path::Path;
 
 /// Images decoded and embedded per step: memory is bounded by this, not by the list.
 pub const CHUNK: usize = 256;
@@ -30,6 +31,66 @@ pub struct EmbedOptions {
 pub struct Problems {
     pub failed: Vec<(String, String)>,
     pub warnings: Vec<(String, String)>,
+}
+
+/// meta.json of an embeddings folder (`amva embed --out`): the model, engine and
+/// preprocessing the embeddings were made with.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EmbeddingsMeta<'a> {
+    pub amva_version: &'a str,
+    /// Always "embeddings".
+    pub kind: &'static str,
+    pub model: &'a Path,
+    pub model_sha256: &'a str,
+    pub engine: String,
+    pub engine_choice: &'a EngineChoice,
+    pub spec: &'a ModelSpec,
+    /// The image folder or list, as given.
+    pub images: &'a Path,
+    pub resize: bool,
+    /// Embeddings written.
+    pub count: usize,
+    /// Images without one (failed.csv).
+    pub failed: usize,
+    /// Images embedded although their file is damaged (warnings.csv).
+    pub warnings: usize,
+    /// Length of each embedding.
+    pub dim: usize,
+}
+
+impl<'a> EmbeddingsMeta<'a> {
+    /// The record of `model`'s embeddings of `images`: `count` written, `problems` aside.
+    pub fn new(
+        amva_version: &'a str,
+        model: &'a FrModel,
+        (images, resize): (&'a Path, bool),
+        count: usize,
+        problems: &Problems,
+    ) -> Self {
+        EmbeddingsMeta {
+            amva_version,
+            kind: "embeddings",
+            model: &model.graph.path,
+            model_sha256: &model.graph.sha256,
+            engine: model.engine().to_string(),
+            engine_choice: model.engine_choice(),
+            spec: &model.spec,
+            images,
+            resize,
+            count,
+            failed: problems.failed.len(),
+            warnings: problems.warnings.len(),
+            dim: model.embedding_dim,
+        }
+    }
+
+    /// Writes `dir/meta.json` (atomically; keys in alphabetical order, as it always was).
+    pub fn write(&self, dir: &Path) -> crate::Result<()> {
+        Ok(amva_io::atomic::write_json_sorted(
+            &dir.join("meta.json"),
+            self,
+        )?)
+    }
 }
 
 impl FrModel {

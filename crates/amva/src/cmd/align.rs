@@ -1,9 +1,10 @@
 //! `amva align`: photos -> aligned crops on the ArcFace template (detector + landmarks,
 //! or given five-point landmarks).
 
-use crate::common::{self, Ui};
+use crate::common::{self, Tagged, Ui};
 use amva_align::image::RgbImage;
 use amva_align::landmarks_csv::{self, LandmarkTable};
+use amva_align::meta::{AlignMeta, AlignModels};
 use amva_align::{AlignOptions, AlignedFace, Aligner, FaceSearch};
 use amva_io::images::ImageItem;
 use amva_model::EngineKind;
@@ -110,10 +111,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let list = amva_io::images::ImageList::open(&a.images)?;
     anyhow::ensure!(!list.is_empty(), "{}: no images found", a.images.display());
     let (source, models) = match &a.landmarks {
-        Some(csv) => (
-            Source::Given(landmarks_csv::read_landmarks_csv(csv)?),
-            serde_json::json!(null),
-        ),
+        Some(csv) => (Source::Given(landmarks_csv::read_landmarks_csv(csv)?), None),
         None => {
             let det = amva_fetch::models::ensure(amva_io::models::FR_DETECT)?;
             let lm = amva_fetch::models::ensure(amva_io::models::FR_LANDMARK)?;
@@ -125,12 +123,14 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
                 lm.display(),
                 aligner.engine()
             ));
-            let models = serde_json::json!({
-                "detector": det, "detector_sha256": amva_io::cache::sha256_file(&det)?,
-                "landmarks": lm, "landmarks_sha256": amva_io::cache::sha256_file(&lm)?,
-                "engine": aligner.engine().to_string(),
-            });
-            (Source::Detector(Box::new(aligner)), models)
+            let models = AlignModels {
+                detector_sha256: amva_io::cache::sha256_file(&det)?,
+                landmarks_sha256: amva_io::cache::sha256_file(&lm)?,
+                detector: det,
+                landmarks: lm,
+                engine: aligner.engine().to_string(),
+            };
+            (Source::Detector(Box::new(aligner)), Some(models))
         }
     };
     if let Source::Given(t) = &source {
@@ -176,16 +176,28 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     } else {
         rows.iter().map(|r| r.face.residual).sum::<f64>() / rows.len() as f64
     };
-    let meta = serde_json::json!({
-        "amva_version": env!("CARGO_PKG_VERSION"),
-        "kind": "aligned",
-        "mode": if a.landmarks.is_some() { "landmarks" } else { "detector" },
-        "images": a.images, "landmarks": a.landmarks, "models": models,
-        "size": a.size, "template": "arcface_112 scaled by size/112",
-        "all_faces": a.all_faces, "min_face": a.min_face, "min_score": a.min_score,
-        "count_images": list.len(), "count_faces": rows.len(), "failed": failed.len(), "too_small_faces": too_small,
-    });
-    amva_io::atomic::write_json(&a.out.join("meta.json"), &meta)?;
+    AlignMeta {
+        amva_version: env!("CARGO_PKG_VERSION").into(),
+        kind: "aligned",
+        mode: if a.landmarks.is_some() {
+            "landmarks"
+        } else {
+            "detector"
+        },
+        images: a.images.clone(),
+        landmarks: a.landmarks.clone(),
+        models,
+        size: a.size,
+        template: AlignMeta::TEMPLATE,
+        all_faces: a.all_faces,
+        min_face: a.min_face,
+        min_score: a.min_score,
+        count_images: list.len(),
+        count_faces: rows.len(),
+        failed: failed.len(),
+        too_small_faces: too_small,
+    }
+    .write(&a.out)?;
     let secs = start.elapsed().as_secs_f64();
     ui.summary(
         &format!(
@@ -196,8 +208,18 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             list.len() as f64 / secs,
             a.out.display()
         ),
-        serde_json::json!({"command": "align", "images": list.len(), "faces": rows.len(), "failed": failed.len(),
-            "too_small_faces": too_small, "mean_residual": mean_residual, "seconds": secs, "out": a.out}),
+        Tagged::new(
+            "align",
+            &AlignBrief {
+                images: list.len(),
+                faces: rows.len(),
+                failed: failed.len(),
+                too_small_faces: too_small,
+                mean_residual,
+                seconds: secs,
+                out: &a.out,
+            },
+        ),
     );
     anyhow::ensure!(
         !rows.is_empty(),
@@ -205,6 +227,19 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         a.out.join("failed.csv").display()
     );
     Ok(())
+}
+
+/// The summary of `amva align --json`.
+#[derive(serde::Serialize)]
+struct AlignBrief<'a> {
+    images: usize,
+    faces: usize,
+    failed: usize,
+    too_small_faces: usize,
+    /// Mean RMS distance of the mapped points from the template, in crop pixels.
+    mean_residual: f64,
+    seconds: f64,
+    out: &'a Path,
 }
 
 /// Aligns one image and writes its crops (and preview). Failures that concern only this

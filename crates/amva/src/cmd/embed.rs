@@ -1,9 +1,10 @@
 //! `amva embed`: embeddings of a set of images.
 
-use crate::common::{self, ImageArgs, ModelArgs, Ui};
-use amva_model::embed::{EmbedOptions, Problems};
+use crate::common::{self, ImageArgs, ModelArgs, Tagged, Ui};
+use amva_model::embed::{EmbedOptions, EmbeddingsMeta};
+use amva_model::EngineChoice;
 use anyhow::Result;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
@@ -70,28 +71,30 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         },
     )?;
     pb.finish_and_clear();
-    let Problems { failed, warnings } = problems;
     writer.finish()?;
     amva_io::pairs::write_index(&a.out.join("index.csv"), &ids)?;
-    common::write_failed(&a.out.join("failed.csv"), &failed)?;
-    common::write_warnings(&a.out.join("warnings.csv"), &warnings)?;
-    let meta = serde_json::json!({
-        "amva_version": env!("CARGO_PKG_VERSION"),
-        "kind": "embeddings",
-        "model": model.graph.path, "model_sha256": model.graph.sha256,
-        "engine": model.engine().to_string(), "engine_choice": model.engine_choice(),
-        "spec": model.spec,
-        "images": a.images.images, "resize": a.images.resize,
-        "count": ids.len(), "failed": failed.len(), "warnings": warnings.len(), "dim": model.embedding_dim,
-    });
-    amva_io::atomic::write_json(&a.out.join("meta.json"), &meta)?;
+    common::write_failed(&a.out.join("failed.csv"), &problems.failed)?;
+    common::write_warnings(&a.out.join("warnings.csv"), &problems.warnings)?;
+    let images = (a.images.images.as_path(), a.images.resize);
+    let meta = EmbeddingsMeta::new(env!("CARGO_PKG_VERSION"), &model, images, ids.len(), &problems);
+    meta.write(&a.out)?;
     let secs = start.elapsed().as_secs_f64();
+    let brief = EmbedBrief {
+        images: ids.len(),
+        failed: meta.failed,
+        warnings: meta.warnings,
+        seconds: secs,
+        engine: &meta.engine,
+        engine_choice: meta.engine_choice,
+        batch: batch_used,
+        out: &a.out,
+    };
     ui.summary(
         &format!(
             "embedded {} images ({} failed, {} with warnings) in {secs:.1} s ({:.1} images/s) with {} -> {}",
-            ids.len(), failed.len(), warnings.len(), ids.len() as f64 / secs, model.engine(), a.out.display()
+            ids.len(), meta.failed, meta.warnings, ids.len() as f64 / secs, model.engine(), a.out.display()
         ),
-        serde_json::json!({"command": "embed", "images": ids.len(), "failed": failed.len(), "warnings": warnings.len(), "seconds": secs, "engine": model.engine().to_string(), "engine_choice": model.engine_choice(), "batch": batch_used, "out": a.out}),
+        Tagged::new("embed", &brief),
     );
     anyhow::ensure!(
         !ids.is_empty(),
@@ -99,4 +102,18 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         a.out.join("failed.csv").display()
     );
     Ok(())
+}
+
+/// The summary of `amva embed --json`.
+#[derive(serde::Serialize)]
+struct EmbedBrief<'a> {
+    images: usize,
+    failed: usize,
+    warnings: usize,
+    seconds: f64,
+    engine: &'a str,
+    engine_choice: &'a EngineChoice,
+    /// Images per model call.
+    batch: usize,
+    out: &'a Path,
 }
