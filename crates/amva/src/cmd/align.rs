@@ -6,7 +6,7 @@ use amva_align::image::RgbImage;
 use amva_align::landmarks_csv::{self, LandmarkTable};
 use amva_align::meta::{AlignMeta, AlignModels};
 use amva_align::{AlignOptions, AlignedFace, Aligner, FaceSearch};
-use amva_io::images::ImageItem;
+use amva_io::images::{ImageItem, ImageList};
 use amva_model::EngineKind;
 use anyhow::{Context, Result};
 use rayon::prelude::*;
@@ -108,66 +108,10 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             .map(|p| common::input("--landmarks", p)),
     );
     let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "aligned")?;
-    let list = amva_io::images::ImageList::open(&a.images)?;
+    let list = ImageList::open(&a.images)?;
     anyhow::ensure!(!list.is_empty(), "{}: no images found", a.images.display());
-    let (source, models) = match &a.landmarks {
-        Some(csv) => (Source::Given(landmarks_csv::read_landmarks_csv(csv)?), None),
-        None => {
-            let det = amva_fetch::models::ensure(amva_io::models::FR_DETECT)?;
-            let lm = amva_fetch::models::ensure(amva_io::models::FR_LANDMARK)?;
-            let aligner = Aligner::from_paths(&det, &lm, a.engine, opts.clone())
-                .context("loading the face detector and landmark model")?;
-            ui.detail(&format!(
-                "detector {}, landmarks {}, engine {}",
-                det.display(),
-                lm.display(),
-                aligner.engine()
-            ));
-            let models = AlignModels {
-                detector_sha256: amva_io::cache::sha256_file(&det)?,
-                landmarks_sha256: amva_io::cache::sha256_file(&lm)?,
-                detector: det,
-                landmarks: lm,
-                engine: aligner.engine().to_string(),
-            };
-            (Source::Detector(Box::new(aligner)), Some(models))
-        }
-    };
-    if let Source::Given(t) = &source {
-        let missing = list.items.iter().filter(|i| t.get(&i.id).is_none()).count();
-        if missing == list.len() {
-            anyhow::bail!(
-                "none of the {} images is named in {} (names must be paths relative to {}, e.g. '{}')",
-                list.len(),
-                a.landmarks.as_deref().unwrap_or(Path::new("")).display(),
-                a.images.display(),
-                list.items[0].id
-            );
-        }
-    }
-
-    let pb = ui.progress(list.len() as u64, "align");
-    let results: Vec<Result<ItemResult>> = list
-        .items
-        .par_iter()
-        .map(|item| {
-            let r = process(item, &source, &a, &opts);
-            pb.inc(1);
-            r
-        })
-        .collect();
-    pb.finish_and_clear();
-
-    let (mut rows, mut failed, mut too_small) = (Vec::new(), Vec::new(), 0usize);
-    for (item, r) in list.items.iter().zip(results) {
-        let r = r.with_context(|| format!("aligning {}", item.id))?;
-        if let Some(why) = r.failed {
-            ui.detail(&format!("{}: {why}", item.id));
-            failed.push((item.id.clone(), why));
-        }
-        too_small += r.too_small;
-        rows.extend(r.rows);
-    }
+    let (source, models) = source(&a, &opts, &list, ui)?;
+    let (rows, failed, too_small) = align_all(&list, &source, &a, &opts, ui)?;
     write_faces_csv(&a.out.join("faces.csv"), &rows)?;
     common::write_failed(&a.out.join("failed.csv"), &failed)?;
     let images_ok = list.len() - failed.len();
@@ -227,6 +171,80 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         a.out.join("failed.csv").display()
     );
     Ok(())
+}
+
+/// Where the points come from (given landmarks, or the detector), and the detector's
+/// models for the record.
+fn source(
+    a: &Args,
+    opts: &AlignOptions,
+    list: &ImageList,
+    ui: &Ui,
+) -> Result<(Source, Option<AlignModels>)> {
+    let Some(csv) = &a.landmarks else {
+        let det = amva_fetch::models::ensure(amva_io::models::FR_DETECT)?;
+        let lm = amva_fetch::models::ensure(amva_io::models::FR_LANDMARK)?;
+        let aligner = Aligner::from_paths(&det, &lm, a.engine, opts.clone())
+            .context("loading the face detector and landmark model")?;
+        ui.detail(&format!(
+            "detector {}, landmarks {}, engine {}",
+            det.display(),
+            lm.display(),
+            aligner.engine()
+        ));
+        let models = AlignModels {
+            detector_sha256: amva_io::cache::sha256_file(&det)?,
+            landmarks_sha256: amva_io::cache::sha256_file(&lm)?,
+            detector: det,
+            landmarks: lm,
+            engine: aligner.engine().to_string(),
+        };
+        return Ok((Source::Detector(Box::new(aligner)), Some(models)));
+    };
+    let table = landmarks_csv::read_landmarks_csv(csv)?;
+    if list.items.iter().all(|i| table.get(&i.id).is_none()) {
+        anyhow::bail!(
+            "none of the {} images is named in {} (names must be paths relative to {}, e.g. '{}')",
+            list.len(),
+            csv.display(),
+            a.images.display(),
+            list.items[0].id
+        );
+    }
+    Ok((Source::Given(table), None))
+}
+
+/// Every image of `list` aligned on all cores: the faces.csv rows, the failed images
+/// (id, why) and the count of faces too small.
+fn align_all(
+    list: &ImageList,
+    source: &Source,
+    a: &Args,
+    opts: &AlignOptions,
+    ui: &Ui,
+) -> Result<(Vec<FaceRow>, Vec<(String, String)>, usize)> {
+    let pb = ui.progress(list.len() as u64, "align");
+    let results: Vec<Result<ItemResult>> = list
+        .items
+        .par_iter()
+        .map(|item| {
+            let r = process(item, source, a, opts);
+            pb.inc(1);
+            r
+        })
+        .collect();
+    pb.finish_and_clear();
+    let (mut rows, mut failed, mut too_small) = (Vec::new(), Vec::new(), 0usize);
+    for (item, r) in list.items.iter().zip(results) {
+        let r = r.with_context(|| format!("aligning {}", item.id))?;
+        if let Some(why) = r.failed {
+            ui.detail(&format!("{}: {why}", item.id));
+            failed.push((item.id.clone(), why));
+        }
+        too_small += r.too_small;
+        rows.extend(r.rows);
+    }
+    Ok((rows, failed, too_small))
 }
 
 /// The summary of `amva align --json`.

@@ -1,7 +1,7 @@
 //! `amva bench quality`: images/s of each built-in FIQA method on all cores.
 
 use crate::cmd::quality::{build_methods, MethodOptions};
-use crate::common::{self, ModelArgs, Ui};
+use crate::common::{self, ModelArgs, Tagged, Ui};
 use amva_quality::Item;
 use amva_draw::RgbImage;
 use anyhow::Result;
@@ -92,10 +92,33 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             a.n,
             a.rounds
         );
-        rows.push(
-            serde_json::json!({"method": m.name(), "per_second": rate, "params": m.params()}),
-        );
+        rows.push(Rate {
+            method: m.name().to_string(),
+            per_second: rate,
+            params: m.params(),
+        });
     }
-    ui.summary("bench quality done", serde_json::json!({"command": "bench quality", "threads": threads, "images": a.n, "results": rows}));
+    let brief = QualityBrief {
+        threads,
+        images: a.n,
+        results: rows,
+    };
+    ui.summary("bench quality done", Tagged::new("bench quality", &brief));
     Ok(())
+}
+
+/// The summary of `amva bench quality --json`.
+#[derive(serde::Serialize)]
+struct QualityBrief {
+    threads: usize,
+    images: usize,
+    results: Vec<Rate>,
+}
+
+/// One method's rate.
+#[derive(serde::Serialize)]
+struct Rate {
+    method: String,
+    per_second: f64,
+    params: serde_json::Value,
 }

@@ -6,8 +6,8 @@
 //! images on k nodes of c cores (amva_maps::cost).
 
 use super::bench_util::median_secs;
-use crate::common::Ui;
-use amva_maps::cost::{human_secs, project, Cluster, ShardCost};
+use crate::common::{Tagged, Ui};
+use amva_maps::cost::{human_secs, project, Cluster, Projection, ShardCost};
 use amva_maps::{CamRunner, MapParams, Method};
 use amva_model::{EngineKind, FrModel, ModelSpec};
 use anyhow::{Context, Result};
@@ -130,10 +130,21 @@ fn measure_and_project(a: &Args, ui: &Ui, tmp: &Path, cpu: &str, cores: usize) -
         }
     }
     let projections = print_projections(a, &rows);
-    let json = serde_json::json!({"command": "bench scale", "cpu": cpu, "cores": cores, "engine": a.engine.to_string(),
-        "measured": rows.iter().map(|(m, c, alone)| serde_json::json!({"method": m, "cost": c, "rate_alone": alone})).collect::<Vec<_>>(),
-        "projections": projections});
-    ui.summary("bench scale done", json);
+    let brief = ScaleBrief {
+        cpu,
+        cores,
+        engine: a.engine.to_string(),
+        measured: rows
+            .iter()
+            .map(|(method, cost, rate_alone)| Measured {
+                method: *method,
+                cost,
+                rate_alone: *rate_alone,
+            })
+            .collect(),
+        projections,
+    };
+    ui.summary("bench scale done", Tagged::new("bench scale", &brief));
     Ok(())
 }
 
@@ -370,7 +381,7 @@ fn merge_secs(
 }
 
 /// The projection table (markdown) for every image count, method, task size and cluster.
-fn print_projections(a: &Args, rows: &[(Method, ShardCost, f64)]) -> Vec<serde_json::Value> {
+fn print_projections(a: &Args, rows: &[(Method, ShardCost, f64)]) -> Vec<Projected> {
     let mut json = Vec::new();
     println!("\n| images | method | threads/task | cluster | shards | wall time | core-hours |");
     println!("|---|---|---|---|---|---|---|");
@@ -387,9 +398,44 @@ fn print_projections(a: &Args, rows: &[(Method, ShardCost, f64)]) -> Vec<serde_j
                     human_secs(p.wall_secs),
                     p.core_hours
                 );
-                json.push(serde_json::json!({"images": n, "method": method, "threads": cost.threads, "cluster": cl, "projection": p}));
+                json.push(Projected {
+                    images: n,
+                    method: *method,
+                    threads: cost.threads,
+                    cluster: cl,
+                    projection: p,
+                });
             }
         }
     }
     json
+}
+
+/// The summary of `amva bench scale --json`.
+#[derive(serde::Serialize)]
+struct ScaleBrief<'a> {
+    cpu: &'a str,
+    cores: usize,
+    engine: String,
+    measured: Vec<Measured<'a>>,
+    projections: Vec<Projected>,
+}
+
+/// A method's measured cost at one task size.
+#[derive(serde::Serialize)]
+struct Measured<'a> {
+    method: Method,
+    cost: &'a ShardCost,
+    /// Images/s of one task on an otherwise idle machine.
+    rate_alone: f64,
+}
+
+/// One row of the projection table.
+#[derive(serde::Serialize)]
+struct Projected {
+    images: u64,
+    method: Method,
+    threads: usize,
+    cluster: Cluster,
+    projection: Projection,
 }
