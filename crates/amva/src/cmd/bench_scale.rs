@@ -331,7 +331,14 @@ fn fixed_secs(
 fn merge_costs(a: &Args, tmp: &Path) -> Result<(f64, f64, f64)> {
     let list =
         amva_maps::store::sorted_list(amva_io::images::ImageList::open(&a.images)?, &a.images)?;
-    let m = a.merge_images.min(list.len()).max(16);
+    // 8 shards of at least 2 faces each.
+    anyhow::ensure!(
+        list.len() >= 16,
+        "{}: the merge measurement needs at least 16 faces, found {}",
+        a.images.display(),
+        list.len()
+    );
+    let m = a.merge_images.clamp(16, list.len());
     let all = merge_secs(a, tmp, &list.items[..m], 1)?;
     let split = merge_secs(a, tmp, &list.items[..m], 8)?;
     let few = merge_secs(a, tmp, &list.items[..m / 8], 1)?;
