@@ -57,8 +57,8 @@ pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
 /// for byte what they were: the aligned folder's and the embeddings' meta.json and
 /// faithfulness.json.
 pub fn write_json_sorted<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
-    let value =
-        serde_json::to_value(value).map_err(|e| Error::Other(format!("{}: {e}", path.display())))?;
+    let value = serde_json::to_value(value)
+        .map_err(|e| Error::Other(format!("{}: {e}", path.display())))?;
     write_json(path, &value)
 }
 

@@ -2,9 +2,9 @@
 //! it and its library is installed.
 
 use crate::backend::{Backend, EngineConfig, EngineKind, OrtSettings};
+use crate::calibrate::Calibration;
 #[cfg(not(feature = "ort"))]
 use crate::Error;
-use crate::calibrate::Calibration;
 use crate::{ModelSpec, Result};
 use std::path::{Path, PathBuf};
 use tract_onnx::pb::ModelProto;
@@ -63,7 +63,9 @@ impl EngineStatus {
         #[cfg(feature = "ort")]
         let (ort_library, ort_problem) = (
             crate::ort_engine::library_path(),
-            crate::ort_engine::environment().err().map(|e| e.to_string()),
+            crate::ort_engine::environment()
+                .err()
+                .map(|e| e.to_string()),
         );
         #[cfg(not(feature = "ort"))]
         let (ort_library, ort_problem) = (

@@ -79,6 +79,16 @@ struct FaceRow {
     face: AlignedFace,
 }
 
+/// What happened to all input images.
+struct Aligned {
+    /// faces.csv.
+    rows: Vec<FaceRow>,
+    /// (image, why) of the images with no crop.
+    failed: Vec<(String, String)>,
+    /// Faces skipped for being too small.
+    too_small: usize,
+}
+
 /// What happened to one input image.
 #[derive(Default)]
 struct ItemResult {
@@ -111,7 +121,11 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let list = ImageList::open(&a.images)?;
     anyhow::ensure!(!list.is_empty(), "{}: no images found", a.images.display());
     let (source, models) = source(&a, &opts, &list, ui)?;
-    let (rows, failed, too_small) = align_all(&list, &source, &a, &opts, ui)?;
+    let Aligned {
+        rows,
+        failed,
+        too_small,
+    } = align_all(&list, &source, &a, &opts, ui)?;
     write_faces_csv(&a.out.join("faces.csv"), &rows)?;
     common::write_failed(&a.out.join("failed.csv"), &failed)?;
     let images_ok = list.len() - failed.len();
@@ -214,15 +228,14 @@ fn source(
     Ok((Source::Given(table), None))
 }
 
-/// Every image of `list` aligned on all cores: the faces.csv rows, the failed images
-/// (id, why) and the count of faces too small.
+/// Every image of `list` aligned on all cores.
 fn align_all(
     list: &ImageList,
     source: &Source,
     a: &Args,
     opts: &AlignOptions,
     ui: &Ui,
-) -> Result<(Vec<FaceRow>, Vec<(String, String)>, usize)> {
+) -> Result<Aligned> {
     let pb = ui.progress(list.len() as u64, "align");
     let results: Vec<Result<ItemResult>> = list
         .items
@@ -244,7 +257,11 @@ fn align_all(
         too_small += r.too_small;
         rows.extend(r.rows);
     }
-    Ok((rows, failed, too_small))
+    Ok(Aligned {
+        rows,
+        failed,
+        too_small,
+    })
 }
 
 /// The summary of `amva align --json`.

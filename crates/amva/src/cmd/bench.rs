@@ -87,7 +87,11 @@ fn engines(a: EnginesArgs, machine: &Machine, ui: &Ui) -> Result<()> {
             });
         }
     }
-    let rate = |k: &str, b: usize| rows.iter().find(|r| r.engine == k && r.batch == b).map(|r| r.per_second);
+    let rate = |k: &str, b: usize| {
+        rows.iter()
+            .find(|r| r.engine == k && r.batch == b)
+            .map(|r| r.per_second)
+    };
     let ratio = |b: usize| match (rate("ort", b), rate("tract", b)) {
         (Some(o), Some(t)) => {
             println!("ratio ort/tract at batch {b}: {:.2}x", o / t);

@@ -236,7 +236,9 @@ fn run_peer(
             return Ok(None);
         }
         (_, None) => {
-            ui.note("peer skipped: benches/peers/scorecam_peer.py not found (run from the repository)");
+            ui.note(
+                "peer skipped: benches/peers/scorecam_peer.py not found (run from the repository)",
+            );
             return Ok(None);
         }
     };

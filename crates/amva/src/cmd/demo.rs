@@ -267,13 +267,7 @@ fn aligned_faces(a: &Args, photos: &Path, log: &mut Vec<String>, ui: &Ui) -> Res
 }
 
 /// `amva maps` of `images` into `maps` (it continues an interrupted run itself).
-fn maps_step(
-    a: &Args,
-    images: &Path,
-    maps: &Path,
-    log: &mut Vec<String>,
-    ui: &Ui,
-) -> Result<()> {
+fn maps_step(a: &Args, images: &Path, maps: &Path, log: &mut Vec<String>, ui: &Ui) -> Result<()> {
     let mut argv = vec![
         "--images".into(),
         s(images),

@@ -76,7 +76,13 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     common::write_failed(&a.out.join("failed.csv"), &problems.failed)?;
     common::write_warnings(&a.out.join("warnings.csv"), &problems.warnings)?;
     let images = (a.images.images.as_path(), a.images.resize);
-    let meta = EmbeddingsMeta::new(env!("CARGO_PKG_VERSION"), &model, images, ids.len(), &problems);
+    let meta = EmbeddingsMeta::new(
+        env!("CARGO_PKG_VERSION"),
+        &model,
+        images,
+        ids.len(),
+        &problems,
+    );
     meta.write(&a.out)?;
     let secs = start.elapsed().as_secs_f64();
     let brief = EmbedBrief {

@@ -144,7 +144,11 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             .collect(),
     };
     ui.summary(
-        &format!("faithfulness of {} methods on {count} images ({failed} failed) in {secs:.1} s -> {}", which.len(), a.out.display()),
+        &format!(
+            "faithfulness of {} methods on {count} images ({failed} failed) in {secs:.1} s -> {}",
+            which.len(),
+            a.out.display()
+        ),
         Tagged::new("faithfulness", &brief),
     );
     Ok(())

@@ -230,7 +230,11 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             already_complete: true,
         };
         ui.summary(
-            &format!("{} already holds the finished maps of {} images; nothing to do", a.out.display(), meta.count),
+            &format!(
+                "{} already holds the finished maps of {} images; nothing to do",
+                a.out.display(),
+                meta.count
+            ),
             Tagged::new("maps", &brief),
         );
         return Ok(());
