@@ -23,6 +23,7 @@ pub mod encode;
 mod error;
 pub mod landmarks;
 pub mod landmarks_csv;
+pub mod meta;
 pub mod pipeline;
 pub mod similarity;
 pub mod warp;

@@ -101,7 +101,7 @@ impl Reference {
                 .methods
                 .get_key_value(m)
                 .ok_or_else(|| AnalysisError::Option {
-                    option: "--method".into(),
+                    option: "--fiqa".into(),
                     reason: format!(
                         "no method '{m}' in {} (methods: {})",
                         summary_path.display(),

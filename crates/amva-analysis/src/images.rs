@@ -144,7 +144,7 @@ pub fn all_maps_reference(source: &MapSource, group: InMemory<'_>) -> Result<Ref
 
 /// Typicality of every map of the store `maps` against all of them (ALGORITHMS 5.3, with
 /// the whole store as the reference, `eps` as in `amva explain`), in store order with
-/// the store's ids: `amva quality --methods typicality --maps DIR`. Equal to the
+/// the store's ids: `amva quality --fiqa typicality --maps DIR`. Equal to the
 /// `typicality` column of `amva analyze`'s images.csv over the same store.
 pub fn typicality(maps: &Path) -> Result<(Vec<String>, Vec<f64>)> {
     let source = MapSource::open(maps, amva_maps::source::MapKind::Low)?;

@@ -51,6 +51,17 @@ pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
     write_atomic(path, (text + "\n").as_bytes())
 }
 
+/// Like [`write_json`], with the keys of every object in alphabetical order, at every
+/// level. The records that were first written through `serde_json::json!` (whose objects
+/// sort their keys) are written this way from their typed structs, so the files stay byte
+/// for byte what they were: the aligned folder's and the embeddings' meta.json and
+/// faithfulness.json.
+pub fn write_json_sorted<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    let value = serde_json::to_value(value)
+        .map_err(|e| Error::Other(format!("{}: {e}", path.display())))?;
+    write_json(path, &value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,5 +89,32 @@ mod tests {
         assert!(err.to_string().contains("a.txt"), "{err}");
         assert_eq!(std::fs::read(&p).unwrap(), b"old");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn sorted_json_orders_the_keys_at_every_level_as_json_macro_objects_do() {
+        #[derive(serde::Serialize)]
+        struct Inner {
+            z: f32,
+            a: Option<u8>,
+        }
+        #[derive(serde::Serialize)]
+        struct Outer {
+            zeta: Inner,
+            alpha: &'static str,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.json");
+        let v = Outer {
+            zeta: Inner { z: 0.65, a: None },
+            alpha: "x",
+        };
+        write_json_sorted(&p, &v).unwrap();
+        let made = std::fs::read_to_string(&p).unwrap();
+        // What the records were before they were typed: `json!` of the same values.
+        let before = serde_json::json!({"zeta": {"z": 0.65f32, "a": null}, "alpha": "x"});
+        assert_eq!(made, serde_json::to_string_pretty(&before).unwrap() + "\n");
+        assert!(made.find("alpha") < made.find("zeta"), "{made}");
+        assert!(made.find("\"a\"") < made.find("\"z\""), "{made}");
     }
 }

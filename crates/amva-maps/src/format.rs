@@ -149,6 +149,20 @@ impl StoreMeta {
         Ok(amva_io::atomic::write_json(&dir.join(META_FILE), self)?)
     }
 
+    /// What the store in `dir` holds, for a command's summary.
+    pub fn brief<'a>(&'a self, dir: &'a Path) -> StoreBrief<'a> {
+        StoreBrief {
+            out: dir,
+            images: self.count,
+            failed: self.failed,
+            flat: self.flat,
+            warnings: self.warnings,
+            method: self.settings.params.method,
+            engine: &self.settings.engine,
+            passes: self.passes,
+        }
+    }
+
     /// Reads `dir/meta.json`.
     pub fn read(dir: &Path) -> Result<Self> {
         let path = dir.join(META_FILE);
@@ -156,6 +170,22 @@ impl StoreMeta {
         serde_json::from_str(&text)
             .map_err(|e| Error::store(&path, format!("not a map store's meta.json: {e}")))
     }
+}
+
+/// What a store holds, as the summaries of `amva maps` and `amva merge` report it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreBrief<'a> {
+    /// The store's folder.
+    pub out: &'a Path,
+    /// Maps stored.
+    pub images: usize,
+    pub failed: usize,
+    pub flat: usize,
+    pub warnings: usize,
+    pub method: crate::Method,
+    pub engine: &'a str,
+    /// Extra model or head passes run.
+    pub passes: u64,
 }
 
 /// Lists the settings that differ, as `name: A in meta.json, B now`.

@@ -32,5 +32,5 @@ pub use error::{Error, Result};
 pub use faithfulness::{Curves, Faithfulness};
 pub use params::{Channels, MapParams, Method, Score};
 pub use source::{MapKind, MapSource};
-pub use format::{RunSettings, StoreMeta};
+pub use format::{RunSettings, StoreBrief, StoreMeta};
 pub use store::{full_map, merge, MapStore, Part, StoreWriter};

@@ -3,16 +3,22 @@
 //! uniform random map, summarised as means with bootstrap intervals and mean curves.
 //!
 //! [`run_study`] computes; [`Study`] renders its tables (per image, summary, the text
-//! table) and its figure. The command writes them and the JSON record.
+//! table), its figure and its record ([`StudyRecord`], faithfulness.json). The command
+//! writes them.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::Path;
 
 use amva_io::images::ImageItem;
 use amva_math::compare::{bootstrap_mean_ci, Interval};
 use amva_model::FrModel;
 
 use crate::faithfulness::random_map;
-use crate::{forward_each, CamRunner, Channels, Curves, Error, Faithfulness, Method, Result};
+use crate::{
+    forward_each, CamRunner, Channels, Curves, Error, Faithfulness, MapParams, Method, Result,
+};
+use serde::Serialize;
 
 /// Images processed per step (bounds memory; the maps of all methods are kept per step).
 const CHUNK: usize = 16;
@@ -421,6 +427,145 @@ impl Study {
             );
         }
         t
+    }
+}
+
+/// How the random reference map is drawn (recorded in faithfulness.json).
+pub const RANDOM_MAP: &str =
+    "uniform in [0, 1) per pixel, ChaCha8 seeded with seed XOR FNV-1a(image id)";
+
+/// A mean with its bootstrap interval, as faithfulness.json and the summaries write it.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct IntervalRecord {
+    pub mean: f64,
+    pub lo: f64,
+    pub hi: f64,
+    pub level: f64,
+}
+
+impl From<&Interval> for IntervalRecord {
+    fn from(iv: &Interval) -> Self {
+        IntervalRecord {
+            mean: iv.estimate,
+            lo: iv.lo,
+            hi: iv.hi,
+            level: iv.level,
+        }
+    }
+}
+
+/// What the study did not compute itself but its record names: the run's inputs.
+#[derive(Debug, Clone, Copy)]
+pub struct StudyInputs<'a> {
+    pub amva_version: &'a str,
+    /// The image folder or list, as given.
+    pub images: &'a Path,
+    /// `--limit`.
+    pub limit: Option<usize>,
+    /// Multiply-adds of one model pass, when shape inference could count them.
+    pub multiply_adds: Option<u64>,
+}
+
+/// faithfulness.json: every parameter, the seed, and each method's means and curves.
+#[derive(Debug, Clone, Serialize)]
+pub struct StudyRecord<'a> {
+    /// Always "faithfulness".
+    pub kind: &'static str,
+    pub amva_version: &'a str,
+    pub model: &'a Path,
+    pub model_sha256: &'a str,
+    pub engine: String,
+    pub layer: &'a str,
+    pub images: &'a Path,
+    pub limit: Option<usize>,
+    /// Images with curves.
+    pub count: usize,
+    /// Images that could not be read.
+    pub failed: usize,
+    pub steps: usize,
+    pub seed: u64,
+    pub bootstrap_resamples: usize,
+    /// Images per model call in the curves.
+    pub pass_batch: usize,
+    pub random_map: &'static str,
+    /// Each CAM method's parameters, by its name (`scorecam:fast`).
+    pub map_parameters: BTreeMap<String, &'a MapParams>,
+    pub methods: BTreeMap<&'a str, MethodRecord<'a>>,
+    /// The method every map is correlated with.
+    pub reference: &'a Option<String>,
+    pub model_multiply_adds_per_pass: Option<u64>,
+}
+
+/// One method in faithfulness.json.
+#[derive(Debug, Clone, Serialize)]
+pub struct MethodRecord<'a> {
+    pub deletion: IntervalRecord,
+    pub insertion: IntervalRecord,
+    pub mean_deletion_curve: &'a [f64],
+    pub mean_insertion_curve: &'a [f64],
+    pub passes_per_image: f64,
+    /// Median and 5th percentile of the Pearson correlation with the reference's maps.
+    pub pearson_vs_reference: Option<Agreement>,
+}
+
+/// Median and 5th percentile of a method's per-image agreement with the reference.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Agreement {
+    pub median: f64,
+    pub p5: f64,
+}
+
+impl Study {
+    /// The record of this study of `model` with `runners` and `opts` (faithfulness.json).
+    pub fn record<'a>(
+        &'a self,
+        model: &'a FrModel,
+        runners: &'a [(Compared, Option<CamRunner>)],
+        opts: &StudyOptions,
+        inputs: StudyInputs<'a>,
+    ) -> StudyRecord<'a> {
+        let map_parameters = runners
+            .iter()
+            .filter_map(|(c, r)| r.as_ref().map(|r| (c.to_string(), r.params())))
+            .collect();
+        let methods = self
+            .methods
+            .iter()
+            .map(|m| {
+                let record = MethodRecord {
+                    deletion: (&m.deletion).into(),
+                    insertion: (&m.insertion).into(),
+                    mean_deletion_curve: &m.deletion_curve,
+                    mean_insertion_curve: &m.insertion_curve,
+                    passes_per_image: m.passes,
+                    pearson_vs_reference: m
+                        .agreement_summary()
+                        .map(|(median, p5)| Agreement { median, p5 }),
+                };
+                (m.name.as_str(), record)
+            })
+            .collect();
+        StudyRecord {
+            kind: "faithfulness",
+            amva_version: inputs.amva_version,
+            model: &model.graph.path,
+            model_sha256: &model.graph.sha256,
+            engine: model.engine().to_string(),
+            layer: &model.spec.target,
+            images: inputs.images,
+            limit: inputs.limit,
+            count: self.count(),
+            failed: self.failed.len(),
+            steps: opts.steps,
+            seed: opts.seed,
+            bootstrap_resamples: opts.boot,
+            pass_batch: opts.batch,
+            random_map: RANDOM_MAP,
+            map_parameters,
+            methods,
+            reference: &self.reference,
+            model_multiply_adds_per_pass: inputs.multiply_adds,
+        }
     }
 }
 

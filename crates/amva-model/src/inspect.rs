@@ -240,6 +240,59 @@ pub struct Proposal {
     pub notes: Vec<String>,
 }
 
+/// What `amva model` reports: the model's tensors and the settings proposed for it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ModelReport<'a> {
+    pub model: &'a std::path::Path,
+    pub sha256: &'a str,
+    pub inputs: &'a [(String, Vec<Option<i64>>)],
+    pub outputs: &'a [TensorInfo],
+    pub tensors: Vec<TensorRow<'a>>,
+    pub proposal: &'a ModelSpec,
+    pub proposal_toml: &'a str,
+    /// "built-in preset" for a model amva knows, else "guess".
+    pub preprocessing_from: &'static str,
+    pub notes: &'a [String],
+}
+
+/// An activation tensor in the report, with whether it can be a CAM target layer.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TensorRow<'a> {
+    pub name: &'a str,
+    pub shape: &'a [usize],
+    pub op: &'a str,
+    pub spatial: bool,
+}
+
+impl<'a> ModelReport<'a> {
+    pub fn new(graph: &'a OnnxGraph, listing: &'a Listing, proposal: &'a Proposal) -> Self {
+        ModelReport {
+            model: &graph.path,
+            sha256: &graph.sha256,
+            inputs: &listing.inputs,
+            outputs: &listing.outputs,
+            tensors: listing
+                .tensors
+                .iter()
+                .map(|t| TensorRow {
+                    name: &t.name,
+                    shape: &t.shape,
+                    op: &t.op,
+                    spatial: t.is_spatial(),
+                })
+                .collect(),
+            proposal: &proposal.spec,
+            proposal_toml: &proposal.toml,
+            preprocessing_from: if proposal.known_model {
+                "built-in preset"
+            } else {
+                "guess"
+            },
+            notes: &proposal.notes,
+        }
+    }
+}
+
 /// Proposes settings for `graph` from `listing`.
 pub fn propose(graph: &OnnxGraph, listing: &Listing) -> Result<Proposal> {
     let no = |what: &str| Error::Load {

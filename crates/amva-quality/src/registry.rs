@@ -52,7 +52,7 @@ pub fn parse_methods(list: &str) -> Result<Vec<MethodSpec>> {
         let m: MethodSpec = part.parse()?;
         if out.contains(&m) {
             return Err(QualityError::Parameter {
-                what: "--methods",
+                what: "--fiqa",
                 value: list.to_string(),
                 expected: "each method at most once",
             });

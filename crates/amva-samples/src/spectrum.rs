@@ -4,7 +4,7 @@
 
 use crate::degrade::{apply, Degradation, DegradationKind, LEVELS};
 use amva_io::images::{ImageItem, ImageList};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// Why the spectrum could not be made or written.
@@ -217,5 +217,21 @@ impl Correlations {
         }
         w.into_inner()
             .map_err(|e| csv::Error::from(e.into_error()).into())
+    }
+
+    /// Method -> degradation kind -> Spearman, both in alphabetical order (the demo's
+    /// summary; NaN is written as null).
+    pub fn by_kind(&self) -> BTreeMap<&str, BTreeMap<&'static str, f64>> {
+        self.0
+            .iter()
+            .map(|(m, row)| {
+                let kinds = DegradationKind::ALL
+                    .iter()
+                    .zip(row)
+                    .map(|(k, c)| (k.name(), c.rho))
+                    .collect();
+                (m.as_str(), kinds)
+            })
+            .collect()
     }
 }

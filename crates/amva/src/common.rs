@@ -14,6 +14,9 @@ pub const LONG_VERSION: &str = concat!(
     "\nengines: tract-onnx 0.23.9 (built in); ONNX Runtime via `amva engine install` (optional)"
 );
 
+/// The FIQA methods `--fiqa` runs when not given (quality, demo, bench quality).
+pub const DEFAULT_FIQA: &str = "magnitude,serfiq,brisque,pose";
+
 /// Flags every command takes.
 #[derive(Args, Debug, Clone)]
 pub struct Global {
@@ -163,9 +166,9 @@ pub struct ModelFiles {
 pub struct ModelArgs {
     #[command(flatten)]
     pub files: ModelFiles,
-    /// Input channel order, overriding the settings.
+    /// Input colour order, overriding the settings.
     #[arg(long, value_parser = ["rgb", "bgr"])]
-    pub channels: Option<String>,
+    pub channel_order: Option<String>,
     /// Inference engine: auto (the fastest on this machine, measured once and cached:
     /// `amva engine status`), tract, ort.
     #[arg(long, default_value = "auto")]
@@ -185,7 +188,7 @@ impl ModelFiles {
     pub fn path_and_spec(&self, engine: EngineKind) -> Result<(PathBuf, ModelSpec)> {
         let args = ModelArgs {
             files: self.clone(),
-            channels: None,
+            channel_order: None,
             engine,
         };
         let path = args.path()?;
@@ -222,7 +225,7 @@ impl ModelArgs {
         if let Some(e) = &self.embedding {
             spec.embedding = e.clone();
         }
-        if let Some(c) = &self.channels {
+        if let Some(c) = &self.channel_order {
             spec.preprocess.channel_order = if c == "rgb" {
                 amva_model::ChannelOrder::Rgb
             } else {
@@ -259,7 +262,7 @@ impl ModelArgs {
 /// Which images.
 #[derive(Args, Debug, Clone)]
 pub struct ImageArgs {
-    /// A folder (searched recursively) or a CSV/TSV list with a path column.
+    /// The images: a folder (searched recursively) or a CSV/TSV list with a path column.
     #[arg(long, value_name = "DIR|LIST")]
     pub images: PathBuf,
     /// Resize images of the wrong size (otherwise they are listed as failed).

@@ -4,8 +4,9 @@
 
 mod cmd;
 mod common;
+mod renamed;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -55,15 +56,27 @@ enum Command {
     Model(cmd::model::Args),
 }
 
+/// The command line parsed, the old spellings of renamed flags included; their notes.
+fn parse() -> Result<(Cli, Vec<String>), clap::Error> {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut command = renamed::with_aliases(Cli::command());
+    let matches = command.try_get_matches_from_mut(&args)?;
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))?;
+    Ok((cli, renamed::notes(&matches, &args)))
+}
+
 fn main() -> std::process::ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let (cli, notes) = match parse() {
+        Ok(parsed) => parsed,
         Err(e) => {
             let _ = e.print();
             return std::process::ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
     let ui = common::Ui::new(&cli.global);
+    for n in &notes {
+        ui.note(n);
+    }
     let result = match cli.command {
         Command::Demo(a) => cmd::demo::run(a, &ui),
         Command::Align(a) => cmd::align::run(a, &ui),

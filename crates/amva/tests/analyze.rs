@@ -951,7 +951,7 @@ fn csv_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
 }
 
 /// Issue 12 on LFW dev (2,810 faces, Ablation-CAM maps):
-/// - `amva quality --methods typicality --maps` equals images.csv's typicality column;
+/// - `amva quality --fiqa typicality --maps` equals images.csv's typicality column;
 /// - `amva analyze --pairs --embeddings` writes the same EDC table as `amva edc` with
 ///   each score file, and the report shows it;
 /// - images.csv's deviation scores equal `amva explain` on the same images (1e-6).
@@ -963,7 +963,7 @@ fn lfw_typicality_edc_and_explain_agree_with_their_own_commands() {
     let typ = dir.path().join("typicality.csv");
     let o = run({
         let mut c = amva(&l.shared);
-        c.args(["quality", "--quiet", "--methods", "typicality", "--maps"])
+        c.args(["quality", "--quiet", "--fiqa", "typicality", "--maps"])
             .arg(&l.maps)
             .arg("--out")
             .arg(&typ);
@@ -1073,7 +1073,7 @@ fn lfw_typicality_edc_and_explain_agree_with_their_own_commands() {
     let why = dir.path().join("why");
     let o = run({
         let mut c = amva(&l.shared);
-        c.args(["explain", "--quiet", "--method", "magnitude", "--reference"])
+        c.args(["explain", "--quiet", "--fiqa", "magnitude", "--reference"])
             .arg(&out)
             .arg("--out")
             .arg(&why);

@@ -247,7 +247,7 @@ fn no_impostor_pairs_is_a_clear_error() {
 #[test]
 fn unknown_method_names_the_available_ones() {
     let s = synthetic(7);
-    let o = edc(&s, &["--methods", "q,magface"]);
+    let o = edc(&s, &["--fiqa", "q,magface"]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("'magface'") && err.contains("neg, q"), "{err}");
@@ -270,7 +270,7 @@ fn magnitude_and_serfiq_beat_random_on_lfw() {
         String::from_utf8_lossy(&o.stdout).to_string()
     };
     run(amva()
-        .args(["quality", "--methods", "magnitude,serfiq", "--images"])
+        .args(["quality", "--fiqa", "magnitude,serfiq", "--images"])
         .arg(&images)
         .arg("--out")
         .arg(&scores));

@@ -254,5 +254,8 @@ fn golden_comparison_modes_accept_noise_only_where_stated() {
     scale(1.0);
     v["methods"]["magnitude"]["permutation_test"]["observed"] = serde_json::json!(observed * 1.2);
     std::fs::write(&summary, serde_json::to_string(&v).unwrap()).unwrap();
-    assert!(!compares(Mode::Tolerant(ACROSS_CPUS)), "tolerant mode let a 20 % change through");
+    assert!(
+        !compares(Mode::Tolerant(ACROSS_CPUS)),
+        "tolerant mode let a 20 % change through"
+    );
 }

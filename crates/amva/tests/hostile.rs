@@ -12,9 +12,8 @@ mod util;
 
 use util::cmd::{background, fails, ok, refused, Case, Ran, Scene, Step};
 
-/// The quality-method flag of `amva quality` (`--fiqa` once issue 22's rename lands; this
-/// spelling stays as its alias).
-const FIQA: &str = "--methods";
+/// The quality-method flag of `amva quality`.
+const FIQA: &str = "--fiqa";
 
 /// What the cases that run the model need from ../shared.
 const DATA: &[&str] = &["models/fr_feature.onnx", "faces/lfw-dev/aligned112"];

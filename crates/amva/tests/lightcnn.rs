@@ -456,7 +456,7 @@ fn lightcnn_every_map_method_and_eigencam_equals_the_definition() {
             out.to_str().unwrap(),
         ];
         if method == "scorecam" {
-            args.extend(["--channels", "top:16"]);
+            args.extend(["--cam-channels", "top:16"]);
         }
         let v = ok(&s, &args);
         let (shape, m) = read_npy(&out.join("maps.npy"));
@@ -572,7 +572,7 @@ fn lightcnn_ablation_and_scorecam_beat_the_random_map() {
             "5",
             "--seed",
             "7",
-            "--channels",
+            "--cam-channels",
             "top:32",
         ],
     );
@@ -621,7 +621,7 @@ fn lightcnn_analysis_explain_and_demo() {
         &[
             "quality",
             "--resize",
-            "--methods",
+            "--fiqa",
             "magnitude",
             "--images",
             f,
@@ -672,7 +672,7 @@ fn lightcnn_analysis_explain_and_demo() {
     copy_faces(&s, &spread(&all_ids(&s), 30), &few);
     let demo = dir.path().join("demo");
     let mut c = amva(&s);
-    c.args(["demo", "--json", "--qualities", "magnitude", "--model"])
+    c.args(["demo", "--json", "--fiqa", "magnitude", "--model"])
         .arg(s.join(MODEL))
         .arg("--images")
         .arg(&few)

@@ -167,7 +167,7 @@ fn a_killed_run_resumes_to_the_files_of_an_uninterrupted_one() {
             "maps",
             "--images",
             f,
-            "--channels",
+            "--cam-channels",
             "top:16",
             "--part-size",
             "2",
@@ -334,7 +334,7 @@ fn bad_layers_and_methods_fail_with_clear_messages() {
             f,
             "--out",
             &out("e"),
-            "--channels",
+            "--cam-channels",
             "top:0",
         ],
     );

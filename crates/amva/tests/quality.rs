@@ -32,7 +32,7 @@ fn magface_toy_scores_rank_like_magface() {
     let out = dir.path().join("scores.csv");
     run_ok(
         amva(Some(&shared))
-            .args(["quality", "--methods", "magnitude,serfiq,pose", "--images"])
+            .args(["quality", "--fiqa", "magnitude,serfiq,pose", "--images"])
             .arg(shared.join("faces/magface-toy"))
             .arg("--out")
             .arg(&out),
@@ -88,7 +88,7 @@ fn brisque_scores_any_size_and_points_lower() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("b.csv");
     let o = amva(Some(&shared))
-        .args(["quality", "--methods", "brisque", "--images"])
+        .args(["quality", "--fiqa", "brisque", "--images"])
         .arg(shared.join("faces/xqlfw-examples"))
         .arg("--out")
         .arg(&out)
@@ -131,7 +131,7 @@ fn unreadable_and_wrong_size_images_are_listed() {
     let out = dir.path().join("q.csv");
     run_ok(
         amva(Some(&shared))
-            .args(["quality", "--methods", "magnitude,pose", "--images"])
+            .args(["quality", "--fiqa", "magnitude,pose", "--images"])
             .arg(&imgs)
             .arg("--out")
             .arg(&out),
@@ -156,7 +156,7 @@ fn unreadable_and_wrong_size_images_are_listed() {
     // With --resize every readable image is scored.
     run_ok(
         amva(Some(&shared))
-            .args(["quality", "--methods", "magnitude", "--resize", "--images"])
+            .args(["quality", "--fiqa", "magnitude", "--resize", "--images"])
             .arg(&imgs)
             .arg("--out")
             .arg(&out),
@@ -176,7 +176,7 @@ fn unreadable_and_wrong_size_images_are_listed() {
 fn unknown_method_lists_the_known_ones() {
     let dir = tempfile::tempdir().unwrap();
     let out = amva(None)
-        .args(["quality", "--methods", "magnitude,faceqnet", "--images"])
+        .args(["quality", "--fiqa", "magnitude,faceqnet", "--images"])
         .arg(dir.path())
         .arg("--out")
         .arg(dir.path().join("q.csv"))
@@ -206,7 +206,7 @@ fn user_onnx_model_needs_its_settings_file() {
     std::fs::copy(shared.join("models/fr_pose.onnx"), &model).unwrap();
     let run = |out: &Path| {
         amva(Some(&shared))
-            .args(["quality", "--resize", "--methods"])
+            .args(["quality", "--resize", "--fiqa"])
             .arg(format!("onnx:{}", model.display()))
             .arg("--images")
             .arg(shared.join("faces/magface-toy"))

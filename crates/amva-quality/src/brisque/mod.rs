@@ -112,7 +112,7 @@ impl BrisqueModel {
         if !Self::is_cached() {
             return Err(QualityError::BrisqueModel {
                 path: dir,
-                reason: "not in the cache (or a file fails its checksum); `amva quality --methods brisque` downloads it".into(),
+                reason: "not in the cache (or a file fails its checksum); `amva quality --fiqa brisque` downloads it".into(),
             });
         }
         Self::from_dir(&dir)

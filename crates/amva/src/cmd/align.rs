@@ -1,11 +1,12 @@
 //! `amva align`: photos -> aligned crops on the ArcFace template (detector + landmarks,
 //! or given five-point landmarks).
 
-use crate::common::{self, Ui};
+use crate::common::{self, Tagged, Ui};
 use amva_align::image::RgbImage;
 use amva_align::landmarks_csv::{self, LandmarkTable};
+use amva_align::meta::{AlignMeta, AlignModels};
 use amva_align::{AlignOptions, AlignedFace, Aligner, FaceSearch};
-use amva_io::images::ImageItem;
+use amva_io::images::{ImageItem, ImageList};
 use amva_model::EngineKind;
 use anyhow::{Context, Result};
 use rayon::prelude::*;
@@ -36,11 +37,11 @@ the mapped points from the template in crop pixels, path = the crop; usable as a
 --images list); failed.csv (image,reason: unreadable, no face, face too small, no
 landmarks); meta.json; with --preview, preview/<image>.jpg with boxes and points drawn.")]
 pub struct Args {
-    /// A folder (searched recursively) or a CSV/TSV list with a path column.
+    /// The images: a folder (searched recursively) or a CSV/TSV list with a path column.
     #[arg(long, value_name = "DIR|LIST")]
     pub images: PathBuf,
     /// Output folder.
-    #[arg(long)]
+    #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Five-point landmarks per image (skips detection).
     #[arg(long, value_name = "CSV")]
@@ -78,6 +79,16 @@ struct FaceRow {
     face: AlignedFace,
 }
 
+/// What happened to all input images.
+struct Aligned {
+    /// faces.csv.
+    rows: Vec<FaceRow>,
+    /// (image, why) of the images with no crop.
+    failed: Vec<(String, String)>,
+    /// Faces skipped for being too small.
+    too_small: usize,
+}
+
 /// What happened to one input image.
 #[derive(Default)]
 struct ItemResult {
@@ -107,67 +118,14 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             .map(|p| common::input("--landmarks", p)),
     );
     let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "aligned")?;
-    let list = amva_io::images::ImageList::open(&a.images)?;
+    let list = ImageList::open(&a.images)?;
     anyhow::ensure!(!list.is_empty(), "{}: no images found", a.images.display());
-    let (source, models) = match &a.landmarks {
-        Some(csv) => (
-            Source::Given(landmarks_csv::read_landmarks_csv(csv)?),
-            serde_json::json!(null),
-        ),
-        None => {
-            let det = amva_fetch::models::ensure(amva_io::models::FR_DETECT)?;
-            let lm = amva_fetch::models::ensure(amva_io::models::FR_LANDMARK)?;
-            let aligner = Aligner::from_paths(&det, &lm, a.engine, opts.clone())
-                .context("loading the face detector and landmark model")?;
-            ui.detail(&format!(
-                "detector {}, landmarks {}, engine {}",
-                det.display(),
-                lm.display(),
-                aligner.engine()
-            ));
-            let models = serde_json::json!({
-                "detector": det, "detector_sha256": amva_io::cache::sha256_file(&det)?,
-                "landmarks": lm, "landmarks_sha256": amva_io::cache::sha256_file(&lm)?,
-                "engine": aligner.engine().to_string(),
-            });
-            (Source::Detector(Box::new(aligner)), models)
-        }
-    };
-    if let Source::Given(t) = &source {
-        let missing = list.items.iter().filter(|i| t.get(&i.id).is_none()).count();
-        if missing == list.len() {
-            anyhow::bail!(
-                "none of the {} images is named in {} (names must be paths relative to {}, e.g. '{}')",
-                list.len(),
-                a.landmarks.as_deref().unwrap_or(Path::new("")).display(),
-                a.images.display(),
-                list.items[0].id
-            );
-        }
-    }
-
-    let pb = ui.progress(list.len() as u64, "align");
-    let results: Vec<Result<ItemResult>> = list
-        .items
-        .par_iter()
-        .map(|item| {
-            let r = process(item, &source, &a, &opts);
-            pb.inc(1);
-            r
-        })
-        .collect();
-    pb.finish_and_clear();
-
-    let (mut rows, mut failed, mut too_small) = (Vec::new(), Vec::new(), 0usize);
-    for (item, r) in list.items.iter().zip(results) {
-        let r = r.with_context(|| format!("aligning {}", item.id))?;
-        if let Some(why) = r.failed {
-            ui.detail(&format!("{}: {why}", item.id));
-            failed.push((item.id.clone(), why));
-        }
-        too_small += r.too_small;
-        rows.extend(r.rows);
-    }
+    let (source, models) = source(&a, &opts, &list, ui)?;
+    let Aligned {
+        rows,
+        failed,
+        too_small,
+    } = align_all(&list, &source, &a, &opts, ui)?;
     write_faces_csv(&a.out.join("faces.csv"), &rows)?;
     common::write_failed(&a.out.join("failed.csv"), &failed)?;
     let images_ok = list.len() - failed.len();
@@ -176,16 +134,28 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     } else {
         rows.iter().map(|r| r.face.residual).sum::<f64>() / rows.len() as f64
     };
-    let meta = serde_json::json!({
-        "amva_version": env!("CARGO_PKG_VERSION"),
-        "kind": "aligned",
-        "mode": if a.landmarks.is_some() { "landmarks" } else { "detector" },
-        "images": a.images, "landmarks": a.landmarks, "models": models,
-        "size": a.size, "template": "arcface_112 scaled by size/112",
-        "all_faces": a.all_faces, "min_face": a.min_face, "min_score": a.min_score,
-        "count_images": list.len(), "count_faces": rows.len(), "failed": failed.len(), "too_small_faces": too_small,
-    });
-    amva_io::atomic::write_json(&a.out.join("meta.json"), &meta)?;
+    AlignMeta {
+        amva_version: env!("CARGO_PKG_VERSION").into(),
+        kind: "aligned",
+        mode: if a.landmarks.is_some() {
+            "landmarks"
+        } else {
+            "detector"
+        },
+        images: a.images.clone(),
+        landmarks: a.landmarks.clone(),
+        models,
+        size: a.size,
+        template: AlignMeta::TEMPLATE,
+        all_faces: a.all_faces,
+        min_face: a.min_face,
+        min_score: a.min_score,
+        count_images: list.len(),
+        count_faces: rows.len(),
+        failed: failed.len(),
+        too_small_faces: too_small,
+    }
+    .write(&a.out)?;
     let secs = start.elapsed().as_secs_f64();
     ui.summary(
         &format!(
@@ -196,8 +166,18 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             list.len() as f64 / secs,
             a.out.display()
         ),
-        serde_json::json!({"command": "align", "images": list.len(), "faces": rows.len(), "failed": failed.len(),
-            "too_small_faces": too_small, "mean_residual": mean_residual, "seconds": secs, "out": a.out}),
+        Tagged::new(
+            "align",
+            &AlignBrief {
+                images: list.len(),
+                faces: rows.len(),
+                failed: failed.len(),
+                too_small_faces: too_small,
+                mean_residual,
+                seconds: secs,
+                out: &a.out,
+            },
+        ),
     );
     anyhow::ensure!(
         !rows.is_empty(),
@@ -205,6 +185,96 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         a.out.join("failed.csv").display()
     );
     Ok(())
+}
+
+/// Where the points come from (given landmarks, or the detector), and the detector's
+/// models for the record.
+fn source(
+    a: &Args,
+    opts: &AlignOptions,
+    list: &ImageList,
+    ui: &Ui,
+) -> Result<(Source, Option<AlignModels>)> {
+    let Some(csv) = &a.landmarks else {
+        let det = amva_fetch::models::ensure(amva_io::models::FR_DETECT)?;
+        let lm = amva_fetch::models::ensure(amva_io::models::FR_LANDMARK)?;
+        let aligner = Aligner::from_paths(&det, &lm, a.engine, opts.clone())
+            .context("loading the face detector and landmark model")?;
+        ui.detail(&format!(
+            "detector {}, landmarks {}, engine {}",
+            det.display(),
+            lm.display(),
+            aligner.engine()
+        ));
+        let models = AlignModels {
+            detector_sha256: amva_io::cache::sha256_file(&det)?,
+            landmarks_sha256: amva_io::cache::sha256_file(&lm)?,
+            detector: det,
+            landmarks: lm,
+            engine: aligner.engine().to_string(),
+        };
+        return Ok((Source::Detector(Box::new(aligner)), Some(models)));
+    };
+    let table = landmarks_csv::read_landmarks_csv(csv)?;
+    if list.items.iter().all(|i| table.get(&i.id).is_none()) {
+        anyhow::bail!(
+            "none of the {} images is named in {} (names must be paths relative to {}, e.g. '{}')",
+            list.len(),
+            csv.display(),
+            a.images.display(),
+            list.items[0].id
+        );
+    }
+    Ok((Source::Given(table), None))
+}
+
+/// Every image of `list` aligned on all cores.
+fn align_all(
+    list: &ImageList,
+    source: &Source,
+    a: &Args,
+    opts: &AlignOptions,
+    ui: &Ui,
+) -> Result<Aligned> {
+    let pb = ui.progress(list.len() as u64, "align");
+    let results: Vec<Result<ItemResult>> = list
+        .items
+        .par_iter()
+        .map(|item| {
+            let r = process(item, source, a, opts);
+            pb.inc(1);
+            r
+        })
+        .collect();
+    pb.finish_and_clear();
+    let (mut rows, mut failed, mut too_small) = (Vec::new(), Vec::new(), 0usize);
+    for (item, r) in list.items.iter().zip(results) {
+        let r = r.with_context(|| format!("aligning {}", item.id))?;
+        if let Some(why) = r.failed {
+            ui.detail(&format!("{}: {why}", item.id));
+            failed.push((item.id.clone(), why));
+        }
+        too_small += r.too_small;
+        rows.extend(r.rows);
+    }
+    Ok(Aligned {
+        rows,
+        failed,
+        too_small,
+    })
+}
+
+/// The summary of `amva align --json`.
+#[derive(serde::Serialize)]
+struct AlignBrief<'a> {
+    images: usize,
+    faces: usize,
+    failed: usize,
+    too_small_faces: usize,
+    /// Mean RMS distance of the mapped points from the template, in crop pixels.
+    mean_residual: f64,
+    seconds: f64,
+    out: &'a Path,
 }
 
 /// Aligns one image and writes its crops (and preview). Failures that concern only this

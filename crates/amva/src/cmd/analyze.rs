@@ -33,7 +33,7 @@ pub struct Args {
     /// Map store from `amva maps` (or `amva merge`).
     #[arg(long, value_name = "DIR")]
     pub maps: PathBuf,
-    /// Score files (one or more).
+    /// Quality scores: one or more files (from `amva quality`, or image,score CSVs).
     #[arg(long, value_name = "FILE", num_args = 1.., required = true)]
     pub scores: Vec<PathBuf>,
     /// Output folder.

@@ -2,7 +2,7 @@
 //! measured in the same run. Timings live here, never in tests.
 
 use super::bench_util::{bench_inputs, median_secs, Machine};
-use crate::common::Ui;
+use crate::common::{Tagged, Ui};
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -31,10 +31,10 @@ pub enum Suite {
     after_help = "Example:\n  amva bench engines --images ../shared/faces/lfw-dev/aligned112 --n 256"
 )]
 pub struct EnginesArgs {
-    /// Faces to embed (default: generated test patterns).
-    #[arg(long)]
+    /// Face images to embed (default: generated test patterns).
+    #[arg(long, value_name = "DIR|LIST")]
     pub images: Option<PathBuf>,
-    /// Images per measurement.
+    /// Number of faces per measurement.
     #[arg(long, default_value_t = 256)]
     pub n: usize,
     /// Repetitions (the median is reported).
@@ -80,20 +80,62 @@ fn engines(a: EnginesArgs, machine: &Machine, ui: &Ui) -> Result<()> {
             })?;
             let rate = a.n as f64 / secs;
             println!("{:<6} batch {batch:>2}: {rate:8.1} embeddings/s ({} images, {threads} threads, median of {})", kind.to_string(), a.n, a.rounds);
-            rows.push((kind.to_string(), batch, rate));
+            rows.push(EngineRate {
+                engine: kind.to_string(),
+                batch,
+                per_second: rate,
+            });
         }
     }
-    let rate = |k: &str, b: usize| rows.iter().find(|r| r.0 == k && r.1 == b).map(|r| r.2);
-    let mut json = serde_json::json!({"command": "bench engines", "model": a.model.model, "cpu": machine.cpu, "idle": machine.idle, "threads": threads, "images": a.n, "results": rows.iter().map(|r| serde_json::json!({"engine": r.0, "batch": r.1, "per_second": r.2})).collect::<Vec<_>>()});
-    for b in [1, 32] {
-        if let (Some(o), Some(t)) = (rate("ort", b), rate("tract", b)) {
+    let rate = |k: &str, b: usize| {
+        rows.iter()
+            .find(|r| r.engine == k && r.batch == b)
+            .map(|r| r.per_second)
+    };
+    let ratio = |b: usize| match (rate("ort", b), rate("tract", b)) {
+        (Some(o), Some(t)) => {
             println!("ratio ort/tract at batch {b}: {:.2}x", o / t);
-            json[format!("ratio_ort_tract_batch{b}")] = serde_json::json!(o / t);
+            Some(o / t)
         }
-    }
+        _ => None,
+    };
+    let (ratio_ort_tract_batch1, ratio_ort_tract_batch32) = (ratio(1), ratio(32));
     if let (Some(b1), Some(b32)) = (rate("tract", 1), rate("tract", 32)) {
         println!("ratio tract batch 32/batch 1: {:.2}x", b32 / b1);
     }
-    ui.summary("bench engines done", json);
+    let brief = EnginesBrief {
+        model: a.model.model.as_deref(),
+        cpu: &machine.cpu,
+        idle: machine.idle,
+        threads,
+        images: a.n,
+        results: &rows,
+        ratio_ort_tract_batch1,
+        ratio_ort_tract_batch32,
+    };
+    ui.summary("bench engines done", Tagged::new("bench engines", &brief));
     Ok(())
+}
+
+/// The summary of `amva bench engines --json`.
+#[derive(serde::Serialize)]
+struct EnginesBrief<'a> {
+    model: Option<&'a std::path::Path>,
+    cpu: &'a str,
+    idle: Option<f64>,
+    threads: usize,
+    images: usize,
+    results: &'a [EngineRate],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ratio_ort_tract_batch1: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ratio_ort_tract_batch32: Option<f64>,
+}
+
+/// Embeddings/s of one engine at one batch size.
+#[derive(serde::Serialize)]
+struct EngineRate {
+    engine: String,
+    batch: usize,
+    per_second: f64,
 }

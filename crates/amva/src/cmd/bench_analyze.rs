@@ -5,7 +5,7 @@
 //! `--sizes 10000,100000` runs each size in a fresh process (peak RSS is per process)
 //! and prints the ratios against the smallest.
 
-use crate::common::Ui;
+use crate::common::{Tagged, Ui};
 use amva_analysis::AnalyzeOptions;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
@@ -22,10 +22,10 @@ pub struct Args {
     #[arg(long, value_delimiter = ',', value_name = "N,N,...")]
     pub sizes: Vec<usize>,
     /// Memory budget for the median/MAD columns, MiB.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_name = "MIB")]
     pub memory: usize,
     /// Quality bins besides top/bottom 10% (0: none).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_name = "B")]
     pub bins: usize,
     /// Permutations of the outside-AM-V test.
     #[arg(long, default_value_t = 1000)]
@@ -304,7 +304,13 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     }
     ui.summary(
         "bench analyze done",
-        serde_json::json!({"command": "bench analyze", "runs": results}),
+        Tagged::new("bench analyze", &Runs { runs: &results }),
     );
     Ok(())
+}
+
+/// The summary of a size sweep (`amva bench analyze --sizes ... --json`).
+#[derive(serde::Serialize)]
+struct Runs<'a> {
+    runs: &'a [Record],
 }

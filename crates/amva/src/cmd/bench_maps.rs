@@ -3,7 +3,7 @@
 //! the same run, with the ratio. Images are decoded before timing.
 
 use super::bench_util::median_secs;
-use crate::common::Ui;
+use crate::common::{Tagged, Ui};
 use amva_maps::{CamRunner, MapParams, Method};
 use amva_model::{EngineKind, FrModel};
 use anyhow::{Context, Result};
@@ -15,19 +15,19 @@ const TIMED: &str = "scorecam,ablation,eigencam,activation";
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Example:
   amva bench maps --images ../shared/faces/lfw-dev/aligned112
-  amva bench maps --images faces/ --n-scorecam 8 --peer-python /work/venvs/peer/bin/python
+  amva bench maps --images faces/ --n-scorecam 8 --peer-python .venv-peer/bin/python
 
 The peer runs when its Python (with torch, onnx2torch, grad-cam; see
-benches/peers/requirements.txt) is found: --peer-python, $AMVA_PEER_PYTHON, or
-/work/venvs/peer/bin/python. Run on a quiet machine: other load skews the ratio.")]
+benches/peers/requirements.txt) is given: --peer-python, else $AMVA_PEER_PYTHON; without
+either it is skipped. Run on a quiet machine: other load skews the ratio.")]
 pub struct Args {
-    /// Aligned faces (the same ones go to amva and the peer: evenly spread over the sorted list).
-    #[arg(long)]
+    /// Aligned face images (the same ones go to amva and the peer: evenly spread over the sorted list).
+    #[arg(long, value_name = "DIR|LIST")]
     pub images: PathBuf,
-    /// Faces for the Score-CAM measurements (amva and peer).
+    /// Number of faces for the Score-CAM measurements (amva and peer).
     #[arg(long, default_value_t = 4)]
     pub n_scorecam: usize,
-    /// Faces for the single-pass and ablation measurements.
+    /// Number of faces for the single-pass and ablation measurements.
     #[arg(long, default_value_t = 128)]
     pub n: usize,
     /// Repetitions of the fast methods (the median is reported).
@@ -37,14 +37,14 @@ pub struct Args {
     /// compared: single runs of either vary by up to 1.8x on a shared VM).
     #[arg(long, default_value_t = 3, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub scorecam_rounds: usize,
-    /// Methods to time.
-    #[arg(long, value_delimiter = ',', default_value = TIMED)]
+    /// Map methods to time.
+    #[arg(long, value_delimiter = ',', default_value = TIMED, value_name = "METHOD,...")]
     pub methods: Vec<Method>,
     /// Score-CAM masked images per model call (default: 4 with ONNX Runtime, 1 with tract).
     #[arg(long)]
     pub scorecam_batch: Option<usize>,
-    /// Python of the peer's venv.
-    #[arg(long)]
+    /// Python of the peer's virtual environment (default: $AMVA_PEER_PYTHON; neither: no peer).
+    #[arg(long, value_name = "PYTHON")]
     pub peer_python: Option<PathBuf>,
     /// Skip the peer.
     #[arg(long)]
@@ -73,11 +73,12 @@ fn faces(dir: &Path, n: usize) -> Result<Vec<amva_io::images::ImageItem>> {
         .collect())
 }
 
+/// The peer's Python: `--peer-python`, else `$AMVA_PEER_PYTHON`; no guess at a path
+/// (a default would be one machine's folder).
 fn peer_python(a: &Args) -> Option<PathBuf> {
     a.peer_python
         .clone()
         .or_else(|| std::env::var_os("AMVA_PEER_PYTHON").map(PathBuf::from))
-        .or_else(|| Some(PathBuf::from("/work/venvs/peer/bin/python")))
         .filter(|p| p.is_file())
 }
 
@@ -93,6 +94,32 @@ fn peer_script() -> Option<PathBuf> {
     .find(|p| p.is_file())
 }
 
+/// The summary of `amva bench maps --json`.
+#[derive(serde::Serialize)]
+struct MapsBrief<'a> {
+    model: Option<&'a Path>,
+    cpu: &'a str,
+    idle: Option<f64>,
+    threads: usize,
+    results: Vec<MethodRate>,
+    /// The peer's own JSON line, as it printed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peer: Option<serde_json::Value>,
+    /// amva's best Score-CAM rate over the peer's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ratio_scorecam_vs_peer: Option<f64>,
+}
+
+/// Images/s of one map method on one engine.
+#[derive(serde::Serialize)]
+struct MethodRate {
+    method: Method,
+    engine: String,
+    batch: usize,
+    images: usize,
+    images_per_second: f64,
+}
+
 pub fn run(a: Args, machine: &super::bench_util::Machine, ui: &Ui) -> Result<()> {
     let mut kinds = vec![EngineKind::Tract];
     if amva_model::engine::ort_available() {
@@ -101,118 +128,176 @@ pub fn run(a: Args, machine: &super::bench_util::Machine, ui: &Ui) -> Result<()>
         ui.note("ONNX Runtime not installed (`amva engine install`): measuring tract only");
     }
     let threads = rayon::current_num_threads();
-    let mut rows: Vec<serde_json::Value> = Vec::new();
-    let mut best_scorecam: Option<(String, f64)> = None;
+    let mut results = Vec::new();
     for kind in &kinds {
-        let (path, spec) = a.model.path_and_spec(*kind)?;
-        let model = FrModel::load(&path, spec, *kind)?;
-        for &method in &a.methods {
-            let n = if method == Method::ScoreCam {
-                a.n_scorecam
-            } else {
-                a.n
-            };
-            let items = faces(&a.images, n)?;
-            let batch = amva_model::preprocess::load_batch(&items, &model.spec.preprocess, true);
-            anyhow::ensure!(
-                batch.failed.is_empty(),
-                "unreadable images: {:?}",
-                batch.failed
-            );
-            let n = batch.ok.len();
-            let batch_size = match (method, a.scorecam_batch) {
-                (Method::ScoreCam, Some(b)) => b,
-                _ => MapParams::default_batch(method, model.engine()),
-            };
-            let params = MapParams {
-                batch: batch_size,
-                ..MapParams::new(method)
-            };
-            let runner = CamRunner::new(&model, params.clone())?;
-            // Warm-up: builds the engine's plans for the batch sizes used.
-            runner.maps(&batch.input[..model.input_len()], 1, &|_| {})?;
-            let rounds = if method == Method::ScoreCam {
-                a.scorecam_rounds
-            } else {
-                a.rounds
-            };
-            let pb = ui.progress((n * rounds) as u64, &method.to_string());
-            let secs = median_secs(rounds, || {
-                runner.maps(&batch.input, n, &|k| pb.inc(k as u64))?;
-                Ok(())
-            })?;
-            pb.finish_and_clear();
-            let rate = n as f64 / secs;
-            println!(
-                "{:<10} {:<5} batch {:>2}: {rate:9.2} images/s ({:.3} s/image; {n} faces, {threads} threads{})",
-                method.to_string(),
-                kind.to_string(),
-                params.batch,
-                secs / n as f64,
-                median_note(rounds)
-            );
-            rows.push(serde_json::json!({"method": method, "engine": kind.to_string(), "batch": params.batch, "images": n, "images_per_second": rate}));
-            if method == Method::ScoreCam && best_scorecam.as_ref().is_none_or(|b| rate > b.1) {
-                best_scorecam = Some((kind.to_string(), rate));
-            }
-        }
+        results.extend(measure(&a, *kind, threads, ui)?);
     }
-    let mut json = serde_json::json!({"command": "bench maps", "model": a.model.model, "cpu": machine.cpu, "idle": machine.idle, "threads": threads, "results": rows});
+    let mut brief = MapsBrief {
+        model: a.model.model.as_deref(),
+        cpu: &machine.cpu,
+        idle: machine.idle,
+        threads,
+        results,
+        peer: None,
+        ratio_scorecam_vs_peer: None,
+    };
     if a.model.model.is_some() && !a.no_peer {
         ui.note("no peer for --model: the pytorch-grad-cam peer runs the default model");
     }
     if a.methods.contains(&Method::ScoreCam) && !a.no_peer && a.model.model.is_none() {
-        match (peer_python(&a), peer_script()) {
-            (Some(py), Some(script)) => {
-                ui.note(&format!("running the pytorch-grad-cam peer ({} {})", py.display(), script.display()));
-                let mut peer = std::process::Command::new(&py);
-                if machine.busy() && std::env::var_os("OMP_WAIT_POLICY").is_none() {
-                    // Spinning OpenMP threads collapse (10-30x) when other processes hold
-                    // the cores; sleeping waits keep the peer's figure meaningful. Printed
-                    // beside the results: it changes the peer's setup.
-                    println!("peer environment: OMP_WAIT_POLICY=PASSIVE (the cores were busy)");
-                    peer.env("OMP_WAIT_POLICY", "PASSIVE");
-                }
-                let out = peer
-                    .arg(&script)
-                    .args(["bench", "--images"])
-                    .arg(&a.images)
-                    .args(["--n", &a.n_scorecam.to_string()])
-                    .args(["--rounds", &a.scorecam_rounds.to_string(), "--model"])
-                    .arg(amva_fetch::models::ensure(amva_io::models::FR_FEATURE)?)
-                    .output()
-                    .with_context(|| format!("running {}", py.display()))?;
-                let stdout = String::from_utf8_lossy(&out.stdout);
-                // The peer's last JSON line, kept whole in the output; its rate read typed.
-                #[derive(serde::Deserialize)]
-                struct PeerRate {
-                    seconds_per_image: f64,
-                }
-                let parsed: Option<serde_json::Value> = stdout.lines().rev().find_map(|l| serde_json::from_str(l).ok());
-                let rate = parsed.clone().and_then(|v| serde_json::from_value::<PeerRate>(v).ok());
-                match rate.map(|r| r.seconds_per_image) {
-                    Some(s) if out.status.success() => {
-                        let rate = 1.0 / s;
-                        println!("peer (pytorch-grad-cam ScoreCAM, batch 8, torch 2 threads): {rate:9.2} images/s ({s:.3} s/image; {} faces{})", a.n_scorecam,
-                            median_note(a.scorecam_rounds));
-                        json["peer"] = parsed.clone().unwrap_or_default();
-                        if let Some((engine, best)) = &best_scorecam {
-                            let ratio = best / rate;
-                            println!("ratio amva Score-CAM ({engine}) / peer: {ratio:.2}x (goal >= 1.5x)");
-                            json["ratio_scorecam_vs_peer"] = serde_json::json!(ratio);
-                        }
-                    }
-                    _ => ui.note(&format!(
-                        "the peer failed (exit {:?}); skipped: {}",
-                        out.status.code(),
-                        String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("")
-                    )),
-                }
+        if let Some((peer, rate)) = run_peer(&a, machine, ui)? {
+            brief.peer = Some(peer);
+            let best = brief
+                .results
+                .iter()
+                .filter(|r| r.method == Method::ScoreCam)
+                .max_by(|x, y| x.images_per_second.total_cmp(&y.images_per_second));
+            if let Some(best) = best {
+                let ratio = best.images_per_second / rate;
+                println!(
+                    "ratio amva Score-CAM ({}) / peer: {ratio:.2}x (goal >= 1.5x)",
+                    best.engine
+                );
+                brief.ratio_scorecam_vs_peer = Some(ratio);
             }
-            (None, _) => ui.note("peer skipped: no Python with the peer's packages (set --peer-python or AMVA_PEER_PYTHON; see benches/peers/requirements.txt)"),
-            (_, None) => ui.note("peer skipped: benches/peers/scorecam_peer.py not found (run from the repository)"),
         }
     }
-    ui.summary("bench maps done", json);
+    ui.summary("bench maps done", Tagged::new("bench maps", &brief));
     Ok(())
+}
+
+/// Images/s of each method of `--methods` on engine `kind`, printed as measured.
+fn measure(a: &Args, kind: EngineKind, threads: usize, ui: &Ui) -> Result<Vec<MethodRate>> {
+    let (path, spec) = a.model.path_and_spec(kind)?;
+    let model = FrModel::load(&path, spec, kind)?;
+    let mut rows = Vec::new();
+    for &method in &a.methods {
+        let (n, rounds) = if method == Method::ScoreCam {
+            (a.n_scorecam, a.scorecam_rounds)
+        } else {
+            (a.n, a.rounds)
+        };
+        let items = faces(&a.images, n)?;
+        let batch = amva_model::preprocess::load_batch(&items, &model.spec.preprocess, true);
+        anyhow::ensure!(
+            batch.failed.is_empty(),
+            "unreadable images: {:?}",
+            batch.failed
+        );
+        let n = batch.ok.len();
+        let batch_size = match (method, a.scorecam_batch) {
+            (Method::ScoreCam, Some(b)) => b,
+            _ => MapParams::default_batch(method, model.engine()),
+        };
+        let params = MapParams {
+            batch: batch_size,
+            ..MapParams::new(method)
+        };
+        let runner = CamRunner::new(&model, params.clone())?;
+        // Warm-up: builds the engine's plans for the batch sizes used.
+        runner.maps(&batch.input[..model.input_len()], 1, &|_| {})?;
+        let pb = ui.progress((n * rounds) as u64, &method.to_string());
+        let secs = median_secs(rounds, || {
+            runner.maps(&batch.input, n, &|k| pb.inc(k as u64))?;
+            Ok(())
+        })?;
+        pb.finish_and_clear();
+        let rate = n as f64 / secs;
+        println!(
+            "{:<10} {:<5} batch {:>2}: {rate:9.2} images/s ({:.3} s/image; {n} faces, {threads} threads{})",
+            method.to_string(),
+            kind.to_string(),
+            params.batch,
+            secs / n as f64,
+            median_note(rounds)
+        );
+        rows.push(MethodRate {
+            method,
+            engine: kind.to_string(),
+            batch: params.batch,
+            images: n,
+            images_per_second: rate,
+        });
+    }
+    Ok(rows)
+}
+
+/// Runs the pytorch-grad-cam peer on the Score-CAM faces: its JSON line and its rate
+/// (images/s), or None when it cannot run (with a note saying why).
+fn run_peer(
+    a: &Args,
+    machine: &super::bench_util::Machine,
+    ui: &Ui,
+) -> Result<Option<(serde_json::Value, f64)>> {
+    let (py, script) = match (peer_python(a), peer_script()) {
+        (Some(py), Some(script)) => (py, script),
+        (None, _) => {
+            ui.note("peer skipped: no Python with the peer's packages (set --peer-python or AMVA_PEER_PYTHON; see benches/peers/requirements.txt)");
+            return Ok(None);
+        }
+        (_, None) => {
+            ui.note(
+                "peer skipped: benches/peers/scorecam_peer.py not found (run from the repository)",
+            );
+            return Ok(None);
+        }
+    };
+    ui.note(&format!(
+        "running the pytorch-grad-cam peer ({} {})",
+        py.display(),
+        script.display()
+    ));
+    let mut peer = std::process::Command::new(&py);
+    if machine.busy() && std::env::var_os("OMP_WAIT_POLICY").is_none() {
+        // Spinning OpenMP threads collapse (10-30x) when other processes hold the cores;
+        // sleeping waits keep the peer's figure meaningful. Printed beside the results:
+        // it changes the peer's setup.
+        println!("peer environment: OMP_WAIT_POLICY=PASSIVE (the cores were busy)");
+        peer.env("OMP_WAIT_POLICY", "PASSIVE");
+    }
+    let out = peer
+        .arg(&script)
+        .args(["bench", "--images"])
+        .arg(&a.images)
+        .args(["--n", &a.n_scorecam.to_string()])
+        .args(["--rounds", &a.scorecam_rounds.to_string(), "--model"])
+        .arg(amva_fetch::models::ensure(amva_io::models::FR_FEATURE)?)
+        .output()
+        .with_context(|| format!("running {}", py.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // The peer's last JSON line, kept whole in the output; its rate read typed.
+    #[derive(serde::Deserialize)]
+    struct PeerRate {
+        seconds_per_image: f64,
+    }
+    let parsed: Option<serde_json::Value> = stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok());
+    let rate = parsed
+        .clone()
+        .and_then(|v| serde_json::from_value::<PeerRate>(v).ok());
+    match (parsed, rate) {
+        (Some(parsed), Some(r)) if out.status.success() => {
+            let s = r.seconds_per_image;
+            let rate = 1.0 / s;
+            println!(
+                "peer (pytorch-grad-cam ScoreCAM, batch 8, torch 2 threads): {rate:9.2} images/s ({s:.3} s/image; {} faces{})",
+                a.n_scorecam,
+                median_note(a.scorecam_rounds)
+            );
+            Ok(Some((parsed, rate)))
+        }
+        _ => {
+            ui.note(&format!(
+                "the peer failed (exit {:?}); skipped: {}",
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+            ));
+            Ok(None)
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! `amva bench quality`: images/s of each built-in FIQA method on all cores.
 
 use crate::cmd::quality::{build_methods, MethodOptions};
-use crate::common::{ModelArgs, Ui};
+use crate::common::{self, ModelArgs, Tagged, Ui};
 use amva_quality::Item;
 use amva_draw::RgbImage;
 use anyhow::Result;
@@ -13,18 +13,18 @@ use std::path::PathBuf;
 
 Images are decoded and resized before timing: the rates are of the methods alone.")]
 pub struct Args {
-    /// Faces to score (default: generated 112x112 test patterns).
-    #[arg(long)]
+    /// Face images to score (default: generated 112x112 test patterns).
+    #[arg(long, value_name = "DIR|LIST")]
     pub images: Option<PathBuf>,
-    /// Images per measurement.
+    /// Number of faces per measurement.
     #[arg(long, default_value_t = 64)]
     pub n: usize,
     /// Repetitions (the median is reported).
     #[arg(long, default_value_t = 3)]
     pub rounds: usize,
-    /// Methods to time.
-    #[arg(long, default_value = "magnitude,serfiq,brisque,pose")]
-    pub methods: String,
+    /// FIQA methods to time.
+    #[arg(long, default_value = common::DEFAULT_FIQA, value_name = "FIQA,...")]
+    pub fiqa: String,
     #[command(flatten)]
     pub model: ModelArgs,
 }
@@ -55,7 +55,7 @@ fn images(a: &Args) -> Result<Vec<(String, RgbImage)>> {
 
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
     anyhow::ensure!(a.n > 0, "--n must be at least 1");
-    let specs = amva_quality::parse_methods(&a.methods)?;
+    let specs = amva_quality::parse_methods(&a.fiqa)?;
     let opts = MethodOptions {
         model: a.model.clone(),
         serfiq_layer: None,
@@ -92,10 +92,33 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             a.n,
             a.rounds
         );
-        rows.push(
-            serde_json::json!({"method": m.name(), "per_second": rate, "params": m.params()}),
-        );
+        rows.push(Rate {
+            method: m.name().to_string(),
+            per_second: rate,
+            params: m.params(),
+        });
     }
-    ui.summary("bench quality done", serde_json::json!({"command": "bench quality", "threads": threads, "images": a.n, "results": rows}));
+    let brief = QualityBrief {
+        threads,
+        images: a.n,
+        results: rows,
+    };
+    ui.summary("bench quality done", Tagged::new("bench quality", &brief));
     Ok(())
+}
+
+/// The summary of `amva bench quality --json`.
+#[derive(serde::Serialize)]
+struct QualityBrief {
+    threads: usize,
+    images: usize,
+    results: Vec<Rate>,
+}
+
+/// One method's rate.
+#[derive(serde::Serialize)]
+struct Rate {
+    method: String,
+    per_second: f64,
+    params: serde_json::Value,
 }

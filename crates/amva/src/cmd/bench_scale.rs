@@ -6,8 +6,8 @@
 //! images on k nodes of c cores (amva_maps::cost).
 
 use super::bench_util::median_secs;
-use crate::common::Ui;
-use amva_maps::cost::{human_secs, project, Cluster, ShardCost};
+use crate::common::{Tagged, Ui};
+use amva_maps::cost::{human_secs, project, Cluster, Projection, ShardCost};
 use amva_maps::{CamRunner, MapParams, Method};
 use amva_model::{EngineKind, FrModel, ModelSpec};
 use anyhow::{Context, Result};
@@ -22,16 +22,21 @@ use std::time::Instant;
 
 Run it on a node of the cluster the projection is for, and on a quiet machine.")]
 pub struct Args {
-    /// Aligned faces (the listing cost is measured on the whole set).
-    #[arg(long)]
+    /// Aligned face images (the listing cost is measured on the whole set).
+    #[arg(long, value_name = "DIR|LIST")]
     pub images: PathBuf,
-    /// Methods to measure and project.
-    #[arg(long, default_value = "scorecam,ablation", value_delimiter = ',')]
+    /// Map methods to measure and project.
+    #[arg(
+        long,
+        default_value = "scorecam,ablation",
+        value_delimiter = ',',
+        value_name = "METHOD,..."
+    )]
     pub methods: Vec<Method>,
-    /// Faces per task for the Score-CAM rates.
+    /// Number of faces per task for the Score-CAM rates.
     #[arg(long, default_value_t = 2)]
     pub n_scorecam: usize,
-    /// Faces per task for the other methods' rates.
+    /// Number of faces per task for the other methods' rates.
     #[arg(long, default_value_t = 64)]
     pub n: usize,
     /// Repetitions of each timing (the median is used).
@@ -125,10 +130,21 @@ fn measure_and_project(a: &Args, ui: &Ui, tmp: &Path, cpu: &str, cores: usize) -
         }
     }
     let projections = print_projections(a, &rows);
-    let json = serde_json::json!({"command": "bench scale", "cpu": cpu, "cores": cores, "engine": a.engine.to_string(),
-        "measured": rows.iter().map(|(m, c, alone)| serde_json::json!({"method": m, "cost": c, "rate_alone": alone})).collect::<Vec<_>>(),
-        "projections": projections});
-    ui.summary("bench scale done", json);
+    let brief = ScaleBrief {
+        cpu,
+        cores,
+        engine: a.engine.to_string(),
+        measured: rows
+            .iter()
+            .map(|(method, cost, rate_alone)| Measured {
+                method: *method,
+                cost,
+                rate_alone: *rate_alone,
+            })
+            .collect(),
+        projections,
+    };
+    ui.summary("bench scale done", Tagged::new("bench scale", &brief));
     Ok(())
 }
 
@@ -315,7 +331,14 @@ fn fixed_secs(
 fn merge_costs(a: &Args, tmp: &Path) -> Result<(f64, f64, f64)> {
     let list =
         amva_maps::store::sorted_list(amva_io::images::ImageList::open(&a.images)?, &a.images)?;
-    let m = a.merge_images.min(list.len()).max(16);
+    // 8 shards of at least 2 faces each.
+    anyhow::ensure!(
+        list.len() >= 16,
+        "{}: the merge measurement needs at least 16 faces, found {}",
+        a.images.display(),
+        list.len()
+    );
+    let m = a.merge_images.clamp(16, list.len());
     let all = merge_secs(a, tmp, &list.items[..m], 1)?;
     let split = merge_secs(a, tmp, &list.items[..m], 8)?;
     let few = merge_secs(a, tmp, &list.items[..m / 8], 1)?;
@@ -365,7 +388,7 @@ fn merge_secs(
 }
 
 /// The projection table (markdown) for every image count, method, task size and cluster.
-fn print_projections(a: &Args, rows: &[(Method, ShardCost, f64)]) -> Vec<serde_json::Value> {
+fn print_projections(a: &Args, rows: &[(Method, ShardCost, f64)]) -> Vec<Projected> {
     let mut json = Vec::new();
     println!("\n| images | method | threads/task | cluster | shards | wall time | core-hours |");
     println!("|---|---|---|---|---|---|---|");
@@ -382,9 +405,44 @@ fn print_projections(a: &Args, rows: &[(Method, ShardCost, f64)]) -> Vec<serde_j
                     human_secs(p.wall_secs),
                     p.core_hours
                 );
-                json.push(serde_json::json!({"images": n, "method": method, "threads": cost.threads, "cluster": cl, "projection": p}));
+                json.push(Projected {
+                    images: n,
+                    method: *method,
+                    threads: cost.threads,
+                    cluster: cl,
+                    projection: p,
+                });
             }
         }
     }
     json
+}
+
+/// The summary of `amva bench scale --json`.
+#[derive(serde::Serialize)]
+struct ScaleBrief<'a> {
+    cpu: &'a str,
+    cores: usize,
+    engine: String,
+    measured: Vec<Measured<'a>>,
+    projections: Vec<Projected>,
+}
+
+/// A method's measured cost at one task size.
+#[derive(serde::Serialize)]
+struct Measured<'a> {
+    method: Method,
+    cost: &'a ShardCost,
+    /// Images/s of one task on an otherwise idle machine.
+    rate_alone: f64,
+}
+
+/// One row of the projection table.
+#[derive(serde::Serialize)]
+struct Projected {
+    images: u64,
+    method: Method,
+    threads: usize,
+    cluster: Cluster,
+    projection: Projection,
 }

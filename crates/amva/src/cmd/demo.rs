@@ -7,7 +7,7 @@
 //! command lines to `commands.txt`, so every step can be rerun or changed by hand. Each
 //! step is skipped when its output is complete, so an interrupted demo continues.
 
-use crate::common::{input, Ui};
+use crate::common::{self, input, Tagged, Ui};
 use amva_report::{Item, ReportSection};
 use amva_analysis::summary::{GroupSummary, Summary};
 use amva_draw::{Cell, Table};
@@ -15,13 +15,14 @@ use amva_samples::degrade::{DegradationKind, LEVELS};
 use amva_samples::spectrum::{self, Correlations, SpectrumItem};
 use anyhow::{Context, Result};
 use clap::Parser;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   amva demo                                   # sample photos from PyPI packages, default model
   amva demo --out lfw-report --images ../shared/faces/lfw-dev/aligned112
-  amva demo --method scorecam --channels top:64   # the paper's map method, fewer channels
+  amva demo --method scorecam --cam-channels top:64   # the paper's map method, fewer channels
   amva demo --images faces/ --model lightcnn_v4.onnx   # another FR model (lightcnn_v4.toml beside it)
 
 The default map method is Ablation-CAM (cheap and faithful) so the demo finishes in a few
@@ -29,24 +30,24 @@ minutes on 2 cores; the paper's full Score-CAM is `--method scorecam` (about 10 
 image on 2 cores with tract, 3 s with ONNX Runtime).")]
 pub struct Args {
     /// Output folder.
-    #[arg(long, default_value = "amva-demo")]
+    #[arg(long, default_value = "amva-demo", value_name = "DIR")]
     pub out: PathBuf,
     /// Your own images instead of the samples (aligned 112x112 crops are used as they are;
     /// other sizes are detected and aligned first). No degradation spectrum is made.
-    #[arg(long)]
+    #[arg(long, value_name = "DIR|LIST")]
     pub images: Option<PathBuf>,
     /// Map method: ablation (default, fast), scorecam (the paper's), eigencam, activation.
     #[arg(long, default_value = "ablation")]
     pub method: String,
-    /// Score-CAM channels: all or top:N.
-    #[arg(long)]
-    pub channels: Option<String>,
+    /// Score-CAM channels: all, fast or top:N (as `amva maps --cam-channels`).
+    #[arg(long, value_name = "all|fast|top:N")]
+    pub cam_channels: Option<String>,
     /// Inference engine: auto, tract, ort.
     #[arg(long, default_value = "auto")]
     pub engine: String,
-    /// FIQA methods to compute.
-    #[arg(long, default_value = "magnitude,serfiq,brisque,pose")]
-    pub qualities: String,
+    /// FIQA methods to compute (as `amva quality --fiqa`).
+    #[arg(long, default_value = common::DEFAULT_FIQA, value_name = "FIQA,...")]
+    pub fiqa: String,
     /// Seed of every random choice (noise, SER-FIQ dropout, permutations).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -60,12 +61,12 @@ pub struct Args {
     pub model_config: Option<PathBuf>,
 }
 
-/// The flags that pass --model (and its settings) on to a step; faces are resized to
-/// the model's input.
 /// Images per gallery in the demo's report (4 FIQA methods: 4 x 8 best and worst and
 /// 6 pairs of disagreements keep report.html readable).
 const DEMO_GALLERY: usize = 4;
 
+/// The flags that pass --model (and its settings) on to a step; faces are resized to
+/// the model's input.
 fn model_flags(a: &Args) -> Vec<String> {
     let mut v = Vec::new();
     if let Some(m) = &a.model {
@@ -158,7 +159,6 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     inputs.extend(a.model_config.iter().map(|p| input("--model-config", p)));
     let _lock = amva_io::outputs::claim_dir(&out, &inputs, "demo")?;
     let mut log = Vec::new();
-    let engine = a.engine.clone();
 
     // 1. Photos (and models, fetched on first use by the steps themselves).
     let (photos, synthetic) = match &a.images {
@@ -167,24 +167,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     };
 
     // 2. Aligned faces.
-    let aligned = if already_aligned(&photos)? {
-        photos.clone()
-    } else {
-        let dir = out.join("aligned");
-        if !dir.join("faces.csv").is_file() {
-            let argv = vec![
-                "--images".into(),
-                s(&photos),
-                "--out".into(),
-                s(&dir),
-                "--all-faces".into(),
-                "--engine".into(),
-                engine.clone(),
-            ];
-            step("align", &argv, &mut log, ui, super::align::run)?;
-        }
-        dir
-    };
+    let aligned = aligned_faces(&a, &photos, &mut log, ui)?;
 
     // 3. The quality spectrum (sample mode).
     let (images, spectrum) = if synthetic {
@@ -201,39 +184,12 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
 
     // 4. Maps (resumable on its own).
     let maps = out.join("maps");
-    let mut argv = vec![
-        "--images".into(),
-        s(&images),
-        "--out".into(),
-        s(&maps),
-        "--method".into(),
-        a.method.clone(),
-        "--engine".into(),
-        engine.clone(),
-    ];
-    if let Some(c) = &a.channels {
-        argv.extend(["--channels".into(), c.clone()]);
-    }
-    argv.extend(model_flags(&a));
-    step("maps", &argv, &mut log, ui, super::maps::run)?;
+    maps_step(&a, &images, &maps, &mut log, ui)?;
 
     // 5. Qualities.
     let scores = out.join("scores.csv");
     if !scores.is_file() {
-        let mut argv = vec![
-            "--images".into(),
-            s(&images),
-            "--out".into(),
-            s(&scores),
-            "--methods".into(),
-            a.qualities.clone(),
-            "--engine".into(),
-            engine.clone(),
-            "--seed".into(),
-            a.seed.to_string(),
-        ];
-        argv.extend(model_flags(&a));
-        step("quality", &argv, &mut log, ui, super::quality::run)?;
+        quality_step(&a, &images, &scores, &mut log, ui)?;
     }
 
     // 6. Degradation ground truth: rank correlation of each FIQA score with the level.
@@ -265,12 +221,92 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     for line in five_lines(&summary, correlations.as_ref()) {
         println!("  {line}");
     }
+    let brief = DemoBrief {
+        seconds: secs,
+        report: &report,
+        out: &out,
+        correlations: correlations.as_ref().map(Correlations::by_kind),
+    };
     ui.summary(
         &format!("demo finished in {secs:.0} s -> {}", report.display()),
-        serde_json::json!({"command": "demo", "seconds": secs, "report": report, "out": out,
-            "correlations": correlations.as_ref().map(correlations_json)}),
+        Tagged::new("demo", &brief),
     );
     Ok(())
+}
+
+/// The summary of `amva demo --json`.
+#[derive(serde::Serialize)]
+struct DemoBrief<'a> {
+    seconds: f64,
+    report: &'a Path,
+    out: &'a Path,
+    /// FIQA method -> degradation kind -> Spearman of quality vs level (sample mode).
+    correlations: Option<BTreeMap<&'a str, BTreeMap<&'static str, f64>>>,
+}
+
+/// The faces to work on: `photos` when they are aligned crops already, else those
+/// `amva align` makes of them in `<out>/aligned` (kept from an earlier run).
+fn aligned_faces(a: &Args, photos: &Path, log: &mut Vec<String>, ui: &Ui) -> Result<PathBuf> {
+    if already_aligned(photos)? {
+        return Ok(photos.to_path_buf());
+    }
+    let dir = a.out.join("aligned");
+    if !dir.join("faces.csv").is_file() {
+        let argv = vec![
+            "--images".into(),
+            s(photos),
+            "--out".into(),
+            s(&dir),
+            "--all-faces".into(),
+            "--engine".into(),
+            a.engine.clone(),
+        ];
+        step("align", &argv, log, ui, super::align::run)?;
+    }
+    Ok(dir)
+}
+
+/// `amva maps` of `images` into `maps` (it continues an interrupted run itself).
+fn maps_step(a: &Args, images: &Path, maps: &Path, log: &mut Vec<String>, ui: &Ui) -> Result<()> {
+    let mut argv = vec![
+        "--images".into(),
+        s(images),
+        "--out".into(),
+        s(maps),
+        "--method".into(),
+        a.method.clone(),
+        "--engine".into(),
+        a.engine.clone(),
+    ];
+    if let Some(c) = &a.cam_channels {
+        argv.extend(["--cam-channels".into(), c.clone()]);
+    }
+    argv.extend(model_flags(a));
+    step("maps", &argv, log, ui, super::maps::run)
+}
+
+/// `amva quality` of `images` into `scores`.
+fn quality_step(
+    a: &Args,
+    images: &Path,
+    scores: &Path,
+    log: &mut Vec<String>,
+    ui: &Ui,
+) -> Result<()> {
+    let mut argv = vec![
+        "--images".into(),
+        s(images),
+        "--out".into(),
+        s(scores),
+        "--fiqa".into(),
+        a.fiqa.clone(),
+        "--engine".into(),
+        a.engine.clone(),
+        "--seed".into(),
+        a.seed.to_string(),
+    ];
+    argv.extend(model_flags(a));
+    step("quality", &argv, log, ui, super::quality::run)
 }
 
 /// The flags of the demo's `amva analyze` (maps, scores, out); with the sample
@@ -302,21 +338,6 @@ fn analysis_argv(
         argv.extend(model_flags(a));
     }
     Ok(argv)
-}
-
-/// Correlations as JSON: method -> degradation kind -> Spearman.
-fn correlations_json(c: &Correlations) -> serde_json::Value {
-    c.0.iter()
-        .map(|(m, row)| {
-            let kinds: serde_json::Map<String, serde_json::Value> = DegradationKind::ALL
-                .iter()
-                .zip(row)
-                .map(|(k, c)| (k.name().to_string(), serde_json::json!(c.rho)))
-                .collect();
-            (m.clone(), serde_json::Value::Object(kinds))
-        })
-        .collect::<serde_json::Map<_, _>>()
-        .into()
 }
 
 /// Per FIQA method and degradation kind: Spearman of the quality (direction-corrected so

@@ -25,13 +25,13 @@ pub struct Args {
     #[command(flatten)]
     pub input: PairInputs,
     /// Quality scores from `amva quality` (or any image,score CSV).
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub scores: PathBuf,
-    /// Only these methods (comma-separated; default: all in the scores).
-    #[arg(long)]
-    pub methods: Option<String>,
+    /// Only these FIQA methods (comma-separated; default: all in the scores).
+    #[arg(long, value_name = "FIQA,...")]
+    pub fiqa: Option<String>,
     /// Output folder.
-    #[arg(long)]
+    #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Target FMR of the fixed decision threshold.
     #[arg(long, default_value_t = 1e-3)]
@@ -57,7 +57,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     inputs.push(crate::common::input("--scores", &a.scores));
     let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "edc")?;
     let model = a.input.model(ui)?;
-    let methods: Vec<String> = match &a.methods {
+    let methods: Vec<String> = match &a.fiqa {
         Some(m) => m
             .split(',')
             .map(|s| s.trim().to_string())

@@ -1,10 +1,11 @@
 //! `amva embed`: embeddings of a set of images.
 
-use crate::common::{self, ImageArgs, ModelArgs, Ui};
+use crate::common::{self, ImageArgs, ModelArgs, Tagged, Ui};
 use amva_model::embed::{EmbedOptions, Problems};
 use amva_model::embeddings::{EmbeddingsMeta, Writer, KIND};
+use amva_model::EngineChoice;
 use anyhow::Result;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
@@ -19,11 +20,11 @@ pub struct Args {
     #[command(flatten)]
     pub images: ImageArgs,
     /// Output folder.
-    #[arg(long)]
+    #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Images per inference batch (0: the calibrated best under --engine auto; else tract 1, ONNX Runtime 8).
+    /// Images per model call (0: the calibrated best under --engine auto; else tract 1, ONNX Runtime 8).
     #[arg(long, default_value_t = 0)]
     pub batch: usize,
 }
@@ -71,14 +72,26 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     };
     common::write_failed(&a.out.join("failed.csv"), &failed)?;
     common::write_warnings(&a.out.join("warnings.csv"), &warnings)?;
+    let (failed, warnings) = (meta.failed, meta.warnings);
+    let engine = meta.engine.clone();
     let ids = writer.finish(meta)?;
     let secs = start.elapsed().as_secs_f64();
+    let brief = EmbedBrief {
+        images: ids.len(),
+        failed,
+        warnings,
+        seconds: secs,
+        engine: &engine,
+        engine_choice: model.engine_choice(),
+        batch: batch_used,
+        out: &a.out,
+    };
     ui.summary(
         &format!(
             "embedded {} images ({} failed, {} with warnings) in {secs:.1} s ({:.1} images/s) with {} -> {}",
-            ids.len(), failed.len(), warnings.len(), ids.len() as f64 / secs, model.engine(), a.out.display()
+            ids.len(), failed, warnings, ids.len() as f64 / secs, model.engine(), a.out.display()
         ),
-        serde_json::json!({"command": "embed", "images": ids.len(), "failed": failed.len(), "warnings": warnings.len(), "seconds": secs, "engine": model.engine().to_string(), "engine_choice": model.engine_choice(), "batch": batch_used, "out": a.out}),
+        Tagged::new("embed", &brief),
     );
     anyhow::ensure!(
         !ids.is_empty(),
@@ -86,4 +99,18 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         a.out.join("failed.csv").display()
     );
     Ok(())
+}
+
+/// The summary of `amva embed --json`.
+#[derive(serde::Serialize)]
+struct EmbedBrief<'a> {
+    images: usize,
+    failed: usize,
+    warnings: usize,
+    seconds: f64,
+    engine: &'a str,
+    engine_choice: &'a EngineChoice,
+    /// Images per model call.
+    batch: usize,
+    out: &'a Path,
 }

@@ -1,7 +1,8 @@
 //! `amva engine install|status|calibrate`.
 
-use crate::common::{ModelArgs, Ui};
+use crate::common::{ModelArgs, Tagged, Ui};
 use amva_model::calibrate::Calibration;
+use amva_model::engine::EngineStatus;
 use anyhow::{Context, Result};
 
 #[derive(clap::Subcommand, Debug)]
@@ -9,12 +10,12 @@ pub enum EngineCmd {
     /// Downloads the official onnxruntime CPU wheel from PyPI, checks the SHA-256 PyPI
     /// publishes for it, and puts its shared library into amva's cache.
     #[command(
-        after_help = "Example:\n  amva engine install\n  amva engine install --version 1.30.0"
+        after_help = "Example:\n  amva engine install\n  amva engine install --ort-version 1.30.0"
     )]
     Install {
         /// onnxruntime version on PyPI.
-        #[arg(long, default_value = amva_fetch::ort::DEFAULT_VERSION)]
-        version: String,
+        #[arg(long, default_value = amva_fetch::ort::DEFAULT_VERSION, value_name = "VERSION")]
+        ort_version: String,
     },
     /// Says which engines are usable, what the calibration measured for the model and
     /// which configuration `--engine auto` runs it with.
@@ -38,11 +39,15 @@ pub enum EngineCmd {
 
 pub fn run(cmd: EngineCmd, ui: &Ui) -> Result<()> {
     match cmd {
-        EngineCmd::Install { version } => {
-            let path = amva_fetch::ort::install(&version)?;
+        EngineCmd::Install { ort_version } => {
+            let path = amva_fetch::ort::install(&ort_version)?;
+            let brief = Installed {
+                version: &ort_version,
+                library: &path,
+            };
             ui.summary(
-                &format!("installed ONNX Runtime {version}: {}", path.display()),
-                serde_json::json!({"command": "engine install", "version": version, "library": path}),
+                &format!("installed ONNX Runtime {ort_version}: {}", path.display()),
+                Tagged::new("engine install", &brief),
             );
             Ok(())
         }
@@ -55,7 +60,7 @@ pub fn run(cmd: EngineCmd, ui: &Ui) -> Result<()> {
             print_table(&cal, ui);
             ui.summary(
                 &format!("--engine auto runs {} with {}", path.display(), cal.choice),
-                serde_json::json!({"command": "engine calibrate", "calibration": cal}),
+                Tagged::new("engine calibrate", &Calibrated { calibration: &cal }),
             );
             Ok(())
         }
@@ -63,30 +68,27 @@ pub fn run(cmd: EngineCmd, ui: &Ui) -> Result<()> {
 }
 
 fn status(model: &ModelArgs, ui: &Ui) -> Result<()> {
-    let ort = amva_model::engine::ort_available();
-    let lib = amva_model::ort_engine::library_path();
-    let why = amva_model::ort_engine::environment()
-        .err()
-        .map(|e| e.to_string());
+    let path = model.path()?;
+    let st = EngineStatus::of(&path, &model.spec(&path)?)?;
     if !ui.json {
-        println!("cpu:   {}", amva_model::calibrate::cpu_model());
+        println!("cpu:   {}", st.cpu);
         println!(
             "tract: usable ({}, built in, pure Rust)",
             amva_model::calibrate::TRACT_VERSION
         );
-        match (&lib, ort) {
+        match (&st.ort_library, st.ort) {
             (Some(p), true) => println!(
                 "ort:   usable ({}, {})",
-                amva_model::engine::ort_version().unwrap_or_default(),
+                st.ort_version.as_deref().unwrap_or_default(),
                 p.display()
             ),
-            _ => println!("ort:   not usable: {}", why.clone().unwrap_or_default()),
+            _ => println!(
+                "ort:   not usable: {}",
+                st.ort_problem.as_deref().unwrap_or_default()
+            ),
         }
     }
-    let path = model.path()?;
-    let spec = model.spec(&path)?;
-    let cal = amva_model::fr::cached_calibration(&path, &spec)?;
-    let line = match &cal {
+    let line = match &st.calibration {
         Some(c) => {
             print_table(c, ui);
             format!("--engine auto runs {} with {}", path.display(), c.choice)
@@ -96,14 +98,7 @@ fn status(model: &ModelArgs, ui: &Ui) -> Result<()> {
             path.display()
         ),
     };
-    ui.summary(
-        &line,
-        serde_json::json!({
-            "command": "engine status", "cpu": amva_model::calibrate::cpu_model(),
-            "tract": true, "ort": ort, "ort_library": lib, "ort_version": amva_model::engine::ort_version(),
-            "model": path, "calibration": cal, "auto": cal.as_ref().map(|c| c.choice),
-        }),
-    );
+    ui.summary(&line, Tagged::new("engine status", &st));
     Ok(())
 }
 
@@ -126,4 +121,17 @@ fn print_table(cal: &Calibration, ui: &Ui) {
         let mark = if m.config == cal.choice { "*" } else { " " };
         println!("  {mark} {:>8.1} images/s  {}", m.images_per_s, m.config);
     }
+}
+
+/// The summary of `amva engine install --json`.
+#[derive(serde::Serialize)]
+struct Installed<'a> {
+    version: &'a str,
+    library: &'a std::path::Path,
+}
+
+/// The summary of `amva engine calibrate --json`.
+#[derive(serde::Serialize)]
+struct Calibrated<'a> {
+    calibration: &'a Calibration,
 }

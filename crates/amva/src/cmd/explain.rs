@@ -12,7 +12,7 @@ use std::path::PathBuf;
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   amva explain --reference analysis/ --out why/ face1.jpg face2.png
-  amva explain --reference analysis/ --method serfiq --out why/ faces/*.jpg
+  amva explain --reference analysis/ --fiqa serfiq --out why/ faces/*.jpg
 
 For each image: <out>/<image>.png (its map, the deviation |AM - MAM_ref| over the image,
 the z-map (AM - MAM_ref) / max(AM-V_ref, eps)), <image>_map.npy, <image>_deviation.npy,
@@ -33,8 +33,8 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// FIQA method whose high group is the reference (default: the analysis' first, alphabetically).
-    #[arg(long)]
-    pub method: Option<String>,
+    #[arg(long, value_name = "FIQA")]
+    pub fiqa: Option<String>,
     /// ONNX model (default: the model recorded with the reference's maps, else the built-in one).
     #[arg(long, value_name = "ONNX")]
     pub model: Option<PathBuf>,
@@ -61,7 +61,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "explanation")?;
     let run = ExplainRun {
         reference: a.reference.clone(),
-        method: a.method.clone(),
+        method: a.fiqa.clone(),
         images: a.images.clone(),
         model: a.model.clone(),
         engine: a.engine,

@@ -2,14 +2,14 @@
 //! method, per image and as means with 95 % bootstrap intervals, against a seeded
 //! uniform random map that every method must beat.
 
-use super::maps::{CamArgs, MapModelArgs};
-use crate::common::{self, ImageArgs, Ui};
+use super::maps::CamArgs;
+use crate::common::{self, ImageArgs, ModelArgs, Tagged, Ui};
 use amva_maps::store::sorted_list;
-use amva_maps::study::{run_study, Compared, Study, StudyOptions};
+use amva_maps::study::{run_study, Compared, IntervalRecord, StudyInputs, StudyOptions};
 use amva_maps::{CamRunner, MapParams, Method};
-use amva_math::compare::{Interval, DEFAULT_BOOTSTRAP};
+use amva_math::compare::DEFAULT_BOOTSTRAP;
 use anyhow::Result;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What `--methods` compares by default: every map method and the random baseline.
 const COMPARED: &str = "scorecam,ablation,eigencam,activation,random";
@@ -18,7 +18,7 @@ const COMPARED: &str = "scorecam,ablation,eigencam,activation,random";
 #[command(after_help = "Examples:
   amva faithfulness --images faces/ --out faith/
   amva faithfulness --images faces/ --out faith/ --methods ablation,eigencam,activation,random --limit 200
-  amva faithfulness --images faces/ --out faith-sc/ --methods scorecam,random --channels top:64 --limit 50
+  amva faithfulness --images faces/ --out faith-sc/ --methods scorecam,random --cam-channels top:64 --limit 50
   amva faithfulness --images faces/ --out fast/ --methods scorecam,scorecam:fast,random --limit 200
 
 Writes per_image.csv (image,method,deletion,insertion,pearson_vs_reference), summary.csv
@@ -31,12 +31,12 @@ pub struct Args {
     #[command(flatten)]
     pub images: ImageArgs,
     /// Output folder.
-    #[arg(long)]
+    #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Methods to compare, comma-separated: scorecam, ablation, eigencam, activation, random;
-    /// Score-CAM variants name their channels (scorecam:fast, scorecam:top:64). Every map
-    /// is correlated with the first method's (pearson_vs_reference).
-    #[arg(long, value_delimiter = ',', default_value = COMPARED)]
+    /// Map methods to compare, comma-separated: scorecam, ablation, eigencam, activation, and
+    /// random (a uniform random map); Score-CAM variants name their channels (scorecam:fast,
+    /// scorecam:top:64). Every map is correlated with the first method's (pearson_vs_reference).
+    #[arg(long, value_delimiter = ',', default_value = COMPARED, value_name = "METHOD,...")]
     pub methods: Vec<String>,
     /// Steps per curve (each removes or inserts 1/steps of the pixels).
     #[arg(long, default_value_t = 20)]
@@ -48,12 +48,12 @@ pub struct Args {
     #[arg(long)]
     pub limit: Option<usize>,
     /// Bootstrap resamples for the intervals.
-    #[arg(long, default_value_t = DEFAULT_BOOTSTRAP)]
-    pub boot: usize,
+    #[arg(long, default_value_t = DEFAULT_BOOTSTRAP, value_name = "N")]
+    pub bootstrap: usize,
     #[command(flatten)]
     pub cam: CamArgs,
     #[command(flatten)]
-    pub model: MapModelArgs,
+    pub model: ModelArgs,
 }
 
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
@@ -69,7 +69,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     anyhow::ensure!(a.steps >= 1, "--steps must be at least 1");
     let inputs = common::images_and_model(&a.images.images, a.model.model.as_deref());
     let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "faithfulness")?;
-    let (model, model_path) = a.model.load(ui)?;
+    let model = a.model.load(ui)?;
     let runners: Vec<(Compared, Option<CamRunner>)> = which
         .iter()
         .map(|&c| match c {
@@ -85,7 +85,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let opts = StudyOptions {
         steps: a.steps,
         seed: a.seed,
-        boot: a.boot,
+        boot: a.bootstrap,
         resize: a.images.resize,
         batch: a
             .cam
@@ -108,8 +108,14 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     amva_io::atomic::write_atomic(&a.out.join("summary.csv"), &study.summary_csv()?)?;
     // Shape inference of the whole graph: done once, for the record and the printout.
     let macs = model.multiply_adds_per_image().ok();
-    let json = record(&a, &study, &runners, &model, &model_path, &opts, macs);
-    amva_io::atomic::write_json(&a.out.join("faithfulness.json"), &json)?;
+    let inputs = StudyInputs {
+        amva_version: env!("CARGO_PKG_VERSION"),
+        images: &a.images.images,
+        limit: a.limit,
+        multiply_adds: macs,
+    };
+    let record = study.record(&model, &runners, &opts, inputs);
+    amva_io::atomic::write_json_sorted(&a.out.join("faithfulness.json"), &record)?;
     amva_draw::write_png_atomic(a.out.join("curves.png"), &study.figure()?)?;
     if !ui.json && !ui.quiet {
         print!("{}", study.table());
@@ -122,10 +128,28 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         study.failed.len(),
         start.elapsed().as_secs_f64(),
     );
+    let brief = FaithfulnessBrief {
+        images: count,
+        failed,
+        seconds: secs,
+        out: &a.out,
+        methods: study
+            .methods
+            .iter()
+            .map(|m| MethodBrief {
+                method: &m.name,
+                deletion: (&m.deletion).into(),
+                insertion: (&m.insertion).into(),
+            })
+            .collect(),
+    };
     ui.summary(
-        &format!("faithfulness of {} methods on {count} images ({failed} failed) in {secs:.1} s -> {}", which.len(), a.out.display()),
-        serde_json::json!({"command": "faithfulness", "images": count, "failed": failed, "seconds": secs, "out": a.out,
-            "methods": study.methods.iter().map(|m| serde_json::json!({"method": m.name, "deletion": interval(&m.deletion), "insertion": interval(&m.insertion)})).collect::<Vec<_>>()}),
+        &format!(
+            "faithfulness of {} methods on {count} images ({failed} failed) in {secs:.1} s -> {}",
+            which.len(),
+            a.out.display()
+        ),
+        Tagged::new("faithfulness", &brief),
     );
     Ok(())
 }
@@ -150,46 +174,19 @@ fn selected_images(a: &Args) -> Result<Vec<amva_io::images::ImageItem>> {
     })
 }
 
-fn interval(iv: &Interval) -> serde_json::Value {
-    serde_json::json!({"mean": iv.estimate, "lo": iv.lo, "hi": iv.hi, "level": iv.level})
+/// The summary of `amva faithfulness --json`.
+#[derive(serde::Serialize)]
+struct FaithfulnessBrief<'a> {
+    images: usize,
+    failed: usize,
+    seconds: f64,
+    out: &'a Path,
+    methods: Vec<MethodBrief<'a>>,
 }
 
-/// faithfulness.json: every parameter, the seed, and each method's means and curves.
-fn record(
-    a: &Args,
-    study: &Study,
-    runners: &[(Compared, Option<CamRunner>)],
-    model: &amva_model::FrModel,
-    model_path: &std::path::Path,
-    opts: &StudyOptions,
-    macs: Option<u64>,
-) -> serde_json::Value {
-    let cam_params: serde_json::Map<String, serde_json::Value> = runners
-        .iter()
-        .filter_map(|(c, r)| {
-            r.as_ref().map(|r| {
-                (
-                    c.to_string(),
-                    serde_json::to_value(r.params()).unwrap_or_default(),
-                )
-            })
-        })
-        .collect();
-    serde_json::json!({
-        "kind": "faithfulness",
-        "amva_version": env!("CARGO_PKG_VERSION"),
-        "model": model_path, "model_sha256": model.graph.sha256, "engine": model.engine().to_string(),
-        "layer": model.spec.target, "images": a.images.images, "limit": a.limit, "count": study.count(), "failed": study.failed.len(),
-        "steps": a.steps, "seed": a.seed, "bootstrap_resamples": a.boot, "pass_batch": opts.batch,
-        "random_map": "uniform in [0, 1) per pixel, ChaCha8 seeded with seed XOR FNV-1a(image id)",
-        "map_parameters": cam_params,
-        "methods": study.methods.iter().map(|m| (m.name.clone(), serde_json::json!({
-            "deletion": interval(&m.deletion), "insertion": interval(&m.insertion),
-            "mean_deletion_curve": m.deletion_curve, "mean_insertion_curve": m.insertion_curve,
-            "passes_per_image": m.passes,
-            "pearson_vs_reference": m.agreement_summary().map(|(median, p5)| serde_json::json!({"median": median, "p5": p5})),
-        }))).collect::<serde_json::Map<_, _>>(),
-        "reference": study.reference,
-        "model_multiply_adds_per_pass": macs,
-    })
+#[derive(serde::Serialize)]
+struct MethodBrief<'a> {
+    method: &'a str,
+    deletion: IntervalRecord,
+    insertion: IntervalRecord,
 }

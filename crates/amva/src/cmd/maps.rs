@@ -1,52 +1,16 @@
 //! `amva maps`: activation maps of a set of images, written as a map store
 //! (resumable part by part, shardable, mergeable with `amva merge`).
 
-use crate::common::{self, ImageArgs, ModelArgs, ModelFiles, Ui};
+use crate::common::{self, ImageArgs, ModelArgs, Tagged, Ui};
+use amva_io::images::{ImageItem, ImageList};
 use amva_maps::store::{list_digest, sorted_list};
 use amva_maps::{
-    CamRunner, Channels, MapParams, Method, ReadOptions, RunSettings, Score, StoreMeta, StoreWriter,
+    CamRunner, Channels, MapParams, Method, ReadOptions, RunSettings, Score, StoreBrief, StoreMeta,
+    StoreWriter,
 };
 use amva_model::{EngineKind, FrModel};
 use anyhow::{Context, Result};
-use std::path::PathBuf;
-
-/// The model options of the map commands. Like the other commands' model options, except
-/// that `--channels` selects Score-CAM channels here, so the input colour order is
-/// `--channel-order`.
-#[derive(clap::Args, Debug, Clone)]
-pub struct MapModelArgs {
-    #[command(flatten)]
-    pub files: ModelFiles,
-    /// Input colour order, overriding the settings.
-    #[arg(long, value_parser = ["rgb", "bgr"])]
-    pub channel_order: Option<String>,
-    /// Inference engine: auto (the fastest on this machine, measured once and cached), tract, ort.
-    #[arg(long, default_value = "auto")]
-    pub engine: EngineKind,
-}
-
-impl std::ops::Deref for MapModelArgs {
-    type Target = ModelFiles;
-    fn deref(&self) -> &ModelFiles {
-        &self.files
-    }
-}
-
-impl MapModelArgs {
-    pub fn common(&self) -> ModelArgs {
-        ModelArgs {
-            files: self.files.clone(),
-            channels: self.channel_order.clone(),
-            engine: self.engine,
-        }
-    }
-
-    pub fn load(&self, ui: &Ui) -> Result<(FrModel, PathBuf)> {
-        let common = self.common();
-        let path = common.path()?;
-        Ok((common.load(ui)?, path))
-    }
-}
+use std::path::{Path, PathBuf};
 
 /// How maps are computed (shared by `maps`, `faithfulness`, `bench maps`).
 #[derive(clap::Args, Debug, Clone)]
@@ -60,8 +24,8 @@ pub struct CamArgs {
     /// Score-CAM channels: all; fast (a quarter of the model passes: the top (K+1)/4-1 by
     /// variance, 127 of 512; error measured in docs/fast-scorecam.md); or top:N (the N of
     /// highest activation variance).
-    #[arg(long, default_value = "all")]
-    pub channels: Channels,
+    #[arg(long, default_value = "all", value_name = "all|fast|top:N")]
+    pub cam_channels: Channels,
     /// Items per model call for the extra passes (default: 4 with ONNX Runtime, 1 with tract; 64 head runs for ablation).
     #[arg(long)]
     pub batch: Option<usize>,
@@ -74,7 +38,7 @@ impl CamArgs {
             method,
             score: self.score,
             temperature: self.temperature,
-            channels: self.channels,
+            channels: self.cam_channels,
             batch: self
                 .batch
                 .unwrap_or_else(|| MapParams::default_batch(method, model.engine())),
@@ -91,9 +55,9 @@ impl CamArgs {
   # this machine's eighth of the images; join the eight with `amva merge`
   amva maps --images list.csv --out part2/ --shard 2/8
   # pytorch-grad-cam's weighting on the 256 most variable channels
-  amva maps --images faces/ --out maps/ --score softmax --channels top:256
+  amva maps --images faces/ --out maps/ --score softmax --cam-channels top:256
   # Score-CAM at a quarter of the model passes (bounded, measured error)
-  amva maps --images faces/ --out maps-fast/ --channels fast
+  amva maps --images faces/ --out maps-fast/ --cam-channels fast
 
 Writes maps.npy (N x h x w float32: the weighted sum m before ReLU, upsampling and
 min-max, from which every full map is rebuilt exactly), index.csv (row,image,flags),
@@ -104,7 +68,7 @@ pub struct Args {
     #[command(flatten)]
     pub images: ImageArgs,
     /// Output folder (a map store).
-    #[arg(long)]
+    #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Map method: scorecam (ALGORITHMS 1.1), ablation (1.3), eigencam or activation (1.2).
     #[arg(long, default_value = "scorecam")]
@@ -112,7 +76,7 @@ pub struct Args {
     #[command(flatten)]
     pub cam: CamArgs,
     #[command(flatten)]
-    pub model: MapModelArgs,
+    pub model: ModelArgs,
     /// Also write the full-resolution maps (maps_full.npy, N x H x W).
     #[arg(long)]
     pub full: bool,
@@ -128,7 +92,7 @@ pub struct Args {
 }
 
 /// The engine of the run a store in `out` was started with, if any.
-fn started_engine(out: &std::path::Path) -> Option<EngineKind> {
+fn started_engine(out: &Path) -> Option<EngineKind> {
     StoreMeta::read(out).ok()?.settings.engine.parse().ok()
 }
 
@@ -141,14 +105,21 @@ pub fn default_part_size(method: Method) -> usize {
     }
 }
 
-pub fn run(a: Args, ui: &Ui) -> Result<()> {
-    let start = std::time::Instant::now();
-    let inputs = common::images_and_model(&a.images.images, a.model.model.as_deref());
-    let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "maps")?;
+/// The summary of `amva maps --json`.
+#[derive(serde::Serialize)]
+struct MapsBrief<'a> {
+    #[serde(flatten)]
+    store: StoreBrief<'a>,
+    seconds: f64,
+    /// The store was finished before this run: nothing was computed.
+    already_complete: bool,
+}
+
+/// The model, on the engine a store in `--out` was started with when `--engine auto`:
+/// auto's calibrated choice may have changed since, and a store mixes no engines.
+fn load_model(a: &Args, ui: &Ui) -> Result<FrModel> {
     let mut model_args = a.model.clone();
     if model_args.engine == EngineKind::Auto {
-        // A run resumes on the engine it started with: auto's calibrated choice may have
-        // changed since, and a store mixes no engines.
         if let Some(engine) = started_engine(&a.out) {
             ui.note(&format!(
                 "resuming {} on its engine, {engine} (pass --engine to choose another --out)",
@@ -157,38 +128,94 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             model_args.engine = engine;
         }
     }
-    let (model, model_path) = model_args.load(ui)?;
-    let params = a.cam.params(a.method, &model);
-    let runner = CamRunner::new(&model, params.clone())?;
-    let list = amva_io::images::ImageList::open(&a.images.images)?;
-    let list = sorted_list(list, &a.images.images)?;
-    anyhow::ensure!(
-        !list.is_empty(),
-        "{}: no images found",
-        a.images.images.display()
-    );
+    model_args.load(ui)
+}
+
+/// What the store records of this run: `list`'s maps by `runner` of `model`.
+fn run_settings(
+    a: &Args,
+    model: &FrModel,
+    runner: &CamRunner,
+    list: &ImageList,
+    part_size: usize,
+) -> RunSettings {
     let (h, w) = runner.map_shape();
     let (fh, fw) = runner.full_shape();
-    let part_size = a
-        .part_size
-        .unwrap_or_else(|| default_part_size(a.method))
-        .max(1);
-    let settings = RunSettings {
+    RunSettings {
         amva_version: env!("CARGO_PKG_VERSION").into(),
         model_sha256: model.graph.sha256.clone(),
         engine: model.engine().to_string(),
         layer: model.spec.target.clone(),
-        params,
+        params: runner.params().clone(),
         spec: model.spec.clone(),
         image_count: list.len(),
-        images_sha256: list_digest(&list),
+        images_sha256: list_digest(list),
         resize: a.images.resize,
         full: a.full,
         part_size,
         map_shape: [h, w],
         full_shape: [fh, fw],
+    }
+}
+
+/// Computes and appends the parts the store does not hold yet.
+fn write_parts(
+    a: &Args,
+    runner: &CamRunner,
+    parts: &[&[ImageItem]],
+    writer: &mut StoreWriter,
+    todo: usize,
+    ui: &Ui,
+) -> Result<()> {
+    let pb = ui.progress(todo as u64, a.method.to_string().as_str());
+    let read = ReadOptions {
+        resize: a.images.resize,
+        strict: a.images.strict,
+        full: a.full,
     };
-    let meta = StoreMeta::new(&model_path, &a.images.images, settings, a.shard);
+    for (written_now, chunk) in parts.iter().skip(writer.parts_done()).enumerate() {
+        let part = runner
+            .map_part(chunk, read, &|k| pb.inc(k as u64), &|msg| {
+                pb.suspend(|| ui.note(msg))
+            })
+            .with_context(|| {
+                format!(
+                    "computing maps of {} .. {}",
+                    chunk[0].id,
+                    chunk[chunk.len() - 1].id
+                )
+            })?;
+        writer.write_part(&part)?;
+        if a.stop_after_parts == Some(written_now + 1) {
+            pb.finish_and_clear();
+            anyhow::bail!(
+                "stopped after {} parts as asked (--stop-after-parts); rerun without it to resume",
+                written_now + 1
+            );
+        }
+    }
+    pb.finish_and_clear();
+    Ok(())
+}
+
+pub fn run(a: Args, ui: &Ui) -> Result<()> {
+    let start = std::time::Instant::now();
+    let inputs = common::images_and_model(&a.images.images, a.model.model.as_deref());
+    let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "maps")?;
+    let model = load_model(&a, ui)?;
+    let runner = CamRunner::new(&model, a.cam.params(a.method, &model))?;
+    let list = sorted_list(ImageList::open(&a.images.images)?, &a.images.images)?;
+    anyhow::ensure!(
+        !list.is_empty(),
+        "{}: no images found",
+        a.images.images.display()
+    );
+    let part_size = a
+        .part_size
+        .unwrap_or_else(|| default_part_size(a.method))
+        .max(1);
+    let settings = run_settings(&a, &model, &runner, &list, part_size);
+    let meta = StoreMeta::new(&model.graph.path, &a.images.images, settings, a.shard);
     let mut writer = StoreWriter::open(&a.out, meta)?;
     let items = match a.shard {
         Some((i, n)) => list.shard(i, n),
@@ -197,9 +224,18 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let parts: Vec<_> = items.items.chunks(part_size).collect();
     if writer.is_complete() {
         let meta = writer.finish(parts.len())?;
+        let brief = MapsBrief {
+            store: meta.brief(&a.out),
+            seconds: start.elapsed().as_secs_f64(),
+            already_complete: true,
+        };
         ui.summary(
-            &format!("{} already holds the finished maps of {} images; nothing to do", a.out.display(), meta.count),
-            serde_json::json!({"command": "maps", "out": a.out, "images": meta.count, "already_complete": true}),
+            &format!(
+                "{} already holds the finished maps of {} images; nothing to do",
+                a.out.display(),
+                meta.count
+            ),
+            Tagged::new("maps", &brief),
         );
         return Ok(());
     }
@@ -213,33 +249,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         ));
     }
     let todo = items.len() - writer.images_done().min(items.len());
-    let pb = ui.progress(todo as u64, a.method.to_string().as_str());
-    let mut written_now = 0;
-    let read = ReadOptions {
-        resize: a.images.resize,
-        strict: a.images.strict,
-        full: a.full,
-    };
-    for chunk in parts.iter().skip(writer.parts_done()) {
-        let part = runner
-            .map_part(chunk, read, &|k| pb.inc(k as u64), &|msg| {
-                pb.suspend(|| ui.note(msg))
-            })
-            .with_context(|| {
-                format!(
-                    "computing maps of {} .. {}",
-                    chunk[0].id,
-                    chunk[chunk.len() - 1].id
-                )
-            })?;
-        writer.write_part(&part)?;
-        written_now += 1;
-        if a.stop_after_parts == Some(written_now) {
-            pb.finish_and_clear();
-            anyhow::bail!("stopped after {written_now} parts as asked (--stop-after-parts); rerun without it to resume");
-        }
-    }
-    pb.finish_and_clear();
+    write_parts(&a, &runner, &parts, &mut writer, todo, ui)?;
     let meta = writer.finish(parts.len())?;
     let secs = start.elapsed().as_secs_f64();
     let s = &meta.settings;
@@ -255,8 +265,14 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             todo as f64 / secs,
             a.out.display()
         ),
-        serde_json::json!({"command": "maps", "out": a.out, "images": meta.count, "failed": meta.failed, "flat": meta.flat, "warnings": meta.warnings,
-            "method": s.params.method, "engine": s.engine, "seconds": secs, "passes": meta.passes}),
+        Tagged::new(
+            "maps",
+            &MapsBrief {
+                store: meta.brief(&a.out),
+                seconds: secs,
+                already_complete: false,
+            },
+        ),
     );
     if items.is_empty() {
         // More shards than images: this shard's store is empty, and merge joins it.

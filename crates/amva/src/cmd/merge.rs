@@ -1,7 +1,7 @@
 //! `amva merge`: joins the stores of `amva maps --shard i/n` runs into one store, equal
 //! (same rows in the same order, same values, same meta.json) to a single run's.
 
-use crate::common::Ui;
+use crate::common::{Tagged, Ui};
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -19,7 +19,7 @@ pub struct Args {
     #[arg(required = true, value_name = "DIR")]
     pub dirs: Vec<PathBuf>,
     /// Output folder for the merged store.
-    #[arg(long)]
+    #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
 }
 
@@ -42,7 +42,23 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             meta.flat,
             a.out.display()
         ),
-        serde_json::json!({"command": "merge", "shards": a.dirs.len(), "images": meta.count, "failed": meta.failed, "flat": meta.flat, "out": a.out}),
+        Tagged::new(
+            "merge",
+            &MergeBrief {
+                shards: a.dirs.len(),
+                store: meta.brief(&a.out),
+                seconds: secs,
+            },
+        ),
     );
     Ok(())
+}
+
+/// The summary of `amva merge --json`.
+#[derive(serde::Serialize)]
+struct MergeBrief<'a> {
+    shards: usize,
+    #[serde(flatten)]
+    store: amva_maps::StoreBrief<'a>,
+    seconds: f64,
 }

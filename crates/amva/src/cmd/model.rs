@@ -1,9 +1,9 @@
 //! `amva model`: a model's inputs, outputs and activation tensors, and a proposed
 //! settings file. Works with no settings file: that is what it helps to write.
 
-use crate::common::{ModelArgs, Ui};
+use crate::common::{ModelArgs, Tagged, Ui};
 use amva_model::graph::OnnxGraph;
-use amva_model::inspect::{self, Listing, Proposal};
+use amva_model::inspect::{self, Listing, ModelReport, Proposal};
 use amva_model::ModelSpec;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -55,25 +55,24 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             ModelSpec::sidecar_path(&path).display()
         ),
     };
-    ui.summary(
-        &line,
-        serde_json::json!({
-            "model": graph.path,
-            "sha256": graph.sha256,
-            "inputs": listing.inputs,
-            "outputs": listing.outputs,
-            "tensors": listing.tensors.iter().map(|t| serde_json::json!({
-                "name": t.name, "shape": t.shape, "op": t.op, "spatial": t.is_spatial()
-            })).collect::<Vec<_>>(),
-            "proposal": proposal.spec,
-            "proposal_toml": proposal.toml,
-            "preprocessing_from": if proposal.known_model { "built-in preset" } else { "guess" },
-            "notes": proposal.notes,
-            "settings_in_use": current.as_ref().map(|(from, _)| from),
-            "written": written,
-        }),
-    );
+    let brief = ModelBrief {
+        report: ModelReport::new(&graph, &listing, &proposal),
+        settings_in_use: current.as_ref().map(|(from, _)| from.as_str()),
+        written: written.as_deref(),
+    };
+    ui.summary(&line, Tagged::new("model", &brief));
     Ok(())
+}
+
+/// The summary of `amva model --json`.
+#[derive(serde::Serialize)]
+struct ModelBrief<'a> {
+    #[serde(flatten)]
+    report: ModelReport<'a>,
+    /// Where the settings the other commands would use come from (None: nowhere).
+    settings_in_use: Option<&'a str>,
+    /// The settings file written (--write-config).
+    written: Option<&'a Path>,
 }
 
 /// `--layer` and `--embedding` must name activation tensors of the model: otherwise the

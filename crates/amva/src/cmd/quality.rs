@@ -10,9 +10,9 @@ use std::sync::Arc;
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   amva quality --images faces/ --out scores.csv
-  amva quality --images faces/ --methods magnitude,serfiq --seed 7 --out scores.csv
-  amva quality --images list.csv --methods brisque,onnx:models/myfiqa.onnx --out q.csv
-  amva quality --methods typicality --maps maps/ --out typicality.csv
+  amva quality --images faces/ --fiqa magnitude,serfiq --seed 7 --out scores.csv
+  amva quality --images list.csv --fiqa brisque,onnx:models/myfiqa.onnx --out q.csv
+  amva quality --fiqa typicality --maps maps/ --out typicality.csv
 
 Methods: magnitude (L2 norm of the raw embedding), serfiq (SER-FIQ: 100 dropout passes
 of the model's head), brisque (LIVE model, downloaded from PyPI on first use; lower is
@@ -25,7 +25,7 @@ Writes the scores in long format (image,method,score), a sidecar <out stem>.meta
 with each method's direction (higher/lower is better) and parameters, which `amva edc`
 and `amva analyze` read, and <out stem>.failed.csv (image,reason).")]
 pub struct Args {
-    /// A folder (searched recursively) or a CSV/TSV list with a path column.
+    /// The images: a folder (searched recursively) or a CSV/TSV list with a path column.
     #[arg(long, value_name = "DIR|LIST", required_unless_present = "maps")]
     pub images: Option<PathBuf>,
     /// Resize images of the wrong size (otherwise they are listed as failed).
@@ -35,14 +35,14 @@ pub struct Args {
     /// they are used and listed in warnings.csv.
     #[arg(long)]
     pub strict: bool,
-    /// A map store (`amva maps --out`), for `--methods typicality`.
+    /// A map store (`amva maps --out`), for `--fiqa typicality`.
     #[arg(long, value_name = "DIR")]
     pub maps: Option<PathBuf>,
-    /// Comma-separated methods: magnitude, serfiq, brisque, pose, onnx:PATH, typicality.
-    #[arg(long, default_value = "magnitude,serfiq,brisque,pose")]
-    pub methods: String,
+    /// FIQA methods, comma-separated: magnitude, serfiq, brisque, pose, onnx:PATH, typicality.
+    #[arg(long, default_value = common::DEFAULT_FIQA, value_name = "FIQA,...")]
+    pub fiqa: String,
     /// Output CSV (long format: image,method,score).
-    #[arg(long)]
+    #[arg(long, value_name = "CSV")]
     pub out: PathBuf,
     #[command(flatten)]
     pub model: ModelArgs,
@@ -122,14 +122,14 @@ fn claim_outputs(
     );
     for s in specs {
         if let MethodSpec::Onnx(p) = s {
-            inputs.push(common::input("--methods onnx:", p));
+            inputs.push(common::input("--fiqa onnx:", p));
         }
     }
     let files = amva_quality::run::files(&a.out);
     Ok(amva_io::outputs::claim_files(&files.iter().map(|p| p.as_path()).collect::<Vec<_>>(), &inputs)?)
 }
 
-/// `--methods typicality --maps DIR`: a score per map of the store, no images.
+/// `--fiqa typicality --maps DIR`: a score per map of the store, no images.
 fn run_typicality(a: &Args, maps: &Path, ui: &Ui) -> Result<()> {
     let start = std::time::Instant::now();
     let sidecar = amva_quality::scores::sidecar_path(&a.out);
@@ -159,24 +159,24 @@ fn run_typicality(a: &Args, maps: &Path, ui: &Ui) -> Result<()> {
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let start = std::time::Instant::now();
     let typicality = amva_analysis::images::TYPICALITY;
-    let names: Vec<&str> = a.methods.split(',').map(str::trim).collect();
+    let names: Vec<&str> = a.fiqa.split(',').map(str::trim).collect();
     if names.contains(&typicality) {
         anyhow::ensure!(
             names.len() == 1,
-            "--methods {}: typicality reads a map store, not images; run it alone (--methods typicality --maps DIR)",
-            a.methods
+            "--fiqa {}: typicality reads a map store, not images; run it alone (--fiqa typicality --maps DIR)",
+            a.fiqa
         );
         let maps = a
             .maps
             .as_deref()
-            .context("--methods typicality needs --maps DIR (a map store from `amva maps`)")?;
+            .context("--fiqa typicality needs --maps DIR (a map store from `amva maps`)")?;
         return run_typicality(&a, maps, ui);
     }
     let images = a
         .images
         .clone()
         .context("--images is needed for these methods (only typicality reads --maps)")?;
-    let specs = amva_quality::parse_methods(&a.methods)?;
+    let specs = amva_quality::parse_methods(&a.fiqa)?;
     let _lock = claim_outputs(&a, &images, &specs)?;
     let list = amva_io::images::ImageList::open(&images)?;
     anyhow::ensure!(!list.is_empty(), "{}: no images found", images.display());

@@ -16,7 +16,7 @@ pub struct Args {
     #[command(flatten)]
     pub input: PairInputs,
     /// Output folder for scores.csv and summary.json.
-    #[arg(long)]
+    #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }
 
@@ -24,13 +24,13 @@ pub struct Args {
 #[derive(clap::Args, Debug)]
 pub struct PairInputs {
     /// Pairs file: img_a, img_b, label (1 mated, 0 non-mated); CSV or TSV with a header.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub pairs: PathBuf,
     /// Embeddings folder from `amva embed`.
-    #[arg(long, conflicts_with = "images")]
+    #[arg(long, value_name = "DIR", conflicts_with = "images")]
     pub embeddings: Option<PathBuf>,
-    /// Or: image folder (ids as in the pairs file); embeds what the pairs need.
-    #[arg(long)]
+    /// Or: a folder of the images (ids as in the pairs file); embeds what the pairs need.
+    #[arg(long, value_name = "DIR")]
     pub images: Option<PathBuf>,
     /// Resize images of the wrong size (with --images).
     #[arg(long)]
