@@ -286,11 +286,6 @@ pub fn images_and_model<'a>(
     v
 }
 
-/// Writes `warnings.csv` (image,warning): images used although their file is damaged.
-pub fn write_warnings(path: &Path, warnings: &[(String, String)]) -> Result<()> {
-    write_image_notes(path, "warning", warnings)
-}
-
 /// Parses `i/n` (1-based shard index).
 pub fn parse_shard(s: &str) -> std::result::Result<(usize, usize), String> {
     let (i, n) = s
@@ -308,20 +303,4 @@ pub fn parse_shard(s: &str) -> std::result::Result<(usize, usize), String> {
         return Err(format!("'{s}': need 1 <= i <= n"));
     }
     Ok((i, n))
-}
-
-/// Writes `failed.csv` (image,reason).
-pub fn write_failed(path: &Path, failed: &[(String, String)]) -> Result<()> {
-    write_image_notes(path, "reason", failed)
-}
-
-/// A CSV of (image, `what`) rows.
-fn write_image_notes(path: &Path, what: &str, rows: &[(String, String)]) -> Result<()> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["image", what])?;
-    for (id, why) in rows {
-        w.write_record([id, why])?;
-    }
-    amva_io::atomic::write_atomic(path, &w.into_inner()?)?;
-    Ok(())
 }

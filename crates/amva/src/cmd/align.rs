@@ -169,7 +169,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         rows.extend(r.rows);
     }
     write_faces_csv(&a.out.join("faces.csv"), &rows)?;
-    common::write_failed(&a.out.join("failed.csv"), &failed)?;
+    amva_io::image_notes::write_failed(&a.out.join("failed.csv"), &failed)?;
     let images_ok = list.len() - failed.len();
     let mean_residual = if rows.is_empty() {
         0.0

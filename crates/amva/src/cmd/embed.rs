@@ -73,8 +73,8 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let Problems { failed, warnings } = problems;
     writer.finish()?;
     amva_io::pairs::write_index(&a.out.join("index.csv"), &ids)?;
-    common::write_failed(&a.out.join("failed.csv"), &failed)?;
-    common::write_warnings(&a.out.join("warnings.csv"), &warnings)?;
+    amva_io::image_notes::write_failed(&a.out.join("failed.csv"), &failed)?;
+    amva_io::image_notes::write_warnings(&a.out.join("warnings.csv"), &warnings)?;
     let meta = serde_json::json!({
         "amva_version": env!("CARGO_PKG_VERSION"),
         "kind": "embeddings",
