@@ -14,7 +14,7 @@
 //!   size; colour bar label, range, colour map, outline), set through the [`Styled`] and
 //!   [`HeatStyled`] builder methods;
 //! - [`Report`]: one HTML file with parameters, sections, tables and embedded figures;
-//! - [`write_png_atomic`], [`write_atomic`], [`encode_png`].
+//! - [`write_png_atomic`], [`encode_png`], [`side_by_side`].
 
 mod canvas;
 mod colormap;
@@ -39,7 +39,7 @@ pub use heatmap::{Heatmap, HeatmapLayout};
 pub use html::{escape_html, Cell, Report, Table};
 pub use image::RgbImage;
 pub use lineplot::{Corner, Join, LinePlot, Series, TAB10};
-pub use output::{encode_png, side_by_side, write_atomic, write_png_atomic};
+pub use output::{encode_png, side_by_side, write_png_atomic};
 pub use overlay::{overlay, overlay_figure};
 pub use panel::{Blend, Outline, PixelRect};
 pub use style::{ColorScale, HeatStyled, Style, Styled};
