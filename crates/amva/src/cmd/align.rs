@@ -259,7 +259,7 @@ fn process(item: &ImageItem, source: &Source, a: &Args, opts: &AlignOptions) -> 
         );
     }
     if a.preview {
-        let view = amva_align::draw::preview(&img, &found);
+        let view = amva_align::draw::preview(&img, &found)?;
         let rel = Path::new("preview")
             .join(inside_out(&item.id))
             .with_extension("jpg");
