@@ -222,10 +222,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &ov,
         "Overlay of the sample face (0.5 x jet + image, clipped).",
     )?;
-    report.figure_png(
-        read(&format!("{dir}/edc.png"))?,
-        "EDC curves.",
-    )?;
+    report.figure_png(read(&format!("{dir}/edc.png"))?, "EDC curves.")?;
     report.code("amva explain --reference out/ face.jpg");
     report.write(format!("{dir}/report.html"))?;
     println!("wrote samples to {dir}");

@@ -55,9 +55,21 @@ pub fn draw_marks(image: &RgbImage, marks: &[Mark]) -> Result<RgbImage> {
             } => {
                 let (right, bottom) = (x1.saturating_add(1), y1.saturating_add(1));
                 fill(x0, y0, right, y0.saturating_add(width), color);
-                fill(x0, y1.saturating_sub(width).saturating_add(1), right, bottom, color);
+                fill(
+                    x0,
+                    y1.saturating_sub(width).saturating_add(1),
+                    right,
+                    bottom,
+                    color,
+                );
                 fill(x0, y0, x0.saturating_add(width), bottom, color);
-                fill(x1.saturating_sub(width).saturating_add(1), y0, right, bottom, color);
+                fill(
+                    x1.saturating_sub(width).saturating_add(1),
+                    y0,
+                    right,
+                    bottom,
+                    color,
+                );
             }
             Mark::Dot {
                 x,

@@ -186,4 +186,3 @@ pub fn score_to_files(
     let brief = Brief::of(&run.scores, &origin, job.out);
     Ok(Done { run, brief })
 }
-
