@@ -133,6 +133,18 @@ impl<'a, T: serde::Serialize> Tagged<'a, T> {
     }
 }
 
+/// Tells of a download before it starts, as `amva: downloading ...` on stderr, even
+/// with --quiet: a wait of minutes should never be silent.
+pub fn downloading(msg: &str) {
+    eprintln!("amva: {msg}");
+}
+
+/// The path of default model `name` (`amva_io::models::FR_*`): from $AMVA_MODELS or
+/// the cache, downloaded on first use, which [`downloading`] announces.
+pub fn default_model(name: &str) -> amva_io::Result<PathBuf> {
+    amva_fetch::models::ensure(name, &downloading)
+}
+
 /// The command line as typed (arguments with spaces quoted), for the outputs' records.
 pub fn command_line() -> String {
     std::env::args()
@@ -206,7 +218,7 @@ impl ModelArgs {
                 );
                 Ok(p.clone())
             }
-            None => Ok(amva_fetch::models::ensure(amva_io::models::FR_FEATURE)?),
+            None => Ok(default_model(amva_io::models::FR_FEATURE)?),
         }
     }
 

@@ -115,8 +115,8 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             serde_json::json!(null),
         ),
         None => {
-            let det = amva_fetch::models::ensure(amva_io::models::FR_DETECT)?;
-            let lm = amva_fetch::models::ensure(amva_io::models::FR_LANDMARK)?;
+            let det = common::default_model(amva_io::models::FR_DETECT)?;
+            let lm = common::default_model(amva_io::models::FR_LANDMARK)?;
             let aligner = Aligner::from_paths(&det, &lm, a.engine, opts.clone())
                 .context("loading the face detector and landmark model")?;
             ui.detail(&format!(

@@ -179,7 +179,7 @@ pub fn run(a: Args, machine: &super::bench_util::Machine, ui: &Ui) -> Result<()>
                     .arg(&a.images)
                     .args(["--n", &a.n_scorecam.to_string()])
                     .args(["--rounds", &a.scorecam_rounds.to_string(), "--model"])
-                    .arg(amva_fetch::models::ensure(amva_io::models::FR_FEATURE)?)
+                    .arg(crate::common::default_model(amva_io::models::FR_FEATURE)?)
                     .output()
                     .with_context(|| format!("running {}", py.display()))?;
                 let stdout = String::from_utf8_lossy(&out.stdout);

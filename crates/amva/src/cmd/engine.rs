@@ -39,7 +39,7 @@ pub enum EngineCmd {
 pub fn run(cmd: EngineCmd, ui: &Ui) -> Result<()> {
     match cmd {
         EngineCmd::Install { version } => {
-            let path = amva_fetch::ort::install(&version)?;
+            let path = amva_fetch::ort::install(&version, &crate::common::downloading)?;
             ui.summary(
                 &format!("installed ONNX Runtime {version}: {}", path.display()),
                 serde_json::json!({"command": "engine install", "version": version, "library": path}),
