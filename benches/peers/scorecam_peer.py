@@ -5,16 +5,16 @@ cosine-similarity target (the embedding of the unmasked image), batch_size 8, 2 
 threads. Its channel weights are a softmax of the scores, i.e. amva's `--score softmax`.
 
 Setup (CPU only; the PyPI torch wheel is large, about 6 GB with its CUDA libraries):
-    python3 -m venv /work/venvs/peer
-    /work/venvs/peer/bin/pip install -r benches/peers/requirements.txt
+    python3 -m venv .venv-peer
+    .venv-peer/bin/pip install -r benches/peers/requirements.txt
 
 Regenerate the committed fixture read by crates/amva-maps/tests/peer.rs:
-    /work/venvs/peer/bin/python benches/peers/scorecam_peer.py fixture \
+    .venv-peer/bin/python benches/peers/scorecam_peer.py fixture \
         --images ../shared/faces/lfw-dev/aligned112 \
         --out crates/amva-maps/tests/fixtures/peer_scorecam
 
 Throughput (used by `amva bench maps`; prints one JSON line):
-    /work/venvs/peer/bin/python benches/peers/scorecam_peer.py bench \
+    .venv-peer/bin/python benches/peers/scorecam_peer.py bench \
         --images ../shared/faces/lfw-dev/aligned112 --n 4
 """
 

@@ -4,7 +4,7 @@
 //! `fixtures/peer_scorecam/maps.npy` (ids and versions in its meta.json).
 //!
 //! Regenerate the fixture (needs the peer venv, see benches/peers/scorecam_peer.py):
-//!     /work/venvs/peer/bin/python benches/peers/scorecam_peer.py fixture \
+//!     .venv-peer/bin/python benches/peers/scorecam_peer.py fixture \
 //!         --images ../shared/faces/lfw-dev/aligned112 \
 //!         --out crates/amva-maps/tests/fixtures/peer_scorecam
 //!
