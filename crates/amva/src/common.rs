@@ -119,6 +119,46 @@ impl Ui {
     }
 }
 
+/// Prints what amva's libraries report through the `log` facade (the engine
+/// calibration's progress, warnings about its cache) on stderr, a line each.
+struct LibraryLog;
+
+impl LibraryLog {
+    /// The line a record prints as: warnings after `warning: `; nothing for other
+    /// crates' records or below info.
+    fn line(r: &log::Record) -> Option<String> {
+        if r.level() > log::Level::Info || !r.target().starts_with("amva") {
+            return None;
+        }
+        Some(match r.level() {
+            log::Level::Error => format!("error: {}", r.args()),
+            log::Level::Warn => format!("warning: {}", r.args()),
+            _ => r.args().to_string(),
+        })
+    }
+}
+
+impl log::Log for LibraryLog {
+    fn enabled(&self, m: &log::Metadata) -> bool {
+        m.level() <= log::Level::Info && m.target().starts_with("amva")
+    }
+
+    fn log(&self, r: &log::Record) {
+        if let Some(line) = Self::line(r) {
+            eprintln!("{line}");
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// Installs the logger of [`LibraryLog`] (once, at the start of `main`).
+pub fn show_library_log() {
+    if log::set_logger(&LibraryLog).is_ok() {
+        log::set_max_level(log::LevelFilter::Info);
+    }
+}
+
 /// A command's result for `--json`: `{"command": NAME, ...the result's fields}`.
 #[derive(serde::Serialize)]
 pub struct Tagged<'a, T: serde::Serialize> {
@@ -315,4 +355,34 @@ pub fn parse_shard(s: &str) -> std::result::Result<(usize, usize), String> {
         return Err(format!("'{s}': need 1 <= i <= n"));
     }
     Ok((i, n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LibraryLog;
+
+    fn line(level: log::Level, target: &str) -> Option<String> {
+        let args = format_args!("the engine calibration is not cached");
+        let r = log::Record::builder()
+            .level(level)
+            .target(target)
+            .args(args)
+            .build();
+        LibraryLog::line(&r)
+    }
+
+    #[test]
+    fn library_records_print_as_the_libraries_used_to_print_them() {
+        let calibrate = "amva_model::calibrate";
+        assert_eq!(
+            line(log::Level::Warn, calibrate).as_deref(),
+            Some("warning: the engine calibration is not cached")
+        );
+        assert_eq!(
+            line(log::Level::Info, calibrate).as_deref(),
+            Some("the engine calibration is not cached")
+        );
+        assert_eq!(line(log::Level::Debug, calibrate), None);
+        assert_eq!(line(log::Level::Warn, "tract_core::model"), None);
+    }
 }

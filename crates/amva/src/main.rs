@@ -56,6 +56,7 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    common::show_library_log();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
