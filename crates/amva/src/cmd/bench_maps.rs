@@ -122,7 +122,7 @@ pub fn run(a: Args, machine: &super::bench_util::Machine, ui: &Ui) -> Result<()>
             let n = batch.ok.len();
             let batch_size = match (method, a.scorecam_batch) {
                 (Method::ScoreCam, Some(b)) => b,
-                _ => MapParams::default_batch(method, model.engine()),
+                _ => MapParams::default_batch(method, &model),
             };
             let params = MapParams {
                 batch: batch_size,

@@ -184,7 +184,7 @@ fn rates(
     );
     let k = batch.ok.len();
     let params = MapParams {
-        batch: MapParams::default_batch(method, model.engine()),
+        batch: MapParams::default_batch(method, model),
         ..MapParams::new(method)
     };
     let runner = CamRunner::new(model, params)?;

@@ -77,7 +77,7 @@ impl CamArgs {
             channels: self.channels,
             batch: self
                 .batch
-                .unwrap_or_else(|| MapParams::default_batch(method, model.engine())),
+                .unwrap_or_else(|| MapParams::default_batch(method, model)),
         }
     }
 }
