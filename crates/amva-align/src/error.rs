@@ -44,6 +44,9 @@ pub enum AlignError {
     /// Model loading or inference failed.
     #[error(transparent)]
     Model(#[from] amva_model::Error),
+    /// A preview could not be drawn.
+    #[error(transparent)]
+    Draw(#[from] amva_draw::DrawError),
     /// Model files could not be located or downloaded.
     #[error(transparent)]
     Files(#[from] amva_io::Error),

@@ -4,7 +4,6 @@
 use amva_align::detect::{self, BoxF, Detection, PriorConfig};
 use amva_align::landmarks::{self, CropRect};
 use proptest::prelude::*;
-use std::path::Path;
 
 /// Naive priors: transcribed from Ultra-Light-Fast-Generic-Face-Detector's
 /// `define_img_size` + `generate_priors` (feature maps [[40, 20, 10, 5], [30, 15, 8, 4]],
@@ -215,29 +214,22 @@ fn five_points_from_68() {
 /// our priors: proof that prior layout, order and variances are right.
 #[test]
 fn our_decode_reproduces_the_models_own() {
-    let model = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/models/fr_detect.onnx"
-    ));
-    let img_path = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/faces/photos-face-recognition/MULTI/examples__two_people.jpg"
-    ));
     let needs = [
         "models/fr_detect.onnx",
         "faces/photos-face-recognition/MULTI/examples__two_people.jpg",
     ];
-    if amva_testkit::shared_with(&needs).is_none() {
+    let Some(shared) = amva_testkit::shared_with(&needs) else {
         return;
-    }
-    let det = amva_align::pipeline::Detector::open(model, amva_model::EngineKind::Auto).unwrap();
+    };
+    let (model, img_path) = (shared.join(needs[0]), shared.join(needs[1]));
+    let det = amva_align::pipeline::Detector::open(&model, amva_model::EngineKind::Auto).unwrap();
     let net = amva_model::Net::open(
-        model,
+        &model,
         &["462", "boxes", "scores"],
         amva_model::EngineKind::Auto,
     )
     .unwrap();
-    let img = amva_io::images::load_rgb(img_path).unwrap();
+    let img = amva_io::images::load_rgb(&img_path).unwrap();
     let out = net.run(&det.input(&img), 1).unwrap();
     assert_eq!(out[0].data.len(), 4420 * 4);
     let ours = detect::decode(

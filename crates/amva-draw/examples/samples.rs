@@ -1,15 +1,19 @@
-//! Writes a sample figure set to /tmp/amva-draw-samples (or the directory given).
+//! Writes a sample figure set to amva-draw-samples in the temporary directory (or the
+//! directory given).
 use amva_draw::*;
 use amva_draw::{HeatStyled, Styled};
 
-fn main() -> Result<()> {
-    let dir = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "/tmp/amva-draw-samples".into());
-    std::fs::create_dir_all(&dir).map_err(|source| DrawError::Io {
-        path: dir.clone().into(),
-        source,
-    })?;
+/// The bytes of `path`, or an error naming it.
+fn read(path: &str) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    std::fs::read(path).map_err(|e| format!("{path}: {e}").into())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::args().nth(1).unwrap_or_else(|| {
+        let tmp = std::env::temp_dir().join("amva-draw-samples");
+        tmp.display().to_string()
+    });
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{dir}: {e}"))?;
     let (h, w) = (112, 112);
     let data: Vec<f32> = (0..h * w)
         .map(|i| {
@@ -166,25 +170,16 @@ fn main() -> Result<()> {
         "High-quality images give consistently low activation outside the central face region.",
     );
     report.figure_png(
-        std::fs::read(format!("{dir}/grid.png")).map_err(|source| DrawError::Io {
-            path: format!("{dir}/grid.png").into(),
-            source,
-        })?,
+        read(&format!("{dir}/grid.png"))?,
         "MAM, AM-V and D-AM-V per FIQA method.",
     )?;
     report.figure_png(
-        std::fs::read(format!("{dir}/heatmap_amv.png")).map_err(|source| DrawError::Io {
-            path: format!("{dir}/heatmap_amv.png").into(),
-            source,
-        })?,
+        read(&format!("{dir}/heatmap_amv.png"))?,
         "AM-V of the low-quality group.",
     )?;
     report.section("Distributions and regions");
     report.figure_png(
-        std::fs::read(format!("{dir}/kde_amv.png")).map_err(|source| DrawError::Io {
-            path: format!("{dir}/kde_amv.png").into(),
-            source,
-        })?,
+        read(&format!("{dir}/kde_amv.png"))?,
         "Per-pixel AM-V, KDE (Scott).",
     )?;
     report.table(
@@ -227,13 +222,7 @@ fn main() -> Result<()> {
         &ov,
         "Overlay of the sample face (0.5 x jet + image, clipped).",
     )?;
-    report.figure_png(
-        std::fs::read(format!("{dir}/edc.png")).map_err(|source| DrawError::Io {
-            path: format!("{dir}/edc.png").into(),
-            source,
-        })?,
-        "EDC curves.",
-    )?;
+    report.figure_png(read(&format!("{dir}/edc.png"))?, "EDC curves.")?;
     report.code("amva explain --reference out/ face.jpg");
     report.write(format!("{dir}/report.html"))?;
     println!("wrote samples to {dir}");

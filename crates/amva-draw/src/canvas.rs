@@ -70,6 +70,15 @@ impl Canvas {
         })
     }
 
+    /// A canvas holding `image`, to draw over it.
+    pub fn from_image(what: &str, image: &RgbImage) -> Result<Self> {
+        let mut canvas = Canvas::new(what, image.width(), image.height(), [0, 0, 0])?;
+        for (px, p) in canvas.pixmap.pixels_mut().iter_mut().zip(image.pixels()) {
+            *px = ColorU8::from_rgba(p[0], p[1], p[2], 255).premultiply();
+        }
+        Ok(canvas)
+    }
+
     /// Sets one pixel; coordinates outside the canvas are ignored.
     pub fn put(&mut self, x: i64, y: i64, c: [u8; 3]) {
         let (w, h) = (

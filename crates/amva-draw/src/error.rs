@@ -1,7 +1,5 @@
 //! The one error type of this crate.
 
-use std::path::PathBuf;
-
 /// Everything that can go wrong while drawing a figure or writing the report.
 ///
 /// Messages name the figure or file and say what was expected, so a caller can pass them
@@ -81,13 +79,9 @@ pub enum DrawError {
         #[source]
         source: image::ImageError,
     },
-    /// Reading or writing a file failed.
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// Writing a file failed (amva-io's atomic write names the file).
+    #[error(transparent)]
+    Io(#[from] amva_io::Error),
 }
 
 /// Result with this crate's error.

@@ -9,7 +9,7 @@ use image::RgbImage;
 
 use crate::error::{DrawError, Result};
 use crate::format::format_number;
-use crate::output::{encode_png, write_atomic, PNG_SIGNATURE};
+use crate::output::{encode_png, PNG_SIGNATURE};
 
 /// Escapes text for HTML element content and double- or single-quoted attributes.
 ///
@@ -423,7 +423,10 @@ impl Report {
 
     /// Writes the report to `path` atomically (temporary file, then rename).
     pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
-        write_atomic(path, self.to_html().as_bytes())
+        Ok(amva_io::atomic::write_atomic(
+            path.as_ref(),
+            self.to_html().as_bytes(),
+        )?)
     }
 }
 

@@ -13,8 +13,9 @@
 //! - [`Style`] and [`ColorScale`]: what every figure shares (title, axis labels, note,
 //!   size; colour bar label, range, colour map, outline), set through the [`Styled`] and
 //!   [`HeatStyled`] builder methods;
+//! - [`draw_marks`]: box outlines and dots over a photo (face previews);
 //! - [`Report`]: one HTML file with parameters, sections, tables and embedded figures;
-//! - [`write_png_atomic`], [`write_atomic`], [`encode_png`].
+//! - [`write_png_atomic`], [`encode_png`], [`side_by_side`].
 
 mod canvas;
 mod colormap;
@@ -24,6 +25,7 @@ mod grid;
 mod heatmap;
 mod html;
 mod lineplot;
+mod marks;
 mod output;
 mod overlay;
 mod panel;
@@ -39,7 +41,8 @@ pub use heatmap::{Heatmap, HeatmapLayout};
 pub use html::{escape_html, Cell, Report, Table};
 pub use image::RgbImage;
 pub use lineplot::{Corner, Join, LinePlot, Series, TAB10};
-pub use output::{encode_png, side_by_side, write_atomic, write_png_atomic};
+pub use marks::{draw_marks, Mark};
+pub use output::{encode_png, side_by_side, write_png_atomic};
 pub use overlay::{overlay, overlay_figure};
 pub use panel::{Blend, PixelRect};
 pub use style::{ColorScale, HeatStyled, Outline, Style, Styled};

@@ -1,9 +1,7 @@
-//! PNG encoding and atomic file writes.
+//! PNG encoding and writing, panels side by side. Files are written through
+//! amva-io's atomic write (temporary file, then rename), the one way amva writes.
 
-use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use image::{ImageEncoder, RgbImage};
 
@@ -43,7 +41,8 @@ pub fn side_by_side(panels: &[RgbImage]) -> RgbImage {
     out
 }
 
-/// Writes `image` as a PNG file at `path` atomically (see [`write_atomic`]).
+/// Writes `image` as a PNG file at `path` atomically
+/// ([`amva_io::atomic::write_atomic`]: a reader sees the old file or the whole new one).
 pub fn write_png_atomic(path: impl AsRef<Path>, image: &RgbImage) -> Result<()> {
     let path = path.as_ref();
     let bytes = encode_png(image).map_err(|e| match e {
@@ -53,50 +52,7 @@ pub fn write_png_atomic(path: impl AsRef<Path>, image: &RgbImage) -> Result<()> 
         },
         other => other,
     })?;
-    write_atomic(path, &bytes)
-}
-
-/// Writes `bytes` to `path` so that `path` either keeps its old content or has the whole
-/// new content, never a part: the bytes go to a hidden temporary file in the same
-/// directory, are synced, and the file is renamed over `path`.
-///
-/// The parent directory must exist. On failure the temporary file is removed.
-pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
-    let path = path.as_ref();
-    let io_err = |source| DrawError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let name = path.file_name().ok_or_else(|| {
-        io_err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "the path names no file",
-        ))
-    })?;
-    let tmp = temp_path(path, &name.to_string_lossy());
-    let result = (|| {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if let Err(source) = result {
-        // Best effort: the temporary may not exist if creating it was what failed.
-        let _ = fs::remove_file(&tmp);
-        return Err(io_err(source));
-    }
-    Ok(())
-}
-
-/// A temporary name beside `path`, unique within this process and across processes.
-fn temp_path(path: &Path, name: &str) -> PathBuf {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp_name = format!(".{name}.tmp-{}-{n}", std::process::id());
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.join(tmp_name),
-        _ => PathBuf::from(tmp_name),
-    }
+    Ok(amva_io::atomic::write_atomic(path, &bytes)?)
 }
 
 #[cfg(test)]

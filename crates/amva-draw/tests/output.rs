@@ -1,6 +1,6 @@
-//! PNG encoding, atomic writes and number formatting.
+//! PNG encoding and writing, and number formatting.
 
-use amva_draw::{encode_png, format_number, write_atomic, write_png_atomic, RgbImage};
+use amva_draw::{encode_png, format_number, write_png_atomic, RgbImage};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -19,18 +19,22 @@ fn png_round_trips_exactly_with_its_dimensions() {
 }
 
 #[test]
-fn atomic_write_leaves_only_the_target_and_reports_failures_with_the_path() {
+fn png_write_leaves_only_the_target_and_reports_failures_with_the_path() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("data.bin");
-    write_atomic(&path, b"first").unwrap();
-    write_atomic(&path, b"second").unwrap();
-    assert_eq!(std::fs::read(&path).unwrap(), b"second");
+    let path = dir.path().join("figure.png");
+    let (a, b) = (
+        RgbImage::from_pixel(2, 2, image::Rgb([1, 2, 3])),
+        RgbImage::from_pixel(3, 1, image::Rgb([4, 5, 6])),
+    );
+    write_png_atomic(&path, &a).unwrap();
+    write_png_atomic(&path, &b).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), encode_png(&b).unwrap());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     // The target is a directory: the rename fails, the temporary is cleaned up.
     let sub = dir.path().join("sub");
     std::fs::create_dir(&sub).unwrap();
     std::fs::write(sub.join("keep"), b"k").unwrap();
-    let e = write_atomic(&sub, b"x").unwrap_err();
+    let e = write_png_atomic(&sub, &a).unwrap_err();
     assert!(e.to_string().contains("sub"), "{e}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
 }

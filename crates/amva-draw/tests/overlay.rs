@@ -112,19 +112,13 @@ fn overlay_figure_panel_shows_the_overlay_at_cell_centres() {
 /// The paper's one published sample: its face and Score-CAM map.
 #[test]
 fn overlay_of_the_papers_sample_face() {
-    let dir = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/reference/amva-official-sample"
-    );
-    let (Ok(img), Ok(npy)) = (
-        image::open(format!("{dir}/example_image.jpg")),
-        std::fs::read(format!("{dir}/example_image.npy")),
-    ) else {
-        amva_testkit::skip(&format!(
-            "{dir} not found (../shared is absent on this machine)"
-        ));
+    let sample = "reference/amva-official-sample";
+    let Some(shared) = amva_testkit::shared_with(&[sample]) else {
         return;
     };
+    let dir = shared.join(sample);
+    let img = image::open(dir.join("example_image.jpg")).expect("the sample face");
+    let npy = std::fs::read(dir.join("example_image.npy")).expect("the sample map");
     let img = img.to_rgb8();
     // NumPy v1 header: magic (6) + version (2) + header length (2, LE) + header.
     let start = 10 + usize::from(u16::from_le_bytes([npy[8], npy[9]]));

@@ -172,10 +172,11 @@ fn write_replaces_the_file_atomically_and_leaves_no_temporaries() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(names, vec![std::ffi::OsString::from("report.html")]);
-    // A missing directory is an error naming the path.
-    let bad = dir.path().join("no/such/dir/report.html");
+    // Missing folders are made; a folder that cannot be made is an error naming it.
+    r.write(dir.path().join("new/dir/report.html")).unwrap();
+    let bad = dir.path().join("report.html/inside/report.html");
     let e = r.write(&bad).unwrap_err();
-    assert!(e.to_string().contains("no/such/dir"), "{e}");
+    assert!(e.to_string().contains("report.html/inside"), "{e}");
 }
 
 /// Opens a full report in a headless Chromium when one is installed and checks that the

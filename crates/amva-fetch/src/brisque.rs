@@ -7,10 +7,11 @@ use std::path::Path;
 
 use crate::Result;
 
-/// Downloads the model into the cache unless it is there with its pinned checksums.
-pub fn ensure() -> Result<()> {
+/// Downloads the model into the cache unless it is there with its pinned checksums;
+/// `note` hears of a download before it starts.
+pub fn ensure(note: &dyn Fn(&str)) -> Result<()> {
     if !BrisqueModel::is_cached() {
-        install(&BrisqueModel::cache_dir()?)?;
+        install(&BrisqueModel::cache_dir()?, note)?;
     }
     Ok(())
 }
@@ -28,13 +29,14 @@ pub fn sdist_url() -> String {
     }
 }
 
-/// Downloads the sdist, checks it and the model files, installs them into `dir`.
-pub fn install(dir: &Path) -> Result<()> {
+/// Downloads the sdist, checks it and the model files, installs them into `dir`;
+/// `note` hears of the download before it starts.
+pub fn install(dir: &Path, note: &dyn Fn(&str)) -> Result<()> {
     let url = sdist_url();
-    eprintln!(
-        "amva: downloading the BRISQUE model (PyPI brisque 0.2.0) from {url} into {}",
+    note(&format!(
+        "downloading the BRISQUE model (PyPI brisque 0.2.0) from {url} into {}",
         dir.display()
-    );
+    ));
     let tarball = crate::download_verified(&url, SDIST_SHA256, 16 << 20)?;
     let entries = crate::untar_gz(&tarball, |p| {
         MODEL_FILES

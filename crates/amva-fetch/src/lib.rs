@@ -2,6 +2,10 @@
 //! the default models ([`models`]), ONNX Runtime ([`ort`]), the BRISQUE model
 //! ([`brisque`]); sample photos use [`download_verified`] too.
 //!
+//! The functions that may download take `note: &dyn Fn(&str)`, told of each download
+//! before it starts ("downloading ... from URL into DIR"); the caller decides whether
+//! and how that reaches the user.
+//!
 //! Every download is pinned by SHA-256 (`amva_io::cache::verify`); a mismatch is an
 //! error naming both hashes and nothing is written. `file://` URLs read from disk, for
 //! tests and offline mirrors. This is the only crate with an HTTP/TLS stack.

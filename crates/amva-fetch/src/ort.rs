@@ -75,8 +75,9 @@ pub fn pick_wheel(wheels: &[Wheel], version: &str) -> Result<Wheel> {
     })
 }
 
-/// Downloads, verifies and installs the library; returns its path.
-pub fn install(version: &str) -> Result<PathBuf> {
+/// Downloads, verifies and installs the library; returns its path. `note` hears of
+/// the wheel's download before it starts.
+pub fn install(version: &str, note: &dyn Fn(&str)) -> Result<PathBuf> {
     let index_url =
         std::env::var("AMVA_PYPI_SIMPLE").unwrap_or_else(|_| "https://pypi.org/simple".into());
     let url = format!("{}/onnxruntime/", index_url.trim_end_matches('/'));
@@ -85,7 +86,7 @@ pub fn install(version: &str) -> Result<PathBuf> {
         &parse_simple_index(&String::from_utf8_lossy(&index)),
         version,
     )?;
-    eprintln!("amva: downloading {} ({})", wheel.filename, wheel.url);
+    note(&format!("downloading {} ({})", wheel.filename, wheel.url));
     let bytes = crate::download_verified(&wheel.url, &wheel.sha256, 1 << 30)?;
     let (name, lib) = extract_library(&bytes, &wheel.filename)?;
     let dir = amva_model::ort_engine_dir()?;

@@ -1,10 +1,12 @@
 //! Everything amva reads and writes: images and image lists, NumPy arrays, atomic
-//! files, pairs and embeddings, score-free model lookup and the cache's checksums. No
-//! network code: downloads live in `amva-fetch`.
+//! files, the lists of failed and damaged images, pairs and embeddings, score-free
+//! model lookup and the cache's checksums. No network code: downloads live in
+//! `amva-fetch`.
 
 pub mod atomic;
 pub mod cache;
 mod error;
+pub mod image_notes;
 pub mod images;
 pub mod models;
 pub mod npy;

@@ -194,16 +194,14 @@ impl MapParams {
         }
     }
 
-    /// The batch size that suits `engine` best for this method when none is given
-    /// (ENGINES.md: tract is fastest at batch 1; Score-CAM with ONNX Runtime measured
-    /// 1.48 s/image at batch 4 against 1.58 at 1 and 1.81 at 8, `amva bench maps
-    /// --scorecam-batch B`; the Ablation-CAM head is tiny, so larger batches amortise
-    /// call overhead).
-    pub fn default_batch(method: Method, engine: amva_model::EngineKind) -> usize {
-        match (method, engine) {
-            (Method::ScoreCam, amva_model::EngineKind::Ort) => 4,
-            (Method::ScoreCam, _) => 1,
-            (Method::Ablation, _) => 64,
+    /// The batch size that suits `model` best for this method when none is given:
+    /// Score-CAM's masked images as the model runs many passes side by side
+    /// ([`amva_model::FrModel::parallel_pass_batch`]); the Ablation-CAM head is tiny, so
+    /// larger batches amortise call overhead.
+    pub fn default_batch(method: Method, model: &amva_model::FrModel) -> usize {
+        match method {
+            Method::ScoreCam => model.parallel_pass_batch(),
+            Method::Ablation => 64,
             _ => 1,
         }
     }

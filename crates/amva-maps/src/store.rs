@@ -10,6 +10,7 @@
 use crate::format::{settings_differences, write_index};
 use crate::source::{MapKind, MapSource};
 use crate::{Error, Result};
+use amva_io::image_notes;
 use amva_io::images::ImageList;
 use amva_io::npy_writer::NpyWriter;
 use amva_math::resample::{FinishedMap, Upsampler};
@@ -283,8 +284,8 @@ impl StoreWriter {
             fw.finish()?;
         }
         write_index(&self.dir.join(INDEX_FILE), &ids, &flags)?;
-        write_failed(&self.dir.join(FAILED_FILE), &failed)?;
-        write_notes(&self.dir.join(WARNINGS_FILE), "warning", &warnings)?;
+        image_notes::write_failed(&self.dir.join(FAILED_FILE), &failed)?;
+        image_notes::write_warnings(&self.dir.join(WARNINGS_FILE), &warnings)?;
         self.meta.count = ids.len();
         self.meta.failed = failed.len();
         self.meta.flat = flags.iter().filter(|f| f.as_str() == FLAT).count();
@@ -315,24 +316,6 @@ fn read_values(path: &Path, rows: usize, item: &[usize; 2]) -> Result<Vec<f32>> 
         ));
     }
     Ok(a.iter().copied().collect())
-}
-
-fn write_failed(path: &Path, failed: &[(String, String)]) -> Result<()> {
-    write_notes(path, "reason", failed)
-}
-
-/// A CSV of (image, `what`) rows.
-fn write_notes(path: &Path, what: &str, rows: &[(String, String)]) -> Result<()> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let io = |e: csv::Error| Error::store(path, e.to_string());
-    w.write_record(["image", what]).map_err(io)?;
-    for (id, why) in rows {
-        w.write_record([id, why]).map_err(io)?;
-    }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| Error::store(path, e.to_string()))?;
-    Ok(amva_io::atomic::write_atomic(path, &bytes)?)
 }
 
 /// A finished store, read back whole (through [`MapSource`], the one reader): ids,
@@ -459,7 +442,7 @@ impl MapStore {
 
     /// The images listed in failed.csv.
     pub fn failed(&self) -> Result<Vec<(String, String)>> {
-        read_failed(&self.dir.join(FAILED_FILE))
+        Ok(image_notes::read(&self.dir.join(FAILED_FILE))?)
     }
 
     fn in_store(&self, i: usize, e: Error) -> Error {
@@ -496,20 +479,6 @@ fn finish_stored(m: &[f32], up: &Upsampler) -> Result<FinishedMap> {
 /// run and reader computes it: the common ending of ALGORITHMS 1.5.
 pub fn full_map(m: &[f32], h: usize, w: usize, out_h: usize, out_w: usize) -> Result<FinishedMap> {
     amva_math::resample::finish_map(m, h, w, out_h, out_w).map_err(Error::math("map"))
-}
-
-fn read_failed(path: &Path) -> Result<Vec<(String, String)>> {
-    let mut r = csv::Reader::from_path(path).map_err(|e| Error::store(path, e.to_string()))?;
-    r.records()
-        .enumerate()
-        .map(|(i, rec)| {
-            let rec = rec.map_err(|e| Error::store(path, format!("line {}: {e}", i + 2)))?;
-            Ok((
-                rec.get(0).unwrap_or("").to_string(),
-                rec.get(1).unwrap_or("").to_string(),
-            ))
-        })
-        .collect()
 }
 
 /// Joins the stores of `amva maps --shard i/n` runs (all n of them, any order) into
@@ -683,15 +652,15 @@ fn merged_notes(stores: &[MapStore], out: &Path) -> Result<(usize, usize)> {
         failed.extend(st.failed()?);
     }
     failed.sort_by(|a, b| a.0.cmp(&b.0));
-    write_failed(&out.join(FAILED_FILE), &failed)?;
+    image_notes::write_failed(&out.join(FAILED_FILE), &failed)?;
     let mut warnings: Vec<(String, String)> = Vec::new();
     for st in stores {
         let p = st.dir.join(WARNINGS_FILE);
         if p.exists() {
-            warnings.extend(read_failed(&p)?);
+            warnings.extend(image_notes::read(&p)?);
         }
     }
     warnings.sort_by(|a, b| a.0.cmp(&b.0));
-    write_notes(&out.join(WARNINGS_FILE), "warning", &warnings)?;
+    image_notes::write_warnings(&out.join(WARNINGS_FILE), &warnings)?;
     Ok((failed.len(), warnings.len()))
 }

@@ -60,7 +60,7 @@ fn scorecam_softmax_correlates_with_pytorch_grad_cam_on_20_faces() {
     let params = MapParams {
         score: Score::Softmax,
         temperature: 1.0,
-        batch: MapParams::default_batch(Method::ScoreCam, model.engine()),
+        batch: MapParams::default_batch(Method::ScoreCam, &model),
         ..MapParams::new(Method::ScoreCam)
     };
     let runner = CamRunner::new(&model, params).unwrap();

@@ -195,7 +195,7 @@ proptest! {
 
 #[test]
 fn scipy_reference_values() {
-    // /work/venvs/math (numpy 2.4, scipy 1.17):
+    // numpy 2.4, scipy 1.17:
     //   k = scipy.stats.gaussian_kde([0, 1, 2, 3, 10]); k([0, 2.5, 5, 10])
     let kde = GaussianKde::new(&[0.0, 1.0, 2.0, 3.0, 10.0]).unwrap();
     //   sqrt(k.covariance[0, 0]) (scipy's covariance already includes factor**2)

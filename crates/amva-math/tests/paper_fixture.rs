@@ -6,8 +6,8 @@
 //! repository root; it only changes if the script changes):
 //!
 //! ```text
-//! python3 -m venv /tmp/venv-np && /tmp/venv-np/bin/pip install numpy
-//! /tmp/venv-np/bin/python crates/amva-math/fixtures/paper_stats.py
+//! python3 -m venv .venv-np && .venv-np/bin/pip install numpy
+//! .venv-np/bin/python crates/amva-math/fixtures/paper_stats.py
 //! ```
 
 use amva_math::stats::{robust_stats, MedianKind, Welford};

@@ -12,11 +12,6 @@ use amva_math::stats::{robust_stats, MedianKind, Welford};
 const SIDE: usize = 112;
 
 fn faces_dir() -> Option<PathBuf> {
-    let dir = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/faces/magface-toy"
-    ));
-    let _ = dir;
     amva_testkit::shared_with(&["faces/magface-toy"]).map(|s| s.join("faces/magface-toy"))
 }
 

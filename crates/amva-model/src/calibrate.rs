@@ -6,6 +6,10 @@
 //!
 //! The cache key is (CPU model, amva + engine versions, model SHA-256, net input shape and
 //! outputs): a new CPU, a new ONNX Runtime or another model calibrates again.
+//!
+//! A calibration starts wherever a net is opened with `auto`, below every caller, so its
+//! progress (info: each configuration's figure) and trouble with the cache (warn) go
+//! through the `log` facade rather than a callback; the binary's logger prints them.
 
 use crate::backend::{cores, Backend, EngineKind};
 pub use crate::backend::{EngineConfig, OrtOptimization, OrtSettings};
@@ -208,7 +212,7 @@ pub fn calibration(net: &NetSpec, redo: bool) -> Result<Calibration> {
     let file = cache_file()?;
     let lock = lock(&file);
     if let Err(e) = &lock {
-        eprintln!("warning: cannot lock the engine calibration cache: {e}");
+        log::warn!("cannot lock the engine calibration cache: {e}");
     }
     if !redo {
         // Another run may have measured while this one waited for the lock.
@@ -216,7 +220,7 @@ pub fn calibration(net: &NetSpec, redo: bool) -> Result<Calibration> {
             return Ok(c);
         }
     }
-    eprintln!(
+    log::info!(
         "calibrating engines for {} on {} (once per model and machine; cached in {})",
         net.path.display(),
         k.cpu,
@@ -224,7 +228,7 @@ pub fn calibration(net: &NetSpec, redo: bool) -> Result<Calibration> {
     );
     let cal = measure(net, k)?;
     if let Err(e) = store(&file, &cal) {
-        eprintln!("warning: the engine calibration is not cached: {e}");
+        log::warn!("the engine calibration is not cached: {e}");
     }
     Ok(cal)
 }
@@ -292,7 +296,7 @@ pub fn candidates(ort: bool) -> Vec<EngineConfig> {
 fn measure(net: &NetSpec, key: CalibrationKey) -> Result<Calibration> {
     let idle = idle_share(Duration::from_millis(500));
     if let Some(i) = idle.filter(|&i| i < QUIET) {
-        eprintln!(
+        log::info!(
             "  the cores are busy ({:.0} % idle): this calibration is provisional and is redone once the machine is quiet",
             100.0 * i
         );
@@ -304,11 +308,11 @@ fn measure(net: &NetSpec, key: CalibrationKey) -> Result<Calibration> {
         let images_per_s = match timed {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("  {config}: failed, left out ({e})");
+                log::info!("  {config}: failed, left out ({e})");
                 continue;
             }
         };
-        eprintln!("  {config}: {images_per_s:.1} images/s");
+        log::info!("  {config}: {images_per_s:.1} images/s");
         measured.push(Measurement {
             config,
             images_per_s,

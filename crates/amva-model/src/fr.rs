@@ -140,6 +140,17 @@ impl FrModel {
         self.full.choice().config.batch
     }
 
+    /// The batch for many full passes run side by side on every core (Score-CAM's masked
+    /// images): tract 1, its fixed-size plans one per core; ONNX Runtime 4 (ENGINES.md:
+    /// Score-CAM measured 1.48 s/image at batch 4 against 1.58 at 1 and 1.81 at 8,
+    /// `amva bench maps --scorecam-batch B`).
+    pub fn parallel_pass_batch(&self) -> usize {
+        match self.engine() {
+            EngineKind::Ort => 4,
+            _ => 1,
+        }
+    }
+
     /// Values in one preprocessed image.
     pub fn input_len(&self) -> usize {
         self.spec.preprocess.len()

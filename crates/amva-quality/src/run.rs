@@ -181,26 +181,8 @@ pub fn score_to_files(
         seconds: job.started.elapsed().as_secs_f64(),
     };
     crate::write_scores(job.out, &run.scores, &origin)?;
-    write_image_notes(&failed_path(job.out), "reason", &run.failed)?;
-    write_image_notes(&warnings_path(job.out), "warning", &run.warnings)?;
+    amva_io::image_notes::write_failed(&failed_path(job.out), &run.failed)?;
+    amva_io::image_notes::write_warnings(&warnings_path(job.out), &run.warnings)?;
     let brief = Brief::of(&run.scores, &origin, job.out);
     Ok(Done { run, brief })
-}
-
-/// A CSV of (image, `column`) rows.
-fn write_image_notes(path: &Path, column: &str, rows: &[(String, String)]) -> Result<()> {
-    let err = |e: csv::Error| crate::QualityError::Scores {
-        path: path.into(),
-        reason: e.to_string(),
-    };
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["image", column]).map_err(err)?;
-    for (id, why) in rows {
-        w.write_record([id, why]).map_err(err)?;
-    }
-    let bytes = w.into_inner().map_err(|e| crate::QualityError::Scores {
-        path: path.into(),
-        reason: e.to_string(),
-    })?;
-    Ok(amva_io::atomic::write_atomic(path, &bytes)?)
 }

@@ -10,7 +10,7 @@ fn shared() -> Option<PathBuf> {
 
 /// The model from the cache, downloading it if needed; None (skip) when offline.
 fn model() -> Option<BrisqueModel> {
-    match amva_fetch::brisque::ensure()
+    match amva_fetch::brisque::ensure(&|m| eprintln!("{m}"))
         .map_err(|e| e.to_string())
         .and_then(|()| BrisqueModel::load_default().map_err(|e| e.to_string()))
     {

@@ -122,6 +122,46 @@ impl Ui {
     }
 }
 
+/// Prints what amva's libraries report through the `log` facade (the engine
+/// calibration's progress, warnings about its cache) on stderr, a line each.
+struct LibraryLog;
+
+impl LibraryLog {
+    /// The line a record prints as: warnings after `warning: `; nothing for other
+    /// crates' records or below info.
+    fn line(r: &log::Record) -> Option<String> {
+        if r.level() > log::Level::Info || !r.target().starts_with("amva") {
+            return None;
+        }
+        Some(match r.level() {
+            log::Level::Error => format!("error: {}", r.args()),
+            log::Level::Warn => format!("warning: {}", r.args()),
+            _ => r.args().to_string(),
+        })
+    }
+}
+
+impl log::Log for LibraryLog {
+    fn enabled(&self, m: &log::Metadata) -> bool {
+        m.level() <= log::Level::Info && m.target().starts_with("amva")
+    }
+
+    fn log(&self, r: &log::Record) {
+        if let Some(line) = Self::line(r) {
+            eprintln!("{line}");
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// Installs the logger of [`LibraryLog`] (once, at the start of `main`).
+pub fn show_library_log() {
+    if log::set_logger(&LibraryLog).is_ok() {
+        log::set_max_level(log::LevelFilter::Info);
+    }
+}
+
 /// A command's result for `--json`: `{"command": NAME, ...the result's fields}`.
 #[derive(serde::Serialize)]
 pub struct Tagged<'a, T: serde::Serialize> {
@@ -134,6 +174,18 @@ impl<'a, T: serde::Serialize> Tagged<'a, T> {
     pub fn new(command: &'a str, result: &'a T) -> Self {
         Tagged { command, result }
     }
+}
+
+/// Tells of a download before it starts, as `amva: downloading ...` on stderr, even
+/// with --quiet: a wait of minutes should never be silent.
+pub fn downloading(msg: &str) {
+    eprintln!("amva: {msg}");
+}
+
+/// The path of default model `name` (`amva_io::models::FR_*`): from $AMVA_MODELS or
+/// the cache, downloaded on first use, which [`downloading`] announces.
+pub fn default_model(name: &str) -> amva_io::Result<PathBuf> {
+    amva_fetch::models::ensure(name, &downloading)
 }
 
 /// The command line as typed (arguments with spaces quoted), for the outputs' records.
@@ -209,7 +261,7 @@ impl ModelArgs {
                 );
                 Ok(p.clone())
             }
-            None => Ok(amva_fetch::models::ensure(amva_io::models::FR_FEATURE)?),
+            None => Ok(default_model(amva_io::models::FR_FEATURE)?),
         }
     }
 
@@ -289,11 +341,6 @@ pub fn images_and_model<'a>(
     v
 }
 
-/// Writes `warnings.csv` (image,warning): images used although their file is damaged.
-pub fn write_warnings(path: &Path, warnings: &[(String, String)]) -> Result<()> {
-    write_image_notes(path, "warning", warnings)
-}
-
 /// Parses `i/n` (1-based shard index).
 pub fn parse_shard(s: &str) -> std::result::Result<(usize, usize), String> {
     let (i, n) = s
@@ -313,18 +360,32 @@ pub fn parse_shard(s: &str) -> std::result::Result<(usize, usize), String> {
     Ok((i, n))
 }
 
-/// Writes `failed.csv` (image,reason).
-pub fn write_failed(path: &Path, failed: &[(String, String)]) -> Result<()> {
-    write_image_notes(path, "reason", failed)
-}
+#[cfg(test)]
+mod tests {
+    use super::LibraryLog;
 
-/// A CSV of (image, `what`) rows.
-fn write_image_notes(path: &Path, what: &str, rows: &[(String, String)]) -> Result<()> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["image", what])?;
-    for (id, why) in rows {
-        w.write_record([id, why])?;
+    fn line(level: log::Level, target: &str) -> Option<String> {
+        let args = format_args!("the engine calibration is not cached");
+        let r = log::Record::builder()
+            .level(level)
+            .target(target)
+            .args(args)
+            .build();
+        LibraryLog::line(&r)
     }
-    amva_io::atomic::write_atomic(path, &w.into_inner()?)?;
-    Ok(())
+
+    #[test]
+    fn library_records_print_as_the_libraries_used_to_print_them() {
+        let calibrate = "amva_model::calibrate";
+        assert_eq!(
+            line(log::Level::Warn, calibrate).as_deref(),
+            Some("warning: the engine calibration is not cached")
+        );
+        assert_eq!(
+            line(log::Level::Info, calibrate).as_deref(),
+            Some("the engine calibration is not cached")
+        );
+        assert_eq!(line(log::Level::Debug, calibrate), None);
+        assert_eq!(line(log::Level::Warn, "tract_core::model"), None);
+    }
 }

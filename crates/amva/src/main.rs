@@ -66,6 +66,7 @@ fn parse() -> Result<(Cli, Vec<String>), clap::Error> {
 }
 
 fn main() -> std::process::ExitCode {
+    common::show_library_log();
     let (cli, notes) = match parse() {
         Ok(parsed) => parsed,
         Err(e) => {

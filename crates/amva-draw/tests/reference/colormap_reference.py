@@ -1,9 +1,9 @@
 """Reference colours for amva-report's colour maps, produced by matplotlib itself.
 
 Run (from this directory), in a venv with matplotlib 3.10:
-    python3 -m venv /work/venvs/amva-report-ref
-    /work/venvs/amva-report-ref/bin/pip install 'matplotlib==3.10.*'
-    /work/venvs/amva-report-ref/bin/python colormap_reference.py
+    python3 -m venv .venv-colormap
+    .venv-colormap/bin/pip install 'matplotlib==3.10.*'
+    .venv-colormap/bin/python colormap_reference.py
 
 Writes:
   jet_matplotlib.txt      256 lines "r g b": matplotlib.colormaps['jet'](i / 255, bytes=True)

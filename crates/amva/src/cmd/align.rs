@@ -127,7 +127,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         too_small,
     } = align_all(&list, &source, &a, &opts, ui)?;
     write_faces_csv(&a.out.join("faces.csv"), &rows)?;
-    common::write_failed(&a.out.join("failed.csv"), &failed)?;
+    amva_io::image_notes::write_failed(&a.out.join("failed.csv"), &failed)?;
     let images_ok = list.len() - failed.len();
     let mean_residual = if rows.is_empty() {
         0.0
@@ -196,8 +196,8 @@ fn source(
     ui: &Ui,
 ) -> Result<(Source, Option<AlignModels>)> {
     let Some(csv) = &a.landmarks else {
-        let det = amva_fetch::models::ensure(amva_io::models::FR_DETECT)?;
-        let lm = amva_fetch::models::ensure(amva_io::models::FR_LANDMARK)?;
+        let det = common::default_model(amva_io::models::FR_DETECT)?;
+        let lm = common::default_model(amva_io::models::FR_LANDMARK)?;
         let aligner = Aligner::from_paths(&det, &lm, a.engine, opts.clone())
             .context("loading the face detector and landmark model")?;
         ui.detail(&format!(
@@ -329,7 +329,7 @@ fn process(item: &ImageItem, source: &Source, a: &Args, opts: &AlignOptions) -> 
         );
     }
     if a.preview {
-        let view = amva_align::draw::preview(&img, &found);
+        let view = amva_align::draw::preview(&img, &found)?;
         let rel = Path::new("preview")
             .join(inside_out(&item.id))
             .with_extension("jpg");

@@ -187,7 +187,7 @@ fn measure(a: &Args, kind: EngineKind, threads: usize, ui: &Ui) -> Result<Vec<Me
         let n = batch.ok.len();
         let batch_size = match (method, a.scorecam_batch) {
             (Method::ScoreCam, Some(b)) => b,
-            _ => MapParams::default_batch(method, model.engine()),
+            _ => MapParams::default_batch(method, &model),
         };
         let params = MapParams {
             batch: batch_size,
@@ -261,7 +261,7 @@ fn run_peer(
         .arg(&a.images)
         .args(["--n", &a.n_scorecam.to_string()])
         .args(["--rounds", &a.scorecam_rounds.to_string(), "--model"])
-        .arg(amva_fetch::models::ensure(amva_io::models::FR_FEATURE)?)
+        .arg(crate::common::default_model(amva_io::models::FR_FEATURE)?)
         .output()
         .with_context(|| format!("running {}", py.display()))?;
     let stdout = String::from_utf8_lossy(&out.stdout);

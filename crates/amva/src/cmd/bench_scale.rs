@@ -87,7 +87,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
 }
 
 fn measure_and_project(a: &Args, ui: &Ui, tmp: &Path, cpu: &str, cores: usize) -> Result<()> {
-    let path = amva_fetch::models::ensure(amva_io::models::FR_FEATURE)?;
+    let path = crate::common::default_model(amva_io::models::FR_FEATURE)?;
     let model = FrModel::load(&path, ModelSpec::default_model(), a.engine)?;
     let (list_total, count) = list_secs(&a.images, a.rounds)?;
     let list_per_image = list_total / count as f64;
@@ -200,7 +200,7 @@ fn rates(
     );
     let k = batch.ok.len();
     let params = MapParams {
-        batch: MapParams::default_batch(method, model.engine()),
+        batch: MapParams::default_batch(method, model),
         ..MapParams::new(method)
     };
     let runner = CamRunner::new(model, params)?;

@@ -70,8 +70,8 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         warnings: warnings.len(),
         ..EmbeddingsMeta::new(&model, &a.images.images, a.images.resize)
     };
-    common::write_failed(&a.out.join("failed.csv"), &failed)?;
-    common::write_warnings(&a.out.join("warnings.csv"), &warnings)?;
+    amva_io::image_notes::write_failed(&a.out.join("failed.csv"), &failed)?;
+    amva_io::image_notes::write_warnings(&a.out.join("warnings.csv"), &warnings)?;
     let (failed, warnings) = (meta.failed, meta.warnings);
     let engine = meta.engine.clone();
     let ids = writer.finish(meta)?;

@@ -40,7 +40,7 @@ pub enum EngineCmd {
 pub fn run(cmd: EngineCmd, ui: &Ui) -> Result<()> {
     match cmd {
         EngineCmd::Install { ort_version } => {
-            let path = amva_fetch::ort::install(&ort_version)?;
+            let path = amva_fetch::ort::install(&ort_version, &crate::common::downloading)?;
             let brief = Installed {
                 version: &ort_version,
                 library: &path,

@@ -69,9 +69,8 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         resize: a.resize,
         out: a.out.clone(),
     };
-    let default_model = || {
-        amva_fetch::models::ensure(amva_io::models::FR_FEATURE).map_err(|e| e.to_string())
-    };
+    let default_model =
+        || crate::common::default_model(amva_io::models::FR_FEATURE).map_err(|e| e.to_string());
     let pb = ui.progress(a.images.len() as u64, "explain");
     let doc = amva_report::explain::explain(&run, &default_model, &mut |n| ui.note(&n), &|k| {
         pb.inc(k as u64)

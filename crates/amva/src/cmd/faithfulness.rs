@@ -90,7 +90,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         batch: a
             .cam
             .batch
-            .unwrap_or(MapParams::default_batch(Method::ScoreCam, model.engine())),
+            .unwrap_or(MapParams::default_batch(Method::ScoreCam, &model)),
     };
     let pb = ui.progress(items.len() as u64, "faithful");
     let study = run_study(

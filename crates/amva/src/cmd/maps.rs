@@ -41,7 +41,7 @@ impl CamArgs {
             channels: self.cam_channels,
             batch: self
                 .batch
-                .unwrap_or_else(|| MapParams::default_batch(method, model.engine())),
+                .unwrap_or_else(|| MapParams::default_batch(method, model)),
         }
     }
 }

@@ -77,11 +77,12 @@ pub fn build_methods(
         None
     };
     if specs.contains(&MethodSpec::Brisque) {
-        amva_fetch::brisque::ensure().context("downloading the BRISQUE model")?;
+        amva_fetch::brisque::ensure(&common::downloading)
+            .context("downloading the BRISQUE model")?;
     }
     let pose_model = match (&a.pose_model, specs.contains(&MethodSpec::Pose)) {
         (Some(p), _) => Some(p.clone()),
-        (None, true) => Some(amva_fetch::models::ensure(amva_io::models::FR_POSE)?),
+        (None, true) => Some(common::default_model(amva_io::models::FR_POSE)?),
         (None, false) => None,
     };
     let resources = Resources {
