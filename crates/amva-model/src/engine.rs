@@ -5,7 +5,7 @@ use crate::backend::Backend;
 pub use crate::backend::{EngineKind, Output};
 use crate::calibrate::EngineChoice;
 use crate::runtime::backend;
-pub use crate::runtime::{ort_available, ort_version, EngineStatus};
+pub use crate::runtime::{ort_available, ort_version};
 use crate::{Error, Result};
 use std::path::Path;
 use tract_onnx::pb::ModelProto;

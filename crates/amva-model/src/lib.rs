@@ -16,10 +16,12 @@ pub mod inspect;
 pub mod ort_engine;
 pub mod preprocess;
 mod runtime;
+pub mod status;
 mod tract_engine;
 
 pub use calibrate::{EngineChoice, EngineConfig};
 pub use engine::{EngineKind, Net, Output};
+pub use status::EngineStatus;
 pub use error::{Error, Result};
 pub use fr::FrModel;
 pub use preprocess::{ChannelOrder, Layout, ModelSpec, Preprocess};

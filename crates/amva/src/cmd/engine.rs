@@ -2,7 +2,7 @@
 
 use crate::common::{ModelArgs, Tagged, Ui};
 use amva_model::calibrate::Calibration;
-use amva_model::engine::EngineStatus;
+use amva_model::EngineStatus;
 use anyhow::{Context, Result};
 
 #[derive(clap::Subcommand, Debug)]
