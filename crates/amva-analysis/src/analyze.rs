@@ -161,7 +161,8 @@ pub fn numbers(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<crate::O
         ..opts.clone()
     };
     let analysis = compute(&opts, progress)?;
-    let summary = crate::summarise::summarise(&analysis, &opts, None, started.elapsed().as_secs_f64());
+    let summary =
+        crate::summarise::summarise(&analysis, &opts, None, started.elapsed().as_secs_f64());
     crate::write::write_outputs(&analysis, &summary, &opts.out)?;
     Ok(crate::Outcome {
         summary,

@@ -118,7 +118,6 @@ impl AnalysisError {
         let context = context.into();
         move |source| AnalysisError::Math { context, source }
     }
-
 }
 
 /// Result type of this crate.

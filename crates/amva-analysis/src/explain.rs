@@ -19,8 +19,8 @@ use amva_math::compare::z_map;
 use amva_math::region::face_region_mask;
 use serde_json::Value;
 
-use crate::stat::Stat;
 use crate::files;
+use crate::stat::Stat;
 use crate::summary::Summary;
 use crate::{AnalysisError, Result};
 

@@ -177,20 +177,21 @@ impl Grouper<'_> {
     /// The indices (into the joined scores) `rule` selects, one list per group.
     fn apply(&self, rule: &Rule, group: &str) -> Result<Vec<Vec<usize>>> {
         let name = self.name;
-        let sel = select(&self.names, &self.joined.values, self.direction, rule).map_err(|e| {
-            match e {
-                MathError::EmptyGroup { valid, .. } => group_error(
-                    name,
-                    group,
-                    &rule.to_string(),
-                    format!("selects no image ({valid} images have a map and a finite score)"),
-                ),
-                other => AnalysisError::Math {
-                    context: format!("method '{name}', group '{group}' ({rule})"),
-                    source: other,
+        let sel =
+            select(&self.names, &self.joined.values, self.direction, rule).map_err(
+                |e| match e {
+                    MathError::EmptyGroup { valid, .. } => group_error(
+                        name,
+                        group,
+                        &rule.to_string(),
+                        format!("selects no image ({valid} images have a map and a finite score)"),
+                    ),
+                    other => AnalysisError::Math {
+                        context: format!("method '{name}', group '{group}' ({rule})"),
+                        source: other,
+                    },
                 },
-            }
-        })?;
+            )?;
         Ok(sel.groups)
     }
 

@@ -14,9 +14,9 @@ use amva_math::groups::rank;
 use amva_math::stats::Welford;
 use rayon::prelude::*;
 
+use crate::explain::{explain_map, ExplainScores, InMemory, Reference, DEFAULT_EPS};
 use crate::setstats::GroupStats;
 use crate::validate::Plan;
-use crate::explain::{explain_map, ExplainScores, InMemory, Reference, DEFAULT_EPS};
 use crate::{AnalysisError, Result};
 
 /// The name of the typicality score (and of its method in score files).
@@ -259,11 +259,8 @@ pub fn typicality_scores(maps: &Path) -> Result<amva_quality::Scores> {
         "maps": maps, "eps": DEFAULT_EPS,
         "definition": "mean |z| of the map against the MAM and AM-V of all maps of the store (ALGORITHMS 5); lower = more typical",
     });
-    let mut m = amva_quality::MethodScores::computed(
-        TYPICALITY,
-        amva_quality::Direction::Lower,
-        params,
-    );
+    let mut m =
+        amva_quality::MethodScores::computed(TYPICALITY, amva_quality::Direction::Lower, params);
     for (image, score) in ids.into_iter().zip(values) {
         let row = amva_quality::ScoreRow {
             image,

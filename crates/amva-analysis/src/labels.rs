@@ -19,9 +19,9 @@ use amva_maps::source::MapSource;
 
 use crate::compare::{region_row, Geometry};
 use crate::groups::{MethodGroups, MIN_GROUP};
-use crate::significance::{permutation_outside_amv, PermutationData, PermutationOutcome};
 use crate::permutation::PooledCollector;
 use crate::setstats::{group_statistics, GroupStats, StatsOptions};
+use crate::significance::{permutation_outside_amv, PermutationData, PermutationOutcome};
 use crate::summary::RegionRow;
 use crate::{AnalysisError, Result};
 

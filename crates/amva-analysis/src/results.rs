@@ -3,10 +3,10 @@
 use crate::compare::Comparison;
 use crate::images::PerImage;
 use crate::labels::LabelResults;
-use crate::significance::Significance;
 use crate::setstats::PassReport;
-use crate::validate::Plan;
+use crate::significance::Significance;
 use crate::summary::{AcrossMethods, Summary};
+use crate::validate::Plan;
 
 /// What a run produced.
 #[derive(Debug, Clone)]

@@ -422,7 +422,15 @@ pub fn group_statistics(
         }
         source.for_each_chunk(chunk_rows, |first, stored| -> Result<()> {
             let n = stored.len() / row_len;
-            finish_chunk(source, b, first, stored, &needed, &mut finished, &mut finishes)?;
+            finish_chunk(
+                source,
+                b,
+                first,
+                stored,
+                &needed,
+                &mut finished,
+                &mut finishes,
+            )?;
             report.maps_finished += (first..first + n).filter(|&r| needed[r]).count() as u64;
             if let (true, Some(c)) = (b.first_pass, pooled.as_deref_mut()) {
                 feed_pool(c, first, stored, &finished, &finishes, (row_len, p))?;

@@ -11,9 +11,8 @@ use crate::results::{Analysis, MethodResult};
 use crate::significance::Significance;
 use crate::summary::{
     Computation, DeviationSummary, DirectionOverride, FigureEntry, GroupSummary, ImageCounts,
-    MapStats, MapsSummary, MethodSummary, Parameters, PerStat, PermutationRun,
-    PermutationSummary, ProfileFile, Profiles, RegionSummary, ScoreFile, ShiftSummary, Summary,
-    TrendSummary,
+    MapStats, MapsSummary, MethodSummary, Parameters, PerStat, PermutationRun, PermutationSummary,
+    ProfileFile, Profiles, RegionSummary, ScoreFile, ShiftSummary, Summary, TrendSummary,
 };
 use amva_quality::scores::MethodScores;
 

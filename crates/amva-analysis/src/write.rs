@@ -8,10 +8,10 @@ use std::path::Path;
 
 use crate::compare::to_f32;
 use crate::explain::ExplainScores;
+use crate::files;
 use crate::groups::MethodGroups;
 use crate::results::Analysis;
 use crate::significance::Significance;
-use crate::files;
 use crate::summary::Summary;
 use crate::{AnalysisError, Result};
 
@@ -193,7 +193,11 @@ fn write_images_csv(analysis: &Analysis, out: &Path) -> Result<()> {
         header.push("label".into());
     }
     for key in &analysis.plan.keys {
-        header.extend(crate::images::method_columns().iter().map(|c| format!("{key}.{c}")));
+        header.extend(
+            crate::images::method_columns()
+                .iter()
+                .map(|c| format!("{key}.{c}")),
+        );
     }
     wr.write_record(&header).map_err(err)?;
     let per = &analysis.images;

@@ -3,11 +3,11 @@
 
 use amva_analysis::analyze::numbers as analyze;
 use amva_analysis::compare::distribution_shift;
-use amva_analysis::AnalyzeOptions;
 use amva_analysis::groups::{join_and_group, GroupRules};
 use amva_analysis::permutation::{OutsideAmvDifference, PooledCollector};
 use amva_analysis::setstats::{group_statistics, StatsOptions};
 use amva_analysis::summary::Summary;
+use amva_analysis::AnalyzeOptions;
 use amva_maps::import::write_store;
 use amva_maps::source::{MapKind, MapSource};
 use amva_math::groups::Direction;
@@ -545,7 +545,6 @@ fn analyze_outputs_match_naive_recomputation() {
     close("trend", &trend.outside_amv, &outs, 1e-9);
     let rho = amva_math::compare::spearman(&[1.0, 2.0, 3.0, 4.0], &outs).unwrap();
     assert!((trend.spearman_bin_vs_outside_amv - rho).abs() < 1e-12);
-
 }
 
 #[test]

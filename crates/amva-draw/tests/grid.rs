@@ -1,6 +1,6 @@
 //! Grids of heatmaps with one shared colour bar.
 
-use amva_draw::{jet, Grid, Outline, DrawError};
+use amva_draw::{jet, DrawError, Grid, Outline};
 use amva_draw::{HeatStyled, Styled};
 
 fn centre(r: &amva_draw::PixelRect, h: usize, w: usize, row: usize, col: usize) -> (u32, u32) {

@@ -1,6 +1,6 @@
 //! Heatmap figures: colours at known pixels, layout, text, errors, PNG output.
 
-use amva_draw::{jet, viridis, Blend, Colormap, Heatmap, Outline, DrawError, RgbImage};
+use amva_draw::{jet, viridis, Blend, Colormap, DrawError, Heatmap, Outline, RgbImage};
 use amva_draw::{HeatStyled, Styled};
 
 /// Pixel centre of data cell (row, col) in a rendered heatmap.

@@ -1,7 +1,7 @@
 //! Line plots: size, series colours, clipping, text, errors.
 
 use amva_draw::Styled;
-use amva_draw::{Corner, LinePlot, DrawError, RgbImage, Series, TAB10};
+use amva_draw::{Corner, DrawError, LinePlot, RgbImage, Series, TAB10};
 
 fn count_near(img: &RgbImage, c: [u8; 3], tol: i16) -> usize {
     img.pixels()

@@ -1,7 +1,7 @@
 //! The HTML report: escaping, embedded figures, tables, self-containment, atomic write.
 
 use amva_draw::Styled;
-use amva_draw::{encode_png, escape_html, Cell, Heatmap, Report, DrawError, RgbImage, Table};
+use amva_draw::{encode_png, escape_html, Cell, DrawError, Heatmap, Report, RgbImage, Table};
 
 fn tiny_png(seed: u8) -> Vec<u8> {
     encode_png(&RgbImage::from_pixel(3, 2, image::Rgb([seed, 0, 0]))).unwrap()

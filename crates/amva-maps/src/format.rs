@@ -402,4 +402,3 @@ pub fn write_index(path: &Path, ids: &[String], flags: &[String]) -> Result<()> 
         .map_err(|e| Error::store(path, e.to_string()))?;
     Ok(amva_io::atomic::write_atomic(path, &bytes)?)
 }
-

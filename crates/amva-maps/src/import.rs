@@ -89,7 +89,11 @@ pub struct StoreImport {
 
 impl StoreImport {
     /// Starts a store in `dir` of `map_shape` maps finished to `full_shape`.
-    pub fn create(dir: &Path, map_shape: (usize, usize), full_shape: (usize, usize)) -> Result<Self> {
+    pub fn create(
+        dir: &Path,
+        map_shape: (usize, usize),
+        full_shape: (usize, usize),
+    ) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::file(dir, e))?;
         let maps = NpyWriter::create(&dir.join(MAPS_FILE), &[map_shape.0, map_shape.1])?;
         Ok(StoreImport {

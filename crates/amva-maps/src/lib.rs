@@ -30,7 +30,7 @@ pub mod study;
 pub use cam::{forward_each, CamRunner, LowMap, Pass, ReadOptions};
 pub use error::{Error, Result};
 pub use faithfulness::{Curves, Faithfulness};
+pub use format::{RunSettings, StoreBrief, StoreMeta};
 pub use params::{Channels, MapParams, Method, Score};
 pub use source::{MapKind, MapSource};
-pub use format::{RunSettings, StoreBrief, StoreMeta};
 pub use store::{full_map, merge, MapStore, Part, StoreWriter};

@@ -21,10 +21,10 @@ mod tract_engine;
 
 pub use calibrate::{EngineChoice, EngineConfig};
 pub use engine::{EngineKind, Net, Output};
-pub use status::EngineStatus;
 pub use error::{Error, Result};
 pub use fr::FrModel;
 pub use preprocess::{ChannelOrder, Layout, ModelSpec, Preprocess};
+pub use status::EngineStatus;
 
 /// Where `amva engine install` puts ONNX Runtime: `<cache>/onnxruntime/`.
 pub fn ort_engine_dir() -> Result<std::path::PathBuf> {

@@ -200,7 +200,11 @@ struct EdcJson<'a> {
     report: &'a EdcReport,
 }
 
-fn write_csv(path: &Path, header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> Result<()> {
+fn write_csv(
+    path: &Path,
+    header: &[&str],
+    rows: impl IntoIterator<Item = Vec<String>>,
+) -> Result<()> {
     let err = |e: csv::Error| QualityError::Edc(format!("{}: {e}", path.display()));
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(header).map_err(err)?;
@@ -242,7 +246,11 @@ pub fn write_files(
             .missing_quality
             .iter()
             .map(|m| vec![m.image.clone(), m.methods.join(" ")]);
-        write_csv(&dir.join(files::MISSING_QUALITY), &["image", "methods"], rows)?;
+        write_csv(
+            &dir.join(files::MISSING_QUALITY),
+            &["image", "methods"],
+            rows,
+        )?;
     }
     amva_io::atomic::write_atomic(&dir.join(files::PAUC), report.table_csv().as_bytes())?;
     amva_io::atomic::write_atomic(&dir.join(files::CURVES), report.curves_csv().as_bytes())?;

@@ -24,8 +24,8 @@ pub mod scores;
 pub mod serfiq;
 
 pub use edc::{edc_report, EdcOptions, EdcReport, PairScore};
-pub use registry::{build_methods, parse_methods, MethodSpec, Resources, KNOWN_METHODS};
 pub use error::{QualityError, Result};
+pub use registry::{build_methods, parse_methods, MethodSpec, Resources, KNOWN_METHODS};
 pub use scores::{
     read_score_file, read_score_files, read_scores, write_scores, Direction, MethodScores,
     ScoreOrigin, ScoreRow, Scores,

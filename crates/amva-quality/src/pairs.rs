@@ -293,8 +293,13 @@ fn write_scores_csv(path: &Path, scored: &[PairScore]) -> Result<()> {
         .map_err(err)?;
     for p in scored {
         let label = if p.mated { "1" } else { "0" };
-        w.write_record([p.a.as_str(), p.b.as_str(), label, &format!("{:.6}", p.score)])
-            .map_err(err)?;
+        w.write_record([
+            p.a.as_str(),
+            p.b.as_str(),
+            label,
+            &format!("{:.6}", p.score),
+        ])
+        .map_err(err)?;
     }
     let bytes = w.into_inner().map_err(|e| crate::QualityError::Scores {
         path: path.into(),
@@ -345,11 +350,18 @@ mod tests {
             ("b".to_string(), vec![1.0, 1.0]),
         ]
         .into();
-        let pairs = [pair("a", "b", true), pair("a", "c", false), pair("d", "c", true)];
+        let pairs = [
+            pair("a", "b", true),
+            pair("a", "c", false),
+            pair("d", "c", true),
+        ];
         let (scored, excluded) = score_pairs(&pairs, &emb);
         assert_eq!(scored.len(), 1);
         assert!((scored[0].score - std::f64::consts::FRAC_1_SQRT_2).abs() < 1e-6);
-        assert_eq!(excluded[0], ["a", "c", "0", "no embedding for c"].map(String::from));
+        assert_eq!(
+            excluded[0],
+            ["a", "c", "0", "no embedding for c"].map(String::from)
+        );
         assert_eq!(excluded[1][3], "no embedding for d and c");
     }
 }

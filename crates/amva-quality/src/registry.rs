@@ -103,7 +103,10 @@ pub fn build_methods(specs: &[MethodSpec], res: &Resources) -> Result<Vec<Box<dy
             MethodSpec::Serfiq => Box::new(SerFiq::new(fr()?, res.serfiq.clone())?),
             MethodSpec::Brisque => Box::new(crate::brisque::Brisque::load_default()?),
             MethodSpec::Pose => {
-                let path = res.pose_model.as_ref().ok_or_else(|| missing("the pose model"))?;
+                let path = res
+                    .pose_model
+                    .as_ref()
+                    .ok_or_else(|| missing("the pose model"))?;
                 Box::new(crate::pose::Pose::open(path, res.engine)?)
             }
             MethodSpec::Onnx(path) => Box::new(crate::onnx::OnnxQuality::open(path, res.engine)?),

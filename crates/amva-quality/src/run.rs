@@ -114,7 +114,12 @@ pub struct Done {
 impl Done {
     /// Images scored over all methods.
     pub fn scored(&self) -> usize {
-        self.run.scores.methods.values().map(|m| m.scores.len()).sum()
+        self.run
+            .scores
+            .methods
+            .values()
+            .map(|m| m.scores.len())
+            .sum()
     }
 
     /// Notes for the user: the first `k` failures and warnings, then a count.
@@ -126,7 +131,12 @@ impl Done {
             .take(k)
             .map(|(id, why)| format!("skipped {id}: {why}"))
             .collect();
-        v.extend(r.warnings.iter().take(k).map(|(id, why)| format!("{id}: {why}")));
+        v.extend(
+            r.warnings
+                .iter()
+                .take(k)
+                .map(|(id, why)| format!("{id}: {why}")),
+        );
         if r.failed.len() > k {
             v.push(format!(
                 "... and {} more (see {})",

@@ -140,8 +140,8 @@ pub fn edc(run: &EdcRun<'_>, progress: &mut dyn FnMut(usize, usize)) -> Result<E
             run.out.join(amva_quality::edc::files::EXCLUDED).display()
         )));
     }
-    let mut report = amva_quality::edc_report(&scored, &scores, &run.methods, &run.options)
-        .map_err(quality)?;
+    let mut report =
+        amva_quality::edc_report(&scored, &scores, &run.methods, &run.options).map_err(quality)?;
     if run.bootstrap > 0 {
         let (o, b) = (&run.options, run.bootstrap);
         let intervals = bootstrap_ratios(&scored, &scores, &run.methods, o, b, o.seed);
@@ -152,7 +152,9 @@ pub fn edc(run: &EdcRun<'_>, progress: &mut dyn FnMut(usize, usize)) -> Result<E
             "{} comparisons left out: {} images have no quality for some method (listed in {})",
             report.comparisons_without_quality,
             report.missing_quality.len(),
-            run.out.join(amva_quality::edc::files::MISSING_QUALITY).display()
+            run.out
+                .join(amva_quality::edc::files::MISSING_QUALITY)
+                .display()
         ));
     }
     let source = PairSource {

@@ -327,7 +327,10 @@ pub fn explain(
         .images
         .iter()
         .zip(short_ids(&run.images))
-        .map(|(p, id)| amva_io::images::ImageItem { id, path: p.clone() })
+        .map(|(p, id)| amva_io::images::ImageItem {
+            id,
+            path: p.clone(),
+        })
         .collect();
     let opts = ExplainOptions {
         eps: run.eps,

@@ -78,7 +78,10 @@ impl GalleryImages {
             }
         }
         let maps = finished_rows(&analysis.plan.source, &wanted)?;
-        let faces = wanted.iter().map(|&r| (r, face(&analysis.plan, r))).collect();
+        let faces = wanted
+            .iter()
+            .map(|&r| (r, face(&analysis.plan, r)))
+            .collect();
         Ok(GalleryImages { maps, faces })
     }
 

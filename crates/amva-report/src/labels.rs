@@ -5,8 +5,8 @@
 use amva_draw::{Grid, HeatStyled, Outline, Styled, Table};
 
 use amva_analysis::compare::{max_of, to_f32};
-use amva_analysis::labels::{LabelInput, LabelResults};
 use amva_analysis::files;
+use amva_analysis::labels::{LabelInput, LabelResults};
 use amva_analysis::Analysis;
 
 use crate::page::{table_row, Page};

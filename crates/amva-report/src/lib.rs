@@ -33,6 +33,6 @@ pub mod page;
 pub mod report;
 
 pub use analyze::analyze;
-pub use report::ReportOptions;
 pub use error::{ReportError, Result};
 pub use page::{Item, ReportSection};
+pub use report::ReportOptions;

@@ -45,7 +45,10 @@ fn extra_sections_are_rendered_into_the_report_before_the_file_list() {
     // The report embeds every figure written (and only those), and names its sources.
     let figures = s.figures.clone().unwrap();
     assert!(figures.len() >= 15, "{} figures", figures.len());
-    assert_eq!(html.matches("data:image/png;base64,").count(), figures.len());
+    assert_eq!(
+        html.matches("data:image/png;base64,").count(),
+        figures.len()
+    );
     for f in &figures {
         assert!(out.join(&f.file).is_file(), "{}", f.file);
     }

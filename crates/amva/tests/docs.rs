@@ -367,7 +367,11 @@ fn architecture_names_every_source_file() {
         }
     }
     assert!(checked > 100, "only {checked} source files found");
-    assert!(missing.is_empty(), "docs/ARCHITECTURE.md misses:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "docs/ARCHITECTURE.md misses:\n{}",
+        missing.join("\n")
+    );
 }
 
 fn all_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -206,7 +206,9 @@ fn golden_comparison_modes_accept_noise_only_where_stated() {
     let options = Case {
         name: "options",
         inputs: "lfw200",
-        args: ["--permutations", "20", "--gallery", "2"].map(String::from).to_vec(),
+        args: ["--permutations", "20", "--gallery", "2"]
+            .map(String::from)
+            .to_vec(),
         scores: vec!["scores.csv".into()],
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -247,10 +249,16 @@ fn golden_comparison_modes_accept_noise_only_where_stated() {
     px.0[0] = px.0[0].wrapping_add(100);
     img.save(&fig).unwrap();
     assert!(!compares(Mode::Exact), "exact mode let CPU noise through");
-    assert!(compares(Mode::Tolerant(ACROSS_CPUS)), "tolerant mode refused CPU noise");
+    assert!(
+        compares(Mode::Tolerant(ACROSS_CPUS)),
+        "tolerant mode refused CPU noise"
+    );
     // A real change: the array 50 % larger.
     scale(1.5);
-    assert!(!compares(Mode::Tolerant(ACROSS_CPUS)), "tolerant mode let a 50 % change through");
+    assert!(
+        !compares(Mode::Tolerant(ACROSS_CPUS)),
+        "tolerant mode let a 50 % change through"
+    );
     scale(1.0);
     v["methods"]["magnitude"]["permutation_test"]["observed"] = serde_json::json!(observed * 1.2);
     std::fs::write(&summary, serde_json::to_string(&v).unwrap()).unwrap();

@@ -199,10 +199,11 @@ fn edc_input(a: &Args, ui: &Ui) -> Result<Option<EdcInput>> {
         random_runs: 20,
     };
     let pb = ui.progress(0, "embed");
-    let (input, notes) = EdcInput::from_pairs(pairs, source, options, &a.out, &mut |done, total| {
-        pb.set_length(total as u64);
-        pb.set_position(done as u64);
-    })?;
+    let (input, notes) =
+        EdcInput::from_pairs(pairs, source, options, &a.out, &mut |done, total| {
+            pb.set_length(total as u64);
+            pb.set_position(done as u64);
+        })?;
     pb.finish_and_clear();
     for n in notes {
         ui.note(&n);

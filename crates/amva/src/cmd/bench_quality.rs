@@ -2,8 +2,8 @@
 
 use crate::cmd::quality::{build_methods, MethodOptions};
 use crate::common::{self, ModelArgs, Tagged, Ui};
-use amva_quality::Item;
 use amva_draw::RgbImage;
+use amva_quality::Item;
 use anyhow::Result;
 use std::path::PathBuf;
 

@@ -8,9 +8,9 @@
 //! step is skipped when its output is complete, so an interrupted demo continues.
 
 use crate::common::{self, input, Tagged, Ui};
-use amva_report::{Item, ReportSection};
 use amva_analysis::summary::{GroupSummary, Summary};
 use amva_draw::{Cell, Table};
+use amva_report::{Item, ReportSection};
 use amva_samples::degrade::{DegradationKind, LEVELS};
 use amva_samples::spectrum::{self, Correlations, SpectrumItem};
 use anyhow::{Context, Result};

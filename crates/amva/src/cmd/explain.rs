@@ -86,7 +86,14 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         out: &a.out,
         reference_method: &doc.reference.method,
         seconds: start.elapsed().as_secs_f64(),
-        scores: doc.images.iter().map(|r| ImageScores { image: &r.image, scores: &r.scores }).collect(),
+        scores: doc
+            .images
+            .iter()
+            .map(|r| ImageScores {
+                image: &r.image,
+                scores: &r.scores,
+            })
+            .collect(),
     };
     ui.summary(
         &format!(

@@ -127,7 +127,10 @@ fn claim_outputs(
         }
     }
     let files = amva_quality::run::files(&a.out);
-    Ok(amva_io::outputs::claim_files(&files.iter().map(|p| p.as_path()).collect::<Vec<_>>(), &inputs)?)
+    Ok(amva_io::outputs::claim_files(
+        &files.iter().map(|p| p.as_path()).collect::<Vec<_>>(),
+        &inputs,
+    )?)
 }
 
 /// `--fiqa typicality --maps DIR`: a score per map of the store, no images.

@@ -90,10 +90,15 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let model = a.input.model(ui)?;
     let source = a.input.source(model.as_ref())?;
     let pb = ui.progress(0, "embed");
-    let (v, notes) = amva_quality::pairs::verify(&a.input.pairs, source, a.out.as_deref(), &mut |done, total| {
-        pb.set_length(total as u64);
-        pb.set_position(done as u64);
-    })?;
+    let (v, notes) = amva_quality::pairs::verify(
+        &a.input.pairs,
+        source,
+        a.out.as_deref(),
+        &mut |done, total| {
+            pb.set_length(total as u64);
+            pb.set_position(done as u64);
+        },
+    )?;
     pb.finish_and_clear();
     for n in &notes {
         ui.note(n);

@@ -195,7 +195,14 @@ impl Counts {
 }
 
 /// A CSV compared cell by cell: numbers within the mode's bounds, text counted.
-fn csv_diff(mode: Mode, name: &str, want: &str, got: &str, out: &mut Vec<String>, text: &mut Counts) {
+fn csv_diff(
+    mode: Mode,
+    name: &str,
+    want: &str,
+    got: &str,
+    out: &mut Vec<String>,
+    text: &mut Counts,
+) {
     let read = |t: &str| -> Vec<Vec<String>> {
         let mut rd = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -212,7 +219,11 @@ fn csv_diff(mode: Mode, name: &str, want: &str, got: &str, out: &mut Vec<String>
     }
     for (i, (ra, rb)) in a.iter().zip(&b).enumerate() {
         if ra.len() != rb.len() {
-            out.push(format!("{name} row {i}: {} fields -> {}", ra.len(), rb.len()));
+            out.push(format!(
+                "{name} row {i}: {} fields -> {}",
+                ra.len(),
+                rb.len()
+            ));
             continue;
         }
         for (x, y) in ra.iter().zip(rb) {
@@ -263,9 +274,11 @@ pub fn fingerprint(path: &Path) -> Value {
         let n = v.len().max(1) as f64;
         let mean = v.iter().sum::<f64>() / n;
         let std = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
-        let (lo, hi) = v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
-            (a.min(x), b.max(x))
-        });
+        let (lo, hi) = v
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+                (a.min(x), b.max(x))
+            });
         let samples: Vec<f64> = (0..32.min(v.len()))
             .map(|k| v[k * v.len() / 32.min(v.len())])
             .collect();
@@ -477,13 +490,19 @@ impl Golden<'_> {
             found.problems.push(format!("{}: {what}", f.display()));
         }
         for f in want_files.intersection(&got_files) {
-            let kept = manifest.get(f).map(|h| (h, &prints[&f.display().to_string()]));
+            let kept = manifest
+                .get(f)
+                .map(|h| (h, &prints[&f.display().to_string()]));
             self.compare_file(f, kept, out, mode, &mut found);
         }
         if let Mode::Tolerant(t) = mode {
-            found.text.check("text cells", t.text_share, &mut found.problems);
+            found
+                .text
+                .check("text cells", t.text_share, &mut found.problems);
             let images = "images kept as a digest";
-            found.images.check(images, t.text_share, &mut found.problems);
+            found
+                .images
+                .check(images, t.text_share, &mut found.problems);
         }
         eprintln!(
             "{} ({mode:?}): {} files compared ({} PNG; {} pixels changed, by at most {} grey levels; {} of {} text cells differ), {} differences",
@@ -534,7 +553,14 @@ impl Golden<'_> {
         let got_text = || normalised_text(&g, &self.replace);
         if f.file_name().is_some_and(|n| n == "summary.json") {
             let got = normalised_summary(&g, &self.replace);
-            json_diff(mode, "summary", &parse(kept_text()), &got, problems, &mut found.text);
+            json_diff(
+                mode,
+                "summary",
+                &parse(kept_text()),
+                &got,
+                problems,
+                &mut found.text,
+            );
         } else if ext == "json" {
             let (a, b) = (parse(kept_text()), parse(got_text()));
             json_diff(mode, &name, &a, &b, problems, &mut found.text);
@@ -558,7 +584,14 @@ impl Golden<'_> {
                 Err(e) => problems.push(format!("{name}: {e}")),
             }
         } else if matches!(mode, Mode::Tolerant(_)) && ext == "csv" {
-            csv_diff(mode, &name, &kept_text(), &got_text(), problems, &mut found.text);
+            csv_diff(
+                mode,
+                &name,
+                &kept_text(),
+                &got_text(),
+                problems,
+                &mut found.text,
+            );
         } else if matches!(mode, Mode::Tolerant(_)) && name.ends_with("data.js") {
             let (a, b) = (explorer_data(&kept_text()), explorer_data(&got_text()));
             json_diff(mode, &name, &a, &b, problems, &mut found.text);
