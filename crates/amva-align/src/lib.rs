@@ -5,7 +5,8 @@
 //! template), [`warp`] (OpenCV-compatible warp and resize), [`detect`] (anchors, decoding,
 //! NMS) and [`landmarks`] (landmark crop, 68 to 5 points). [`pipeline`] runs the models
 //! (`fr_detect.onnx`, `fr_landmark.onnx`) through `amva_model::Net`; [`landmarks_csv`]
-//! reads given landmarks; [`draw`] makes previews.
+//! reads given landmarks; [`draw`] makes previews; [`folder`] aligns a whole image list
+//! and writes its crops (`amva align`).
 //!
 //! ```no_run
 //! use amva_align::{align_image, Aligner, AlignOptions};
@@ -21,6 +22,7 @@ pub mod detect;
 pub mod draw;
 pub mod encode;
 mod error;
+pub mod folder;
 pub mod landmarks;
 pub mod landmarks_csv;
 pub mod meta;
