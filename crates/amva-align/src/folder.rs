@@ -244,7 +244,7 @@ pub fn write_faces_csv(path: &Path, rows: &[FaceRow]) -> Result<()> {
     head.extend(["residual", "path"]);
     w.write_record(&head).map_err(csv_err)?;
     for r in rows {
-        w.write_record(&face_record(r)).map_err(csv_err)?;
+        w.write_record(face_record(r)).map_err(csv_err)?;
     }
     let bytes = w
         .into_inner()
