@@ -49,10 +49,7 @@ pub enum AlignError {
     Draw(#[from] amva_draw::DrawError),
     /// Aligning one image of a list failed in a way that stops the run (a write error).
     #[error("aligning {id}: {source}")]
-    Item {
-        id: String,
-        source: Box<AlignError>,
-    },
+    Item { id: String, source: Box<AlignError> },
     /// Model files could not be located or downloaded.
     #[error(transparent)]
     Files(#[from] amva_io::Error),

@@ -246,9 +246,7 @@ pub fn write_faces_csv(path: &Path, rows: &[FaceRow]) -> Result<()> {
     for r in rows {
         w.write_record(face_record(r)).map_err(csv_err)?;
     }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| csv_err(e.into_error().into()))?;
+    let bytes = w.into_inner().map_err(|e| csv_err(e.into_error().into()))?;
     Ok(amva_io::atomic::write_atomic(path, &bytes)?)
 }
 
