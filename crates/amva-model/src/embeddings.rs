@@ -20,23 +20,29 @@ pub const META_FILE: &str = "meta.json";
 /// The `kind` of an embeddings folder's meta.json (and of its output claim).
 pub const KIND: &str = "embeddings";
 
-/// meta.json of an embeddings folder: what made it (fields in name order, as amva's
-/// other meta.json files).
+/// meta.json of an embeddings folder: what made it. Written with its keys sorted at
+/// every level (`write_json_sorted`), as it always was.
 #[derive(Debug, Serialize)]
 pub struct EmbeddingsMeta<'a> {
     pub amva_version: &'static str,
-    pub count: usize,
-    pub dim: usize,
-    pub engine: String,
-    pub engine_choice: &'a EngineChoice,
-    pub failed: usize,
-    pub images: &'a Path,
+    /// Always [`KIND`].
     pub kind: &'static str,
     pub model: &'a Path,
     pub model_sha256: &'a str,
-    pub resize: bool,
+    pub engine: String,
+    pub engine_choice: &'a EngineChoice,
     pub spec: &'a ModelSpec,
+    /// The image folder or list, as given.
+    pub images: &'a Path,
+    pub resize: bool,
+    /// Embeddings written.
+    pub count: usize,
+    /// Images without one (failed.csv).
+    pub failed: usize,
+    /// Images embedded although their file is damaged (warnings.csv).
     pub warnings: usize,
+    /// Length of each embedding.
+    pub dim: usize,
 }
 
 impl<'a> EmbeddingsMeta<'a> {
@@ -96,7 +102,7 @@ impl Writer {
         self.npy.finish()?;
         write_index(&self.dir.join(INDEX_FILE), &self.ids)?;
         meta.count = self.ids.len();
-        amva_io::atomic::write_json(&self.dir.join(META_FILE), &meta)?;
+        amva_io::atomic::write_json_sorted(&self.dir.join(META_FILE), &meta)?;
         Ok(self.ids)
     }
 }

@@ -86,8 +86,14 @@ fn embed_lists_bad_images_and_goes_on() {
     let (a, b) = (&emb.1[..512], &emb.1[512..]);
     let cos = dot(a, b) / (dot(a, a).sqrt() * dot(b, b).sqrt());
     assert!(cos > 0.7, "grey vs colour cosine {cos}");
-    let meta: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("meta.json")).unwrap()).unwrap();
+    let meta_text = std::fs::read_to_string(out_dir.join("meta.json")).unwrap();
+    let meta: serde_json::Value = serde_json::from_str(&meta_text).unwrap();
+    // Keys sorted at every level (nested spec and engine choice too), as the file always was.
+    assert_eq!(
+        meta_text.trim_end(),
+        serde_json::to_string_pretty(&meta).unwrap(),
+        "meta.json keys not sorted"
+    );
     assert_eq!(
         meta["model_sha256"],
         "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581"

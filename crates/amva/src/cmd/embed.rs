@@ -72,14 +72,13 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     };
     amva_io::image_notes::write_failed(&a.out.join("failed.csv"), &failed)?;
     amva_io::image_notes::write_warnings(&a.out.join("warnings.csv"), &warnings)?;
-    let (failed, warnings) = (meta.failed, meta.warnings);
-    let engine = meta.engine.clone();
     let ids = writer.finish(meta)?;
+    let engine = model.engine().to_string();
     let secs = start.elapsed().as_secs_f64();
     let brief = EmbedBrief {
         images: ids.len(),
-        failed,
-        warnings,
+        failed: failed.len(),
+        warnings: warnings.len(),
         seconds: secs,
         engine: &engine,
         engine_choice: model.engine_choice(),
@@ -89,7 +88,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     ui.summary(
         &format!(
             "embedded {} images ({} failed, {} with warnings) in {secs:.1} s ({:.1} images/s) with {} -> {}",
-            ids.len(), failed, warnings, ids.len() as f64 / secs, model.engine(), a.out.display()
+            ids.len(), failed.len(), warnings.len(), ids.len() as f64 / secs, model.engine(), a.out.display()
         ),
         Tagged::new("embed", &brief),
     );
