@@ -209,10 +209,32 @@ pub(crate) fn eigencam(a: &[f32], k: usize, hw: usize) -> Vec<f32> {
         let sigma = lambda.max(0.0).sqrt();
         u.into_iter().map(|x| sigma * x).collect()
     };
-    if m.iter().sum::<f64>() < 0.0 {
+    if orientation(&m, a, hw) < 0.0 {
         m.iter_mut().for_each(|x| *x = -*x);
     }
     m.into_iter().map(|x| x as f32).collect()
+}
+
+/// Which way the singular vector points (ALGORITHMS 1.2): the sign of the channel
+/// weights' sum, 1^T v, computed as the inner product of m = M v with the channel sum
+/// M 1 (v^T M^T M 1 = lambda 1^T v, lambda > 0); where that is 0, the sign of sum(m).
+/// For non-negative activations both agree with sum(m) >= 0; for activations that are
+/// mostly negative (LightCNN-V4's max-feature-map layer: 70 % of the values) sum(m) >= 0
+/// picks the projection that is high where the activations are most negative, the
+/// opposite of every other map.
+fn orientation(m: &[f64], a: &[f32], hw: usize) -> f64 {
+    let mut channel_sum = vec![0.0f64; hw];
+    for ch in a.chunks_exact(hw) {
+        for (s, &x) in channel_sum.iter_mut().zip(ch) {
+            *s += x as f64;
+        }
+    }
+    let inner: f64 = m.iter().zip(&channel_sum).map(|(x, y)| x * y).sum();
+    if inner != 0.0 {
+        inner
+    } else {
+        m.iter().sum()
+    }
 }
 
 #[cfg(test)]
@@ -220,6 +242,32 @@ mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
+
+    /// Activations that are mostly negative, highest (least negative) on a bump: the
+    /// map must peak on the bump, as the mean activation does. With the sign rule
+    /// sum(m) >= 0 it peaked where the activations are lowest.
+    #[test]
+    fn mostly_negative_activations_keep_the_map_where_they_are_highest() {
+        let (k, hw) = (6usize, 25usize);
+        let bump = |p: usize| {
+            let (y, x) = ((p / 5) as f64 - 2.0, (p % 5) as f64 - 2.0);
+            (-(x * x + y * y) / 2.0).exp()
+        };
+        let a: Vec<f32> = (0..k * hw)
+            .map(|i| (-3.0 + (1.0 + 0.2 * (i / hw) as f64) * bump(i % hw)) as f32)
+            .collect();
+        assert!(a.iter().filter(|&&v| v < 0.0).count() > k * hw * 3 / 4);
+        let m = eigencam(&a, k, hw);
+        let peak = (0..hw).max_by(|&i, &j| m[i].total_cmp(&m[j])).unwrap();
+        assert_eq!(peak, 12, "{m:?}");
+        // The same with the position Gram matrix (more channels than positions).
+        let a2: Vec<f32> = (0..40 * hw)
+            .map(|i| (-3.0 + (1.0 + 0.05 * (i / hw) as f64) * bump(i % hw)) as f32)
+            .collect();
+        let m2 = eigencam(&a2, 40, hw);
+        let peak2 = (0..hw).max_by(|&i, &j| m2[i].total_cmp(&m2[j])).unwrap();
+        assert_eq!(peak2, 12, "{m2:?}");
+    }
 
     #[test]
     fn jacobi_diagonalises_random_symmetric_matrices() {

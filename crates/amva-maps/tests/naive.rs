@@ -196,7 +196,8 @@ fn naive_eigencam(model: &FrModel, x: &[f32]) -> Vec<f32> {
     let mut m: Vec<f64> = (0..hw)
         .map(|p| (0..k).map(|c| mt(c, p) * v[c]).sum())
         .collect();
-    if m.iter().sum::<f64>() < 0.0 {
+    // ALGORITHMS 1.2: the channel weights sum to >= 0.
+    if v.iter().sum::<f64>() < 0.0 {
         m.iter_mut().for_each(|x| *x = -*x);
     }
     m.into_iter().map(|v| v as f32).collect()
