@@ -42,6 +42,7 @@
 
 pub mod across;
 pub mod analyze;
+pub mod audit;
 pub mod compare;
 pub mod edc;
 mod error;

@@ -34,25 +34,51 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let model = FrModel::load(&model, spec, EngineKind::Auto)?;
     let list = amva_io::images::ImageList::open(&faces)?;
-    let items: Vec<_> = list.items.iter().step_by((list.len() / n).max(1)).take(n).cloned().collect();
+    let items: Vec<_> = list
+        .items
+        .iter()
+        .step_by((list.len() / n).max(1))
+        .take(n)
+        .cloned()
+        .collect();
     let loaded = amva_model::preprocess::load_batch(&items, &model.spec.preprocess, true);
     let n = loaded.ok.len();
     let [k, h, w] = model.target_shape;
-    let (hh, ww) = (model.spec.preprocess.height as usize, model.spec.preprocess.width as usize);
+    let (hh, ww) = (
+        model.spec.preprocess.height as usize,
+        model.spec.preprocess.width as usize,
+    );
     let passes = amva_maps::forward_each(&model, &loaded.input, n)?;
-    let eigen = CamRunner::new(&model, MapParams { batch: 1, ..MapParams::new(Method::EigenCam) })?.maps_with(&loaded.input, &passes, &|_| {})?;
+    let eigen = CamRunner::new(
+        &model,
+        MapParams {
+            batch: 1,
+            ..MapParams::new(Method::EigenCam)
+        },
+    )?
+    .maps_with(&loaded.input, &passes, &|_| {})?;
     let finish = |m: &[f32]| -> Vec<f64> {
-        finish_map(m, h, w, hh, ww).map(|f| f.data.iter().map(|&v| v as f64).collect()).unwrap_or_default()
+        finish_map(m, h, w, hh, ww)
+            .map(|f| f.data.iter().map(|&v| v as f64).collect())
+            .unwrap_or_default()
     };
     let rho = |a: &[f64], b: &[f64]| spearman(a, b).map_or(f64::NAN, |r| r);
-    let names = ["amva eigencam", "exact SVD, same sign rule", "other sign", "centred (grad-cam)", "after ReLU"];
+    let names = [
+        "amva eigencam",
+        "exact SVD, same sign rule",
+        "other sign",
+        "centred (grad-cam)",
+        "after ReLU",
+    ];
     let mut table: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
     let mut negative = 0usize;
     let mut flat_other_sign = 0usize;
     for (i, p) in passes.iter().enumerate() {
         let a = &p.activations;
         negative += a.iter().filter(|&&v| v < 0.0).count();
-        let mean: Vec<f32> = (0..h * w).map(|q| (0..k).map(|c| a[c * h * w + q]).sum::<f32>() / k as f32).collect();
+        let mean: Vec<f32> = (0..h * w)
+            .map(|q| (0..k).map(|c| a[c * h * w + q]).sum::<f32>() / k as f32)
+            .collect();
         let reference = finish(&mean);
         let exact = projection(a, k, h * w, false, false);
         let other: Vec<f32> = exact.iter().map(|v| -v).collect();
@@ -80,8 +106,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (name, row) in names.iter().zip(&table) {
         let mut v: Vec<f64> = row.iter().copied().filter(|x| x.is_finite()).collect();
         v.sort_by(f64::total_cmp);
-        let med = if v.is_empty() { f64::NAN } else { v[v.len() / 2] };
-        println!("  {name:<28} {med:>7.3} {:>7.3}  ({} of {n} defined)", v.first().copied().unwrap_or(f64::NAN), v.len());
+        let med = if v.is_empty() {
+            f64::NAN
+        } else {
+            v[v.len() / 2]
+        };
+        println!(
+            "  {name:<28} {med:>7.3} {:>7.3}  ({} of {n} defined)",
+            v.first().copied().unwrap_or(f64::NAN),
+            v.len()
+        );
     }
     Ok(())
 }
@@ -92,7 +126,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// 20,000 steps); sign: sum of the projection >= 0 (ALGORITHMS 1.2's rule, applied to
 /// every variant alike; grad-cam centres and leaves the sign to the SVD).
 fn projection(a: &[f32], k: usize, hw: usize, centre: bool, relu: bool) -> Vec<f32> {
-    let mut m: Vec<f64> = a.iter().map(|&v| if relu { v.max(0.0) as f64 } else { v as f64 }).collect();
+    let mut m: Vec<f64> = a
+        .iter()
+        .map(|&v| if relu { v.max(0.0) as f64 } else { v as f64 })
+        .collect();
     if centre {
         for ch in m.chunks_exact_mut(hw) {
             let mu = ch.iter().sum::<f64>() / hw as f64;
@@ -102,7 +139,13 @@ fn projection(a: &[f32], k: usize, hw: usize, centre: bool, relu: bool) -> Vec<f
     // Element (p, c) of M is m[c * hw + p].
     let by_channel = k <= hw;
     let n = if by_channel { k } else { hw };
-    let at = |i: usize, t: usize| if by_channel { m[i * hw + t] } else { m[t * hw + i] };
+    let at = |i: usize, t: usize| {
+        if by_channel {
+            m[i * hw + t]
+        } else {
+            m[t * hw + i]
+        }
+    };
     let inner = if by_channel { hw } else { k };
     let mut g = vec![0.0f64; n * n];
     for i in 0..n {
@@ -115,13 +158,19 @@ fn projection(a: &[f32], k: usize, hw: usize, centre: bool, relu: bool) -> Vec<f
     let mut v: Vec<f64> = (0..n).map(|i| 1.0 + (i as f64 * 0.618).fract()).collect();
     let mut lambda = 0.0;
     for _ in 0..20_000 {
-        let w: Vec<f64> = (0..n).map(|i| (0..n).map(|j| g[i * n + j] * v[j]).sum()).collect();
+        let w: Vec<f64> = (0..n)
+            .map(|i| (0..n).map(|j| g[i * n + j] * v[j]).sum())
+            .collect();
         let norm = w.iter().map(|x| x * x).sum::<f64>().sqrt();
         if norm == 0.0 {
             break;
         }
         let next: Vec<f64> = w.into_iter().map(|x| x / norm).collect();
-        let moved = next.iter().zip(&v).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        let moved = next
+            .iter()
+            .zip(&v)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
         v = next;
         lambda = norm;
         if moved < 1e-13 {
@@ -129,7 +178,9 @@ fn projection(a: &[f32], k: usize, hw: usize, centre: bool, relu: bool) -> Vec<f
         }
     }
     let mut out: Vec<f64> = if by_channel {
-        (0..hw).map(|p| (0..k).map(|c| m[c * hw + p] * v[c]).sum()).collect()
+        (0..hw)
+            .map(|p| (0..k).map(|c| m[c * hw + p] * v[c]).sum())
+            .collect()
     } else {
         v.iter().map(|x| lambda.sqrt() * x).collect()
     };

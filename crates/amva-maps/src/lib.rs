@@ -14,6 +14,7 @@
 //! - [`Faithfulness`]: deletion/insertion curves and scores; [`study`]: a study of
 //!   several methods against a random map (`amva faithfulness`).
 
+pub mod audit;
 pub mod cam;
 pub mod cost;
 mod eigen;

@@ -168,6 +168,65 @@ pub fn run_study(
     })
 }
 
+/// The full maps of one compared method, made elsewhere (e.g. by the audit).
+#[derive(Debug, Clone, Copy)]
+pub struct GivenMaps<'a> {
+    pub name: &'a str,
+    /// One finished map (H x W) per image.
+    pub full: &'a [Vec<f32>],
+    /// Model (or head) passes per image, the unmasked pass included.
+    pub passes: &'a [usize],
+}
+
+/// The faithfulness study of maps already made: `input` holds the `ids.len()`
+/// preprocessed images, `embeddings` their unmasked embeddings. Every map is
+/// correlated with the first method's, as in [`run_study`].
+pub fn study_of_maps(
+    model: &FrModel,
+    methods: &[GivenMaps<'_>],
+    input: &[f32],
+    embeddings: &[Vec<f32>],
+    ids: &[String],
+    opts: &StudyOptions,
+    progress: &dyn Fn(usize),
+) -> Result<Study> {
+    let faith = Faithfulness::new(model, opts.steps, opts.batch)?;
+    let per = model.input_len();
+    let mut results: Vec<Vec<ImageResult>> = vec![Vec::new(); methods.len()];
+    for (j, id) in ids.iter().enumerate() {
+        let maps: Vec<&[f32]> = methods.iter().map(|m| m.full[j].as_slice()).collect();
+        let curves = faith.curves(&input[j * per..(j + 1) * per], &embeddings[j], &maps)?;
+        for (mi, (r, c)) in results.iter_mut().zip(curves).enumerate() {
+            r.push(ImageResult {
+                id: id.clone(),
+                curves: c,
+                passes: methods[mi].passes[j],
+                agreement: (mi > 0)
+                    .then(|| map_pearson(&methods[0].full[j], &methods[mi].full[j]))
+                    .flatten(),
+            });
+        }
+        progress(1);
+    }
+    let methods_out = methods
+        .iter()
+        .zip(results)
+        .map(|(m, rows)| summarise(m.name.to_string(), rows, opts))
+        .collect::<Result<_>>()?;
+    Ok(Study {
+        steps: opts.steps,
+        reference: methods.first().map(|m| m.name.to_string()),
+        methods: methods_out,
+        failed: Vec::new(),
+    })
+}
+
+/// Pearson correlation of two maps; None when one is constant.
+fn map_pearson(a: &[f32], b: &[f32]) -> Option<f64> {
+    let as64 = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<_>>();
+    amva_math::compare::pearson(&as64(a), &as64(b)).ok()
+}
+
 /// One method on one image.
 #[derive(Debug, Clone)]
 struct ImageResult {
@@ -236,8 +295,7 @@ impl ChunkMaps {
     /// the reference itself, or when a map is constant).
     fn agreement(&self, reference: Option<usize>, mi: usize, j: usize) -> Option<f64> {
         let r = reference.filter(|&r| r != mi)?;
-        let as64 = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<_>>();
-        amva_math::compare::pearson(&as64(&self.full[r][j]), &as64(&self.full[mi][j])).ok()
+        map_pearson(&self.full[r][j], &self.full[mi][j])
     }
 }
 
@@ -435,7 +493,7 @@ pub const RANDOM_MAP: &str =
     "uniform in [0, 1) per pixel, ChaCha8 seeded with seed XOR FNV-1a(image id)";
 
 /// A mean with its bootstrap interval, as faithfulness.json and the summaries write it.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize)]
 pub struct IntervalRecord {
     pub mean: f64,
     pub lo: f64,

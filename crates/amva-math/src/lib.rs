@@ -13,6 +13,7 @@
 //!   (ALGORITHMS 9).
 //! - [`region`]: the ArcFace 5-point template, convex hull masks, inside/outside
 //!   means (ALGORITHMS 4.2).
+//! - [`similarity`]: SSIM and HOG features of two maps (ALGORITHMS 1.7).
 //! - [`edc`]: FMR threshold, error-versus-discard curves and pAUC (ALGORITHMS 6).
 //! - [`verify`]: verification metrics (best accuracy, FNMR at FMR) on the same threshold
 //!   (ALGORITHMS 6.3).
@@ -26,6 +27,7 @@ mod error;
 pub mod groups;
 pub mod region;
 pub mod resample;
+pub mod similarity;
 pub mod stats;
 pub mod verify;
 

@@ -97,10 +97,35 @@ impl FrModel {
             .map_err(with_shapes)?;
         let _ = input;
         let (proto, item_shape, outputs) = full_net(&graph, &spec, &embedding_source)?;
-        let p = &spec.preprocess;
         let full = Net::new(&proto, path, &graph.sha256, item_shape, outputs, engine)?;
-        // One probe pass on a grey image gives the output shapes.
-        let probe = full.run(&vec![0.0; p.len()], 1)?;
+        Self::assemble(graph, spec, full, embedding_source)
+    }
+
+    /// The same model with other weights (e.g. randomised, `crate::randomise`): `graph`
+    /// must have the tensors of this model; it runs with this model's engine choice.
+    pub fn with_graph(&self, graph: OnnxGraph) -> Result<Self> {
+        let spec = self.spec.clone();
+        let embedding_source = self.embedding_source.clone();
+        let (proto, item_shape, outputs) = full_net(&graph, &spec, &embedding_source)?;
+        let choice = self.full.choice().clone();
+        let full = Net::with_choice(&proto, &graph.path, item_shape, outputs, choice)?;
+        Self::assemble(graph, spec, full, embedding_source)
+    }
+
+    /// The tensor the embedding is read from (before a Reshape/Flatten that fixes batch 1).
+    pub fn embedding_source(&self) -> &str {
+        &self.embedding_source
+    }
+
+    /// A model from its full net: one probe pass on a grey image gives the shapes.
+    fn assemble(
+        graph: OnnxGraph,
+        spec: ModelSpec,
+        full: Net,
+        embedding_source: String,
+    ) -> Result<Self> {
+        let path = graph.path.clone();
+        let probe = full.run(&vec![0.0; spec.preprocess.len()], 1)?;
         let embedding_dim = probe[0].data.len();
         let t = &probe[1].shape;
         if t.len() != 4 || t[2] < 2 || t[3] < 2 {

@@ -12,6 +12,9 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use tract_onnx::pb::{self, type_proto, ModelProto, ValueInfoProto};
 
+/// The ONNX protobuf types (to build or edit a model in code).
+pub use tract_onnx::pb as onnx;
+
 /// A loaded ONNX model and where it came from.
 #[derive(Clone)]
 pub struct OnnxGraph {
@@ -37,7 +40,17 @@ impl OnnxGraph {
             path: path.into(),
             reason: format!("cannot read the model file: {e}"),
         })?;
-        let proto = ModelProto::decode(bytes.as_slice()).map_err(|e| Error::Load {
+        Self::from_bytes(&bytes, path)
+    }
+
+    /// A model from a protobuf built or edited in memory; `path` names it in messages.
+    pub fn from_proto(proto: ModelProto, path: &Path) -> Result<Self> {
+        let bytes = proto.encode_to_vec();
+        Self::from_bytes(&bytes, path)
+    }
+
+    fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
+        let proto = ModelProto::decode(bytes).map_err(|e| Error::Load {
             path: path.into(),
             reason: format!("not an ONNX model: {e}"),
         })?;
@@ -50,7 +63,15 @@ impl OnnxGraph {
         Ok(OnnxGraph {
             path: path.into(),
             proto,
-            sha256: amva_io::cache::sha256_hex(&bytes),
+            sha256: amva_io::cache::sha256_hex(bytes),
+        })
+    }
+
+    /// Writes the model as an ONNX file (temporary name, then rename).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        amva_io::atomic::write_atomic(path, &self.proto.encode_to_vec()).map_err(|e| Error::Load {
+            path: path.into(),
+            reason: format!("cannot write the model: {e}"),
         })
     }
 
@@ -284,7 +305,7 @@ pub fn rewrite_prelu(proto: &mut ModelProto) -> usize {
 }
 
 /// The values of a float32 initializer (`float_data` or little-endian `raw_data`).
-fn tensor_f32(t: &pb::TensorProto) -> Option<Vec<f32>> {
+pub(crate) fn tensor_f32(t: &pb::TensorProto) -> Option<Vec<f32>> {
     if t.data_type != pb::tensor_proto::DataType::Float as i32 {
         return None;
     }
@@ -300,7 +321,7 @@ fn tensor_f32(t: &pb::TensorProto) -> Option<Vec<f32>> {
     })
 }
 
-fn f32_tensor(name: String, dims: &[i64], data: Vec<f32>) -> pb::TensorProto {
+pub(crate) fn f32_tensor(name: String, dims: &[i64], data: Vec<f32>) -> pb::TensorProto {
     pb::TensorProto {
         name,
         dims: dims.to_vec(),

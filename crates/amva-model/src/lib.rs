@@ -15,6 +15,7 @@ pub mod inspect;
 #[cfg(feature = "ort")]
 pub mod ort_engine;
 pub mod preprocess;
+pub mod randomise;
 mod runtime;
 pub mod status;
 mod tract_engine;

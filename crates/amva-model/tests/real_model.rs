@@ -232,3 +232,69 @@ fn multiply_adds_match_a_count_from_conv_and_matmul_shapes() {
         "tract {counted} vs naive {naive}"
     );
 }
+
+/// ALGORITHMS 1.7: randomising a step of the cascade changes the model's output and
+/// leaves every weight outside the randomised steps bit-identical.
+#[test]
+fn randomising_a_step_changes_the_output_and_nothing_else() {
+    use amva_model::randomise::Cascade;
+    let Some(s) = shared() else { return };
+    let m = load(&s, EngineKind::Tract);
+    let cascade = Cascade::plan(&m.graph, &m.spec.target, m.embedding_source(), 5).unwrap();
+    assert_eq!(cascade.steps.len(), 6, "head + 5 shares");
+    // The head of the default model: the depthwise 7x7 and the linear layers after 507.
+    assert!(cascade.steps[0].weights > 0 && cascade.steps[0].weights < cascade.total_weights / 2);
+    let faces = faces(&s, 3);
+    let input: Vec<f32> = faces
+        .iter()
+        .flat_map(|i| m.spec.preprocess.tensor(i))
+        .collect();
+    let trained = m.forward(&input, 3).unwrap();
+    let initial = |g: &amva_model::graph::OnnxGraph| -> std::collections::HashMap<String, Vec<u8>> {
+        use prost::Message;
+        let g = g.proto.graph.as_ref().unwrap();
+        g.initializer
+            .iter()
+            .map(|t| (t.name.clone(), t.encode_to_vec()))
+            .collect()
+    };
+    let before = initial(&m.graph);
+    for step in [1, 3] {
+        let graph = cascade.randomised(&m.graph, step, 11).unwrap();
+        let after = initial(&graph);
+        let chosen = cascade.tensors_up_to(step);
+        assert!(!chosen.is_empty());
+        for (name, bytes) in &before {
+            if chosen.contains(name.as_str()) {
+                assert_ne!(
+                    &after[name], bytes,
+                    "step {step}: {name} was not randomised"
+                );
+            } else {
+                assert_eq!(&after[name], bytes, "step {step}: {name} changed");
+            }
+        }
+        // Nodes, inputs and outputs are untouched.
+        assert_eq!(
+            graph.proto.graph.as_ref().unwrap().node,
+            m.graph.proto.graph.as_ref().unwrap().node
+        );
+        let random = m.with_graph(graph).unwrap().forward(&input, 3).unwrap();
+        for i in 0..3 {
+            let c = cosine(
+                &trained.embeddings[i * 512..(i + 1) * 512],
+                &random.embeddings[i * 512..(i + 1) * 512],
+            );
+            assert!(
+                c < 0.9,
+                "step {step}, face {i}: cosine to the trained embedding {c}"
+            );
+        }
+        // Step 1 leaves the target layer's activations as they were.
+        if step == 1 {
+            assert_eq!(random.activations, trained.activations);
+        } else {
+            assert_ne!(random.activations, trained.activations);
+        }
+    }
+}

@@ -21,6 +21,7 @@
 //! ```
 
 pub mod analyze;
+pub mod audit;
 pub mod edc;
 mod error;
 pub mod explain;

@@ -22,6 +22,8 @@ pub struct ReportOptions {
     pub gallery: usize,
     /// Extra report sections from the caller, after the methods (see [`ReportSection`]).
     pub sections: Vec<ReportSection>,
+    /// The map audit of these maps (`amva analyze --audit DIR`): its folder and record.
+    pub audit: Option<(std::path::PathBuf, amva_analysis::audit::AuditRecord)>,
 }
 
 impl Default for ReportOptions {
@@ -31,6 +33,7 @@ impl Default for ReportOptions {
             figures: true,
             gallery: crate::gallery::DEFAULT_GALLERY,
             sections: Vec::new(),
+            audit: None,
         }
     }
 }
@@ -91,7 +94,7 @@ pub fn render(
         extra_section(s, &mut page)?;
         sections.push((s.title.clone(), page.take()));
     }
-    let mut report = front_matter(analysis, opts)?;
+    let mut report = front_matter(analysis, opts, shown)?;
     for (title, blocks) in sections {
         report.section(title);
         emit(&mut report, blocks, &figs)?;
@@ -194,7 +197,11 @@ fn emit(report: &mut Report, blocks: Vec<Block>, figs: &Figures) -> Result<()> {
 }
 
 /// Title, parameters, the data section and the notes.
-fn front_matter(analysis: &Analysis, opts: &AnalyzeOptions) -> Result<Report> {
+fn front_matter(
+    analysis: &Analysis,
+    opts: &AnalyzeOptions,
+    shown: &ReportOptions,
+) -> Result<Report> {
     let plan = &analysis.plan;
     let source = &plan.source;
     let info = source.info();
@@ -260,6 +267,9 @@ fn front_matter(analysis: &Analysis, opts: &AnalyzeOptions) -> Result<Report> {
             opts.symmetric, opts.compat_paper, opts.permutations, opts.seed
         ),
     );
+    if let Some((dir, record)) = &shown.audit {
+        audit_box(&mut report, dir, record, &info);
+    }
     data_section(analysis, &mut report)?;
     report.link(
         format!(
@@ -269,6 +279,32 @@ fn front_matter(analysis: &Analysis, opts: &AnalyzeOptions) -> Result<Report> {
         crate::explorer::PAGE,
     );
     Ok(report)
+}
+
+/// The audit's verdict on these maps, or why it does not apply to them.
+fn audit_box(
+    report: &mut Report,
+    dir: &std::path::Path,
+    record: &amva_analysis::audit::AuditRecord,
+    info: &amva_maps::format::StoreInfo,
+) {
+    report.section("Map audit");
+    let method = info.method.as_deref().unwrap_or("unknown");
+    let text = crate::audit::verdict_text(record, method, info.model_sha256.as_deref())
+        .unwrap_or_else(|why| {
+            format!(
+                "The audit in {} does not apply to these maps: {why}.",
+                dir.display()
+            )
+        });
+    report.paragraph(text);
+    report.link(
+        format!(
+            "The audit: {}",
+            dir.join(crate::audit::AUDIT_PAGE).display()
+        ),
+        dir.join(crate::audit::AUDIT_PAGE).display().to_string(),
+    );
 }
 
 fn data_section(analysis: &Analysis, report: &mut Report) -> Result<()> {

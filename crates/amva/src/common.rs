@@ -341,6 +341,22 @@ pub fn images_and_model<'a>(
     v
 }
 
+/// The images of `--images`, sorted: all, or `limit` of them evenly spread over the list.
+pub fn spread_images(
+    images: &Path,
+    limit: Option<usize>,
+) -> Result<Vec<amva_io::images::ImageItem>> {
+    let list = amva_maps::store::sorted_list(amva_io::images::ImageList::open(images)?, images)?;
+    anyhow::ensure!(!list.is_empty(), "{}: no images found", images.display());
+    Ok(match limit {
+        Some(n) if n < list.len() => {
+            let step = list.len() / n.max(1);
+            (0..n).map(|i| list.items[i * step].clone()).collect()
+        }
+        _ => list.items,
+    })
+}
+
 /// Parses `i/n` (1-based shard index).
 pub fn parse_shard(s: &str) -> std::result::Result<(usize, usize), String> {
     let (i, n) = s

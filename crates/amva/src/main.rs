@@ -47,6 +47,8 @@ enum Command {
     Edc(cmd::edc::Args),
     /// Deletion/insertion faithfulness of each map method.
     Faithfulness(cmd::faithfulness::Args),
+    /// How far each map method's maps can be trusted on a model: randomisation, equivalence, faithfulness.
+    Audit(cmd::audit::Args),
     /// Inference engines: install ONNX Runtime, calibrate, show which engine auto picks.
     #[command(subcommand)]
     Engine(cmd::engine::EngineCmd),
@@ -90,6 +92,7 @@ fn main() -> std::process::ExitCode {
         Command::Explain(a) => cmd::explain::run(a, &ui),
         Command::Edc(a) => cmd::edc::run(a, &ui),
         Command::Faithfulness(a) => cmd::faithfulness::run(a, &ui),
+        Command::Audit(a) => cmd::audit::run(a, &ui),
         Command::Engine(a) => cmd::engine::run(a, &ui),
         Command::Bench(a) => cmd::bench::run(a, &ui),
         Command::Model(a) => cmd::model::run(a, &ui),

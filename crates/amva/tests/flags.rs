@@ -65,6 +65,10 @@ const MEANINGS: &[(&str, &str)] = &[
     ("permutations", "permutations"),
     ("memory", "MiB"),
     ("bins", "quality bins"),
+    ("steps", "steps per curve"),
+    ("high", "high-quality group"),
+    ("low", "low-quality group"),
+    ("direction", "direction"),
 ];
 
 /// One long flag of one command, as its `--help` shows it.

@@ -401,7 +401,11 @@ fn naive_eigencam(a: &[f32], k: usize, hw: usize) -> Vec<f64> {
         .map(|p| (0..k).map(|c| a[c * hw + p] as f64 * v[c]).sum())
         .collect();
     // ALGORITHMS 1.2: the channel weights sum to >= 0.
-    let sign = if v.iter().sum::<f64>() < 0.0 { -1.0 } else { 1.0 };
+    let sign = if v.iter().sum::<f64>() < 0.0 {
+        -1.0
+    } else {
+        1.0
+    };
     m.into_iter().map(|x| sign * x).collect()
 }
 
@@ -474,7 +478,10 @@ fn lightcnn_every_map_method_and_eigencam_equals_the_definition() {
                     .collect();
                 let low: Vec<f64> = mi.iter().map(|&x| x as f64).collect();
                 let rho = amva_math::compare::spearman(&low, &mean).unwrap();
-                assert!(rho > 0.9, "image {i}: Eigen-CAM vs mean activation Spearman {rho}");
+                assert!(
+                    rho > 0.9,
+                    "image {i}: Eigen-CAM vs mean activation Spearman {rho}"
+                );
             }
             let naive: Vec<f64> = match method {
                 "eigencam" => naive_eigencam(a, 128, 256),

@@ -103,6 +103,10 @@ pub struct Args {
     /// Analyse maps_full.npy (maps already finished, e.g. from `amva maps --full` or another tool) instead of rebuilding them from maps.npy.
     #[arg(long)]
     pub full_maps: bool,
+    /// An audit of these maps' model and method (`amva audit --out DIR`): its verdict
+    /// goes at the top of report.html.
+    #[arg(long, value_name = "DIR")]
+    pub audit: Option<PathBuf>,
 }
 
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
@@ -118,16 +122,26 @@ pub fn run_with_sections(a: Args, ui: &Ui, sections: Vec<ReportSection>) -> Resu
         ("--groups", &a.groups),
         ("--pairs", &a.pairs),
         ("--embeddings", &a.embeddings),
+        ("--audit", &a.audit),
     ] {
         inputs.extend(path.as_deref().map(|p| crate::common::input(flag, p)));
     }
     let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "analysis")?;
     let mut opts = options(&a)?;
     opts.edc = edc_input(&a, ui)?;
+    let audit = match &a.audit {
+        None => None,
+        Some(dir) => {
+            let record = amva_analysis::audit::AuditRecord::read(dir)
+                .map_err(|e| anyhow::anyhow!("--audit: {e}"))?;
+            Some((std::path::absolute(dir)?, record))
+        }
+    };
     let shown = ReportOptions {
         figures: true,
         gallery: a.gallery,
         sections,
+        audit,
     };
     let outcome = ui.analyze(&opts, &shown)?;
     for n in &outcome.notes {

@@ -4,7 +4,6 @@
 
 use super::maps::CamArgs;
 use crate::common::{self, ImageArgs, ModelArgs, Tagged, Ui};
-use amva_maps::store::sorted_list;
 use amva_maps::study::{run_study, Compared, IntervalRecord, StudyInputs, StudyOptions};
 use amva_maps::{CamRunner, MapParams, Method};
 use amva_math::compare::DEFAULT_BOOTSTRAP;
@@ -81,7 +80,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             Compared::Random => Ok((c, None)),
         })
         .collect::<Result<_>>()?;
-    let items = selected_images(&a)?;
+    let items = common::spread_images(&a.images.images, a.limit)?;
     let opts = StudyOptions {
         steps: a.steps,
         seed: a.seed,
@@ -152,26 +151,6 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         Tagged::new("faithfulness", &brief),
     );
     Ok(())
-}
-
-/// The images of the study: all, or `--limit` of them evenly spread over the sorted list.
-fn selected_images(a: &Args) -> Result<Vec<amva_io::images::ImageItem>> {
-    let list = sorted_list(
-        amva_io::images::ImageList::open(&a.images.images)?,
-        &a.images.images,
-    )?;
-    anyhow::ensure!(
-        !list.is_empty(),
-        "{}: no images found",
-        a.images.images.display()
-    );
-    Ok(match a.limit {
-        Some(n) if n < list.len() => {
-            let step = list.len() / n.max(1);
-            (0..n).map(|i| list.items[i * step].clone()).collect()
-        }
-        _ => list.items,
-    })
 }
 
 /// The summary of `amva faithfulness --json`.

@@ -2,6 +2,7 @@
 
 pub mod align;
 pub mod analyze;
+pub mod audit;
 pub mod bench;
 pub mod bench_analyze;
 pub mod bench_maps;

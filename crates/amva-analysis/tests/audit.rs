@@ -1,0 +1,330 @@
+//! The audit (ALGORITHMS 1.7) on a model built here: a head that ignores the target
+//! layer's activations, so that every map is decision independent by construction; and
+//! the equivalence table against a naive recomputation.
+
+use std::path::Path;
+
+use amva_analysis::audit::{run, AuditRecord, AuditRun, AUDIT_FILE};
+use amva_maps::audit::{AuditMethod, AuditOptions};
+use amva_maps::study::StudyOptions;
+use amva_maps::{MapParams, Method};
+use amva_model::graph::onnx as pb;
+use amva_model::graph::OnnxGraph;
+use amva_model::preprocess::{ChannelOrder, Layout, Preprocess};
+use amva_model::{EngineKind, FrModel, ModelSpec};
+
+fn tensor(name: &str, dims: &[i64], values: Vec<f32>) -> pb::TensorProto {
+    pb::TensorProto {
+        name: name.into(),
+        dims: dims.to_vec(),
+        data_type: pb::tensor_proto::DataType::Float as i32,
+        float_data: values,
+        ..Default::default()
+    }
+}
+
+fn node(op: &str, inputs: &[&str], output: &str, attrs: Vec<pb::AttributeProto>) -> pb::NodeProto {
+    pb::NodeProto {
+        op_type: op.into(),
+        name: output.into(),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: vec![output.into()],
+        attribute: attrs,
+        ..Default::default()
+    }
+}
+
+fn ints(name: &str, v: &[i64]) -> pb::AttributeProto {
+    pb::AttributeProto {
+        name: name.into(),
+        ints: v.to_vec(),
+        r#type: pb::attribute_proto::AttributeType::Ints as i32,
+        ..Default::default()
+    }
+}
+
+fn value(name: &str, dims: &[i64]) -> pb::ValueInfoProto {
+    use pb::tensor_shape_proto::{dimension::Value, Dimension};
+    let dim = dims
+        .iter()
+        .map(|&d| Dimension {
+            value: Some(if d < 0 {
+                Value::DimParam("N".into())
+            } else {
+                Value::DimValue(d)
+            }),
+            ..Default::default()
+        })
+        .collect();
+    pb::ValueInfoProto {
+        name: name.into(),
+        r#type: Some(pb::TypeProto {
+            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
+                elem_type: pb::tensor_proto::DataType::Float as i32,
+                shape: Some(pb::TensorShapeProto { dim }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Deterministic weights with some spread.
+fn weights(n: usize, salt: usize) -> Vec<f32> {
+    (0..n)
+        .map(|i| (((i * 7919 + salt * 104_729) % 1000) as f32 / 1000.0 - 0.5) * 0.6)
+        .collect()
+}
+
+/// 3 x 16 x 16 image -> target `act` (Conv stride 4 + Relu: 4 x 4 x 4); a second branch
+/// (Conv stride 4, global average pool, flatten: 8 values) is the embedding, to which the
+/// head adds 0 x (its MatMul of the pooled activations): the head's weights never reach
+/// the output.
+fn constant_head_model(dir: &Path) -> FrModel {
+    let graph = pb::GraphProto {
+        name: "constant-head".into(),
+        node: vec![
+            node(
+                "Conv",
+                &["x", "w1"],
+                "conv1",
+                vec![ints("kernel_shape", &[4, 4]), ints("strides", &[4, 4])],
+            ),
+            node("Relu", &["conv1"], "act", vec![]),
+            node(
+                "Conv",
+                &["x", "wb"],
+                "convb",
+                vec![ints("kernel_shape", &[4, 4]), ints("strides", &[4, 4])],
+            ),
+            node("GlobalAveragePool", &["convb"], "poolb", vec![]),
+            node("Flatten", &["poolb"], "b", vec![]),
+            node("GlobalAveragePool", &["act"], "poola", vec![]),
+            node("Flatten", &["poola"], "flata", vec![]),
+            node("MatMul", &["flata", "wh"], "h", vec![]),
+            node("Mul", &["h", "zero"], "hz", vec![]),
+            node("Add", &["b", "hz"], "emb", vec![]),
+        ],
+        initializer: vec![
+            tensor("w1", &[4, 3, 4, 4], weights(192, 1)),
+            tensor("wb", &[8, 3, 4, 4], weights(384, 2)),
+            tensor("wh", &[4, 8], weights(32, 3)),
+            tensor("zero", &[], vec![0.0]),
+        ],
+        input: vec![value("x", &[-1, 3, 16, 16])],
+        output: vec![value("emb", &[-1, 8])],
+        ..Default::default()
+    };
+    let proto = pb::ModelProto {
+        ir_version: 7,
+        opset_import: vec![pb::OperatorSetIdProto {
+            domain: String::new(),
+            version: 13,
+        }],
+        graph: Some(graph),
+        ..Default::default()
+    };
+    let path = dir.join("constant_head.onnx");
+    OnnxGraph::from_proto(proto, &path)
+        .unwrap()
+        .save(&path)
+        .unwrap();
+    let spec = ModelSpec {
+        preprocess: Preprocess {
+            width: 16,
+            height: 16,
+            channel_order: ChannelOrder::Rgb,
+            mean: [127.5; 3],
+            std: [127.5; 3],
+            layout: Layout::Nchw,
+        },
+        embedding: "emb".into(),
+        target: "act".into(),
+        serfiq_input: None,
+    };
+    FrModel::load(&path, spec, EngineKind::Tract).unwrap()
+}
+
+/// `n` 16 x 16 PNG images with different patterns.
+fn images(dir: &Path, n: usize) -> Vec<amva_io::images::ImageItem> {
+    std::fs::create_dir_all(dir).unwrap();
+    (0..n)
+        .map(|k| {
+            let img = image::RgbImage::from_fn(16, 16, |x, y| {
+                let v = |c: u32| {
+                    (((x * (3 + k as u32 + c) + y * (5 + 2 * k as u32)) * 37 + c * 50) % 256) as u8
+                };
+                image::Rgb([v(0), v(1), v(2)])
+            });
+            let path = dir.join(format!("img{k}.png"));
+            img.save(&path).unwrap();
+            amva_io::images::ImageItem {
+                id: format!("img{k}.png"),
+                path,
+            }
+        })
+        .collect()
+}
+
+fn audit_of(
+    model: &FrModel,
+    items: Vec<amva_io::images::ImageItem>,
+    dir: &Path,
+    out: &Path,
+) -> amva_analysis::audit::Audited {
+    let methods = [Method::ScoreCam, Method::Activation, Method::EigenCam]
+        .into_iter()
+        .map(|m| AuditMethod {
+            name: m.to_string(),
+            params: MapParams {
+                batch: 1,
+                ..MapParams::new(m)
+            },
+        })
+        .collect();
+    let a = AuditRun {
+        model,
+        methods,
+        items,
+        images: dir.to_path_buf(),
+        resize: false,
+        options: AuditOptions {
+            shares: 2,
+            seed: 3,
+            study: StudyOptions {
+                steps: 4,
+                seed: 3,
+                boot: 200,
+                resize: false,
+                batch: 2,
+            },
+        },
+        analysis: None,
+        out: out.to_path_buf(),
+    };
+    run(&a, &|_, _, _| {}, &|_| {}).unwrap()
+}
+
+#[test]
+fn a_head_that_ignores_the_activations_makes_every_map_decision_independent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = constant_head_model(tmp.path());
+    let items = images(&tmp.path().join("faces"), 6);
+    let out = tmp.path().join("audit");
+    let audited = audit_of(&model, items, &tmp.path().join("faces"), &out);
+    // The cascade: the head's MatMul (the zero scalar is not a weight), then the body.
+    let steps = &audited.audit.cascade.steps;
+    assert_eq!(steps[0].tensors, ["wh"]);
+    assert_eq!(steps.len(), 3, "{steps:?}");
+    let record = AuditRecord::read(&out).unwrap();
+    assert!(out.join(AUDIT_FILE).is_file());
+    for m in &record.methods {
+        let rho = m.step1_spearman_median.unwrap();
+        assert!(rho > 0.99, "{}: step-1 Spearman {rho}", m.method);
+        assert!(m.decision_independent, "{}", m.method);
+    }
+    // The maps are not trivial: Score-CAM's differ from image to image.
+    let sc = &audited.audit.trained.full[0];
+    assert_ne!(sc[0], sc[1]);
+    assert!(sc[0].iter().any(|&v| v > 0.0));
+    // Step 2 randomises the convolutions: the output changes, and with it Score-CAM.
+    let step2 = record
+        .randomisation
+        .iter()
+        .find(|r| r.step == 2 && r.method == "scorecam")
+        .unwrap();
+    assert!(
+        step2.output_cosine_median < 0.999,
+        "{}",
+        step2.output_cosine_median
+    );
+    let step1 = record.randomisation.iter().find(|r| r.step == 1).unwrap();
+    assert!(
+        step1.output_cosine_median > 0.999_999,
+        "{}",
+        step1.output_cosine_median
+    );
+}
+
+/// Average ranks, written out: each value's rank is 1 + the values below it + half the
+/// other values equal to it.
+fn naive_spearman(a: &[f32], b: &[f32]) -> f64 {
+    let ranks = |v: &[f32]| -> Vec<f64> {
+        v.iter()
+            .map(|&x| {
+                let below = v.iter().filter(|&&y| y < x).count() as f64;
+                let equal = v.iter().filter(|&&y| y == x).count() as f64;
+                below + (equal + 1.0) / 2.0
+            })
+            .collect()
+    };
+    let (ra, rb) = (ranks(a), ranks(b));
+    let n = ra.len() as f64;
+    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
+    let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = ra.iter().map(|x| (x - ma).powi(2)).sum();
+    let vb: f64 = rb.iter().map(|y| (y - mb).powi(2)).sum();
+    cov / (va * vb).sqrt()
+}
+
+#[test]
+fn the_equivalence_table_matches_a_naive_recomputation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = constant_head_model(tmp.path());
+    let items = images(&tmp.path().join("faces"), 7);
+    let out = tmp.path().join("audit");
+    let audited = audit_of(&model, items, &tmp.path().join("faces"), &out);
+    let full = &audited.audit.trained.full;
+    let names: Vec<&str> = audited
+        .audit
+        .methods
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    assert_eq!(audited.record.equivalence.len(), 3);
+    for e in &audited.record.equivalence {
+        let (a, b) = (
+            names.iter().position(|n| *n == e.a).unwrap(),
+            names.iter().position(|n| *n == e.b).unwrap(),
+        );
+        let mut rho: Vec<f64> = full[a]
+            .iter()
+            .zip(&full[b])
+            .map(|(x, y)| if x == y { 1.0 } else { naive_spearman(x, y) })
+            .collect();
+        rho.sort_by(f64::total_cmp);
+        // Median and 5th percentile by linear interpolation (numpy's default).
+        let q = |p: f64| {
+            let h = p * (rho.len() - 1) as f64;
+            let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+            rho[lo] + (h - lo as f64) * (rho[hi] - rho[lo])
+        };
+        let (median, p5) = (e.spearman_median.unwrap(), e.spearman_p5.unwrap());
+        assert!(
+            (median - q(0.5)).abs() < 1e-9,
+            "{} vs {}: {median} vs {}",
+            e.a,
+            e.b,
+            q(0.5)
+        );
+        assert!(
+            (p5 - q(0.05)).abs() < 1e-9,
+            "{} vs {}: {p5} vs {}",
+            e.a,
+            e.b,
+            q(0.05)
+        );
+    }
+    // Activation and Eigen-CAM cost one pass; Score-CAM one per channel more.
+    let passes = |m: &str| {
+        audited
+            .record
+            .methods
+            .iter()
+            .find(|v| v.method == m)
+            .unwrap()
+            .passes_per_image
+    };
+    assert_eq!(passes("activation"), 1.0);
+    assert!(passes("scorecam") > 1.0 && passes("scorecam") <= 5.0);
+}
