@@ -330,13 +330,7 @@ impl MethodResult {
     /// (median, 5th percentile) of the per-image agreement with the reference (linear
     /// interpolation between order statistics), None without values.
     pub fn agreement_summary(&self) -> Option<(f64, f64)> {
-        let mut v: Vec<f64> = self.agreement.iter().flatten().copied().collect();
-        if v.is_empty() {
-            return None;
-        }
-        v.sort_by(f64::total_cmp);
-        let q = |p| amva_math::compare::quantile_linear(&v, p);
-        Some((q(0.5), q(0.05)))
+        crate::audit::Spread::of(&self.agreement).map(|s| (s.median, s.p5))
     }
 }
 

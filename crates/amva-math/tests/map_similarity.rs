@@ -75,9 +75,9 @@ fn naive_hog(m: &[f64], h: usize, w: usize) -> Vec<f64> {
     for by in 0..cells_y - 2 {
         for bx in 0..cells_x - 2 {
             let mut v = Vec::new();
-            for cy in by..by + 3 {
-                for cx in bx..bx + 3 {
-                    v.extend(hist[cy][cx].iter().copied());
+            for row in &hist[by..by + 3] {
+                for cell in &row[bx..bx + 3] {
+                    v.extend(cell.iter().copied());
                 }
             }
             let n1 = (v.iter().map(|x| x * x).sum::<f64>() + 1e-10).sqrt();

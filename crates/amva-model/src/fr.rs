@@ -130,7 +130,7 @@ impl FrModel {
         let t = &probe[1].shape;
         if t.len() != 4 || t[2] < 2 || t[3] < 2 {
             return Err(Error::BadTensor {
-                path: path.into(),
+                path,
                 name: spec.target.clone(),
                 shape: t.clone(),
                 expected: "the CAM target layer must be spatial: batch x K x h x w with h, w >= 2"

@@ -268,7 +268,7 @@ fn front_matter(
         ),
     );
     if let Some((dir, record)) = &shown.audit {
-        audit_box(&mut report, dir, record, &info);
+        audit_box(&mut report, dir, record, info);
     }
     data_section(analysis, &mut report)?;
     report.link(

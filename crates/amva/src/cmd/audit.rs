@@ -173,8 +173,8 @@ fn analysis_template(a: &Args) -> Result<Option<AnalyzeOptions>> {
         .iter()
         .map(|d| parse_direction_override(d))
         .collect::<Result<Vec<_>, _>>()?;
-    opts.rules.high = a.high.clone();
-    opts.rules.low = a.low.clone();
+    opts.rules.high = a.high;
+    opts.rules.low = a.low;
     opts.seed = a.seed;
     Ok(Some(opts))
 }
