@@ -22,7 +22,7 @@ pub const INDEPENDENT: f64 = 0.99;
 pub const LEVEL: f64 = 0.05;
 
 /// The rule of the recommendation, as audit.json and the page state it.
-pub const RULE: &str = "(a) cheapest_equivalent: the method with the fewest model passes per image whose maps have a median Spearman >= 0.95 with scorecam's and, when --scores is given, the same verdict as scorecam for every FIQA method; (b) most_decision_dependent: among the methods whose deletion and insertion 95 % intervals both lie on the better side of the random map's (deletion hi < random's lo, insertion lo > random's hi), the one whose maps change most when the head is randomised (lowest median step-1 Spearman); a method with a median step-1 Spearman above 0.99 is decision_independent";
+pub const RULE: &str = "(a) cheapest_equivalent: the method with the fewest model passes per image whose maps have a median Spearman >= 0.95 with scorecam's and, when --scores is given, the same verdict as scorecam for every FIQA method; (b) most_decision_dependent: among the methods whose deletion and insertion 95 % intervals both lie on the better side of the random map's (deletion hi < random's lo, insertion lo > random's hi), the one whose maps change most when the head is randomised (lowest median step-1 Spearman), unless it is decision_independent (median step-1 Spearman above 0.99): then none; ties in (a) go to the method named first in --methods";
 
 /// What the outside AM-V test says for one FIQA method and one map method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -261,14 +261,20 @@ pub fn recommend(
     if cheapest_equivalent.is_none() && verdicts.iter().any(|v| v.method == REFERENCE) {
         notes.push(format!("no cheaper method is equivalent to {REFERENCE}"));
     }
-    let most_decision_dependent = verdicts
+    let beating: Vec<&MethodVerdict> = verdicts.iter().filter(|v| v.beats_random).collect();
+    let most_decision_dependent = beating
         .iter()
-        .filter(|v| v.beats_random)
+        .filter(|v| !v.decision_independent)
         .filter_map(|v| v.step1_spearman_median.map(|s| (v, s)))
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(v, _)| v.method.clone());
-    if most_decision_dependent.is_none() {
+    if beating.is_empty() {
         notes.push("no method beats the random map on both deletion and insertion".into());
+    } else if most_decision_dependent.is_none() {
+        notes.push(format!(
+            "every method that beats the random map ({}) is decision independent: its maps barely change when the head is randomised",
+            beating.iter().map(|v| v.method.as_str()).collect::<Vec<_>>().join(", ")
+        ));
     }
     Recommendation {
         coincide: cheapest_equivalent.is_some() && cheapest_equivalent == most_decision_dependent,

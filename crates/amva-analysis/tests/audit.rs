@@ -328,3 +328,86 @@ fn the_equivalence_table_matches_a_naive_recomputation() {
     assert_eq!(passes("activation"), 1.0);
     assert!(passes("scorecam") > 1.0 && passes("scorecam") <= 5.0);
 }
+
+/// The recommendation's rule (ALGORITHMS 1.7) on the numbers `amva audit` measured on
+/// 64 LFW dev faces (audit.json of both shared models); the expected answers follow
+/// from the rule by hand.
+#[test]
+fn the_recommendation_follows_its_rule_on_the_measured_audits() {
+    use amva_analysis::audit::{recommend, Agreement, Finding, MethodVerdict, Verdict};
+    use amva_maps::audit::{Equivalence, Spread};
+    use amva_maps::study::IntervalRecord;
+    let iv = |mean: f64| IntervalRecord { mean, lo: mean, hi: mean, level: 0.95 };
+    let verdict = |method: &str, passes: f64, step1: f64, beats: bool| MethodVerdict {
+        method: method.into(),
+        passes_per_image: passes,
+        step1_spearman_median: Some(step1),
+        decision_independent: step1 > 0.99,
+        beats_random: beats,
+        deletion: iv(0.1),
+        insertion: iv(0.4),
+    };
+    let eq = |a: &str, b: &str, median: f64| Equivalence {
+        a: a.into(),
+        b: b.into(),
+        spearman: Some(Spread { median, p5: median - 0.05, images: 64 }),
+    };
+    let findings = |v: [(&str, Verdict); 4]| Agreement {
+        findings: v
+            .iter()
+            .map(|(m, verdict)| Finding {
+                fiqa: "magnitude".into(),
+                map_method: m.to_string(),
+                high: 16,
+                low: 16,
+                outside_amv_low_minus_high: 0.02,
+                p_value: 0.01,
+                p_value_reversed: 0.99,
+                verdict: *verdict,
+                summary: "summary.json".into(),
+            })
+            .collect(),
+        ..Agreement::default()
+    };
+    // The default model: every method beats random; Score-CAM's finding is not
+    // significant on 16 + 16 faces while the others hold, so nothing cheaper is
+    // equivalent; Ablation-CAM moves most when the head is random (0.915).
+    let default = [
+        verdict("scorecam", 513.0, 0.9974, true),
+        verdict("ablation", 2.0, 0.9147, true),
+        verdict("eigencam", 1.0, 1.0, true),
+        verdict("activation", 1.0, 1.0, true),
+    ];
+    let default_eq = [eq("scorecam", "ablation", 0.932), eq("scorecam", "eigencam", 0.985), eq("scorecam", "activation", 0.984)];
+    let ag = findings([
+        ("scorecam", Verdict::NotSignificant),
+        ("ablation", Verdict::Holds),
+        ("eigencam", Verdict::Holds),
+        ("activation", Verdict::Holds),
+    ]);
+    let r = recommend(&default, &default_eq, Some(&ag));
+    assert_eq!(r.cheapest_equivalent, None);
+    assert_eq!(r.most_decision_dependent.as_deref(), Some("ablation"));
+    assert!(!r.coincide);
+    // Without --scores the maps alone decide: Eigen-CAM (1 pass, 0.985, named first).
+    let r = recommend(&default, &default_eq, None);
+    assert_eq!(r.cheapest_equivalent.as_deref(), Some("eigencam"));
+    // LightCNN-V4: only the single-pass maps beat random, and they never see the head.
+    let lightcnn = [
+        verdict("scorecam", 129.0, 0.9848, false),
+        verdict("ablation", 129.0, 0.9945, false),
+        verdict("eigencam", 1.0, 1.0, true),
+        verdict("activation", 1.0, 1.0, true),
+    ];
+    let lightcnn_eq = [eq("scorecam", "ablation", 0.971), eq("scorecam", "eigencam", 0.996), eq("scorecam", "activation", 0.997)];
+    let ag = findings([
+        ("scorecam", Verdict::Holds),
+        ("ablation", Verdict::Holds),
+        ("eigencam", Verdict::Holds),
+        ("activation", Verdict::Holds),
+    ]);
+    let r = recommend(&lightcnn, &lightcnn_eq, Some(&ag));
+    assert_eq!(r.cheapest_equivalent.as_deref(), Some("eigencam"));
+    assert_eq!(r.most_decision_dependent, None);
+    assert!(r.notes.iter().any(|n| n.contains("decision independent")), "{:?}", r.notes);
+}
