@@ -515,8 +515,25 @@ pub fn run(
             ),
         });
     }
-    let audit =
-        amva_maps::audit::audit_maps(model, &a.methods, &loaded.input, &ids, &a.options, progress)?;
+    let key = serde_json::json!({
+        "model_sha256": model.graph.sha256,
+        "layer": model.spec.target,
+        "engine": model.engine_choice().config.to_string(),
+        "images": ids,
+        "methods": a.methods.iter().map(|m| (&m.name, &m.params)).collect::<Vec<_>>(),
+        "seed": a.options.seed,
+        "cascade_shares": a.options.shares,
+    });
+    let cache = StepFiles::open(&a.out.join(STEPS_DIR), &key)?;
+    let audit = amva_maps::audit::audit_maps(
+        model,
+        &a.methods,
+        &loaded.input,
+        &ids,
+        &a.options,
+        &cache,
+        progress,
+    )?;
     let stores = write_stores(&audit, model, &a.out.join(STORES_DIR))?;
     let agreement = match &a.analysis {
         None => None,
@@ -604,4 +621,92 @@ fn write_faithfulness(audit: &MapAudit, dir: &Path) -> Result<()> {
     amva_io::atomic::write_atomic(&dir.join("per_image.csv"), &s.per_image_csv()?)?;
     amva_io::atomic::write_atomic(&dir.join("summary.csv"), &s.summary_csv()?)?;
     Ok(())
+}
+
+/// Where an audit keeps its finished steps (`amva audit` resumes from them).
+pub const STEPS_DIR: &str = "steps";
+
+/// The finished steps of an audit as .npy files in `steps/`: per step the low-resolution
+/// maps (methods x images x h*w), the passes (methods x images) and the embeddings
+/// (images x D), the maps written last. `key.json` names the inputs they belong to; a
+/// run with other inputs starts the folder afresh.
+pub struct StepFiles {
+    dir: PathBuf,
+}
+
+impl StepFiles {
+    /// Opens `dir` for the inputs described by `key`.
+    pub fn open(dir: &Path, key: &serde_json::Value) -> Result<Self> {
+        let io = |source| crate::AnalysisError::Io {
+            path: dir.into(),
+            source,
+        };
+        let key_file = dir.join("key.json");
+        let same = std::fs::read(&key_file)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .is_some_and(|k| &k == key);
+        if !same {
+            if dir.exists() {
+                std::fs::remove_dir_all(dir).map_err(io)?;
+            }
+            std::fs::create_dir_all(dir).map_err(io)?;
+            amva_io::atomic::write_json_sorted(&key_file, key)?;
+        }
+        Ok(StepFiles { dir: dir.into() })
+    }
+
+    fn file(&self, step: usize, what: &str) -> PathBuf {
+        self.dir.join(format!("step{step}_{what}.npy"))
+    }
+}
+
+/// Rows of a (rows x per) array.
+fn rows(data: Vec<f32>, per: usize) -> Vec<Vec<f32>> {
+    data.chunks_exact(per.max(1)).map(<[f32]>::to_vec).collect()
+}
+
+impl amva_maps::audit::StepCache for StepFiles {
+    fn load(
+        &self,
+        step: usize,
+        shapes: amva_maps::audit::Shapes,
+    ) -> amva_maps::Result<Option<amva_maps::audit::MapSet>> {
+        let names = ["low", "passes", "embeddings"].map(|w| self.file(step, w));
+        if !names.iter().all(|p| p.is_file()) {
+            return Ok(None);
+        }
+        let read = |p: &Path| -> amva_maps::Result<(Vec<usize>, Vec<f32>)> {
+            let a = amva_io::npy::read_f32(p)?;
+            Ok((a.shape().to_vec(), a.iter().copied().collect()))
+        };
+        let (ls, low) = read(&names[0])?;
+        let (_, passes) = read(&names[1])?;
+        let (es, emb) = read(&names[2])?;
+        let (m, n, hw) = (ls[0], ls[1], ls[2]);
+        let low: Vec<Vec<Vec<f32>>> = rows(low, n * hw)
+            .into_iter()
+            .map(|per| rows(per, hw))
+            .collect();
+        let passes = rows(passes, n)
+            .into_iter()
+            .map(|r| r.into_iter().map(|p| p as usize).collect())
+            .collect();
+        debug_assert_eq!(low.len(), m);
+        let set = amva_maps::audit::MapSet::from_low(low, passes, rows(emb, es[1]), shapes)?;
+        Ok(Some(set))
+    }
+
+    fn save(&self, step: usize, set: &amva_maps::audit::MapSet) -> amva_maps::Result<()> {
+        let (m, n) = (set.low.len(), set.embeddings.len());
+        let hw = set.low.first().and_then(|l| l.first()).map_or(0, Vec::len);
+        let d = set.embeddings.first().map_or(0, Vec::len);
+        let emb: Vec<f32> = set.embeddings.concat();
+        amva_io::npy::write_f32(&self.file(step, "embeddings"), &[n, d], &emb)?;
+        let passes: Vec<f32> = set.passes.iter().flatten().map(|&p| p as f32).collect();
+        amva_io::npy::write_f32(&self.file(step, "passes"), &[m, n], &passes)?;
+        let low: Vec<f32> = set.low.iter().flatten().flatten().copied().collect();
+        amva_io::npy::write_f32(&self.file(step, "low"), &[m, n, hw], &low)?;
+        Ok(())
+    }
 }

@@ -172,6 +172,17 @@ fn audit_of(
     dir: &Path,
     out: &Path,
 ) -> amva_analysis::audit::Audited {
+    audit_with(model, items, dir, out, 3, &|_, _, _| {})
+}
+
+fn audit_with(
+    model: &FrModel,
+    items: Vec<amva_io::images::ImageItem>,
+    dir: &Path,
+    out: &Path,
+    seed: u64,
+    progress: amva_maps::audit::AuditProgress<'_>,
+) -> amva_analysis::audit::Audited {
     let methods = [Method::ScoreCam, Method::Activation, Method::EigenCam]
         .into_iter()
         .map(|m| AuditMethod {
@@ -190,7 +201,7 @@ fn audit_of(
         resize: false,
         options: AuditOptions {
             shares: 2,
-            seed: 3,
+            seed,
             study: StudyOptions {
                 steps: 4,
                 seed: 3,
@@ -202,7 +213,7 @@ fn audit_of(
         analysis: None,
         out: out.to_path_buf(),
     };
-    run(&a, &|_, _, _| {}, &|_| {}).unwrap()
+    run(&a, progress, &|_| {}).unwrap()
 }
 
 #[test]
@@ -337,7 +348,12 @@ fn the_recommendation_follows_its_rule_on_the_measured_audits() {
     use amva_analysis::audit::{recommend, Agreement, Finding, MethodVerdict, Verdict};
     use amva_maps::audit::{Equivalence, Spread};
     use amva_maps::study::IntervalRecord;
-    let iv = |mean: f64| IntervalRecord { mean, lo: mean, hi: mean, level: 0.95 };
+    let iv = |mean: f64| IntervalRecord {
+        mean,
+        lo: mean,
+        hi: mean,
+        level: 0.95,
+    };
     let verdict = |method: &str, passes: f64, step1: f64, beats: bool| MethodVerdict {
         method: method.into(),
         passes_per_image: passes,
@@ -350,7 +366,11 @@ fn the_recommendation_follows_its_rule_on_the_measured_audits() {
     let eq = |a: &str, b: &str, median: f64| Equivalence {
         a: a.into(),
         b: b.into(),
-        spearman: Some(Spread { median, p5: median - 0.05, images: 64 }),
+        spearman: Some(Spread {
+            median,
+            p5: median - 0.05,
+            images: 64,
+        }),
     };
     let findings = |v: [(&str, Verdict); 4]| Agreement {
         findings: v
@@ -378,7 +398,11 @@ fn the_recommendation_follows_its_rule_on_the_measured_audits() {
         verdict("eigencam", 1.0, 1.0, true),
         verdict("activation", 1.0, 1.0, true),
     ];
-    let default_eq = [eq("scorecam", "ablation", 0.932), eq("scorecam", "eigencam", 0.985), eq("scorecam", "activation", 0.984)];
+    let default_eq = [
+        eq("scorecam", "ablation", 0.932),
+        eq("scorecam", "eigencam", 0.985),
+        eq("scorecam", "activation", 0.984),
+    ];
     let ag = findings([
         ("scorecam", Verdict::NotSignificant),
         ("ablation", Verdict::Holds),
@@ -399,7 +423,11 @@ fn the_recommendation_follows_its_rule_on_the_measured_audits() {
         verdict("eigencam", 1.0, 1.0, true),
         verdict("activation", 1.0, 1.0, true),
     ];
-    let lightcnn_eq = [eq("scorecam", "ablation", 0.971), eq("scorecam", "eigencam", 0.996), eq("scorecam", "activation", 0.997)];
+    let lightcnn_eq = [
+        eq("scorecam", "ablation", 0.971),
+        eq("scorecam", "eigencam", 0.996),
+        eq("scorecam", "activation", 0.997),
+    ];
     let ag = findings([
         ("scorecam", Verdict::Holds),
         ("ablation", Verdict::Holds),
@@ -409,5 +437,46 @@ fn the_recommendation_follows_its_rule_on_the_measured_audits() {
     let r = recommend(&lightcnn, &lightcnn_eq, Some(&ag));
     assert_eq!(r.cheapest_equivalent.as_deref(), Some("eigencam"));
     assert_eq!(r.most_decision_dependent, None);
-    assert!(r.notes.iter().any(|n| n.contains("decision independent")), "{:?}", r.notes);
+    assert!(
+        r.notes.iter().any(|n| n.contains("decision independent")),
+        "{:?}",
+        r.notes
+    );
+}
+
+/// An interrupted audit resumes: the steps a run finished are read back (not computed
+/// again) and give the same numbers; other inputs start afresh.
+#[test]
+fn a_second_run_resumes_from_the_finished_steps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = constant_head_model(tmp.path());
+    let faces = tmp.path().join("faces");
+    let items = images(&faces, 5);
+    let out = tmp.path().join("audit");
+    let stages = |seed: u64| {
+        let seen = std::sync::Mutex::new(std::collections::BTreeSet::new());
+        let a = audit_with(&model, items.clone(), &faces, &out, seed, &|stage, _, _| {
+            seen.lock().unwrap().insert(stage.to_string());
+        });
+        (a, seen.into_inner().unwrap())
+    };
+    let (first, seen) = stages(3);
+    assert!(seen.iter().all(|s| !s.contains("done before")), "{seen:?}");
+    // A run killed after its steps: only the step files survive.
+    std::fs::remove_file(out.join(AUDIT_FILE)).unwrap();
+    std::fs::remove_dir_all(out.join("maps")).unwrap();
+    let (second, seen) = stages(3);
+    let reused = seen.iter().filter(|s| s.contains("done before")).count();
+    assert_eq!(reused, 1 + first.audit.cascade.steps.len(), "{seen:?}");
+    assert_eq!(second.audit.trained.full, first.audit.trained.full);
+    assert_eq!(second.audit.trained.passes, first.audit.trained.passes);
+    let json = |r: &AuditRecord| {
+        let mut v = serde_json::to_value(r).unwrap();
+        v["seconds"] = serde_json::Value::Null;
+        v
+    };
+    assert_eq!(json(&second.record), json(&first.record));
+    // Another seed randomises other weights: nothing is reused.
+    let (_, seen) = stages(4);
+    assert!(seen.iter().all(|s| !s.contains("done before")), "{seen:?}");
 }

@@ -144,6 +144,7 @@ pub fn audit_maps(
     input: &[f32],
     ids: &[String],
     opts: &AuditOptions,
+    cache: &dyn StepCache,
     progress: AuditProgress<'_>,
 ) -> Result<MapAudit> {
     let cascade = Cascade::plan(
@@ -160,17 +161,25 @@ pub fn audit_maps(
             format!("randomised, step {s} of {steps}")
         }
     };
-    let trained = map_set(model, methods, input, ids.len(), &|d, t| {
-        progress(&stage(0), d, t)
-    })?;
+    let shapes = Shapes::of(model);
+    let cached = |step: usize, m: &FrModel| -> Result<MapSet> {
+        if let Some(set) = cache.load(step, shapes)? {
+            progress(&format!("{} (done before)", stage(step)), 1, 1);
+            return Ok(set);
+        }
+        let set = map_set(m, methods, input, ids.len(), &|d, t| {
+            progress(&stage(step), d, t)
+        })?;
+        cache.save(step, &set)?;
+        Ok(set)
+    };
+    let trained = cached(0, model)?;
     let mut randomisation = Vec::new();
     let mut examples = Vec::new();
     for step in 1..=steps {
         let graph = cascade.randomised(&model.graph, step, opts.seed)?;
         let random_model = model.with_graph(graph)?;
-        let set = map_set(&random_model, methods, input, ids.len(), &|d, t| {
-            progress(&stage(step), d, t)
-        })?;
+        let set = cached(step, &random_model)?;
         randomisation.extend(compare_sets(&trained, &set, methods, step, model));
         examples.push(set.full.iter().map(|f| f[0].clone()).collect());
     }
@@ -190,6 +199,73 @@ pub fn audit_maps(
         full_shape: (p.height as usize, p.width as usize),
         map_shape: (h, w),
     })
+}
+
+/// The map shapes of a model: (h, w) of the low-resolution maps, (H, W) of the finished.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Shapes {
+    pub map: (usize, usize),
+    pub full: (usize, usize),
+}
+
+impl Shapes {
+    fn of(model: &FrModel) -> Self {
+        let p = &model.spec.preprocess;
+        let [_, h, w] = model.target_shape;
+        Shapes {
+            map: (h, w),
+            full: (p.height as usize, p.width as usize),
+        }
+    }
+}
+
+impl MapSet {
+    /// A map set from its low-resolution maps (finished here exactly as a run finishes
+    /// them), passes and embeddings: what a [`StepCache`] keeps.
+    pub fn from_low(
+        low: Vec<Vec<Vec<f32>>>,
+        passes: Vec<Vec<usize>>,
+        embeddings: Vec<Vec<f32>>,
+        shapes: Shapes,
+    ) -> Result<Self> {
+        let ((h, w), (oh, ow)) = (shapes.map, shapes.full);
+        let finish = |m: &Vec<f32>| {
+            amva_math::resample::finish_map(m, h, w, oh, ow)
+                .map(|f| f.data)
+                .map_err(crate::Error::math("map"))
+        };
+        let full = low
+            .iter()
+            .map(|per| per.iter().map(finish).collect::<Result<Vec<_>>>())
+            .collect::<Result<_>>()?;
+        Ok(MapSet {
+            low,
+            full,
+            passes,
+            embeddings,
+        })
+    }
+}
+
+/// Where the finished steps of an audit are kept (step 0: the trained model), so that
+/// an interrupted audit resumes where it stopped.
+pub trait StepCache: Sync {
+    /// The maps of `step`, if a run with the same inputs finished it.
+    fn load(&self, step: usize, shapes: Shapes) -> Result<Option<MapSet>>;
+    /// Keeps the maps of a finished step.
+    fn save(&self, step: usize, set: &MapSet) -> Result<()>;
+}
+
+/// No cache: every step is computed.
+pub struct NoCache;
+
+impl StepCache for NoCache {
+    fn load(&self, _: usize, _: Shapes) -> Result<Option<MapSet>> {
+        Ok(None)
+    }
+    fn save(&self, _: usize, _: &MapSet) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Every method's maps of the images with `model`.

@@ -26,7 +26,9 @@ Writes audit.html, audit.json (every number: equivalence, randomisation, faithfu
 analysis agreement, recommendation and its rule), figures/, the trained model's maps of
 each method as map stores (maps/<method>/), the faithfulness tables (faithfulness/) and,
 with --scores, the analysis of each method's maps (analysis/<method>/).
-`amva analyze --audit DIR` shows the audit's verdict in report.html.")]
+`amva analyze --audit DIR` shows the audit's verdict in report.html. An interrupted audit
+resumes: each finished step (the trained model, then each randomisation step) is kept in
+steps/ and read back when the same audit runs again into the same --out.")]
 pub struct Args {
     #[command(flatten)]
     pub images: ImageArgs,
