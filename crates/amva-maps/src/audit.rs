@@ -14,6 +14,7 @@ use amva_model::FrModel;
 use rayon::prelude::*;
 
 use crate::faithfulness::random_map;
+pub use crate::study::Spread;
 use crate::study::{study_of_maps, GivenMaps, Study, StudyOptions};
 use crate::{forward_each, CamRunner, MapParams, Result};
 
@@ -46,31 +47,6 @@ pub struct MapSet {
     pub passes: Vec<Vec<usize>>,
     /// The unmasked embeddings, one per image.
     pub embeddings: Vec<Vec<f32>>,
-}
-
-/// A median and 5th percentile over images, and how many images had a value.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-pub struct Spread {
-    pub median: f64,
-    pub p5: f64,
-    /// Images where the measure is defined (both maps non-constant, or identical).
-    pub images: usize,
-}
-
-impl Spread {
-    /// The spread of `values` (None: undefined for that image); None when no value.
-    pub fn of(values: &[Option<f64>]) -> Option<Spread> {
-        let mut v: Vec<f64> = values.iter().flatten().copied().collect();
-        if v.is_empty() {
-            return None;
-        }
-        v.sort_by(f64::total_cmp);
-        Some(Spread {
-            median: quantile_linear(&v, 0.5),
-            p5: quantile_linear(&v, 0.05),
-            images: v.len(),
-        })
-    }
 }
 
 /// Two methods' maps compared image by image (Spearman of the finished maps).

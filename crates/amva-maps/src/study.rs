@@ -326,11 +326,36 @@ fn summarise(name: String, rows: Vec<ImageResult>, o: &StudyOptions) -> Result<M
     })
 }
 
+/// A median and 5th percentile over images, and how many images had a value.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Spread {
+    pub median: f64,
+    pub p5: f64,
+    /// Images where the measure is defined (both maps non-constant, or identical).
+    pub images: usize,
+}
+
+impl Spread {
+    /// The spread of `values` (None: undefined for that image); None when no value.
+    pub fn of(values: &[Option<f64>]) -> Option<Spread> {
+        let mut v: Vec<f64> = values.iter().flatten().copied().collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        Some(Spread {
+            median: amva_math::compare::quantile_linear(&v, 0.5),
+            p5: amva_math::compare::quantile_linear(&v, 0.05),
+            images: v.len(),
+        })
+    }
+}
+
 impl MethodResult {
     /// (median, 5th percentile) of the per-image agreement with the reference (linear
     /// interpolation between order statistics), None without values.
     pub fn agreement_summary(&self) -> Option<(f64, f64)> {
-        crate::audit::Spread::of(&self.agreement).map(|s| (s.median, s.p5))
+        Spread::of(&self.agreement).map(|s| (s.median, s.p5))
     }
 }
 
