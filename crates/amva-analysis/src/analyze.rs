@@ -155,6 +155,14 @@ fn statistics(
 /// The analysis without pictures: computes, then writes every numeric file and
 /// summary.json (no figures, report or explorer: those are amva-report's `analyze`).
 pub fn numbers(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<crate::Outcome> {
+    numbers_with_results(opts, progress).map(|(_, outcome)| outcome)
+}
+
+/// [`numbers`], keeping the typed results too (the audit compares D-AM-V maps).
+pub fn numbers_with_results(
+    opts: &AnalyzeOptions,
+    progress: Progress<'_>,
+) -> Result<(Analysis, crate::Outcome)> {
     let started = std::time::Instant::now();
     let opts = AnalyzeOptions {
         faces: false,
@@ -164,10 +172,11 @@ pub fn numbers(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<crate::O
     let summary =
         crate::summarise::summarise(&analysis, &opts, None, started.elapsed().as_secs_f64());
     crate::write::write_outputs(&analysis, &summary, &opts.out)?;
-    Ok(crate::Outcome {
+    let outcome = crate::Outcome {
         summary,
         passes: analysis.passes,
-        notes: analysis.plan.notes,
+        notes: analysis.plan.notes.clone(),
         out: opts.out.clone(),
-    })
+    };
+    Ok((analysis, outcome))
 }

@@ -110,12 +110,7 @@ pub fn analysis_agreement(
         opts.maps = store.clone();
         opts.out = dir.clone();
         opts.map_kind = amva_maps::MapKind::Low;
-        opts.faces = false;
-        let started = std::time::Instant::now();
-        let analysis = crate::analyze::compute(&opts, &mut |_, _, _| {})?;
-        let summary =
-            crate::summarise::summarise(&analysis, &opts, None, started.elapsed().as_secs_f64());
-        crate::write::write_outputs(&analysis, &summary, &dir)?;
+        let (analysis, _) = crate::analyze::numbers_with_results(&opts, &mut |_, _, _| {})?;
         for (g, m) in analysis.plan.groups.iter().zip(&analysis.methods) {
             let c = &m.comparison;
             let groups = g.all_groups();
@@ -423,11 +418,12 @@ pub fn records(
 }
 
 /// The faithfulness part of audit.json.
-pub fn faithfulness_record(audit: &MapAudit) -> FaithfulnessRecord {
+/// `boot`: the bootstrap resamples the study's intervals came from.
+pub fn faithfulness_record(audit: &MapAudit, boot: usize) -> FaithfulnessRecord {
     let s = &audit.faithfulness;
     FaithfulnessRecord {
         steps: s.steps,
-        bootstrap_resamples: 0,
+        bootstrap_resamples: boot,
         random_map: amva_maps::study::RANDOM_MAP.into(),
         methods: s
             .methods
@@ -469,7 +465,6 @@ pub struct AuditRun<'a> {
     /// The images (already chosen) and the folder or list they came from.
     pub items: Vec<amva_io::images::ImageItem>,
     pub images: PathBuf,
-    pub resize: bool,
     pub options: amva_maps::audit::AuditOptions,
     /// The analysis of `--scores` (None: no analysis agreement); its maps and out are
     /// replaced per map method.
@@ -499,7 +494,11 @@ pub fn run(
 ) -> Result<Audited> {
     let started = std::time::Instant::now();
     let model = a.model;
-    let loaded = amva_model::preprocess::load_batch(&a.items, &model.spec.preprocess, a.resize);
+    let loaded = amva_model::preprocess::load_batch(
+        &a.items,
+        &model.spec.preprocess,
+        a.options.study.resize,
+    );
     for (id, why) in &loaded.failed {
         note(&format!("skipped {id}: {why}"));
     }
@@ -543,8 +542,7 @@ pub fn run(
     let verdicts = method_verdicts(&audit);
     let recommendation = recommend(&verdicts, &audit.equivalence, agreement.as_ref());
     let (equivalence, randomisation, cascade) = records(&audit);
-    let mut faithfulness = faithfulness_record(&audit);
-    faithfulness.bootstrap_resamples = a.options.study.boot;
+    let faithfulness = faithfulness_record(&audit, a.options.study.boot);
     let record = AuditRecord {
         kind: "audit".into(),
         amva_version: env!("CARGO_PKG_VERSION").into(),

@@ -198,7 +198,6 @@ fn audit_with(
         methods,
         items,
         images: dir.to_path_buf(),
-        resize: false,
         options: AuditOptions {
             shares: 2,
             seed,

@@ -255,28 +255,19 @@ fn map_set(
     let passes_run = forward_each(model, input, n)?;
     let total = n * methods.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
-    let mut set = MapSet {
-        low: Vec::new(),
-        full: Vec::new(),
-        passes: Vec::new(),
-        embeddings: passes_run.iter().map(|p| p.embedding.clone()).collect(),
-    };
+    let (mut low, mut passes) = (Vec::new(), Vec::new());
     for m in methods {
         let runner = CamRunner::new(model, m.params.clone())?;
         let tick = |k: usize| {
             let d = done.fetch_add(k, std::sync::atomic::Ordering::Relaxed) + k;
             progress(d, total);
         };
-        let low = runner.maps_with(input, &passes_run, &tick)?;
-        set.full.push(
-            low.iter()
-                .map(|l| runner.finish(&l.m).map(|f| f.data))
-                .collect::<Result<_>>()?,
-        );
-        set.passes.push(low.iter().map(|l| l.passes + 1).collect());
-        set.low.push(low.into_iter().map(|l| l.m).collect());
+        let maps = runner.maps_with(input, &passes_run, &tick)?;
+        passes.push(maps.iter().map(|l| l.passes + 1).collect());
+        low.push(maps.into_iter().map(|l| l.m).collect());
     }
-    Ok(set)
+    let embeddings = passes_run.into_iter().map(|p| p.embedding).collect();
+    MapSet::from_low(low, passes, embeddings, Shapes::of(model))
 }
 
 /// How alike two finished maps are: (Spearman, SSIM, HOG Pearson). Identical maps
@@ -286,15 +277,24 @@ pub fn map_similarity(a: &[f32], b: &[f32], h: usize, w: usize) -> [Option<f64>;
     if a == b {
         return [Some(1.0); 3];
     }
-    let (a, b): (Vec<f64>, Vec<f64>) = (
-        a.iter().map(|&v| v as f64).collect(),
-        b.iter().map(|&v| v as f64).collect(),
-    );
+    let (a, b) = (as_f64(a), as_f64(b));
     [
         spearman(&a, &b).ok(),
         ssim(&a, &b, h, w).ok(),
         hog_pearson(&a, &b, h, w).ok(),
     ]
+}
+
+/// The Spearman part of [`map_similarity`] alone.
+fn map_spearman(a: &[f32], b: &[f32]) -> Option<f64> {
+    if a == b {
+        return Some(1.0);
+    }
+    spearman(&as_f64(a), &as_f64(b)).ok()
+}
+
+fn as_f64(v: &[f32]) -> Vec<f64> {
+    v.iter().map(|&x| x as f64).collect()
 }
 
 fn compare_sets(
@@ -344,13 +344,7 @@ fn equivalence(set: &MapSet, methods: &[AuditMethod]) -> Vec<Equivalence> {
             let rho: Vec<Option<f64>> = set.full[a]
                 .par_iter()
                 .zip(&set.full[b])
-                .map(|(x, y)| {
-                    if x == y {
-                        return Some(1.0);
-                    }
-                    let f = |v: &[f32]| v.iter().map(|&t| t as f64).collect::<Vec<_>>();
-                    spearman(&f(x), &f(y)).ok()
-                })
+                .map(|(x, y)| map_spearman(x, y))
                 .collect();
             out.push(Equivalence {
                 a: methods[a].name.clone(),

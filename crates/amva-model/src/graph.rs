@@ -178,12 +178,7 @@ impl OnnxGraph {
         };
         let graph = proto.graph.as_mut().expect("checked on load");
         // Keep only nodes needed for the outputs, stopping at the (new) input.
-        let producers: HashMap<&str, usize> = graph
-            .node
-            .iter()
-            .enumerate()
-            .flat_map(|(i, n)| n.output.iter().map(move |o| (o.as_str(), i)))
-            .collect();
+        let producers = producers(graph);
         let mut keep = vec![false; graph.node.len()];
         let mut stack: Vec<&str> = outputs.to_vec();
         let mut seen: HashSet<&str> = HashSet::new();
@@ -221,6 +216,16 @@ impl OnnxGraph {
         graph.value_info.clear();
         Ok(proto)
     }
+}
+
+/// Which node (index) produces each tensor of `graph`.
+pub(crate) fn producers(graph: &pb::GraphProto) -> HashMap<&str, usize> {
+    graph
+        .node
+        .iter()
+        .enumerate()
+        .flat_map(|(i, n)| n.output.iter().map(move |o| (o.as_str(), i)))
+        .collect()
 }
 
 /// Rewrites every `PRelu` whose slope is a constant as `a*x + (1-a)*relu(x)`

@@ -227,12 +227,7 @@ fn node_name(n: &tract_onnx::pb::NodeProto) -> String {
 
 /// Indices of the nodes that `tensor` depends on.
 fn ancestors(g: &tract_onnx::pb::GraphProto, tensor: &str) -> HashSet<usize> {
-    let producers: HashMap<&str, usize> = g
-        .node
-        .iter()
-        .enumerate()
-        .flat_map(|(i, n)| n.output.iter().map(move |o| (o.as_str(), i)))
-        .collect();
+    let producers = crate::graph::producers(g);
     let mut out = HashSet::new();
     let mut stack = vec![tensor];
     while let Some(t) = stack.pop() {

@@ -2,14 +2,13 @@
 //! (ALGORITHMS 1.7): cascading model randomisation, equivalence of the methods,
 //! faithfulness, the analysis agreement of a score file, and a recommendation.
 
+use super::faithfulness::CurveArgs;
 use super::maps::CamArgs;
 use crate::common::{self, ImageArgs, ModelArgs, Tagged, Ui};
 use amva_analysis::audit::{AuditRun, ANALYSIS_DIR};
 use amva_analysis::AnalyzeOptions;
 use amva_maps::audit::{AuditMethod, AuditOptions};
-use amva_maps::study::{Compared, StudyOptions};
-use amva_maps::{MapParams, Method};
-use amva_math::compare::DEFAULT_BOOTSTRAP;
+use amva_maps::study::Compared;
 use amva_math::groups::Rule;
 use amva_quality::scores::parse_direction_override;
 use anyhow::Result;
@@ -64,15 +63,12 @@ pub struct Args {
     /// Low-quality group of the analysis agreement.
     #[arg(long, default_value = "bottom:25%", value_name = "RULE")]
     pub low: Rule,
-    /// Steps per curve of the faithfulness check (each removes or inserts 1/steps of the pixels).
-    #[arg(long, default_value_t = 20)]
-    pub steps: usize,
     /// Seed of the random weights, the random maps, the bootstrap and the permutations.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Bootstrap resamples for the faithfulness intervals.
-    #[arg(long, default_value_t = DEFAULT_BOOTSTRAP, value_name = "N")]
-    pub bootstrap: usize,
+    /// The faithfulness check's curves.
+    #[command(flatten)]
+    pub curves: CurveArgs,
     #[command(flatten)]
     pub cam: CamArgs,
     #[command(flatten)]
@@ -85,7 +81,6 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         a.cascade_steps >= 1,
         "--cascade-steps: at least 1 (the layers before the target layer)"
     );
-    anyhow::ensure!(a.steps >= 1, "--steps: at least 1");
     let mut inputs = common::images_and_model(&a.images.images, a.model.model.as_deref());
     inputs.extend(a.scores.iter().map(|s| common::input("--scores", s)));
     let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "audit")?;
@@ -97,20 +92,10 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         methods,
         items,
         images: a.images.images.clone(),
-        resize: a.images.resize,
         options: AuditOptions {
             shares: a.cascade_steps,
             seed: a.seed,
-            study: StudyOptions {
-                steps: a.steps,
-                seed: a.seed,
-                boot: a.bootstrap,
-                resize: a.images.resize,
-                batch: a
-                    .cam
-                    .batch
-                    .unwrap_or(MapParams::default_batch(Method::ScoreCam, &model)),
-            },
+            study: a.curves.study_options(a.seed, &a.images, &a.cam, &model)?,
         },
         analysis: analysis_template(&a)?,
         out: a.out.clone(),

@@ -37,18 +37,14 @@ pub struct Args {
     /// scorecam:top:64). Every map is correlated with the first method's (pearson_vs_reference).
     #[arg(long, value_delimiter = ',', default_value = COMPARED, value_name = "METHOD,...")]
     pub methods: Vec<String>,
-    /// Steps per curve (each removes or inserts 1/steps of the pixels).
-    #[arg(long, default_value_t = 20)]
-    pub steps: usize,
     /// Seed of the random maps and of the bootstrap.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Use only N images, evenly spread over the sorted list.
     #[arg(long)]
     pub limit: Option<usize>,
-    /// Bootstrap resamples for the intervals.
-    #[arg(long, default_value_t = DEFAULT_BOOTSTRAP, value_name = "N")]
-    pub bootstrap: usize,
+    #[command(flatten)]
+    pub curves: CurveArgs,
     #[command(flatten)]
     pub cam: CamArgs,
     #[command(flatten)]
@@ -65,7 +61,6 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         }
     }
     anyhow::ensure!(!which.is_empty(), "--methods is empty");
-    anyhow::ensure!(a.steps >= 1, "--steps must be at least 1");
     let inputs = common::images_and_model(&a.images.images, a.model.model.as_deref());
     let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "faithfulness")?;
     let model = a.model.load(ui)?;
@@ -81,16 +76,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         })
         .collect::<Result<_>>()?;
     let items = common::spread_images(&a.images.images, a.limit)?;
-    let opts = StudyOptions {
-        steps: a.steps,
-        seed: a.seed,
-        boot: a.bootstrap,
-        resize: a.images.resize,
-        batch: a
-            .cam
-            .batch
-            .unwrap_or(MapParams::default_batch(Method::ScoreCam, &model)),
-    };
+    let opts = a.curves.study_options(a.seed, &a.images, &a.cam, &model)?;
     let pb = ui.progress(items.len() as u64, "faithful");
     let study = run_study(
         &model,
@@ -168,4 +154,38 @@ struct MethodBrief<'a> {
     method: &'a str,
     deletion: IntervalRecord,
     insertion: IntervalRecord,
+}
+
+/// The deletion and insertion curves' settings (`amva faithfulness`, `amva audit`).
+#[derive(clap::Args, Debug)]
+pub struct CurveArgs {
+    /// Steps per curve (each removes or inserts 1/steps of the pixels).
+    #[arg(long, default_value_t = 20)]
+    pub steps: usize,
+    /// Bootstrap resamples for the intervals.
+    #[arg(long, default_value_t = DEFAULT_BOOTSTRAP, value_name = "N")]
+    pub bootstrap: usize,
+}
+
+impl CurveArgs {
+    /// The study's options: these curves, `seed`, the images' resizing, and the model
+    /// calls of `cam.batch` masked images (else Score-CAM's default for `model`).
+    pub fn study_options(
+        &self,
+        seed: u64,
+        images: &ImageArgs,
+        cam: &CamArgs,
+        model: &amva_model::FrModel,
+    ) -> Result<StudyOptions> {
+        anyhow::ensure!(self.steps >= 1, "--steps must be at least 1");
+        Ok(StudyOptions {
+            steps: self.steps,
+            seed,
+            boot: self.bootstrap,
+            resize: images.resize,
+            batch: cam
+                .batch
+                .unwrap_or(MapParams::default_batch(Method::ScoreCam, model)),
+        })
+    }
 }
