@@ -15,14 +15,28 @@ pub struct Pair {
 
 /// Reads a pairs file: a header, then `img_a, img_b, label` (1/0, true/false); CSV, or
 /// TSV when the first line holds a tab. Errors name the file and line: too few
-/// columns, a label that is not 1 or 0, an image compared with itself, no pairs.
+/// columns, a label that is not 1 or 0, an image compared with itself, a comparison
+/// listed twice (in either order, with the same or the other label), no pairs.
 pub fn read_pairs(path: &Path) -> Result<Vec<Pair>> {
+    Ok(read_numbered(path)?.into_iter().map(|(_, p)| p).collect())
+}
+
+/// [`read_pairs`] with the file's line of each pair (the header is line 1).
+pub fn read_numbered(path: &Path) -> Result<Vec<(usize, Pair)>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    parse_pairs(&bytes, path)
+    parse_numbered(&bytes, path)
 }
 
 /// [`read_pairs`] on bytes already read; `path` names them in errors.
 pub fn parse_pairs(bytes: &[u8], path: &Path) -> Result<Vec<Pair>> {
+    Ok(parse_numbered(bytes, path)?
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect())
+}
+
+/// [`read_numbered`] on bytes already read.
+pub fn parse_numbered(bytes: &[u8], path: &Path) -> Result<Vec<(usize, Pair)>> {
     let bad = |reason: String| Error::List {
         path: path.into(),
         reason,
@@ -37,14 +51,40 @@ pub fn parse_pairs(bytes: &[u8], path: &Path) -> Result<Vec<Pair>> {
     for (i, rec) in r.records().enumerate() {
         let line = i + 2;
         let rec = rec.map_err(|e| bad(format!("line {line}: {e}")))?;
-        pairs.push(parse_pair(&rec).map_err(|why| bad(format!("line {line}: {why}")))?);
+        let pair = parse_pair(&rec).map_err(|why| bad(format!("line {line}: {why}")))?;
+        pairs.push((line, pair));
     }
     if pairs.is_empty() {
         return Err(bad(
             "no pairs; expected a header and one row img_a, img_b, label per comparison".into(),
         ));
     }
+    check_once(&pairs).map_err(bad)?;
     Ok(pairs)
+}
+
+/// Refuses a comparison listed twice: (a, b) and (b, a) are the same comparison.
+fn check_once(pairs: &[(usize, Pair)]) -> std::result::Result<(), String> {
+    let mut seen: std::collections::HashMap<(&str, &str), (usize, bool)> = Default::default();
+    for (line, p) in pairs {
+        let key = if p.a <= p.b {
+            (&*p.a, &*p.b)
+        } else {
+            (&*p.b, &*p.a)
+        };
+        if let Some((first, mated)) = seen.insert(key, (*line, p.mated)) {
+            let how = if mated == p.mated {
+                "twice"
+            } else {
+                "twice with both labels"
+            };
+            return Err(format!(
+                "lines {first} and {line} compare '{}' and '{}' {how}; (a, b) and (b, a) are one comparison, list it once",
+                p.a, p.b
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn parse_pair(rec: &csv::StringRecord) -> std::result::Result<Pair, String> {
@@ -119,6 +159,11 @@ mod tests {
             (b"a,b,label\nx,y\n", "got 2 columns"),
             (b"a,b,label\nx,x,1\n", "compared with itself"),
             (b"a,b,label\n", "no pairs"),
+            (
+                b"a,b,label\nx,y,1\nq,r,0\ny,x,1\n",
+                "lines 2 and 4 compare 'y' and 'x' twice;",
+            ),
+            (b"a,b,label\nx,y,1\nx,y,0\n", "twice with both labels"),
             (b"\xff\xfe", "not UTF-8"),
         ] {
             let e = parse_pairs(body, p).unwrap_err().to_string();

@@ -97,6 +97,18 @@ impl<'m> Faithfulness<'m> {
     /// Curves of several full-resolution maps (H x W each) of one image `x` with
     /// embedding `e0`. The passes of all maps run together, spread over the cores.
     pub fn curves(&self, x: &[f32], e0: &[f32], maps: &[&[f32]]) -> Result<Vec<Curves>> {
+        self.curves_to(x, e0, e0, maps)
+    }
+
+    /// [`Faithfulness::curves`] on the similarity to another embedding `target` (a
+    /// pair's other image): the curves run from cos(e0, target) to cos(f(grey), target).
+    pub fn curves_to(
+        &self,
+        x: &[f32],
+        e0: &[f32],
+        target: &[f32],
+        maps: &[&[f32]],
+    ) -> Result<Vec<Curves>> {
         let pixels =
             self.model.spec.preprocess.width as usize * self.model.spec.preprocess.height as usize;
         for m in maps {
@@ -140,14 +152,14 @@ impl<'m> Faithfulness<'m> {
                     let f = self.model.forward(&buf[..chunk.len() * per], chunk.len())?;
                     Ok(f.embeddings
                         .chunks_exact(d)
-                        .map(|e| amva_model::fr::cosine(e, e0) as f64)
+                        .map(|e| amva_model::fr::cosine(e, target) as f64)
                         .collect())
                 },
             )
             .collect::<Result<Vec<_>>>()?
             .concat();
-        let full = amva_model::fr::cosine(e0, e0) as f64;
-        let grey = amva_model::fr::cosine(&self.zero_embedding, e0) as f64;
+        let full = amva_model::fr::cosine(e0, target) as f64;
+        let grey = amva_model::fr::cosine(&self.zero_embedding, target) as f64;
         Ok((0..maps.len())
             .map(|m| {
                 let at = |del: usize, st: usize| sims[(m * 2 + del) * inner + st - 1];

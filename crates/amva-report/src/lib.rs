@@ -31,6 +31,7 @@ pub mod gallery;
 pub mod labels;
 pub mod method;
 pub mod page;
+pub mod pair;
 pub mod report;
 
 pub use analyze::analyze;

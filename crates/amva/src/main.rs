@@ -37,7 +37,9 @@ enum Command {
     Quality(cmd::quality::Args),
     /// Activation maps for a set of images (resumable, shardable).
     Maps(cmd::maps::Args),
-    /// Joins the outputs of `amva maps --shard i/n` runs.
+    /// Why pairs of faces match or fail: similar and dissimilar maps of each comparison.
+    Compare(cmd::compare::Args),
+    /// Joins the outputs of `amva maps --shard i/n` or `amva compare --shard i/n` runs.
     Merge(cmd::merge::Args),
     /// Maps + FIQA scores -> groups, statistics, figures and an HTML report.
     Analyze(cmd::analyze::Args),
@@ -87,6 +89,7 @@ fn main() -> std::process::ExitCode {
         Command::Verify(a) => cmd::verify::run(a, &ui),
         Command::Quality(a) => cmd::quality::run(a, &ui),
         Command::Maps(a) => cmd::maps::run(a, &ui),
+        Command::Compare(a) => cmd::compare::run(a, &ui),
         Command::Merge(a) => cmd::merge::run(a, &ui),
         Command::Analyze(a) => cmd::analyze::run(a, &ui),
         Command::Explain(a) => cmd::explain::run(a, &ui),

@@ -22,6 +22,8 @@ pub enum Suite {
     Quality(super::bench_quality::Args),
     /// Memory and time of `analyze` on many synthetic maps.
     Analyze(super::bench_analyze::Args),
+    /// Pair-map methods against ground truth on patched pairs (rise, pointing, deletion).
+    Compare(super::bench_compare::Args),
     /// Cost model of a cluster run: images/s at 1 and 2 threads, per-shard costs, projections.
     Scale(super::bench_scale::Args),
 }
@@ -52,6 +54,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         Suite::Maps(m) => super::bench_maps::run(m, &machine, ui),
         Suite::Quality(q) => super::bench_quality::run(q, ui),
         Suite::Analyze(q) => super::bench_analyze::run(q, ui),
+        Suite::Compare(c) => super::bench_compare::run(c, ui),
         Suite::Scale(s) => super::bench_scale::run(s, ui),
     }
 }

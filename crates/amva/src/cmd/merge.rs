@@ -30,6 +30,22 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         .iter()
         .map(|d| crate::common::input("DIR", d))
         .collect();
+    if amva_maps::pair_store::is_comparison_store(&a.dirs[0]) {
+        let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "comparisons")?;
+        let meta = amva_maps::pair_store::merge(&a.dirs, &a.out)?;
+        ui.summary(
+            &format!(
+                "merged {} shards: {} comparisons ({} failed) in {:.1} s -> {}",
+                a.dirs.len(),
+                meta.count,
+                meta.failed,
+                start.elapsed().as_secs_f64(),
+                a.out.display()
+            ),
+            Tagged::new("merge", &meta),
+        );
+        return Ok(());
+    }
     let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "maps")?;
     let meta = amva_maps::merge(&a.dirs, &a.out)?;
     let secs = start.elapsed().as_secs_f64();
