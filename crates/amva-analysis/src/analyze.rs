@@ -62,6 +62,15 @@ pub fn compute(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Analysis
         }
         None => None,
     };
+    let label_verification = match (&plan.labels, &opts.edc) {
+        (Some(input), Some(e)) => Some(labels::verification(
+            input,
+            plan.source.ids(),
+            &e.pairs,
+            e.options.target_fmr,
+        )?),
+        _ => None,
+    };
     Ok(Analysis {
         plan,
         methods,
@@ -69,6 +78,7 @@ pub fn compute(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Analysis
         passes,
         images,
         labels,
+        label_verification,
         edc,
     })
 }

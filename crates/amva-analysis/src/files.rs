@@ -19,6 +19,10 @@ pub const LABELS_CSV: &str = "labels.csv";
 pub const LABELS_PAIRS_CSV: &str = "labels_pairs.csv";
 /// Labels crossed with each method's high and low group.
 pub const LABELS_CROSSED_CSV: &str = "labels_crossed.csv";
+/// Recognition per label at one global threshold per target FMR (`--groups --pairs`).
+pub const LABELS_VERIFICATION_CSV: &str = "labels_verification.csv";
+/// The Fairness Discrepancy Rate at each target FMR (`--groups --pairs`).
+pub const LABELS_FDR_CSV: &str = "labels_fdr.csv";
 /// A per-pixel statistic of a label.
 pub fn label_stat(key: &str, stat: &str) -> String {
     format!("arrays/labels/{key}_{stat}.npy")

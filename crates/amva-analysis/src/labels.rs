@@ -382,3 +382,79 @@ pub const LABELS_HEADER: [&str; 9] = [
     "p_value",
     "permutations",
 ];
+
+/// Recognition per label (`--groups` with `--pairs`, ALGORITHMS 6.5): the rates of
+/// every label and of the cross-label comparisons at one global threshold per target
+/// FMR, and the FDR at each target.
+#[derive(Debug, Clone)]
+pub struct LabelVerification {
+    pub rows: Vec<amva_math::fairness::RateRow>,
+    /// (target FMR, FDR) for 1e-1 .. 1e-4 and the EDC's FMR.
+    pub fdr: Vec<(f64, Option<f64>)>,
+}
+
+/// The weight of the FMR spread in the FDR (the follow-up study's a = 0.5).
+pub const FDR_ALPHA: f64 = 0.5;
+
+/// [`LabelVerification`] of `pairs` (image ids of the store `ids`), with the targets
+/// 1e-1 .. 1e-4 and `fmr`.
+pub fn verification(
+    input: &LabelInput,
+    ids: &[String],
+    pairs: &[amva_quality::PairScore],
+    fmr: f64,
+) -> Result<LabelVerification> {
+    use amva_math::fairness::{fdr, label_rates, targets, Scored};
+    let of: std::collections::HashMap<&str, usize> = ids
+        .iter()
+        .zip(&input.of_row)
+        .filter_map(|(id, l)| l.map(|l| (id.as_str(), l)))
+        .collect();
+    let scored: Vec<Scored> = pairs
+        .iter()
+        .map(|p| Scored {
+            score: p.score,
+            mated: p.mated,
+            labels: (of.get(p.a.as_str()).copied(), of.get(p.b.as_str()).copied()),
+        })
+        .collect();
+    let targets = targets(fmr);
+    let rows = label_rates(&scored, input.labels.len(), &targets)
+        .map_err(AnalysisError::math("recognition per label"))?;
+    let fdr = targets
+        .iter()
+        .map(|&t| (t, fdr(&rows, t, FDR_ALPHA)))
+        .collect();
+    Ok(LabelVerification { rows, fdr })
+}
+
+/// labels_verification.csv rows: label, fmr_target, mated, non_mated, threshold, fnmr, fmr.
+pub fn verification_csv(input: &LabelInput, v: &LabelVerification) -> Vec<[String; 7]> {
+    let f = |x: f64| format!("{x}");
+    v.rows
+        .iter()
+        .map(|r| {
+            [
+                r.label
+                    .map_or("(cross)".into(), |l| input.labels[l].name.clone()),
+                f(r.fmr_target),
+                r.mated.to_string(),
+                r.non_mated.to_string(),
+                f(r.threshold),
+                f(r.fnmr),
+                f(r.fmr),
+            ]
+        })
+        .collect()
+}
+
+/// Header of [`verification_csv`].
+pub const VERIFICATION_HEADER: [&str; 7] = [
+    "label",
+    "fmr_target",
+    "mated",
+    "non_mated",
+    "threshold",
+    "fnmr",
+    "fmr",
+];

@@ -48,6 +48,8 @@ pub struct Analysis {
     pub images: PerImage,
     /// The categorical groups (`--groups`).
     pub labels: Option<LabelResults>,
+    /// Recognition per label (`--groups` with `--pairs`).
+    pub label_verification: Option<crate::labels::LabelVerification>,
     /// The EDC of every method (`--pairs`).
     pub edc: Option<crate::edc::EdcResult>,
 }

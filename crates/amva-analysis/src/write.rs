@@ -28,6 +28,9 @@ pub fn write_outputs(analysis: &Analysis, summary: &Summary, out: &Path) -> Resu
     if let (Some(input), Some(r)) = (&analysis.plan.labels, &analysis.labels) {
         write_labels(analysis, input, r, out)?;
     }
+    if let (Some(input), Some(v)) = (&analysis.plan.labels, &analysis.label_verification) {
+        write_label_verification(input, v, out)?;
+    }
     if let Some(e) = &analysis.edc {
         let dir = out.join(crate::edc::DIR);
         amva_quality::edc::write_files(&dir, &e.report, &e.excluded, &e.source)?;
@@ -236,6 +239,33 @@ fn write_images_csv(analysis: &Analysis, out: &Path) -> Result<()> {
         .into_inner()
         .map_err(|e| AnalysisError::store(what, e.to_string()))?;
     Ok(amva_io::atomic::write_atomic(&out.join(what), &bytes)?)
+}
+
+/// labels_verification.csv and labels_fdr.csv (`--groups` with `--pairs`).
+fn write_label_verification(
+    input: &crate::labels::LabelInput,
+    v: &crate::labels::LabelVerification,
+    out: &Path,
+) -> Result<()> {
+    use crate::labels::{verification_csv, VERIFICATION_HEADER};
+    let name = files::LABELS_VERIFICATION_CSV;
+    let bytes = csv_bytes(name, VERIFICATION_HEADER, &verification_csv(input, v))?;
+    amva_io::atomic::write_atomic(&out.join(name), &bytes)?;
+    let rows: Vec<[String; 2]> = v
+        .fdr
+        .iter()
+        .map(|(t, f)| {
+            [
+                format!("{t}"),
+                f.map(|f| format!("{f}")).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let bytes = csv_bytes(files::LABELS_FDR_CSV, ["fmr_target", "fdr"], &rows)?;
+    Ok(amva_io::atomic::write_atomic(
+        &out.join(files::LABELS_FDR_CSV),
+        &bytes,
+    )?)
 }
 
 /// labels.csv, labels_pairs.csv, labels_crossed.csv and arrays/labels/ (`--groups`).

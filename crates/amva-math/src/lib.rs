@@ -24,6 +24,7 @@
 pub mod compare;
 pub mod edc;
 mod error;
+pub mod fairness;
 pub mod groups;
 pub mod region;
 pub mod resample;

@@ -109,6 +109,60 @@ pub(crate) fn labels_part(
         )?;
     }
     page.table(t);
+    if let Some(v) = &analysis.label_verification {
+        verification_part(input, v, page)?;
+    }
+    Ok(())
+}
+
+/// Recognition per label at one global threshold per target FMR, and the FDR.
+fn verification_part(
+    input: &LabelInput,
+    v: &amva_analysis::labels::LabelVerification,
+    page: &mut Page<'_>,
+) -> Result<()> {
+    let mut t = Table::new(["target FMR", "threshold", "FDR (a = 0.5)"]).caption(format!(
+        "Fairness Discrepancy Rate: 1 - (0.5 max |FMR_i - FMR_j| + 0.5 max |FNMR_i - FNMR_j|) over the labels with mated and non-mated comparisons, at one threshold fixed over all comparisons (1 = equal rates; empty: fewer than two such labels). Sources: {}, {}.",
+        files::LABELS_FDR_CSV,
+        files::LABELS_VERIFICATION_CSV
+    ));
+    for (target, fdr) in &v.fdr {
+        let threshold = v
+            .rows
+            .iter()
+            .find(|r| r.fmr_target == *target)
+            .map_or(f64::NAN, |r| r.threshold);
+        t = table_row(
+            t,
+            vec![
+                (*target).into(),
+                threshold.into(),
+                fdr.map_or("".into(), Into::into),
+            ],
+        )?;
+    }
+    page.table(t);
+    let mut t = Table::new(["label", "target FMR", "mated", "non-mated", "FNMR", "FMR"]).caption(format!(
+        "Per label, over comparisons whose two images both carry it; (cross): images with different labels. FNMR and FMR at the global threshold of each target FMR. Source: {}.",
+        files::LABELS_VERIFICATION_CSV
+    ));
+    for r in &v.rows {
+        let name = r
+            .label
+            .map_or("(cross)".to_string(), |l| input.labels[l].name.clone());
+        t = table_row(
+            t,
+            vec![
+                name.into(),
+                r.fmr_target.into(),
+                r.mated.into(),
+                r.non_mated.into(),
+                r.fnmr.into(),
+                r.fmr.into(),
+            ],
+        )?;
+    }
+    page.table(t);
     Ok(())
 }
 

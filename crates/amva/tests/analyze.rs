@@ -1190,3 +1190,191 @@ fn html_and_unicode_group_labels_are_shown_as_text_and_never_run() {
     // The <img src=x> label must not have become an element that tried to load "x".
     assert!(errors.is_empty(), "{errors:?}");
 }
+
+/// Issue 23, recognition per label on LFW dev (4,300 pairs, identities labelled by the
+/// first letter of the name in four ranges): labels_verification.csv equals a naive
+/// computation from `amva embed`'s embeddings (counts exact, rates to 1e-12), at the
+/// thresholds fixed over all comparisons for FMR 1e-1 .. 1e-4; and labels_fdr.csv is the
+/// FDR of those rows.
+#[test]
+fn lfw_labels_verification_equals_a_naive_computation() {
+    let Some(l) = lfw() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let cache = l.maps.parent().unwrap();
+    let emb = cache.join("embeddings");
+    let (shape, e) = read_npy(&emb.join("embeddings.npy"));
+    let ids: Vec<String> = std::fs::read_to_string(emb.join("index.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|x| x.split_once(',').unwrap().1.to_string())
+        .collect();
+    let label = |id: &str| match id.as_bytes()[0] {
+        b'A'..=b'F' => "A-F",
+        b'G'..=b'L' => "G-L",
+        b'M'..=b'R' => "M-R",
+        _ => "S-Z",
+    };
+    let mut groups = String::from("image,group\n");
+    for id in &ids {
+        groups += &format!("{id},{}\n", label(id));
+    }
+    let gpath = dir.path().join("groups.csv");
+    std::fs::write(&gpath, groups).unwrap();
+    let pairs = l.shared.join("faces/lfw-dev/pairs_generated.tsv");
+    let out = dir.path().join("analysis");
+    let o = run({
+        let mut c = amva(&l.shared);
+        c.args([
+            "analyze",
+            "--quiet",
+            "--permutations",
+            "0",
+            "--gallery",
+            "2",
+            "--maps",
+        ])
+        .arg(&l.maps)
+        .arg("--scores")
+        .arg(cache.join("magnitude.csv"))
+        .arg("--groups")
+        .arg(&gpath)
+        .arg("--pairs")
+        .arg(&pairs)
+        .arg("--embeddings")
+        .arg(&emb)
+        .arg("--out")
+        .arg(&out);
+        c
+    });
+    assert!(o.status.success());
+    // Naive: cosine in f64 of every pair, the threshold by counting impostors above it.
+    let d = shape[1];
+    let row = |id: &str| {
+        let i = ids.iter().position(|x| x == id).unwrap();
+        &e[i * d..(i + 1) * d]
+    };
+    let cos = |a: &[f32], b: &[f32]| {
+        let dot: f64 = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| f64::from(*x) * f64::from(*y))
+            .sum();
+        let n = |v: &[f32]| v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+        dot / (n(a) * n(b))
+    };
+    let (_, prow) = {
+        let text = std::fs::read_to_string(&pairs).unwrap();
+        let rows: Vec<Vec<String>> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split('\t').map(String::from).collect())
+            .collect();
+        ((), rows)
+    };
+    let scored: Vec<(f64, bool, &str, &str)> = prow
+        .iter()
+        .map(|r| {
+            (
+                cos(row(&r[0]), row(&r[1])),
+                r[2] == "1",
+                label(&r[0]),
+                label(&r[1]),
+            )
+        })
+        .collect();
+    let mut imp: Vec<f64> = scored.iter().filter(|s| !s.1).map(|s| s.0).collect();
+    imp.sort_by(|a, b| b.total_cmp(a)); // highest first
+    let (vh, vrows) = csv_rows(&out.join("labels_verification.csv"));
+    assert_eq!(
+        vh,
+        [
+            "label",
+            "fmr_target",
+            "mated",
+            "non_mated",
+            "threshold",
+            "fnmr",
+            "fmr"
+        ]
+    );
+    assert_eq!(
+        vrows.len(),
+        4 * 5,
+        "4 targets (1e-3 is the EDC's) x (4 labels + cross)"
+    );
+    let mut checked = 0;
+    for target in [1e-1, 1e-2, 1e-3, 1e-4] {
+        let k = (0..=imp.len())
+            .rev()
+            .find(|&k| k as f64 / imp.len() as f64 <= target)
+            .unwrap();
+        let t = if k == imp.len() {
+            f64::NEG_INFINITY
+        } else {
+            imp[k]
+        };
+        let mut rates = Vec::new();
+        for name in ["A-F", "G-L", "M-R", "S-Z", "(cross)"] {
+            let mine: Vec<_> = scored
+                .iter()
+                .filter(|s| {
+                    if name == "(cross)" {
+                        s.2 != s.3
+                    } else {
+                        s.2 == name && s.3 == name
+                    }
+                })
+                .collect();
+            let m = mine.iter().filter(|s| s.1).count();
+            let nm = mine.len() - m;
+            let fnmr = mine.iter().filter(|s| s.1 && s.0 <= t).count() as f64 / m as f64;
+            let fmr = mine.iter().filter(|s| !s.1 && s.0 > t).count() as f64 / nm as f64;
+            let got = vrows
+                .iter()
+                .find(|r| r[0] == name && r[1].parse::<f64>().unwrap() == target)
+                .unwrap_or_else(|| panic!("no row {name} at {target}"));
+            assert_eq!(
+                (
+                    got[2].parse::<usize>().unwrap(),
+                    got[3].parse::<usize>().unwrap()
+                ),
+                (m, nm),
+                "{name} at {target}"
+            );
+            let num = |s: &str| s.parse::<f64>().unwrap();
+            assert!(
+                (num(&got[4]) - t).abs() < 1e-6,
+                "threshold {} vs {t}",
+                got[4]
+            );
+            for (g, w) in [(num(&got[5]), fnmr), (num(&got[6]), fmr)] {
+                assert!(
+                    (g - w).abs() < 1e-12 || (g.is_nan() && w.is_nan()),
+                    "{name} at {target}: {g} vs {w}"
+                );
+            }
+            if name != "(cross)" && m > 0 && nm > 0 {
+                rates.push((fmr, fnmr));
+            }
+            checked += 1;
+        }
+        let spread = |f: &dyn Fn(&(f64, f64)) -> f64| {
+            let v: Vec<f64> = rates.iter().map(f).collect();
+            v.iter().cloned().fold(f64::MIN, f64::max) - v.iter().cloned().fold(f64::MAX, f64::min)
+        };
+        let fdr = 1.0 - (0.5 * spread(&|r| r.0) + 0.5 * spread(&|r| r.1));
+        let (_, frows) = csv_rows(&out.join("labels_fdr.csv"));
+        let got: f64 = frows
+            .iter()
+            .find(|r| r[0].parse::<f64>().unwrap() == target)
+            .unwrap()[1]
+            .parse()
+            .unwrap();
+        assert!((got - fdr).abs() < 1e-12, "FDR at {target}: {got} vs {fdr}");
+        eprintln!("LFW dev, labels by first letter: FDR at FMR {target:e} = {fdr:.4}");
+    }
+    assert_eq!(checked, 20);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("Fairness Discrepancy Rate") && html.contains("labels_verification.csv"));
+}
