@@ -71,6 +71,15 @@ pub fn compute(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Analysis
         )?),
         _ => None,
     };
+    let failures = match (&opts.edc, &edc) {
+        (Some(input), Some(result)) => Some(crate::failures::failures(
+            &plan.groups,
+            plan.source.ids(),
+            &input.pairs,
+            result.report.threshold,
+        )),
+        _ => None,
+    };
     Ok(Analysis {
         plan,
         methods,
@@ -80,6 +89,7 @@ pub fn compute(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Analysis
         labels,
         label_verification,
         edc,
+        failures,
     })
 }
 

@@ -23,6 +23,8 @@ pub const LABELS_CROSSED_CSV: &str = "labels_crossed.csv";
 pub const LABELS_VERIFICATION_CSV: &str = "labels_verification.csv";
 /// The Fairness Discrepancy Rate at each target FMR (`--groups --pairs`).
 pub const LABELS_FDR_CSV: &str = "labels_fdr.csv";
+/// Comparisons failing at the EDC's threshold, by the quality groups of their images.
+pub const FAILURES_CSV: &str = "failures.csv";
 /// A per-pixel statistic of a label.
 pub fn label_stat(key: &str, stat: &str) -> String {
     format!("arrays/labels/{key}_{stat}.npy")

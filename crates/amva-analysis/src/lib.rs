@@ -47,6 +47,7 @@ pub mod compare;
 pub mod edc;
 mod error;
 pub mod explain;
+pub mod failures;
 pub mod files;
 pub mod groups;
 pub mod images;

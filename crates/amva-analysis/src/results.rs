@@ -52,6 +52,8 @@ pub struct Analysis {
     pub label_verification: Option<crate::labels::LabelVerification>,
     /// The EDC of every method (`--pairs`).
     pub edc: Option<crate::edc::EdcResult>,
+    /// Comparisons failing at the EDC's threshold, by quality groups (`--pairs`).
+    pub failures: Option<crate::failures::Failures>,
 }
 
 /// One FIQA method in the brief of a run.

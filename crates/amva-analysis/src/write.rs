@@ -28,6 +28,11 @@ pub fn write_outputs(analysis: &Analysis, summary: &Summary, out: &Path) -> Resu
     if let (Some(input), Some(r)) = (&analysis.plan.labels, &analysis.labels) {
         write_labels(analysis, input, r, out)?;
     }
+    if let Some(f) = &analysis.failures {
+        let rows = crate::failures::csv_rows(f);
+        let bytes = csv_bytes(files::FAILURES_CSV, crate::failures::HEADER, &rows)?;
+        amva_io::atomic::write_atomic(&out.join(files::FAILURES_CSV), &bytes)?;
+    }
     if let (Some(input), Some(v)) = (&analysis.plan.labels, &analysis.label_verification) {
         write_label_verification(input, v, out)?;
     }

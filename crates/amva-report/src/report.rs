@@ -83,6 +83,9 @@ pub fn render(
     }
     if let Some(e) = &analysis.edc {
         edc_part(&e.report, &mut page)?;
+        if let Some(f) = &analysis.failures {
+            failures_part(analysis, f, &mut page)?;
+        }
         sections.push(("Recognition utility (EDC)".into(), page.take()));
     }
     if let (Some(input), Some(r)) = (&plan.labels, &analysis.labels) {
@@ -110,9 +113,54 @@ pub fn render(
          explorer.html     every image in one table (scripts and sprite sheets in explorer/)\n\
          labels*.csv       with --groups: per label, pairs of labels, labels x quality\n\
          edc/              with --pairs: the files of `amva edc` (pauc.csv, curves.csv, edc.json)\n\
+         failures.csv      with --pairs: comparisons failing at the EDC's threshold, by quality groups\n\
+         labels_verification.csv, labels_fdr.csv  with --groups and --pairs: recognition per label, FDR\n\
          maps_meta.json    the maps' meta.json (model, method, parameters), for `amva explain`",
     );
     Ok((figs, report))
+}
+
+/// Comparisons failing at the EDC's threshold, per method by the groups of their images.
+fn failures_part(
+    analysis: &Analysis,
+    f: &amva_analysis::failures::Failures,
+    page: &mut Page<'_>,
+) -> Result<()> {
+    use amva_analysis::failures::{low_share, FALSE_MATCH, FALSE_NON_MATCH};
+    let count = |m: &str, o: &str| -> usize {
+        f.rows
+            .iter()
+            .filter(|r| r.method == m && r.outcome == o)
+            .map(|r| r.comparisons)
+            .sum()
+    };
+    let mut t = Table::new([
+        "method",
+        "false non-matches",
+        "of them with an image in the low group",
+        "false matches",
+    ])
+    .caption(format!(
+        "Comparisons failing at the EDC's threshold {:.4} (a comparison matches when its similarity is above it), by the quality groups of their two images (high, low, both, middle: scored but in neither, unscored). Counts by group pair: {}.",
+        f.threshold,
+        amva_analysis::files::FAILURES_CSV
+    ));
+    for g in &analysis.plan.groups {
+        let share = low_share(f, &g.name).map_or("no false non-match".to_string(), |s| {
+            format!("{:.1} %", 100.0 * s)
+        });
+        t = table_row(
+            t,
+            vec![
+                g.name.clone().into(),
+                count(&g.name, FALSE_NON_MATCH).into(),
+                share.into(),
+                count(&g.name, FALSE_MATCH).into(),
+            ],
+        )?;
+    }
+    page.table(t);
+    Ok(())
 }
 
 /// The EDC of every method: the figure and the pAUC table of `amva edc`.

@@ -1377,4 +1377,65 @@ fn lfw_labels_verification_equals_a_naive_computation() {
     assert_eq!(checked, 20);
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("Fairness Discrepancy Rate") && html.contains("labels_verification.csv"));
+
+    // failures.csv: the comparisons failing at the EDC's threshold (FMR 1e-3), by the
+    // magnitude groups of their images, recounted from groups/magnitude.csv.
+    let k = (0..=imp.len())
+        .rev()
+        .find(|&k| k as f64 / imp.len() as f64 <= 1e-3)
+        .unwrap();
+    let t = imp[k];
+    let (_, grows) = csv_rows(&out.join("groups/magnitude.csv"));
+    let group: std::collections::HashMap<&str, &str> = grows
+        .iter()
+        .map(|r| {
+            let g = &r[3];
+            let name = match (g.contains("high"), g.contains("low")) {
+                (true, true) => "both",
+                (true, false) => "high",
+                (false, true) => "low",
+                _ => "middle",
+            };
+            (r[0].as_str(), name)
+        })
+        .collect();
+    let mut want: std::collections::BTreeMap<(String, String, String), usize> = Default::default();
+    for (r, s) in prow.iter().zip(&scored) {
+        let outcome = match (s.1, s.0 > t) {
+            (true, false) => "false non-match",
+            (false, true) => "false match",
+            _ => continue,
+        };
+        let mut g = [group[r[0].as_str()], group[r[1].as_str()]];
+        g.sort();
+        *want
+            .entry((outcome.into(), g[0].into(), g[1].into()))
+            .or_default() += 1;
+    }
+    let (fh, frows) = csv_rows(&out.join("failures.csv"));
+    assert_eq!(
+        fh,
+        ["method", "outcome", "group_a", "group_b", "comparisons"]
+    );
+    let got: std::collections::BTreeMap<(String, String, String), usize> = frows
+        .iter()
+        .filter(|r| r[0] == "magnitude")
+        .map(|r| {
+            (
+                (r[1].clone(), r[2].clone(), r[3].clone()),
+                r[4].parse().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    let fnm: usize = want
+        .iter()
+        .filter(|(k, _)| k.0 == "false non-match")
+        .map(|(_, v)| v)
+        .sum();
+    assert!(
+        fnm > 10,
+        "only {fnm} false non-matches: nothing much tested"
+    );
+    eprintln!("LFW dev at FMR 1e-3: {fnm} false non-matches; by magnitude groups {want:?}");
 }
