@@ -25,6 +25,8 @@ pub struct EdcInput {
     pub options: amva_quality::EdcOptions,
     /// Where the pairs and embeddings came from.
     pub source: PairSource,
+    /// The comparison store of the failing comparisons' pair maps (`--pair-maps`), if made.
+    pub pair_maps: Option<PathBuf>,
 }
 
 impl EdcInput {
@@ -74,6 +76,7 @@ impl EdcInput {
             excluded: scored.excluded,
             options,
             source,
+            pair_maps: None,
         };
         Ok((input, notes))
     }

@@ -157,3 +157,90 @@ pub fn low_share(f: &Failures, method: &str) -> Option<f64> {
     }
     (all > 0).then(|| low as f64 / all as f64)
 }
+
+/// How the pair maps of the failing comparisons are made (`amva analyze --pair-maps K`).
+pub struct PairMapsRun<'a> {
+    pub model: &'a amva_model::FrModel,
+    /// The method's name and its probes.
+    pub method: (&'a str, amva_maps::pair::PairMethod),
+    /// The face images' folder (pair ids are below it).
+    pub root: &'a std::path::Path,
+    pub resize: bool,
+    /// At most this many comparisons are mapped.
+    pub k: usize,
+}
+
+/// The failing comparisons of `input` at its EDC threshold, worst first (false
+/// non-matches by lowest similarity, then false matches by highest), at most `k`, with
+/// the pairs file's lines.
+pub fn failing_comparisons(
+    input: &crate::edc::EdcInput,
+    k: usize,
+) -> crate::Result<Vec<amva_maps::pair_store::Comparison>> {
+    let all: Vec<amva_math::edc::Comparison> = input
+        .pairs
+        .iter()
+        .map(|p| amva_math::edc::Comparison {
+            score: p.score,
+            mated: p.mated,
+            quality_a: 0.0,
+            quality_b: 0.0,
+        })
+        .collect();
+    let t = amva_math::edc::threshold_at_fmr(&all, input.options.target_fmr)
+        .map_err(crate::AnalysisError::math("EDC threshold"))?
+        .value;
+    let key = |a: &str, b: &str| {
+        if a <= b {
+            (a.to_string(), b.to_string())
+        } else {
+            (b.to_string(), a.to_string())
+        }
+    };
+    let lines: std::collections::HashMap<(String, String), usize> =
+        amva_io::pairs::read_numbered(&input.source.pairs)?
+            .into_iter()
+            .map(|(line, p)| (key(&p.a, &p.b), line))
+            .collect();
+    let f = failures(&[], &[], &input.pairs, t);
+    Ok(f.failing
+        .iter()
+        .take(k)
+        .enumerate()
+        .map(|(row, p)| amva_maps::pair_store::Comparison {
+            row,
+            line: lines.get(&key(&p.a, &p.b)).copied().unwrap_or(0),
+            a: p.a.clone(),
+            b: p.b.clone(),
+            mated: Some(p.mated),
+        })
+        .collect())
+}
+
+/// Maps the failing comparisons of `input` into `dir` (a comparison store with full
+/// maps, resumed when it holds a run with the same settings). `done(k, n)` reports
+/// progress. Returns the store's meta.json, or `None` when nothing fails.
+pub fn map_failing(
+    run: &PairMapsRun,
+    input: &crate::edc::EdcInput,
+    dir: &std::path::Path,
+    mut done: impl FnMut(usize, usize),
+) -> crate::Result<Option<amva_maps::pair_store::CompareMeta>> {
+    use amva_maps::pair_run;
+    let todo = failing_comparisons(input, run.k)?;
+    if todo.is_empty() {
+        return Ok(None);
+    }
+    let mut mapper = amva_maps::pair::PairMapper::new(run.model, run.method.1)?;
+    mapper.keeps_full = true;
+    let r = pair_run::PairRun {
+        mapper: &mapper,
+        root: run.root,
+        resize: run.resize,
+        part_size: pair_run::PART,
+        stop_after_parts: None,
+    };
+    let meta = pair_run::meta(&r, run.method.0, &todo, None);
+    let n = todo.len();
+    Ok(pair_run::run(&r, &todo, dir, meta, |k| done(k, n))?)
+}

@@ -25,6 +25,8 @@ pub const LABELS_VERIFICATION_CSV: &str = "labels_verification.csv";
 pub const LABELS_FDR_CSV: &str = "labels_fdr.csv";
 /// Comparisons failing at the EDC's threshold, by the quality groups of their images.
 pub const FAILURES_CSV: &str = "failures.csv";
+/// The comparison store of the failing comparisons' pair maps (`--pair-maps`).
+pub const COMPARISONS_DIR: &str = "comparisons";
 /// A per-pixel statistic of a label.
 pub fn label_stat(key: &str, stat: &str) -> String {
     format!("arrays/labels/{key}_{stat}.npy")

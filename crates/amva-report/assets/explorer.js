@@ -247,6 +247,7 @@
     var m = /row=(\d+)/.exec(window.location.hash);
     if (m && Number(m[1]) < N) { detail(Number(m[1])); }
     // For tests and the benchmark: the current order, and when the table became usable.
+    window.amvaTile = tile;
     window.amvaOrder = function () { return order.map(function (r) { return D.rows[r][0]; }); };
     window.amvaReady = performance.now();
   }

@@ -58,7 +58,7 @@ pub fn analyze(
         crate::edc::write_figure(&opts.out.join(amva_analysis::edc::DIR), &e.report)?;
     }
     figures.write_all(&opts.out)?;
-    crate::explorer::write_explorer(&analysis, &opts.out)?;
+    crate::explorer::write_explorer(&analysis, &opts)?;
     page.write(opts.out.join(files::REPORT))
         .map_err(ReportError::draw(files::REPORT))?;
     Ok(Outcome {

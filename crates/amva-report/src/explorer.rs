@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 
 use amva_analysis::explain::{explain_map, ExplainScores, DEFAULT_EPS};
 use amva_analysis::images::PerImage;
+use amva_analysis::options::AnalyzeOptions;
 use amva_analysis::Analysis;
 
 use crate::explain::face;
@@ -39,20 +40,29 @@ const JPEG_QUALITY: u8 = 80;
 const APP: &str = include_str!("../assets/explorer.js");
 const HTML: &str = include_str!("../assets/explorer.html");
 
-/// Writes explorer.html and the explorer/ folder into `out`; the tiles show each
-/// image's face (grey when the analysis has no face images).
-pub fn write_explorer(analysis: &Analysis, out: &Path) -> Result<()> {
+/// Writes explorer.html and the explorer/ folder into the analysis's output folder; the
+/// tiles show each image's face (grey when the analysis has no face images). With
+/// `--pairs`, also the comparisons view (`crate::comparisons`).
+pub fn write_explorer(analysis: &Analysis, opts: &AnalyzeOptions) -> Result<()> {
+    let out = opts.out.as_path();
     let tmp = out.join(format!(".{DIR}.tmp-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(|e| ReportError::file(&tmp, e))?;
     write_sheets(analysis, &tmp)?;
+    let mut value = data(analysis);
+    if let Some(c) = crate::comparisons::view(analysis, opts, &tmp)? {
+        value["comparisons"] = c;
+    }
     let data = format!(
         "window.AMVA_EXPLORER = {};\n",
-        serde_json::to_string(&data(analysis))
-            .map_err(|e| ReportError::output(DIR, e.to_string()))?
+        serde_json::to_string(&value).map_err(|e| ReportError::output(DIR, e.to_string()))?
     );
     write(&tmp.join("data.js"), data.as_bytes())?;
     write(&tmp.join("explorer.js"), APP.as_bytes())?;
+    write(
+        &tmp.join("comparisons.js"),
+        crate::comparisons::APP.as_bytes(),
+    )?;
     write(&tmp.join("jet.png"), &colour_bar()?)?;
     let dir = out.join(DIR);
     if dir.exists() {
@@ -72,7 +82,7 @@ pub fn write_explorer(analysis: &Analysis, out: &Path) -> Result<()> {
     )
 }
 
-fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(amva_io::atomic::write_atomic(path, bytes)?)
 }
 
@@ -176,7 +186,7 @@ fn sheet_name(kind: &str, sheet: usize) -> String {
     format!("{kind}_{sheet:03}.jpg")
 }
 
-fn jpeg(img: &RgbImage, path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn jpeg(img: &RgbImage, path: &Path) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, JPEG_QUALITY)
         .encode_image(img)

@@ -22,6 +22,7 @@
 
 pub mod analyze;
 pub mod audit;
+pub mod comparisons;
 pub mod edc;
 mod error;
 pub mod explain;

@@ -85,6 +85,9 @@ pub fn render(
         edc_part(&e.report, &mut page)?;
         if let Some(f) = &analysis.failures {
             failures_part(analysis, f, &mut page)?;
+            if let Some(dir) = opts.edc.as_ref().and_then(|e| e.pair_maps.as_ref()) {
+                crate::pair::failing_gallery(analysis, opts, dir, k, &mut page)?;
+            }
         }
         sections.push(("Recognition utility (EDC)".into(), page.take()));
     }

@@ -1439,3 +1439,107 @@ fn lfw_labels_verification_equals_a_naive_computation() {
     );
     eprintln!("LFW dev at FMR 1e-3: {fnm} false non-matches; by magnitude groups {want:?}");
 }
+
+/// Issue 23: the explorer's comparisons view on LFW dev (4,300 pairs, pair maps of the
+/// 4 worst failing comparisons), driven in headless Chromium with real clicks: sorting
+/// by similarity gives the order of the similarities, the outcome filter shows exactly
+/// the false non-matches of failures.csv, a failing comparison's detail loads both faces
+/// and its four maps, another's shows the `amva compare` command; no console errors.
+/// The report shows the gallery of failing comparisons.
+#[test]
+fn lfw_comparisons_view_sorts_filters_and_shows_pair_maps_in_headless_chromium() {
+    let Some(l) = lfw() else { return };
+    let Some(chromium) = amva_testkit::chromium() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cache = l.maps.parent().unwrap();
+    let out = dir.path().join("analysis");
+    let faces = l.shared.join("faces/lfw-dev/aligned112");
+    let o = run({
+        let mut c = amva(&l.shared);
+        c.args([
+            "analyze",
+            "--quiet",
+            "--permutations",
+            "0",
+            "--gallery",
+            "2",
+            "--pair-maps",
+            "4",
+            "--pair-method",
+            "swap-fast",
+            "--maps",
+        ])
+        .arg(&l.maps)
+        .arg("--scores")
+        .arg(cache.join("magnitude.csv"))
+        .arg("--pairs")
+        .arg(l.shared.join("faces/lfw-dev/pairs_generated.tsv"))
+        .arg("--embeddings")
+        .arg(cache.join("embeddings"))
+        .arg("--images")
+        .arg(&faces)
+        .arg("--out")
+        .arg(&out);
+        c
+    });
+    assert!(o.status.success());
+    let (_, cmp) = csv_rows(&out.join("comparisons/index.csv"));
+    assert_eq!(cmp.len(), 4);
+    let (_, fails) = csv_rows(&out.join("failures.csv"));
+    let fnm: usize = fails
+        .iter()
+        .filter(|r| r[1] == "false non-match")
+        .map(|r| r[4].parse::<usize>().unwrap())
+        .sum();
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("false non-match: ") && html.contains(&cmp[0][2]),
+        "the gallery of failing comparisons"
+    );
+
+    let mut b = amva_browser::Browser::launch(&chromium).unwrap();
+    b.open(&format!("file://{}", out.join("explorer.html").display()))
+        .unwrap();
+    b.wait_for("window.amvaComparisonsReady", 30.0).unwrap();
+    b.click("#vcomparisons").unwrap();
+    let visible = b
+        .eval("getComputedStyle(document.getElementById('cwrap')).display")
+        .unwrap();
+    assert_eq!(visible.as_str(), Some("flex"));
+    let order = |b: &mut amva_browser::Browser| -> Vec<String> {
+        serde_json::from_value(b.eval("window.amvaComparisonOrder()").unwrap()).unwrap()
+    };
+    assert_eq!(order(&mut b).len(), 4300);
+    b.click("#chead th[data-col='similarity']").unwrap();
+    let sims: Vec<f64> = serde_json::from_value(b.eval("Array.from(document.querySelectorAll('#cbody tr')).map(function(tr){return window.AMVA_EXPLORER.comparisons.rows[Number(tr.dataset.row)][3];})").unwrap()).unwrap();
+    assert_eq!(sims.len(), 4300);
+    assert!(
+        sims.windows(2).all(|w| w[0] <= w[1]),
+        "ascending by similarity"
+    );
+    b.click("#obuttons button[data-outcome='false non-match']")
+        .unwrap();
+    let fnms = order(&mut b);
+    assert_eq!(fnms.len(), fnm, "the false non-matches of failures.csv");
+    assert_eq!(
+        fnms[0],
+        format!("{} | {}", cmp[0][2], cmp[0][3]),
+        "the worst false non-match first"
+    );
+    b.click("#cbody tr").unwrap();
+    let loaded = b
+        .wait_for("(function(){var im=document.querySelectorAll('#cdetail img'); for (var i=0;i<im.length;i++){ if(!(im[i].complete && im[i].naturalWidth>0)) return 0; } return im.length;})()", 20.0)
+        .unwrap();
+    assert_eq!(loaded.as_u64(), Some(6), "two faces and four maps");
+    b.click("#obuttons button[data-outcome='correct']").unwrap();
+    b.click("#cbody tr").unwrap();
+    let cmd = b.wait_for("document.querySelector('#cdetail pre.cmd') && document.querySelector('#cdetail pre.cmd').textContent", 10.0).unwrap();
+    assert!(
+        cmd.as_str().unwrap().starts_with("amva compare --images"),
+        "{cmd}"
+    );
+    let errors = b.errors();
+    assert!(errors.is_empty(), "{errors:?}");
+}

@@ -93,7 +93,15 @@ pub struct Args {
     /// Resize face images of the wrong size when embedding them for --pairs.
     #[arg(long)]
     pub resize: bool,
-    /// The FR model that embeds the faces for --pairs (without --embeddings).
+    /// With --pairs: pair maps (`amva compare`) of up to K failing comparisons at the
+    /// EDC's threshold, worst first, for the report's gallery and the explorer (0: none).
+    #[arg(long, default_value_t = 500, value_name = "K")]
+    pub pair_maps: usize,
+    /// The pair-map method of --pair-maps (as `amva compare --method`).
+    #[arg(long, default_value = "swap")]
+    pub pair_method: String,
+    /// The FR model that embeds the faces for --pairs (without --embeddings) and makes
+    /// the pair maps.
     #[command(flatten)]
     pub model: crate::common::ModelArgs,
     /// Images in each gallery of the report: the K best and K worst of each method, and
@@ -129,6 +137,9 @@ pub fn run_with_sections(a: Args, ui: &Ui, sections: Vec<ReportSection>) -> Resu
     let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "analysis")?;
     let mut opts = options(&a)?;
     opts.edc = edc_input(&a, ui)?;
+    if let Some(e) = opts.edc.as_mut() {
+        e.pair_maps = pair_maps(&a, e, ui)?;
+    }
     let audit = match &a.audit {
         None => None,
         Some(dir) => {
@@ -183,16 +194,62 @@ fn options(a: &Args) -> Result<AnalyzeOptions> {
     Ok(opts)
 }
 
+/// The face images: `--images`, else the images the maps were made from.
+fn face_images(a: &Args) -> Result<Option<PathBuf>> {
+    Ok(match &a.images {
+        Some(i) => Some(i.clone()),
+        None => amva_analysis::edc::store_images(&a.maps)?,
+    })
+}
+
+/// The pair maps of the failing comparisons (`--pair-maps K`), in the analysis's
+/// comparisons/ folder.
+fn pair_maps(a: &Args, input: &EdcInput, ui: &Ui) -> Result<Option<PathBuf>> {
+    if a.pair_maps == 0 {
+        return Ok(None);
+    }
+    let Some(root) = face_images(a)? else {
+        ui.note(
+            "--pair-maps: no face images (--images), so no pair maps of the failing comparisons",
+        );
+        return Ok(None);
+    };
+    let model = a.model.load(ui)?;
+    let method = amva_maps::pair_bench::parse_method(&a.pair_method)?;
+    let run = amva_analysis::failures::PairMapsRun {
+        model: &model,
+        method: (&a.pair_method, method),
+        root: &root,
+        resize: a.resize,
+        k: a.pair_maps,
+    };
+    let dir = a.out.join(amva_analysis::files::COMPARISONS_DIR);
+    let pb = ui.progress(0, "pair maps");
+    let meta = amva_analysis::failures::map_failing(&run, input, &dir, |k, n| {
+        pb.set_length(n as u64);
+        pb.set_position(k as u64);
+    })?;
+    pb.finish_and_clear();
+    Ok(meta.map(|m| {
+        ui.note(&format!(
+            "pair maps of {} failing comparisons ({} failed) in {}",
+            m.count,
+            m.failed,
+            dir.display()
+        ));
+        dir
+    }))
+}
+
 /// The comparisons of `--pairs`, scored with `--embeddings` or with embeddings of the
 /// face images (`--images`, else the images the maps were made from).
 fn edc_input(a: &Args, ui: &Ui) -> Result<Option<EdcInput>> {
     let Some(pairs) = &a.pairs else {
         return Ok(None);
     };
-    let images = match (&a.embeddings, &a.images) {
-        (Some(_), _) => None,
-        (None, Some(i)) => Some(i.clone()),
-        (None, None) => Some(amva_analysis::edc::store_images(&a.maps)?.context(
+    let images = match &a.embeddings {
+        Some(_) => None,
+        None => Some(face_images(a)?.context(
             "--pairs needs --embeddings DIR, or --images DIR to embed the faces (the images the maps were made from are not there any more)",
         )?),
     };
