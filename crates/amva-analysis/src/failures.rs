@@ -1,5 +1,5 @@
 //! Comparisons that fail at the EDC's fixed threshold (`amva analyze --pairs`,
-//! ALGORITHMS 6.6): false non-matches (mated, score <= t) and false matches (non-mated,
+//! ALGORITHMS 6.9): false non-matches (mated, score <= t) and false matches (non-mated,
 //! score > t), counted per FIQA method by the quality groups of their two images.
 //!
 //! An image's group for a method is `high`, `low`, `both` (in both groups, possible with

@@ -383,7 +383,7 @@ pub const LABELS_HEADER: [&str; 9] = [
     "permutations",
 ];
 
-/// Recognition per label (`--groups` with `--pairs`, ALGORITHMS 6.5): the rates of
+/// Recognition per label (`--groups` with `--pairs`, ALGORITHMS 6.8): the rates of
 /// every label and of the cross-label comparisons at one global threshold per target
 /// FMR, and the FDR at each target.
 #[derive(Debug, Clone)]

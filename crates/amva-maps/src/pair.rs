@@ -14,8 +14,9 @@
 //! a looked like b there: d_i > 0 where a works against the match.
 //!
 //! The low-resolution map is the window values (rows x columns of windows); the full
-//! map gives each pixel the mean of the values of the windows that cover it, then
-//! min-max to [0, 1] ([`PairGrid::spread`], [`finish`]).
+//! map puts each value at its window's centre, bilinear between centres and the nearest
+//! value beyond the outermost ones, then min-max to [0, 1] ([`PairGrid::interpolate`],
+//! [`finish`]).
 
 use crate::{Error, Result};
 use amva_model::{FrModel, Layout};
@@ -88,25 +89,40 @@ impl PairGrid {
         (self.xs[i % self.xs.len()], self.ys[i / self.xs.len()])
     }
 
-    /// The full-size map of window values: each pixel the mean over the windows that
-    /// cover it (every pixel is covered by at least one).
-    pub fn spread(&self, values: &[f32]) -> Vec<f32> {
-        let (w, k) = (self.width, self.grid.window);
-        let mut sum = vec![0.0f64; w * self.height];
-        let mut count = vec![0u32; w * self.height];
-        for (i, &v) in values.iter().enumerate() {
-            let (x0, y0) = self.corner(i);
-            for y in y0..y0 + k {
-                for p in y * w + x0..y * w + x0 + k {
-                    sum[p] += v as f64;
-                    count[p] += 1;
-                }
+    /// The full-size map of window values, interpolated: each window's value sits at
+    /// its centre; a pixel centre between window centres is bilinear in the four around
+    /// it (the centres need not be evenly spaced: the last window is flush), and beyond
+    /// the outermost centres the nearest value holds.
+    pub fn interpolate(&self, values: &[f32]) -> Vec<f32> {
+        let half = self.grid.window as f64 / 2.0;
+        let weights = |corners: &[usize], side: usize| -> Vec<(usize, usize, f64)> {
+            let c: Vec<f64> = corners.iter().map(|&p| p as f64 + half).collect();
+            (0..side)
+                .map(|p| {
+                    let x = p as f64 + 0.5;
+                    match c.iter().position(|&ci| ci > x) {
+                        Some(0) => (0, 0, 0.0),
+                        None => (c.len() - 1, c.len() - 1, 0.0),
+                        Some(j) => (j - 1, j, (x - c[j - 1]) / (c[j] - c[j - 1])),
+                    }
+                })
+                .collect()
+        };
+        let (wx, wy) = (
+            weights(&self.xs, self.width),
+            weights(&self.ys, self.height),
+        );
+        let cols = self.xs.len();
+        let v = |r: usize, c: usize| values[r * cols + c] as f64;
+        let mut out = Vec::with_capacity(self.width * self.height);
+        for &(r0, r1, ty) in &wy {
+            for &(c0, c1, tx) in &wx {
+                let top = v(r0, c0) * (1.0 - tx) + v(r0, c1) * tx;
+                let bottom = v(r1, c0) * (1.0 - tx) + v(r1, c1) * tx;
+                out.push((top * (1.0 - ty) + bottom * ty) as f32);
             }
         }
-        sum.iter()
-            .zip(&count)
-            .map(|(&s, &c)| (s / c as f64) as f32)
-            .collect()
+        out
     }
 }
 
@@ -220,12 +236,12 @@ pub struct PairMethod {
 
 /// The pair-map methods by name (`amva compare --method`), the default first. Every
 /// method tried and its measured quality is in docs/comparisons.md.
-pub const PAIR_METHODS: [(&str, PairMethod); 4] = [
+pub const PAIR_METHODS: [(&str, PairMethod); 5] = [
     (
         "swap",
         PairMethod {
-            similar: Probe::new(32, 16, Fill::Grey),
-            dissimilar: Probe::new(28, 8, Fill::Other),
+            similar: Probe::new(24, 12, Fill::Grey),
+            dissimilar: Probe::new(32, 20, Fill::Other),
         },
     ),
     (
@@ -233,6 +249,13 @@ pub const PAIR_METHODS: [(&str, PairMethod); 4] = [
         PairMethod {
             similar: Probe::new(56, 28, Fill::Grey),
             dissimilar: Probe::new(32, 20, Fill::Other),
+        },
+    ),
+    (
+        "swap-fine",
+        PairMethod {
+            similar: Probe::new(32, 16, Fill::Grey),
+            dissimilar: Probe::new(28, 8, Fill::Other),
         },
     ),
     (
@@ -261,7 +284,7 @@ impl PairMethod {
             .ok_or_else(|| Error::BadParameter {
                 what: "pair-map method",
                 value: name.into(),
-                expected: "swap, swap-fast, occlusion or occlusion-fast",
+                expected: "swap, swap-fast, swap-fine, occlusion or occlusion-fast",
             })
     }
 
@@ -351,8 +374,8 @@ impl<'m> PairMapper<'m> {
     /// Finished full-size maps (similar, dissimilar) of a [`PairMap`].
     pub fn full(&self, m: &PairMap) -> (Vec<f32>, Vec<f32>) {
         (
-            finish(self.similar.spread(&m.similar)),
-            finish(self.dissimilar.spread(&m.dissimilar)),
+            finish(self.similar.interpolate(&m.similar)),
+            finish(self.dissimilar.interpolate(&m.dissimilar)),
         )
     }
 }

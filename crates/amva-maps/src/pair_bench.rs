@@ -336,7 +336,7 @@ pub fn parse_method(spec: &str) -> Result<PairMethod> {
         Error::BadParameter {
         what: "pair-map method",
         value: spec.into(),
-        expected: "a name (swap, swap-fast, occlusion, occlusion-fast) or dissimilar,similar as fill:window/stride (fill other or grey), e.g. other:28/8,grey:32/16",
+        expected: "a name (swap, swap-fast, swap-fine, occlusion, occlusion-fast) or dissimilar,similar as fill:window/stride (fill other or grey), e.g. other:28/8,grey:32/16",
     }
     };
     let probe = |s: &str| -> Option<crate::pair::Probe> {

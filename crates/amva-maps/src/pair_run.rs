@@ -177,8 +177,9 @@ pub fn meta(
             full_shape: [p.height as usize, p.width as usize],
             full: m.keeps_full,
             rebuild: "window (r, c) of a grid covers pixels [ys[r], ys[r] + window) x [xs[c], xs[c] + window), \
-                      corners 0, stride, 2 stride, ... and the last flush with the border; each pixel is the mean \
-                      of the windows covering it, then min-max to [0, 1] (ALGORITHMS 1.8)"
+                      corners 0, stride, 2 stride, ... and the last flush with the border; its value sits at its \
+                      centre, pixel centres are bilinear between window centres and take the nearest value beyond \
+                      the outermost ones, then min-max to [0, 1] (ALGORITHMS 1.8)"
                 .into(),
         },
         shard: shard.map(|(i, n)| format!("{i}/{n}")),

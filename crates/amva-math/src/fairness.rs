@@ -1,5 +1,5 @@
 //! Recognition per label at one global threshold, and the Fairness Discrepancy Rate
-//! (ALGORITHMS 6.5; de Freitas Pereira and Marcel, 2021).
+//! (ALGORITHMS 6.8; de Freitas Pereira and Marcel, 2021).
 //!
 //! For each target FMR the threshold t is fixed once over all comparisons
 //! ([`crate::edc::threshold_at_fmr`]; a comparison matches when its score is above t).

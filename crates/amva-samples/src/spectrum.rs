@@ -141,7 +141,9 @@ pub fn identity(face: &str) -> &str {
 pub fn pairs_csv(items: &[SpectrumItem]) -> Result<Vec<u8>> {
     let mut pairs = Vec::new();
     for a in items.iter().filter(|it| it.kind.is_none()) {
-        for b in items.iter().filter(|b| b.id != a.id) {
+        // (a, b) and (b, a) are one comparison: two clean faces are paired once.
+        let once = |b: &&SpectrumItem| b.id != a.id && (b.kind.is_some() || a.id < b.id);
+        for b in items.iter().filter(once) {
             pairs.push(amva_io::pairs::Pair {
                 a: a.id.clone(),
                 b: b.id.clone(),

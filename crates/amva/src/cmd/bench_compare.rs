@@ -27,7 +27,10 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Methods: names or dissimilar,similar probes (fill:window/stride), separated by ';'.
-    #[arg(long, default_value = "swap;swap-fast;occlusion;occlusion-fast")]
+    #[arg(
+        long,
+        default_value = "swap;swap-fast;swap-fine;occlusion;occlusion-fast"
+    )]
     pub methods: String,
     /// Side of the patch in pixels of the 112 x 112 crop.
     #[arg(long, default_value_t = 28)]
@@ -53,10 +56,6 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         seed: a.seed,
         ..BenchSetup::default()
     };
-    let bar = ui.progress((pairs.len() * methods.len()) as u64, "pairs");
-    let results =
-        pair_bench::run_bench(&model, &methods, &a.images, &pairs, &setup, || bar.inc(1))?;
-    bar.finish_and_clear();
     println!(
         "{} patched pairs from {}, seed {}, patch {} px",
         pairs.len(),
@@ -64,10 +63,22 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         a.seed,
         a.patch
     );
-    println!(
-        "{}",
-        table(&results.iter().map(|r| &r.0).collect::<Vec<_>>())
-    );
+    println!("{HEADER}");
+    let bar = ui.progress((pairs.len() * methods.len()) as u64, "pairs");
+    let mut results = Vec::new();
+    for m in &methods {
+        let one = pair_bench::run_bench(
+            &model,
+            std::slice::from_ref(m),
+            &a.images,
+            &pairs,
+            &setup,
+            || bar.inc(1),
+        )?;
+        bar.suspend(|| println!("{}", row(&one[0].0)));
+        results.extend(one);
+    }
+    bar.finish_and_clear();
     if let Some(path) = &a.save {
         let json = serde_json::json!({
             "seed": a.seed, "patch": a.patch, "images": a.images,
@@ -79,25 +90,21 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     Ok(())
 }
 
-fn table(rows: &[&MethodSummary]) -> String {
+const HEADER: &str = "method | passes/image | G mult-adds/image | rise | pointing | pointing (clean) | deletion (random) | insertion (random)";
+
+fn row(r: &MethodSummary) -> String {
     let ci = |(m, [lo, hi]): (f64, [f64; 2])| format!("{m:.3} [{lo:.3}, {hi:.3}]");
-    let mut s = String::from(
-        "method | passes/image | G mult-adds/image | rise | pointing | pointing (clean) | deletion (random) | insertion (random)\n",
-    );
-    for r in rows {
-        s += &format!(
-            "{} | {} | {:.1} | {:.3} | {:.3} | {:.3} | {} ({}) | {} ({})\n",
-            r.method,
-            r.passes_per_image,
-            r.multiply_adds_per_image as f64 / 1e9,
-            r.rise,
-            r.pointing,
-            r.pointing_clean,
-            ci(r.deletion),
-            ci(r.deletion_random),
-            ci(r.insertion),
-            ci(r.insertion_random),
-        );
-    }
-    s
+    format!(
+        "{} | {} | {:.1} | {:.3} | {:.3} | {:.3} | {} ({}) | {} ({})",
+        r.method,
+        r.passes_per_image,
+        r.multiply_adds_per_image as f64 / 1e9,
+        r.rise,
+        r.pointing,
+        r.pointing_clean,
+        ci(r.deletion),
+        ci(r.deletion_random),
+        ci(r.insertion),
+        ci(r.insertion_random),
+    )
 }

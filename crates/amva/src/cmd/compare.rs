@@ -45,7 +45,7 @@ pub struct Args {
     /// Output folder (a comparison store).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Pair-map method: swap (default), swap-fast, occlusion, occlusion-fast, or
+    /// Pair-map method: swap (default), swap-fast, swap-fine, occlusion, occlusion-fast, or
     /// dissimilar,similar probes as fill:window/stride (e.g. other:28/8,grey:32/16).
     #[arg(long, default_value = "swap")]
     pub method: String,

@@ -61,6 +61,9 @@ pub struct Args {
     pub model_config: Option<PathBuf>,
 }
 
+/// Failing comparisons the demo maps (`--pair-maps`): the report's gallery and explorer.
+const DEMO_PAIR_MAPS: usize = 12;
+
 /// Images per gallery in the demo's report (4 FIQA methods: 4 x 8 best and worst and
 /// 6 pairs of disagreements keep report.html readable).
 const DEMO_GALLERY: usize = 4;
@@ -334,6 +337,8 @@ fn analysis_argv(
         amva_io::atomic::write_atomic(&groups, &spectrum::groups_csv(items)?)?;
         amva_io::atomic::write_atomic(&pairs, &spectrum::pairs_csv(items)?)?;
         argv.extend(["--groups".into(), s(&groups), "--pairs".into(), s(&pairs)]);
+        // The report's gallery of failing comparisons shows 6; a few more for the explorer.
+        argv.extend(["--pair-maps".into(), DEMO_PAIR_MAPS.to_string()]);
         argv.extend(["--engine".into(), a.engine.clone()]);
         argv.extend(model_flags(a));
     }
