@@ -64,7 +64,8 @@ fn main() {
         boxes.push(bx);
         eprintln!("pair {} of {}", k + 1, pairs.len());
     }
-    let score = |f: &dyn Fn(&[[Vec<f32>; 2]], usize) -> Vec<f32>| {
+    type Combine<'a> = &'a dyn Fn(&[[Vec<f32>; 2]], usize) -> Vec<f32>;
+    let score = |f: Combine| {
         let (mut rise, mut hit, mut clean) = (0, 0, 0);
         for (per, bx) in maps.iter().zip(&boxes) {
             let (dirty, cl) = (f(per, 0), f(per, 1));

@@ -234,7 +234,7 @@ impl PairStoreWriter {
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
                 let index: Option<usize> = name.get(..6).and_then(|s| s.parse().ok());
-                if !(index.is_some_and(|j| j < i) && !name.ends_with(".tmp")) {
+                if index.is_none_or(|j| j >= i) || name.ends_with(".tmp") {
                     std::fs::remove_file(&p).map_err(|e| Error::file(&p, e))?;
                 }
             }

@@ -4,9 +4,10 @@
 //! For each target FMR the threshold t is fixed once over all comparisons
 //! ([`crate::edc::threshold_at_fmr`]; a comparison matches when its score is above t).
 //! A label's rates use the comparisons whose two images both carry it: FNMR = mated
-//! comparisons with score <= t over mated ones, FMR = non-mated comparisons with score
-//! > t over non-mated ones (NaN without such comparisons). Comparisons of two images
-//! with different labels form the `cross` row; images without a label take no part.
+//! comparisons with score at most t over mated ones, FMR = non-mated comparisons with a
+//! score above t over non-mated ones (NaN without such comparisons). Comparisons of two
+//! images with different labels form the `cross` row; images without a label take no
+//! part.
 //! FDR(t) = 1 - (a max_ij |FMR_i - FMR_j| + (1 - a) max_ij |FNMR_i - FNMR_j|) over the
 //! labels (not `cross`) with both mated and non-mated comparisons.
 //!

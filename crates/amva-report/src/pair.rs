@@ -209,7 +209,7 @@ pub(crate) fn failing_gallery(
         };
         page.figure(
             &format!("failing_{i:02}"),
-            &format!(
+            format!(
                 "{kind}: {} vs {} (pairs file line {}), similarity {:.3}",
                 c.a, c.b, c.line, p.mapped.similarity
             ),
