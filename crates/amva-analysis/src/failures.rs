@@ -190,18 +190,11 @@ pub fn failing_comparisons(
     let t = amva_math::edc::threshold_at_fmr(&all, input.options.target_fmr)
         .map_err(crate::AnalysisError::math("EDC threshold"))?
         .value;
+    let lines = amva_io::pairs::lines_by_comparison(&input.source.pairs)?;
     let key = |a: &str, b: &str| {
-        if a <= b {
-            (a.to_string(), b.to_string())
-        } else {
-            (b.to_string(), a.to_string())
-        }
+        let (a, b) = amva_io::pairs::comparison_key(a, b);
+        (a.to_string(), b.to_string())
     };
-    let lines: std::collections::HashMap<(String, String), usize> =
-        amva_io::pairs::read_numbered(&input.source.pairs)?
-            .into_iter()
-            .map(|(line, p)| (key(&p.a, &p.b), line))
-            .collect();
     let f = failures(&[], &[], &input.pairs, t);
     Ok(f.failing
         .iter()

@@ -63,15 +63,33 @@ pub fn parse_numbered(bytes: &[u8], path: &Path) -> Result<Vec<(usize, Pair)>> {
     Ok(pairs)
 }
 
+/// The key of a comparison: its two ids in order, so (a, b) and (b, a) are one.
+pub fn comparison_key<'a>(a: &'a str, b: &'a str) -> (&'a str, &'a str) {
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+/// The pairs file's line of each comparison, by its [`comparison_key`] (owned).
+pub fn lines_by_comparison(
+    path: &Path,
+) -> Result<std::collections::HashMap<(String, String), usize>> {
+    Ok(read_numbered(path)?
+        .into_iter()
+        .map(|(line, p)| {
+            let (a, b) = comparison_key(&p.a, &p.b);
+            ((a.to_string(), b.to_string()), line)
+        })
+        .collect())
+}
+
 /// Refuses a comparison listed twice: (a, b) and (b, a) are the same comparison.
 fn check_once(pairs: &[(usize, Pair)]) -> std::result::Result<(), String> {
     let mut seen: std::collections::HashMap<(&str, &str), (usize, bool)> = Default::default();
     for (line, p) in pairs {
-        let key = if p.a <= p.b {
-            (&*p.a, &*p.b)
-        } else {
-            (&*p.b, &*p.a)
-        };
+        let key = comparison_key(&p.a, &p.b);
         if let Some((first, mated)) = seen.insert(key, (*line, p.mated)) {
             let how = if mated == p.mated {
                 "twice"

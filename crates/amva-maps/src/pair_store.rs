@@ -16,6 +16,7 @@
 //! one. [`merge`] joins the folders of `--shard i/n` runs into the folder of one run.
 
 use crate::pair::PairMethod;
+use crate::store::part_path;
 use crate::{Error, Result};
 use amva_io::npy_writer::NpyWriter;
 use serde::{Deserialize, Serialize};
@@ -24,7 +25,7 @@ use std::path::{Path, PathBuf};
 pub const INDEX_FILE: &str = "index.csv";
 pub const META_FILE: &str = "meta.json";
 pub const FAILED_FILE: &str = "failed.csv";
-pub const PARTS_DIR: &str = "parts";
+pub use crate::format::PARTS_DIR;
 /// The four arrays: (file, part suffix).
 pub const ARRAYS: [(&str, &str); 4] = [
     ("similar.npy", "similar"),
@@ -164,10 +165,6 @@ struct PartRecord {
     passes: u64,
 }
 
-fn part_path(dir: &Path, i: usize, ext: &str) -> PathBuf {
-    dir.join(PARTS_DIR).join(format!("{i:06}.{ext}"))
-}
-
 /// Writes a comparison store part by part; resumes a run with equal settings.
 #[derive(Debug)]
 pub struct PairStoreWriter {
@@ -225,28 +222,11 @@ impl PairStoreWriter {
             i += 1;
         }
         self.parts_done = i;
-        let parts = self.dir.join(PARTS_DIR);
-        if parts.is_dir() {
-            for e in std::fs::read_dir(&parts).map_err(|e| Error::file(&parts, e))? {
-                let p = e.map_err(|e| Error::file(&parts, e))?.path();
-                let name = p
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let index: Option<usize> = name.get(..6).and_then(|s| s.parse().ok());
-                if index.is_none_or(|j| j >= i) || name.ends_with(".tmp") {
-                    std::fs::remove_file(&p).map_err(|e| Error::file(&p, e))?;
-                }
-            }
-        }
-        Ok(())
+        crate::store::remove_unfinished_parts(&self.dir, i)
     }
 
     fn read_record(&self, i: usize) -> Result<PartRecord> {
-        let p = part_path(&self.dir, i, "json");
-        let text = std::fs::read_to_string(&p).map_err(|e| Error::file(&p, e))?;
-        serde_json::from_str(&text)
-            .map_err(|e| Error::store(&p, format!("unreadable part record: {e}")))
+        crate::store::read_part_record(&self.dir, i)
     }
 
     pub fn is_complete(&self) -> bool {

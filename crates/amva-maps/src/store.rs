@@ -82,8 +82,38 @@ pub struct StoreWriter {
     images_done: usize,
 }
 
-fn part_path(dir: &Path, i: usize, ext: &str) -> PathBuf {
+/// `parts/NNNNNN.ext` of a run folder (the map store's and the comparison store's).
+pub(crate) fn part_path(dir: &Path, i: usize, ext: &str) -> PathBuf {
     dir.join(PARTS_DIR).join(format!("{i:06}.{ext}"))
+}
+
+/// The record (`NNNNNN.json`) of part `i` of a run folder.
+pub(crate) fn read_part_record<T: serde::de::DeserializeOwned>(dir: &Path, i: usize) -> Result<T> {
+    let p = part_path(dir, i, "json");
+    let text = std::fs::read_to_string(&p).map_err(|e| Error::file(&p, e))?;
+    serde_json::from_str(&text)
+        .map_err(|e| Error::store(&p, format!("unreadable part record: {e}")))
+}
+
+/// Removes the files of parts `done` and later (cut off mid-write: their record is
+/// missing) and any temporary file from the run folder's parts/; they are written again.
+pub(crate) fn remove_unfinished_parts(dir: &Path, done: usize) -> Result<()> {
+    let parts = dir.join(PARTS_DIR);
+    if !parts.is_dir() {
+        return Ok(());
+    }
+    for e in std::fs::read_dir(&parts).map_err(|e| Error::file(&parts, e))? {
+        let p = e.map_err(|e| Error::file(&parts, e))?.path();
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let index: Option<usize> = name.get(..6).and_then(|s| s.parse().ok());
+        if index.is_none_or(|j| j >= done) || name.ends_with(".tmp") {
+            std::fs::remove_file(&p).map_err(|e| Error::file(&p, e))?;
+        }
+    }
+    Ok(())
 }
 
 impl StoreWriter {
@@ -139,7 +169,6 @@ impl StoreWriter {
 
     /// Counts the complete parts (0, 1, ... with a record) and removes half-written ones.
     fn scan_parts(&mut self) -> Result<()> {
-        let parts = self.dir.join(PARTS_DIR);
         let mut i = 0;
         while part_path(&self.dir, i, "json").exists() {
             let rec = self.read_record(i)?;
@@ -147,30 +176,11 @@ impl StoreWriter {
             i += 1;
         }
         self.parts_done = i;
-        if parts.is_dir() {
-            // Files of a part without its record were cut off mid-write; and any
-            // temporary files. They are written again.
-            for e in std::fs::read_dir(&parts).map_err(|e| Error::file(&parts, e))? {
-                let p = e.map_err(|e| Error::file(&parts, e))?.path();
-                let name = p
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let index: Option<usize> = name.get(..6).and_then(|s| s.parse().ok());
-                let keep = index.is_some_and(|j| j < i) && !name.ends_with(".tmp");
-                if !keep {
-                    std::fs::remove_file(&p).map_err(|e| Error::file(&p, e))?;
-                }
-            }
-        }
-        Ok(())
+        remove_unfinished_parts(&self.dir, i)
     }
 
     fn read_record(&self, i: usize) -> Result<PartRecord> {
-        let p = part_path(&self.dir, i, "json");
-        let text = std::fs::read_to_string(&p).map_err(|e| Error::file(&p, e))?;
-        serde_json::from_str(&text)
-            .map_err(|e| Error::store(&p, format!("unreadable part record: {e}")))
+        read_part_record(&self.dir, i)
     }
 
     /// True when the folder already holds the finished store.

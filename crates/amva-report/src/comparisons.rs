@@ -41,18 +41,7 @@ pub fn view(analysis: &Analysis, opts: &AnalyzeOptions, dir: &Path) -> Result<Op
         .enumerate()
         .map(|(i, id)| (id.as_str(), i))
         .collect();
-    let key = |a: &str, b: &str| {
-        if a <= b {
-            (a.to_string(), b.to_string())
-        } else {
-            (b.to_string(), a.to_string())
-        }
-    };
-    let lines: HashMap<(String, String), usize> =
-        amva_io::pairs::read_numbered(&input.source.pairs)?
-            .into_iter()
-            .map(|(line, p)| (key(&p.a, &p.b), line))
-            .collect();
+    let lines = amva_io::pairs::lines_by_comparison(&input.source.pairs)?;
     let mapped = match &input.pair_maps {
         Some(d) => write_strips(analysis, opts, d, dir)?,
         None => HashMap::new(),
@@ -87,6 +76,12 @@ pub fn view(analysis: &Analysis, opts: &AnalyzeOptions, dir: &Path) -> Result<Op
     })))
 }
 
+/// A comparison's owned [`amva_io::pairs::comparison_key`].
+fn key(a: &str, b: &str) -> (String, String) {
+    let (a, b) = amva_io::pairs::comparison_key(a, b);
+    (a.to_string(), b.to_string())
+}
+
 /// One strip per comparison of the store in `store_dir`: (a, b) -> its row.
 fn write_strips(
     analysis: &Analysis,
@@ -118,12 +113,7 @@ fn write_strips(
         let path = out.join(format!("{i:05}.jpg"));
         write(&path, &jpeg(&strip, &path)?)?;
         let c = &p.mapped.comparison;
-        let k = if c.a <= c.b {
-            (c.a.clone(), c.b.clone())
-        } else {
-            (c.b.clone(), c.a.clone())
-        };
-        rows.insert(k, i);
+        rows.insert(key(&c.a, &c.b), i);
     }
     Ok(rows)
 }
