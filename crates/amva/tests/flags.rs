@@ -53,6 +53,7 @@ const MEANINGS: &[(&str, &str)] = &[
     ("temperature", "softmax temperature"),
     ("batch", "per model call"),
     ("n", "number of"),
+    ("shard", "only the i-th of n"),
     ("n-scorecam", "faces"),
     ("rounds", "repetitions"),
     ("maps", "map store"),

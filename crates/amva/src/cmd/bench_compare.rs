@@ -17,18 +17,20 @@ share whose dissimilar map peaks inside the patch (8 px tolerance), and the clea
 map on the same box; deletion and insertion of the similarity along the clean pair's
 similar map, against a seeded random map (mean over pairs, 95 % bootstrap interval).")]
 pub struct Args {
-    /// Aligned 112 x 112 crops, one subfolder per identity.
+    /// Face images: aligned 112 x 112 crops, one subfolder per identity.
     #[arg(long, value_name = "DIR")]
     pub images: PathBuf,
-    /// Patched pairs per method.
+    /// Number of patched pairs per method.
     #[arg(long, default_value_t = 200)]
     pub n: usize,
     /// Seed of the pairs, donors, regions and random maps.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Methods: names or dissimilar,similar probes (fill:window/stride), separated by ';'.
+    /// Pair-map methods (as `amva compare --method`: names, or dissimilar,similar probes
+    /// as fill:window/stride), separated by ';'.
     #[arg(
         long,
+        value_name = "METHOD",
         default_value = "swap;swap-fast;swap-fine;occlusion;occlusion-fast"
     )]
     pub methods: String,

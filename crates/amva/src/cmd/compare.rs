@@ -36,7 +36,7 @@ pub struct Args {
     /// One comparison instead of a pairs file: two image ids below --images; draws pair.png.
     #[arg(long, num_args = 2, value_names = ["A", "B"])]
     pub pair: Option<Vec<String>>,
-    /// The folder the image ids are below.
+    /// The face images' folder (the pairs' image ids are paths below it).
     #[arg(long, value_name = "DIR")]
     pub images: PathBuf,
     /// Resize images of the wrong size (otherwise their comparisons are listed as failed).
