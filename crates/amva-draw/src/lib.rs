@@ -42,7 +42,7 @@ pub use html::{escape_html, Cell, Report, Table};
 pub use image::RgbImage;
 pub use lineplot::{Corner, Join, LinePlot, Series, TAB10};
 pub use marks::{draw_marks, Mark};
-pub use output::{encode_png, side_by_side, write_png_atomic};
+pub use output::{encode_jpeg, encode_png, side_by_side, write_png_atomic};
 pub use overlay::{overlay, overlay_figure};
 pub use panel::{Blend, PixelRect};
 pub use style::{ColorScale, HeatStyled, Outline, Style, Styled};

@@ -1,4 +1,4 @@
-//! PNG encoding and writing, panels side by side. Files are written through
+//! PNG and JPEG encoding, PNG writing, panels side by side. Files are written through
 //! amva-io's atomic write (temporary file, then rename), the one way amva writes.
 
 use std::path::Path;
@@ -22,6 +22,21 @@ pub fn encode_png(image: &RgbImage) -> Result<Vec<u8>> {
         )
         .map_err(|source| DrawError::Encode {
             what: format!("{} x {} image", image.width(), image.height()),
+            source,
+        })?;
+    Ok(bytes)
+}
+
+/// JPEG quality of amva's pictures (the explorer's sprite sheets and pair strips).
+pub const JPEG_QUALITY: u8 = 80;
+
+/// Encodes an RGB image as JPEG bytes at [`JPEG_QUALITY`].
+pub fn encode_jpeg(image: &RgbImage) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, JPEG_QUALITY)
+        .encode_image(image)
+        .map_err(|source| DrawError::Encode {
+            what: format!("{} x {} image as JPEG", image.width(), image.height()),
             source,
         })?;
     Ok(bytes)

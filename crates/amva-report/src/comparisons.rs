@@ -13,7 +13,6 @@ use amva_analysis::failures::outcome;
 use amva_analysis::options::AnalyzeOptions;
 use amva_analysis::Analysis;
 
-use crate::explorer::{jpeg, write};
 use crate::{ReportError, Result};
 
 /// The view's script.
@@ -111,7 +110,8 @@ fn write_strips(
             .collect::<Result<Vec<_>>>()?;
         let strip = amva_draw::side_by_side(&tiles);
         let path = out.join(format!("{i:05}.jpg"));
-        write(&path, &jpeg(&strip, &path)?)?;
+        let bytes = amva_draw::encode_jpeg(&strip).map_err(ReportError::draw("pair strip"))?;
+        amva_io::atomic::write_atomic(&path, &bytes)?;
         let c = &p.mapped.comparison;
         rows.insert(key(&c.a, &c.b), i);
     }

@@ -36,7 +36,6 @@ pub const SHEET_SIDE: usize = 10;
 /// The z-maps' colour range: jet from -Z_RANGE to Z_RANGE.
 pub const Z_RANGE: f32 = 5.0;
 const PER_SHEET: usize = SHEET_SIDE * SHEET_SIDE;
-const JPEG_QUALITY: u8 = 80;
 const APP: &str = include_str!("../assets/explorer.js");
 const HTML: &str = include_str!("../assets/explorer.html");
 
@@ -82,7 +81,7 @@ pub fn write_explorer(analysis: &Analysis, opts: &AnalyzeOptions) -> Result<()> 
     )
 }
 
-pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(amva_io::atomic::write_atomic(path, bytes)?)
 }
 
@@ -186,12 +185,8 @@ fn sheet_name(kind: &str, sheet: usize) -> String {
     format!("{kind}_{sheet:03}.jpg")
 }
 
-pub(crate) fn jpeg(img: &RgbImage, path: &Path) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, JPEG_QUALITY)
-        .encode_image(img)
-        .map_err(|e| ReportError::output(path, format!("JPEG encoding: {e}")))?;
-    Ok(bytes)
+fn jpeg(img: &RgbImage, path: &Path) -> Result<Vec<u8>> {
+    amva_draw::encode_jpeg(img).map_err(ReportError::draw(path.display().to_string()))
 }
 
 /// Everything the page shows, as JSON: the columns and one row per image.
