@@ -124,6 +124,20 @@ pub fn read_pairs(
     let index = read_index(&dir.join(INDEX_FILE))?;
     let read = |k: usize| amva_io::npy::read_f32(&dir.join(ARRAYS[k].0));
     let (sim, dis) = (read(2)?, read(3)?);
+    let want = [index.len(), 2];
+    if sim.ndim() != 4 || sim.shape() != dis.shape() || sim.shape()[..2] != want {
+        return Err(ReportError::Output {
+            path: dir.join(ARRAYS[2].0),
+            reason: format!(
+                "shapes {:?} and {:?}; expected {} x 2 x H x W for the {} comparisons of {INDEX_FILE}, the same in {}",
+                sim.shape(),
+                dis.shape(),
+                index.len(),
+                index.len(),
+                ARRAYS[3].0
+            ),
+        });
+    }
     let (h, w) = (sim.shape()[2], sim.shape()[3]);
     let (sim, dis) = (
         sim.into_raw_vec_and_offset().0,
