@@ -117,6 +117,48 @@ pub fn viridis(v: f32) -> [u8; 3] {
     lut_index(v).map_or([0, 0, 0], |i| viridis_table::VIRIDIS[i])
 }
 
+/// ColorBrewer's 11-class RdBu, reversed (blue, white, red): matplotlib's `'RdBu_r'`
+/// anchors, in 0-1.
+const RDBU_R: [[f64; 3]; 11] = [
+    [0.0196078431372549, 0.18823529411764706, 0.3803921568627451],
+    [0.12941176470588237, 0.4, 0.6745098039215687],
+    [0.2627450980392157, 0.5764705882352941, 0.7647058823529411],
+    [0.5725490196078431, 0.7725490196078432, 0.8705882352941177],
+    [0.8196078431372549, 0.8980392156862745, 0.9411764705882353],
+    [0.9686274509803922, 0.9686274509803922, 0.9686274509803922],
+    [0.9921568627450981, 0.8588235294117647, 0.7803921568627451],
+    [0.9568627450980393, 0.6470588235294118, 0.5098039215686274],
+    [0.8392156862745098, 0.3764705882352941, 0.30196078431372547],
+    [0.6980392156862745, 0.09411764705882353, 0.16862745098039217],
+    [0.403921568627451, 0.0, 0.12156862745098039],
+];
+
+/// The colour of `v` (in `[0, 1]`) in matplotlib's diverging `'RdBu_r'`: blue below the
+/// middle, white at 0.5, red above (for signed differences on a range symmetric about
+/// 0): matplotlib's 256-entry table, its 11 anchors interpolated linearly in the same
+/// floating-point steps, bytes truncated as with `bytes=True`. Out-of-range values and
+/// NaN as in [`jet`].
+///
+/// ```
+/// assert_eq!(amva_draw::rdbu_r(0.0), [5, 48, 97]);
+/// assert_eq!(amva_draw::rdbu_r(1.0), [103, 0, 31]);
+/// ```
+pub fn rdbu_r(v: f32) -> [u8; 3] {
+    lut_index(v).map_or([0, 0, 0], |i| {
+        // In matplotlib's floating-point steps: anchors 1 - linspace(0, 1, 11) reversed,
+        // scaled by 255 with the table's positions 255 * linspace(0, 1, 256).
+        let last = RDBU_R.len() - 1;
+        let lin = |m: usize| if m == last { 1.0 } else { m as f64 * 0.1 };
+        let anchor = |j: usize| (1.0 - lin(last - j)) * (N - 1) as f64;
+        let step = 1.0 / (N - 1) as f64;
+        let x = (N - 1) as f64 * if i == N - 1 { 1.0 } else { i as f64 * step };
+        let k = (0..last).rev().find(|&k| anchor(k) < x).unwrap_or(0);
+        let t = (x - anchor(k)) / (anchor(k + 1) - anchor(k));
+        let (a, b) = (RDBU_R[k], RDBU_R[k + 1]);
+        std::array::from_fn(|c| ((t * (b[c] - a[c]) + a[c]) * 255.0) as u8)
+    })
+}
+
 /// A colour map for heatmaps and colour bars.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Colormap {
@@ -125,6 +167,8 @@ pub enum Colormap {
     Jet,
     /// matplotlib `'viridis'`, perceptually uniform (see [`viridis`]).
     Viridis,
+    /// matplotlib `'RdBu_r'`, diverging, for signed differences (see [`rdbu_r`]).
+    RdBuR,
 }
 
 impl Colormap {
@@ -133,6 +177,7 @@ impl Colormap {
         match self {
             Colormap::Jet => jet(v),
             Colormap::Viridis => viridis(v),
+            Colormap::RdBuR => rdbu_r(v),
         }
     }
 
@@ -141,6 +186,7 @@ impl Colormap {
         match self {
             Colormap::Jet => "jet",
             Colormap::Viridis => "viridis",
+            Colormap::RdBuR => "RdBu_r",
         }
     }
 }

@@ -1,5 +1,6 @@
-//! The HTML report: one self-contained file (inline CSS, figures as data: URIs, no
-//! scripts, no external resources) that opens from disk in any browser.
+//! The HTML report: one file with inline CSS and no scripts that opens from disk in any
+//! browser; figures are embedded as data: URIs ([`Report::figure_png`], a self-contained
+//! page) or referenced as files beside it ([`Report::figure_file`], a small page).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -48,6 +49,9 @@ pub enum Cell {
     Empty,
     /// Text shown in bold (a value to notice), right-aligned like a number.
     Strong(String),
+    /// A cell that is a link to `href` (e.g. `#s3`, the section it comes from), shown
+    /// as the inner cell.
+    Link(Box<Cell>, String),
 }
 
 impl From<&str> for Cell {
@@ -104,11 +108,31 @@ impl Cell {
             Cell::Int(i) => i.to_string(),
             Cell::Num(v) => format_number(*v, sig),
             Cell::Empty => "\u{2013}".to_string(),
+            Cell::Link(c, _) => c.display(sig),
         }
     }
 
+    /// This cell as a link to `href`.
+    pub fn link(self, href: impl Into<String>) -> Cell {
+        Cell::Link(Box::new(self), href.into())
+    }
+
     fn is_numeric(&self) -> bool {
-        matches!(self, Cell::Int(_) | Cell::Num(_) | Cell::Strong(_))
+        match self {
+            Cell::Link(c, _) => c.is_numeric(),
+            c => matches!(c, Cell::Int(_) | Cell::Num(_) | Cell::Strong(_)),
+        }
+    }
+
+    /// The cell's HTML content (escaped), without the `<td>`.
+    fn html(&self, sig: usize) -> String {
+        match self {
+            Cell::Strong(s) => format!("<strong>{}</strong>", escape_html(s)),
+            Cell::Link(c, href) => {
+                format!("<a href=\"{}\">{}</a>", escape_html(href), c.html(sig))
+            }
+            c => escape_html(&c.display(sig)),
+        }
     }
 }
 
@@ -116,6 +140,7 @@ impl Cell {
 #[derive(Clone, Debug)]
 pub struct Table {
     caption: Option<String>,
+    source: Option<(String, String)>,
     header: Vec<String>,
     rows: Vec<Vec<Cell>>,
     sig: usize,
@@ -126,6 +151,7 @@ impl Table {
     pub fn new<S: Into<String>>(header: impl IntoIterator<Item = S>) -> Self {
         Table {
             caption: None,
+            source: None,
             header: header.into_iter().map(Into::into).collect(),
             rows: Vec::new(),
             sig: 4,
@@ -136,6 +162,23 @@ impl Table {
     pub fn caption(mut self, caption: impl Into<String>) -> Self {
         self.caption = Some(caption.into());
         self
+    }
+
+    /// The file that holds the table's numbers, relative to the report (`summary.json`,
+    /// `edc/pauc.csv`), and where in it (`methods.*.images`; may be empty): shown at the
+    /// end of the caption ("Source: file, where.") and kept in the table's
+    /// `data-source` and `data-place` attributes, so that a reader or a test can trace
+    /// every number. A place in a JSON file is a path of keys separated by dots, keys
+    /// with dots in quotes, `*` for every value of an object and `key[]` for every
+    /// element of an array (`methods."x".groups[].stats`).
+    pub fn source(mut self, file: impl Into<String>, place: impl Into<String>) -> Self {
+        self.source = Some((file.into(), place.into()));
+        self
+    }
+
+    /// The file named by [`Table::source`], if any.
+    pub fn source_file(&self) -> Option<&str> {
+        self.source.as_ref().map(|(f, _)| f.as_str())
     }
 
     /// Significant digits of real numbers (default 4).
@@ -169,9 +212,24 @@ impl Table {
     }
 
     fn write_html(&self, out: &mut String) {
-        out.push_str("<div class=\"table-wrap\"><table>\n");
-        if let Some(c) = &self.caption {
-            let _ = writeln!(out, "<caption>{}</caption>", escape_html(c));
+        let attr = self.source.as_ref().map_or(String::new(), |(f, place)| {
+            format!(
+                " data-source=\"{}\" data-place=\"{}\"",
+                escape_html(f),
+                escape_html(place)
+            )
+        });
+        let _ = writeln!(out, "<div class=\"table-wrap\"><table{attr}>");
+        let source = self.source.as_ref().map(|(f, place)| match place.as_str() {
+            "" => format!("Source: {f}."),
+            p => format!("Source: {f}, {p}."),
+        });
+        let caption = match (&self.caption, source) {
+            (Some(c), Some(s)) => Some(format!("{} {s}", c.trim_end())),
+            (c, s) => c.clone().or(s),
+        };
+        if let Some(c) = caption {
+            let _ = writeln!(out, "<caption>{}</caption>", escape_html(&c));
         }
         out.push_str("<thead><tr>");
         for h in &self.header {
@@ -186,11 +244,7 @@ impl Table {
                 } else {
                     ""
                 };
-                let text = escape_html(&cell.display(self.sig));
-                let _ = match cell {
-                    Cell::Strong(_) => write!(out, "<td{class}><strong>{text}</strong></td>"),
-                    _ => write!(out, "<td{class}>{text}</td>"),
-                };
+                let _ = write!(out, "<td{class}>{}</td>", cell.html(self.sig));
             }
             out.push_str("</tr>\n");
         }
@@ -201,12 +255,27 @@ impl Table {
 /// One block of report content.
 #[derive(Clone, Debug)]
 enum Block {
-    Heading { level: u8, text: String, id: String },
+    Heading {
+        level: u8,
+        text: String,
+        id: String,
+    },
     Paragraph(String),
     Code(String),
     Table(Table),
-    Figure { png: Vec<u8>, caption: String },
-    Link { text: String, href: String },
+    /// A figure: embedded from `png`, or (with `href`) a file beside the report whose
+    /// size `png` gives.
+    Figure {
+        png: Vec<u8>,
+        caption: String,
+        href: Option<String>,
+    },
+    Link {
+        text: String,
+        href: String,
+    },
+    /// Where the parameters and the contents go (default: under the title).
+    Front,
 }
 
 /// Builder of the HTML report.
@@ -253,23 +322,44 @@ impl Report {
         self
     }
 
-    /// Starts a section (listed in the contents).
+    /// Starts a section (listed in the contents), with the anchor `s<n>`.
     pub fn section(&mut self, heading: impl Into<String>) -> &mut Self {
+        let id = format!("s{}", self.sections + 1);
+        self.section_id(heading, id)
+    }
+
+    /// Starts a section whose anchor is `id` (letters, digits, `-` and `_`), for links
+    /// from elsewhere in the page (`#id`); its subsections are `id-1`, `id-2`, ...
+    pub fn section_id(&mut self, heading: impl Into<String>, id: impl Into<String>) -> &mut Self {
         self.sections += 1;
         self.subsections = 0;
-        let id = format!("s{}", self.sections);
         self.blocks.push(Block::Heading {
             level: 2,
             text: heading.into(),
-            id,
+            id: id.into(),
         });
+        self
+    }
+
+    /// Puts the parameters table and the contents here instead of under the title:
+    /// what comes before (a key-findings section) is the first thing a reader sees.
+    pub fn front_here(&mut self) -> &mut Self {
+        self.blocks.push(Block::Front);
         self
     }
 
     /// Starts a subsection of the current section.
     pub fn subsection(&mut self, heading: impl Into<String>) -> &mut Self {
         self.subsections += 1;
-        let id = format!("s{}-{}", self.sections, self.subsections);
+        let section = self.blocks.iter().rev().find_map(|b| match b {
+            Block::Heading { level: 2, id, .. } => Some(id.clone()),
+            _ => None,
+        });
+        let id = format!(
+            "{}-{}",
+            section.unwrap_or_else(|| "s0".into()),
+            self.subsections
+        );
         self.blocks.push(Block::Heading {
             level: 3,
             text: heading.into(),
@@ -312,7 +402,33 @@ impl Report {
         if !png.starts_with(&PNG_SIGNATURE) {
             return Err(DrawError::NotPng { caption });
         }
-        self.blocks.push(Block::Figure { png, caption });
+        self.blocks.push(Block::Figure {
+            png,
+            caption,
+            href: None,
+        });
+        Ok(self)
+    }
+
+    /// A figure that stays a file beside the report (`href`, e.g. `figures/edc.png`),
+    /// referenced rather than embedded: the page stays small and paints fast (figures
+    /// after the first few load lazily, as the reader scrolls to them). `png` is that
+    /// file's bytes (for its size; not embedded).
+    pub fn figure_file(
+        &mut self,
+        png: &[u8],
+        href: impl Into<String>,
+        caption: impl Into<String>,
+    ) -> Result<&mut Self> {
+        let caption = caption.into();
+        if !png.starts_with(&PNG_SIGNATURE) {
+            return Err(DrawError::NotPng { caption });
+        }
+        self.blocks.push(Block::Figure {
+            png: png.get(..24).unwrap_or_default().to_vec(),
+            caption,
+            href: Some(href.into()),
+        });
         Ok(self)
     }
 
@@ -343,32 +459,9 @@ impl Report {
              </head>\n<body>\n<main>\n<h1>{title}</h1>\n",
             env!("CARGO_PKG_VERSION")
         );
-        if !self.params.is_empty() {
-            out.push_str("<table class=\"params\">\n<tbody>\n");
-            for (k, v) in &self.params {
-                let _ = writeln!(
-                    out,
-                    "<tr><th scope=\"row\">{}</th><td>{}</td></tr>",
-                    escape_html(k),
-                    escape_html(v)
-                );
-            }
-            out.push_str("</tbody></table>\n");
-        }
-        let toc: Vec<(&str, &str)> = self
-            .blocks
-            .iter()
-            .filter_map(|b| match b {
-                Block::Heading { level: 2, text, id } => Some((id.as_str(), text.as_str())),
-                _ => None,
-            })
-            .collect();
-        if toc.len() > 1 {
-            out.push_str("<nav class=\"toc\"><h2>Contents</h2><ol>\n");
-            for (id, text) in toc {
-                let _ = writeln!(out, "<li><a href=\"#{id}\">{}</a></li>", escape_html(text));
-            }
-            out.push_str("</ol></nav>\n");
+        let has_front = self.blocks.iter().any(|b| matches!(b, Block::Front));
+        if !has_front {
+            self.write_front(&mut out);
         }
         let engine = base64::engine::general_purpose::STANDARD;
         let mut figure_no = 0;
@@ -396,7 +489,8 @@ impl Report {
                     );
                 }
                 Block::Table(t) => t.write_html(&mut out),
-                Block::Figure { png, caption } => {
+                Block::Front => self.write_front(&mut out),
+                Block::Figure { png, caption, href } => {
                     figure_no += 1;
                     let cap = escape_html(caption);
                     let size = match png_size(png) {
@@ -408,17 +502,56 @@ impl Report {
                         Some((w, h)) => format!(" width=\"{w}\" height=\"{h}\""),
                         None => String::new(),
                     };
+                    // A file beside the page: fetched lazily below the first screens,
+                    // so the page paints before all its figures are read.
+                    let src = match href {
+                        Some(h) if figure_no > EAGER_FIGURES => {
+                            format!("{}\" loading=\"lazy\" decoding=\"async", escape_html(h))
+                        }
+                        Some(h) => escape_html(h),
+                        None => format!("data:image/png;base64,{}", engine.encode(png)),
+                    };
                     let _ = writeln!(
                         out,
-                        "<figure id=\"fig{figure_no}\"><img src=\"data:image/png;base64,{}\"{size} alt=\"{cap}\">\
-                         <figcaption><span class=\"fig-no\">Figure {figure_no}.</span> {cap}</figcaption></figure>",
-                        engine.encode(png)
+                        "<figure id=\"fig{figure_no}\"><img src=\"{src}\"{size} alt=\"{cap}\">\
+                         <figcaption><span class=\"fig-no\">Figure {figure_no}.</span> {cap}</figcaption></figure>"
                     );
                 }
             }
         }
         out.push_str("</main>\n</body>\n</html>\n");
         out
+    }
+
+    /// The parameters table and the contents.
+    fn write_front(&self, out: &mut String) {
+        if !self.params.is_empty() {
+            out.push_str("<table class=\"params\">\n<tbody>\n");
+            for (k, v) in &self.params {
+                let _ = writeln!(
+                    out,
+                    "<tr><th scope=\"row\">{}</th><td>{}</td></tr>",
+                    escape_html(k),
+                    escape_html(v)
+                );
+            }
+            out.push_str("</tbody></table>\n");
+        }
+        let toc: Vec<(&str, &str)> = self
+            .blocks
+            .iter()
+            .filter_map(|b| match b {
+                Block::Heading { level: 2, text, id } => Some((id.as_str(), text.as_str())),
+                _ => None,
+            })
+            .collect();
+        if toc.len() > 1 {
+            out.push_str("<nav class=\"toc\"><h2>Contents</h2><ol>\n");
+            for (id, text) in toc {
+                let _ = writeln!(out, "<li><a href=\"#{id}\">{}</a></li>", escape_html(text));
+            }
+            out.push_str("</ol></nav>\n");
+        }
     }
 
     /// Writes the report to `path` atomically (temporary file, then rename).
@@ -429,6 +562,10 @@ impl Report {
         )?)
     }
 }
+
+/// Figures that are files beside the page ([`Report::figure_file`]) load lazily after
+/// this many (the first screens load at once).
+const EAGER_FIGURES: usize = 3;
 
 /// Figures narrower than this many pixels are shown enlarged.
 const SMALL_FIGURE: u32 = 300;

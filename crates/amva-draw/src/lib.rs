@@ -4,7 +4,7 @@
 //! or files other than the ones it is asked to write. Text is drawn with DejaVu Sans,
 //! embedded in the binary, so rendering needs no system fonts and no C libraries.
 //!
-//! - colour maps matching matplotlib: [`jet`], [`viridis`], [`Colormap`];
+//! - colour maps matching matplotlib: [`jet`], [`viridis`], [`rdbu_r`], [`Colormap`];
 //! - [`Heatmap`]: one map with title, pixel axes, colour bar, optional underlay image
 //!   and region outline;
 //! - [`overlay`] / [`overlay_figure`]: the paper's `0.5 * jet(heat) + image`;
@@ -33,7 +33,7 @@ mod style;
 mod text;
 mod ticks;
 
-pub use colormap::{jet, viridis, Colormap};
+pub use colormap::{jet, rdbu_r, viridis, Colormap};
 pub use error::{DrawError, Result};
 pub use format::format_number;
 pub use grid::{Grid, GridLayout};

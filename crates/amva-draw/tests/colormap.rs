@@ -4,7 +4,7 @@
 //! tests/reference/colormap_reference.py with matplotlib 3.10.9 (see its docstring for how
 //! to rerun it); they are matplotlib's bytes, not this crate's.
 
-use amva_draw::{jet, viridis, Colormap};
+use amva_draw::{jet, rdbu_r, viridis, Colormap};
 use proptest::prelude::*;
 
 fn parse_rows(text: &str) -> Vec<Vec<f64>> {
@@ -40,6 +40,17 @@ fn jet_samples_equal_matplotlib_including_out_of_range() {
         let v = row[0] as f32;
         assert_eq!(jet(v), rgb(&row[1..]), "jet({v})");
     }
+}
+
+#[test]
+fn rdbu_r_lookup_table_equals_matplotlib() {
+    let rows = parse_rows(include_str!("reference/RdBu_r_matplotlib.txt"));
+    assert_eq!(rows.len(), 256);
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(rdbu_r(i as f32 / 255.0), rgb(row), "RdBu_r entry {i}");
+    }
+    assert_eq!(Colormap::RdBuR.map(0.25), rdbu_r(0.25));
+    assert_eq!(Colormap::RdBuR.name(), "RdBu_r");
 }
 
 #[test]

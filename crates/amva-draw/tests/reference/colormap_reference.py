@@ -8,6 +8,7 @@ Run (from this directory), in a venv with matplotlib 3.10:
 Writes:
   jet_matplotlib.txt      256 lines "r g b": matplotlib.colormaps['jet'](i / 255, bytes=True)
   viridis_matplotlib.txt  the same for 'viridis'
+  RdBu_r_matplotlib.txt   the same for 'RdBu_r' (the diverging map of differences)
   jet_samples.txt         lines "v r g b" for float32 inputs v, including out-of-range ones,
                           as cmap(np.float32(v), bytes=True) returns them.
 The Rust tests compare the crate's colour maps to these files.
@@ -17,7 +18,7 @@ import numpy as np
 
 assert matplotlib.__version__.startswith("3.10"), matplotlib.__version__
 
-for name in ("jet", "viridis"):
+for name in ("jet", "viridis", "RdBu_r"):
     cmap = matplotlib.colormaps[name]
     lut = cmap(np.arange(256) / 255.0, bytes=True)[:, :3]
     with open(f"{name}_matplotlib.txt", "w") as f:
