@@ -205,6 +205,20 @@ impl Browser {
             .map(|_| ())
     }
 
+    /// How fast the open page showed itself, in ms from the start of its navigation (the
+    /// browser's own Paint and Navigation Timing): first contentful paint, and the end
+    /// of the load event (every image decoded).
+    pub fn paint_timing(&mut self) -> Result<(f64, f64)> {
+        let v = self.wait_for(
+            "(function(){var p=performance.getEntriesByName('first-contentful-paint')[0];\
+             var n=performance.getEntriesByType('navigation')[0];\
+             return p&&n&&n.loadEventEnd>0?[p.startTime,n.loadEventEnd]:null;})()",
+            60.0,
+        )?;
+        let ms = |i: usize| v[i].as_f64().ok_or_else(|| format!("paint timing: {v}"));
+        Ok((ms(0)?, ms(1)?))
+    }
+
     /// The value of a JavaScript expression (awaited if it is a promise).
     pub fn eval(&mut self, expr: &str) -> Result<Value> {
         let r = self.call(

@@ -146,6 +146,11 @@ struct ExplorerTiming {
     explorer_bytes: u64,
     /// Files in explorer/.
     explorer_files: usize,
+    /// Bytes of report.html.
+    report_bytes: u64,
+    /// report.html's first contentful paint and end of load, in ms from navigation
+    /// start, if Chromium ran.
+    report_paint_ms: Option<(f64, f64)>,
     /// From navigation start until the table is built and handles events (the page's
     /// own `performance.now()` when it is ready), if Chromium ran.
     interactive_ms: Option<f64>,
@@ -176,10 +181,13 @@ fn explorer_timing(out: &std::path::Path, chromium: &std::path::Path) -> Result<
     let (output_bytes, _) = dir_size(out);
     let (dir_bytes, explorer_files) = dir_size(&out.join(amva_report::explorer::DIR));
     let page_bytes = std::fs::metadata(&page).map(|m| m.len()).unwrap_or(0);
+    let report = out.join(amva_analysis::files::REPORT);
     let mut t = ExplorerTiming {
         output_bytes,
         explorer_bytes: dir_bytes + page_bytes,
         explorer_files,
+        report_bytes: std::fs::metadata(&report).map(|m| m.len()).unwrap_or(0),
+        report_paint_ms: None,
         interactive_ms: None,
         note: None,
     };
@@ -212,6 +220,14 @@ fn explorer_timing(out: &std::path::Path, chromium: &std::path::Path) -> Result<
         Ok(ms) => t.interactive_ms = Some(ms),
         Err(e) => anyhow::bail!("explorer in headless Chromium: {e}"),
     }
+    let paint = || -> amva_browser::Result<(f64, f64)> {
+        let mut b = amva_browser::Browser::launch(chromium)?;
+        let page = report.canonicalize().map_err(|e| e.to_string())?;
+        b.open(&format!("file://{}", page.display()))?;
+        b.paint_timing()
+    };
+    t.report_paint_ms =
+        Some(paint().map_err(|e| anyhow::anyhow!("report.html in headless Chromium: {e}"))?);
     Ok(t)
 }
 
@@ -244,6 +260,13 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
                 e.explorer_files,
                 e.interactive_ms.map_or_else(|| e.note.clone().unwrap_or_default(), |ms| format!("{ms:.0}")),
             );
+            if let Some((paint, load)) = e.report_paint_ms {
+                println!(
+                    "report.html: {:.2} MB, first contentful paint {paint:.0} ms, loaded {load:.0} ms in headless Chromium ({})",
+                    e.report_bytes as f64 / 1e6,
+                    amva_model::calibrate::cpu_model()
+                );
+            }
         }
         ui.summary("bench analyze done", serde_json::to_value(&v)?);
         return Ok(());

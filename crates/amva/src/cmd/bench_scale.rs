@@ -70,7 +70,7 @@ fn parse_cluster(s: &str) -> std::result::Result<Cluster, String> {
 }
 
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
-    let cpu = cpu_model();
+    let cpu = amva_model::calibrate::cpu_model();
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -146,19 +146,6 @@ fn measure_and_project(a: &Args, ui: &Ui, tmp: &Path, cpu: &str, cores: usize) -
     };
     ui.summary("bench scale done", Tagged::new("bench scale", &brief));
     Ok(())
-}
-
-/// The CPU model line of /proc/cpuinfo (speed figures are quoted beside it).
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))?
-                .split_once(':')
-                .map(|x| x.1.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
 }
 
 fn exe() -> Result<PathBuf> {
