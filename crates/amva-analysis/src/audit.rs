@@ -10,6 +10,7 @@ use amva_maps::study::IntervalRecord;
 use serde::{Deserialize, Serialize};
 
 use crate::stat::Stat;
+use crate::verdict::Verdict;
 use crate::{AnalyzeOptions, Result};
 
 /// The paper's method: what a cheaper method must be equivalent to.
@@ -18,49 +19,9 @@ pub const REFERENCE: &str = "scorecam";
 pub const EQUIVALENT: f64 = 0.95;
 /// Median step-1 Spearman above which a method's maps do not depend on the decision.
 pub const INDEPENDENT: f64 = 0.99;
-/// One-sided level of the verdicts.
-pub const LEVEL: f64 = 0.05;
 
 /// The rule of the recommendation, as audit.json and the page state it.
 pub const RULE: &str = "(a) cheapest_equivalent: the method with the fewest model passes per image whose maps have a median Spearman >= 0.95 with scorecam's and, when --scores is given, the same verdict as scorecam for every FIQA method; (b) most_decision_dependent: among the methods whose deletion and insertion 95 % intervals both lie on the better side of the random map's (deletion hi < random's lo, insertion lo > random's hi), the one whose maps change most when the head is randomised (lowest median step-1 Spearman), unless it is decision_independent (median step-1 Spearman above 0.99): then none; ties in (a) go to the method named first in --methods";
-
-/// What the outside AM-V test says for one FIQA method and one map method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// Low minus high is positive with p < 0.05 (the one-sided test).
-    Holds,
-    /// The opposite one-sided test (high minus low, same permutations) has p < 0.05.
-    Reversed,
-    NotSignificant,
-}
-
-impl Verdict {
-    /// The verdict of an observed difference, its p-value and its permutation null.
-    pub fn of(observed: f64, p_value: f64, null: &[f64]) -> (Verdict, f64) {
-        let tol = 100.0 * f64::EPSILON * observed.abs();
-        let below = null.iter().filter(|&&t| t <= observed + tol).count();
-        let p_reversed = (below + 1) as f64 / (null.len() + 1) as f64;
-        let v = if observed > 0.0 && p_value < LEVEL {
-            Verdict::Holds
-        } else if p_reversed < LEVEL {
-            Verdict::Reversed
-        } else {
-            Verdict::NotSignificant
-        };
-        (v, p_reversed)
-    }
-}
-
-impl std::fmt::Display for Verdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Verdict::Holds => "holds",
-            Verdict::Reversed => "reversed",
-            Verdict::NotSignificant => "not significant",
-        })
-    }
-}
 
 /// The AMVA finding of one FIQA method with one map method's maps.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -27,6 +27,9 @@ pub struct EdcInput {
     pub source: PairSource,
     /// The comparison store of the failing comparisons' pair maps (`--pair-maps`), if made.
     pub pair_maps: Option<PathBuf>,
+    /// Bootstrap resamples for a 95 % interval of each pAUC ratio (0: none; seeded with
+    /// the options' seed, as `amva edc --bootstrap`).
+    pub bootstrap: usize,
 }
 
 impl EdcInput {
@@ -77,6 +80,7 @@ impl EdcInput {
             options,
             source,
             pair_maps: None,
+            bootstrap: 0,
         };
         Ok((input, notes))
     }
@@ -101,7 +105,8 @@ pub struct EdcResult {
 }
 
 /// The EDC of every analysed method on `input`'s comparisons: the same
-/// [`amva_quality::edc_report`] as `amva edc`.
+/// [`amva_quality::edc_report`] as `amva edc`, with its bootstrap intervals when
+/// `input.bootstrap` asks for them.
 pub fn edc_of_methods(
     input: &EdcInput,
     methods: &[amva_quality::MethodScores],
@@ -112,8 +117,20 @@ pub fn edc_of_methods(
             .map(|m| (m.name.clone(), m.clone()))
             .collect(),
     };
+    let mut report = amva_quality::edc_report(&input.pairs, &scores, &[], &input.options)?;
+    if input.bootstrap > 0 {
+        let o = &input.options;
+        report.bootstrap = Some(amva_quality::edc::bootstrap_ratios(
+            &input.pairs,
+            &scores,
+            &[],
+            o,
+            input.bootstrap,
+            o.seed,
+        )?);
+    }
     Ok(EdcResult {
-        report: amva_quality::edc_report(&input.pairs, &scores, &[], &input.options)?,
+        report,
         excluded: input.excluded.clone(),
         source: input.source.clone(),
     })

@@ -138,23 +138,30 @@ pub fn csv_rows(f: &Failures) -> Vec<[String; 5]> {
         .collect()
 }
 
+/// A method's false non-matches, those of them with at least one image in its low group
+/// (`low` or `both`), and its false matches.
+pub fn counts(f: &Failures, method: &str) -> (usize, usize, usize) {
+    let (mut fnm, mut low, mut fm) = (0, 0, 0);
+    for r in f.rows.iter().filter(|r| r.method == method) {
+        if r.outcome == FALSE_MATCH {
+            fm += r.comparisons;
+        } else if r.outcome == FALSE_NON_MATCH {
+            fnm += r.comparisons;
+            if [r.group_a, r.group_b]
+                .iter()
+                .any(|g| *g == "low" || *g == "both")
+            {
+                low += r.comparisons;
+            }
+        }
+    }
+    (fnm, low, fm)
+}
+
 /// The share of a method's false non-matches with at least one image in its low group
 /// (None without false non-matches).
 pub fn low_share(f: &Failures, method: &str) -> Option<f64> {
-    let fnm = f
-        .rows
-        .iter()
-        .filter(|r| r.method == method && r.outcome == FALSE_NON_MATCH);
-    let (mut all, mut low) = (0, 0);
-    for r in fnm {
-        all += r.comparisons;
-        if [r.group_a, r.group_b]
-            .iter()
-            .any(|g| *g == "low" || *g == "both")
-        {
-            low += r.comparisons;
-        }
-    }
+    let (all, low, _) = counts(f, method);
     (all > 0).then(|| low as f64 / all as f64)
 }
 

@@ -393,6 +393,16 @@ pub struct LabelVerification {
     pub fdr: Vec<(f64, Option<f64>)>,
 }
 
+impl LabelVerification {
+    /// The global threshold of target FMR `target` (NaN when it was not computed).
+    pub fn threshold(&self, target: f64) -> f64 {
+        self.rows
+            .iter()
+            .find(|r| r.fmr_target == target)
+            .map_or(f64::NAN, |r| r.threshold)
+    }
+}
+
 /// The weight of the FMR spread in the FDR (the follow-up study's a = 0.5).
 pub const FDR_ALPHA: f64 = 0.5;
 

@@ -49,6 +49,7 @@ mod error;
 pub mod explain;
 pub mod failures;
 pub mod files;
+pub mod findings;
 pub mod groups;
 pub mod images;
 pub mod keys;
@@ -63,6 +64,7 @@ pub mod summarise;
 pub mod summary;
 pub mod synthetic;
 pub mod validate;
+pub mod verdict;
 pub mod write;
 
 pub use error::{AnalysisError, Result};

@@ -45,6 +45,7 @@ pub fn summarise(
         amva_version: env!("CARGO_PKG_VERSION").into(),
         kind: Summary::KIND.into(),
         command_line: opts.command_line.clone(),
+        key_findings: Some(crate::findings::key_findings(analysis)),
         parameters: parameters(analysis, opts),
         maps: MapsSummary {
             dir: opts.maps.clone(),

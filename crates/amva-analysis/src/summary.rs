@@ -25,6 +25,10 @@ pub struct Summary {
     pub kind: String,
     /// The command line of the run, if it came from one.
     pub command_line: Option<String>,
+    /// The answer first: one row per FIQA method with its verdict (see
+    /// [`crate::findings`]; absent in summaries of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_findings: Option<KeyFindings>,
     /// The options of the run.
     pub parameters: Parameters,
     /// The map store.
@@ -569,6 +573,65 @@ pub struct Computation {
     pub maps_finished: u64,
     /// Seconds of the whole run.
     pub seconds: f64,
+}
+
+/// The key findings of a run: the verdict rule and one row per FIQA method.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyFindings {
+    /// The rule of the verdicts, as the report states it.
+    pub rule: String,
+    /// The one-sided level of both tests.
+    pub level: f64,
+    /// The EDC's threshold the failure counts are at (with `--pairs`).
+    pub threshold: Option<f64>,
+    /// One row per FIQA method, in report order.
+    pub methods: Vec<KeyFinding>,
+}
+
+/// The key finding of one FIQA method.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyFinding {
+    /// The method.
+    pub method: String,
+    /// Its file-name-safe key (the report's section is `#method-<key>`).
+    pub key: String,
+    /// Images in the high group.
+    pub high: usize,
+    /// Images in the low group.
+    pub low: usize,
+    /// Mean AM-V outside the central face region, high group.
+    #[serde(deserialize_with = "nan")]
+    pub outside_amv_high: f64,
+    /// The same, low group.
+    #[serde(deserialize_with = "nan")]
+    pub outside_amv_low: f64,
+    /// Low minus high: the permutation test's observed T when it ran, else the
+    /// difference of the two means above.
+    #[serde(deserialize_with = "nan")]
+    pub difference: f64,
+    /// One-sided p-value of low minus high > 0 (the permutation test).
+    pub p_value: Option<f64>,
+    /// One-sided p-value of high minus low > 0 (the same permutations).
+    pub p_reversed: Option<f64>,
+    /// `holds`, `reversed` or `not_significant`; absent when the test did not run.
+    pub verdict: Option<crate::verdict::Verdict>,
+    /// Why the test did not run, if it did not.
+    pub not_tested: Option<String>,
+    /// D-AM-V outside / inside the central face region.
+    #[serde(deserialize_with = "nan")]
+    pub damv_outside_inside: f64,
+    /// EDC pAUC ratio to random (with `--pairs`; below 1 is better than random).
+    pub pauc_ratio_to_random: Option<f64>,
+    /// Its 95 % bootstrap interval (with `--bootstrap N`).
+    pub pauc_ratio_ci95: Option<[f64; 2]>,
+    /// False non-matches at the EDC's threshold (with `--pairs`).
+    pub false_non_matches: Option<usize>,
+    /// Of them, those with an image in this method's low group.
+    pub false_non_matches_low: Option<usize>,
+    /// Their share (absent without false non-matches).
+    pub false_non_matches_low_share: Option<f64>,
+    /// False matches at the EDC's threshold.
+    pub false_matches: Option<usize>,
 }
 
 /// One figure of the report.

@@ -256,17 +256,19 @@ fn write_label_verification(
     let name = files::LABELS_VERIFICATION_CSV;
     let bytes = csv_bytes(name, VERIFICATION_HEADER, &verification_csv(input, v))?;
     amva_io::atomic::write_atomic(&out.join(name), &bytes)?;
-    let rows: Vec<[String; 2]> = v
+    let rows: Vec<[String; 3]> = v
         .fdr
         .iter()
         .map(|(t, f)| {
             [
                 format!("{t}"),
                 f.map(|f| format!("{f}")).unwrap_or_default(),
+                format!("{}", v.threshold(*t)),
             ]
         })
         .collect();
-    let bytes = csv_bytes(files::LABELS_FDR_CSV, ["fmr_target", "fdr"], &rows)?;
+    let header = ["fmr_target", "fdr", "threshold"];
+    let bytes = csv_bytes(files::LABELS_FDR_CSV, header, &rows)?;
     Ok(amva_io::atomic::write_atomic(
         &out.join(files::LABELS_FDR_CSV),
         &bytes,

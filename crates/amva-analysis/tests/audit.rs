@@ -344,7 +344,8 @@ fn the_equivalence_table_matches_a_naive_recomputation() {
 /// from the rule by hand.
 #[test]
 fn the_recommendation_follows_its_rule_on_the_measured_audits() {
-    use amva_analysis::audit::{recommend, Agreement, Finding, MethodVerdict, Verdict};
+    use amva_analysis::audit::{recommend, Agreement, Finding, MethodVerdict};
+    use amva_analysis::verdict::Verdict;
     use amva_maps::audit::{Equivalence, Spread};
     use amva_maps::study::IntervalRecord;
     let iv = |mean: f64| IntervalRecord {

@@ -191,7 +191,8 @@ pub(crate) fn disagreement_gallery(
                 continue;
             }
             let mut t = Table::new(["image", &format!("{na} rank"), &format!("{nb} rank"), &format!("{na} groups"), &format!("{nb} groups")])
-                .caption(format!("{} images in the high group of one method and the low group of the other, largest rank difference first. Source: images.csv.", rows.len()));
+                .caption(format!("{} images in the high group of one method and the low group of the other, largest rank difference first.", rows.len()))
+                .source(amva_analysis::files::IMAGES_CSV, "");
             for &r in &rows {
                 let s = |m: usize| &per.standings[m][r];
                 t = table_row(

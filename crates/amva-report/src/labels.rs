@@ -35,7 +35,8 @@ pub(crate) fn labels_part(
         "outside AM-V: label - rest",
         "p (label > rest)",
     ])
-    .caption(format!("Per label. Source: {}.", files::LABELS_CSV));
+    .caption("Per label.")
+    .source(files::LABELS_CSV, "");
     for (l, s) in input.labels.iter().zip(&r.labels) {
         let test = s.vs_rest.as_ref();
         t = table_row(
@@ -64,11 +65,9 @@ pub(crate) fn labels_part(
         &grid(analysis, input, r, outline)?,
     )?;
     if !r.pairs.is_empty() {
-        let mut t =
-            Table::new(["label A", "label B", "D-AM-V inside", "D-AM-V outside"]).caption(format!(
-                "D-AM-V = |AM-V A - AM-V B| of every pair of labels, region means. Source: {}.",
-                files::LABELS_PAIRS_CSV
-            ));
+        let mut t = Table::new(["label A", "label B", "D-AM-V inside", "D-AM-V outside"])
+            .caption("D-AM-V = |AM-V A - AM-V B| of every pair of labels, region means.")
+            .source(files::LABELS_PAIRS_CSV, "");
         for p in &r.pairs {
             t = table_row(
                 t,
@@ -90,10 +89,8 @@ pub(crate) fn labels_part(
         "outside AM-V high",
         "outside AM-V low",
     ])
-    .caption(format!(
-        "Each label within each method's high and low quality group (empty: fewer than two images). Source: {}.",
-        files::LABELS_CROSSED_CSV
-    ));
+    .caption("Each label within each method's high and low quality group (empty: fewer than two images).")
+    .source(files::LABELS_CROSSED_CSV, "");
     for c in &r.crossed {
         let cell = |x: Option<f64>| x.map_or("".into(), Into::into);
         t = table_row(
@@ -121,31 +118,23 @@ fn verification_part(
     v: &amva_analysis::labels::LabelVerification,
     page: &mut Page<'_>,
 ) -> Result<()> {
-    let mut t = Table::new(["target FMR", "threshold", "FDR (a = 0.5)"]).caption(format!(
-        "Fairness Discrepancy Rate: 1 - (0.5 max |FMR_i - FMR_j| + 0.5 max |FNMR_i - FNMR_j|) over the labels with mated and non-mated comparisons, at one threshold fixed over all comparisons (1 = equal rates; empty: fewer than two such labels). Sources: {}, {}.",
-        files::LABELS_FDR_CSV,
-        files::LABELS_VERIFICATION_CSV
-    ));
+    let mut t = Table::new(["target FMR", "threshold", "FDR (a = 0.5)"])
+        .caption("Fairness Discrepancy Rate: 1 - (0.5 max |FMR_i - FMR_j| + 0.5 max |FNMR_i - FNMR_j|) over the labels with mated and non-mated comparisons, at one threshold fixed over all comparisons (1 = equal rates; empty: fewer than two such labels).")
+        .source(files::LABELS_FDR_CSV, "");
     for (target, fdr) in &v.fdr {
-        let threshold = v
-            .rows
-            .iter()
-            .find(|r| r.fmr_target == *target)
-            .map_or(f64::NAN, |r| r.threshold);
         t = table_row(
             t,
             vec![
                 (*target).into(),
-                threshold.into(),
+                v.threshold(*target).into(),
                 fdr.map_or("".into(), Into::into),
             ],
         )?;
     }
     page.table(t);
-    let mut t = Table::new(["label", "target FMR", "mated", "non-mated", "FNMR", "FMR"]).caption(format!(
-        "Per label, over comparisons whose two images both carry it; (cross): images with different labels. FNMR and FMR at the global threshold of each target FMR. Source: {}.",
-        files::LABELS_VERIFICATION_CSV
-    ));
+    let mut t = Table::new(["label", "target FMR", "mated", "non-mated", "FNMR", "FMR"])
+        .caption("Per label, over comparisons whose two images both carry it; (cross): images with different labels. FNMR and FMR at the global threshold of each target FMR.")
+        .source(files::LABELS_VERIFICATION_CSV, "");
     for r in &v.rows {
         let name = r
             .label

@@ -5,9 +5,11 @@
 //!
 //! - [`analyze()`]: the whole `amva analyze` run: amva-analysis computes, this crate draws,
 //!   then every file is written (numbers first, report.html last);
-//! - [`report`]: the report page, its front matter and whole-run sections, from
+//! - [`report`]: the report page, answer first ([`findings`]: the key findings and the
+//!   summary figure), its front matter and whole-run sections, from
 //!   [`method`] (one section per FIQA method), [`labels`] (`--groups`), [`gallery`] and
 //!   [`edc`], built from the blocks of [`page`]; [`figures`] collects the PNGs;
+//! - [`trace`]: every number of a report's tables looked up in the file it names;
 //! - [`explorer`]: every image in one sortable, filterable page (`assets/`);
 //! - [`explain`]: images against an analysis' reference, with their figures (`amva explain`).
 //!
@@ -28,12 +30,14 @@ mod error;
 pub mod explain;
 pub mod explorer;
 pub mod figures;
+pub mod findings;
 pub mod gallery;
 pub mod labels;
 pub mod method;
 pub mod page;
 pub mod pair;
 pub mod report;
+pub mod trace;
 
 pub use analyze::analyze;
 pub use error::{ReportError, Result};

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use amva_analysis::compare::{max_of, to_f32, Comparison, GroupResult, Stat};
 use amva_analysis::groups::{Group, MethodGroups};
 use amva_analysis::significance::{PermutationOutcome, Significance};
-use amva_analysis::{Analysis, AnalyzeOptions, MethodResult};
+use amva_analysis::{files, Analysis, AnalyzeOptions, MethodResult};
 use amva_draw::{side_by_side, Cell, Corner, Grid, Outline, RgbImage, Table};
 use amva_draw::{HeatStyled, Styled};
 use amva_math::compare::normalise_by_max;
@@ -60,8 +60,14 @@ impl<'a> MethodView<'a> {
         }
     }
 
+    /// Where in summary.json a table's numbers are.
+    fn place(&self, path: &str) -> String {
+        format!("methods.\"{}\".{path}", self.name)
+    }
+
+    /// "Source: summary.json, methods."m".path." for text that is not a table.
     fn src(&self, path: &str) -> String {
-        format!("Source: summary.json, methods.\"{}\".{path}.", self.name)
+        format!("Source: {}, {}.", files::SUMMARY, self.place(path))
     }
 
     /// Every part of the section, in order.
@@ -94,7 +100,8 @@ impl<'a> MethodView<'a> {
             "lowest score",
             "highest score",
         ])
-        .caption(format!("Groups. {}", self.src("groups")));
+        .caption("Groups.")
+        .source(files::SUMMARY, self.place("groups"));
         for (grp, res) in g.all_groups().into_iter().zip(&self.c.groups) {
             t = table_row(
                 t,
@@ -117,10 +124,9 @@ impl<'a> MethodView<'a> {
         page.sub("Set statistics of the high and low groups");
         let mut header = vec!["group".to_string()];
         header.extend(self.stats.iter().map(|s| format!("mean {}", s.label())));
-        let mut t = Table::new(header).caption(format!(
-            "Per-pixel statistics averaged over the map (max in the figures). {}",
-            self.src("groups[].stats")
-        ));
+        let mut t = Table::new(header)
+            .caption("Per-pixel statistics averaged over the map (max in the figures).")
+            .source(files::SUMMARY, self.place("groups[].stats"));
         for (grp, res) in self.g.all_groups().into_iter().zip(&self.c.groups) {
             let mut row: Vec<Cell> = vec![grp.name.clone().into()];
             for &s in self.stats {
@@ -185,14 +191,14 @@ impl<'a> MethodView<'a> {
             "outside / inside",
         ])
         .caption(format!(
-            "Deviation maps{}. {}",
+            "Deviation maps{}.",
             if self.opts.symmetric {
                 " (averaged with their mirror image, --symmetric)"
             } else {
                 ""
-            },
-            self.src("deviation")
-        ));
+            }
+        ))
+        .source(files::SUMMARY, self.place("deviation"));
         for d in &self.c.deviations {
             t = table_row(
                 t,
@@ -297,10 +303,8 @@ impl<'a> MethodView<'a> {
         let (hs, ls) = (&self.c.high().stats, &self.c.low().stats);
         page.sub("Distribution shift between high and low");
         let mut t = Table::new(["statistic", "KS D", "KS p (descriptive)", "1-Wasserstein"])
-            .caption(format!(
-                "Per-pixel values of the high vs the low group's map. {}",
-                self.src("distribution_shift")
-            ));
+            .caption("Per-pixel values of the high vs the low group's map.")
+            .source(files::SUMMARY, self.place("distribution_shift"));
         for (s, sh) in &self.c.shifts {
             t = table_row(
                 t,
@@ -385,7 +389,8 @@ impl<'a> MethodView<'a> {
     fn region_part(&self, page: &mut Page<'_>) -> Result<()> {
         page.sub("Central face region");
         let mut t = Table::new(["group", "images", "MAM inside", "MAM outside", "MAM out/in", "AM-V inside", "AM-V outside", "AM-V out/in"])
-            .caption(format!("Mean MAM and AM-V inside and outside the central face region (hull of the 5 template landmarks + {} px). {}", self.opts.region_margin, self.src("groups[].region")));
+            .caption(format!("Mean MAM and AM-V inside and outside the central face region (hull of the 5 template landmarks + {} px).", self.opts.region_margin))
+            .source(files::SUMMARY, self.place("groups[]"));
         for (grp, res) in self.g.all_groups().into_iter().zip(&self.c.groups) {
             let (rm, ra) = (res.region_of(Stat::Mam), res.region_of(Stat::Amv));
             t = table_row(
@@ -491,10 +496,10 @@ impl<'a> MethodView<'a> {
             "AM-V outside",
         ])
         .caption(format!(
-            "Spearman correlation of bin index and outside AM-V: {}. {}",
-            fmt(rho),
-            self.src("trend")
-        ));
+            "Spearman correlation of bin index and outside AM-V: {}.",
+            fmt(rho)
+        ))
+        .source(files::SUMMARY, self.place("groups[]"));
         for (k, ((grp, res), (a, b))) in self
             .g
             .bins

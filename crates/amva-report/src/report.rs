@@ -3,12 +3,13 @@
 //! extra sections from the caller ([`ReportSection`]) and the file list.
 
 use amva_analysis::compare::{max_of, to_f32};
-use amva_analysis::{Analysis, AnalyzeOptions};
+use amva_analysis::{files, Analysis, AnalyzeOptions};
 use amva_draw::{Grid, Outline, Report, RgbImage, Table};
 use amva_draw::{HeatStyled, Styled};
 use amva_maps::source::MapKind;
 
 use crate::figures::Figures;
+use crate::findings::{method_anchor, ACROSS, EDC, KEY_FINDINGS, LABELS};
 use crate::gallery::{self, GalleryImages};
 use crate::page::{table_row, Block, Item, Page, ReportSection};
 use crate::{ReportError, Result};
@@ -24,16 +25,21 @@ pub struct ReportOptions {
     pub sections: Vec<ReportSection>,
     /// The map audit of these maps (`amva analyze --audit DIR`): its folder and record.
     pub audit: Option<(std::path::PathBuf, amva_analysis::audit::AuditRecord)>,
+    /// Embed every figure in report.html (one self-contained file) instead of
+    /// referencing figures/*.png beside it.
+    pub single_file: bool,
 }
 
 impl Default for ReportOptions {
-    /// Figures on, galleries of [`crate::gallery::DEFAULT_GALLERY`], no extra section.
+    /// Figures on (referenced, not embedded), galleries of
+    /// [`crate::gallery::DEFAULT_GALLERY`], no extra section.
     fn default() -> Self {
         ReportOptions {
             figures: true,
             gallery: crate::gallery::DEFAULT_GALLERY,
             sections: Vec::new(),
             audit: None,
+            single_file: false,
         }
     }
 }
@@ -61,7 +67,9 @@ pub fn render(
         figs: &mut figs,
         blocks: Vec::new(),
     };
-    let mut sections: Vec<(String, Vec<Block>)> = Vec::new();
+    crate::findings::key_findings_part(analysis, &outline, &mut page)?;
+    let key_findings = page.take();
+    let mut sections: Vec<(String, String, Vec<Block>)> = Vec::new();
     let k = shown.gallery;
     let gallery = GalleryImages::read(analysis, k)?;
     for mi in 0..plan.groups.len() {
@@ -75,39 +83,57 @@ pub fn render(
             m.name,
             plan.groups[mi].direction.describe()
         );
-        sections.push((title, page.take()));
+        sections.push((title, method_anchor(&plan.keys[mi]), page.take()));
     }
     across_part(analysis, &outline, &mut page)?;
     if k > 0 {
         gallery::disagreement_gallery(analysis, &gallery, k, &mut page)?;
     }
+    let across = page.take();
     if let Some(e) = &analysis.edc {
         edc_part(&e.report, &mut page)?;
-        if let Some(f) = &analysis.failures {
-            failures_part(analysis, f, &mut page)?;
+        if analysis.failures.is_some() {
+            failures_part(analysis, &mut page)?;
             if let Some(dir) = opts.edc.as_ref().and_then(|e| e.pair_maps.as_ref()) {
                 crate::pair::failing_gallery(analysis, opts, dir, k, &mut page)?;
             }
         }
-        sections.push(("Recognition utility (EDC)".into(), page.take()));
+        sections.push(("Recognition utility (EDC)".into(), EDC.into(), page.take()));
     }
     if let (Some(input), Some(r)) = (&plan.labels, &analysis.labels) {
         crate::labels::labels_part(analysis, input, r, &outline, &mut page)?;
-        sections.push(("Categorical groups (--groups)".into(), page.take()));
+        sections.push((
+            "Categorical groups (--groups)".into(),
+            LABELS.into(),
+            page.take(),
+        ));
     }
-    sections.push(("Across methods".into(), page.take()));
-    for s in &shown.sections {
+    sections.push(("Across methods".into(), ACROSS.into(), across));
+    for (i, s) in shown.sections.iter().enumerate() {
         extra_section(s, &mut page)?;
-        sections.push((s.title.clone(), page.take()));
+        sections.push((s.title.clone(), format!("extra-{}", i + 1), page.take()));
     }
-    let mut report = front_matter(analysis, opts, shown)?;
-    for (title, blocks) in sections {
-        report.section(title);
-        emit(&mut report, blocks, &figs)?;
+    let title = plan
+        .groups
+        .iter()
+        .map(|g| g.name.as_str())
+        .collect::<Vec<_>>();
+    let mut report = Report::new(format!("amva analyze: {}", title.join(", ")));
+    let single = shown.single_file;
+    report.section_id("Key findings", KEY_FINDINGS);
+    emit(&mut report, key_findings, &figs, single)?;
+    if let Some((dir, record)) = &shown.audit {
+        audit_box(&mut report, dir, record, plan.source.info());
+    }
+    report.front_here();
+    front_matter(analysis, opts, &mut report)?;
+    for (title, id, blocks) in sections {
+        report.section_id(title, id);
+        emit(&mut report, blocks, &figs, single)?;
     }
     report.section("Files");
     report.code(
-        "summary.json      every number of this report (and more)\n\
+        "summary.json      the key findings and every number of the tables that name it\n\
          figures/*.png     every figure\n\
          arrays/**/*.npy   every map, curve and permutation value (float32; np.load)\n\
          groups/*.csv      image,row,score,groups of each method\n\
@@ -124,41 +150,30 @@ pub fn render(
 }
 
 /// Comparisons failing at the EDC's threshold, per method by the groups of their images.
-fn failures_part(
-    analysis: &Analysis,
-    f: &amva_analysis::failures::Failures,
-    page: &mut Page<'_>,
-) -> Result<()> {
-    use amva_analysis::failures::{low_share, FALSE_MATCH, FALSE_NON_MATCH};
-    let count = |m: &str, o: &str| -> usize {
-        f.rows
-            .iter()
-            .filter(|r| r.method == m && r.outcome == o)
-            .map(|r| r.comparisons)
-            .sum()
-    };
+fn failures_part(analysis: &Analysis, page: &mut Page<'_>) -> Result<()> {
+    let k = amva_analysis::findings::key_findings(analysis);
     let mut t = Table::new([
         "method",
         "false non-matches",
-        "of them with an image in the low group",
+        "with an image in the low group",
+        "share",
         "false matches",
     ])
     .caption(format!(
-        "Comparisons failing at the EDC's threshold {:.4} (a comparison matches when its similarity is above it), by the quality groups of their two images (high, low, both, middle: scored but in neither, unscored). Counts by group pair: {}.",
-        f.threshold,
+        "Comparisons failing at the EDC's threshold {:.4} (a comparison matches when its similarity is above it), by the quality groups of their two images (high, low, both, middle: scored but in neither, unscored); the counts by group pair are in {}.",
+        k.threshold.unwrap_or(f64::NAN),
         amva_analysis::files::FAILURES_CSV
-    ));
-    for g in &analysis.plan.groups {
-        let share = low_share(f, &g.name).map_or("no false non-match".to_string(), |s| {
-            format!("{:.1} %", 100.0 * s)
-        });
+    ))
+    .source(files::SUMMARY, "key_findings");
+    for m in &k.methods {
         t = table_row(
             t,
             vec![
-                g.name.clone().into(),
-                count(&g.name, FALSE_NON_MATCH).into(),
-                share.into(),
-                count(&g.name, FALSE_MATCH).into(),
+                m.method.clone().into(),
+                m.false_non_matches.into(),
+                m.false_non_matches_low.into(),
+                m.false_non_matches_low_share.into(),
+                m.false_matches.into(),
             ],
         )?;
     }
@@ -181,9 +196,10 @@ fn edc_part(r: &amva_quality::EdcReport, page: &mut Page<'_>) -> Result<()> {
         "ratio to random",
     ])
     .caption(format!(
-        "pAUC over discard fractions 0 to {}; random = mean of {} random orders (seed {}). Source: edc/pauc.csv.",
+        "pAUC over discard fractions 0 to {}; random = mean of {} random orders (seed {}).",
         r.options.pauc_limit, r.options.random_runs, r.options.seed
-    ));
+    ))
+    .source("edc/pauc.csv", "");
     for m in r.methods.iter().chain(std::iter::once(&r.random)) {
         t = table_row(
             t,
@@ -224,7 +240,8 @@ fn extra_section(s: &ReportSection, page: &mut Page<'_>) -> Result<()> {
     Ok(())
 }
 
-fn emit(report: &mut Report, blocks: Vec<Block>, figs: &Figures) -> Result<()> {
+/// Appends `blocks` to the report: figures embedded with `single`, else referenced.
+fn emit(report: &mut Report, blocks: Vec<Block>, figs: &Figures, single: bool) -> Result<()> {
     for b in blocks {
         match b {
             Block::Sub(s) => {
@@ -238,26 +255,24 @@ fn emit(report: &mut Report, blocks: Vec<Block>, figs: &Figures) -> Result<()> {
             }
             Block::Fig(i) => {
                 let f = figs.get(i);
-                report
-                    .figure_png(f.png.clone(), format!("{} File: {}.", f.caption, f.file))
-                    .map_err(ReportError::draw(&f.file))?;
+                let caption = format!("{} File: {}.", f.caption, f.file);
+                if single {
+                    report.figure_png(f.png.clone(), caption)
+                } else {
+                    report.figure_file(&f.png, &f.file, caption)
+                }
+                .map_err(ReportError::draw(&f.file))?;
             }
         }
     }
     Ok(())
 }
 
-/// Title, parameters, the data section and the notes.
-fn front_matter(
-    analysis: &Analysis,
-    opts: &AnalyzeOptions,
-    shown: &ReportOptions,
-) -> Result<Report> {
+/// The parameters, the data section with the notes, and the explorer's link.
+fn front_matter(analysis: &Analysis, opts: &AnalyzeOptions, report: &mut Report) -> Result<()> {
     let plan = &analysis.plan;
     let source = &plan.source;
     let info = source.info();
-    let names: Vec<&str> = plan.groups.iter().map(|g| g.name.as_str()).collect();
-    let mut report = Report::new(format!("amva analyze: {}", names.join(", ")));
     if let Some(c) = &opts.command_line {
         report.param("command", c.clone());
     }
@@ -318,10 +333,7 @@ fn front_matter(
             opts.symmetric, opts.compat_paper, opts.permutations, opts.seed
         ),
     );
-    if let Some((dir, record)) = &shown.audit {
-        audit_box(&mut report, dir, record, info);
-    }
-    data_section(analysis, &mut report)?;
+    data_section(analysis, report)?;
     report.link(
         format!(
             "Explorer: all {} images in one sortable, filterable table, each with its face, map, deviation and z-map (explorer.html, beside this report)",
@@ -329,7 +341,7 @@ fn front_matter(
         ),
         crate::explorer::PAGE,
     );
-    Ok(report)
+    Ok(())
 }
 
 /// The audit's verdict on these maps, or why it does not apply to them.
@@ -339,7 +351,7 @@ fn audit_box(
     record: &amva_analysis::audit::AuditRecord,
     info: &amva_maps::format::StoreInfo,
 ) {
-    report.section("Map audit");
+    report.section_id("Map audit", "audit");
     let method = info.method.as_deref().unwrap_or("unknown");
     let text = crate::audit::verdict_text(record, method, info.model_sha256.as_deref())
         .unwrap_or_else(|why| {
@@ -364,7 +376,7 @@ fn data_section(analysis: &Analysis, report: &mut Report) -> Result<()> {
     let flagged = plan.source.flagged_flat().iter().filter(|f| **f).count();
     report.section("Data");
     report.paragraph(format!(
-        "{} maps of {h} x {w} pixels ({flagged} flagged flat in index.csv). Every image id without a partner and every excluded score is listed in unmatched.csv. All numbers below are in summary.json; every array is an .npy file under arrays/.",
+        "{} maps of {h} x {w} pixels ({flagged} flagged flat in index.csv). Every image id without a partner and every excluded score is listed in unmatched.csv. Each table names the file that holds its numbers (most are in summary.json); every array is an .npy file under arrays/.",
         plan.source.len()
     ));
     let mut t = Table::new([
@@ -378,7 +390,8 @@ fn data_section(analysis: &Analysis, report: &mut Report) -> Result<()> {
         "high",
         "low",
     ])
-    .caption("Scores joined to maps. Source: summary.json, methods.*.images.");
+    .caption("Scores joined to maps.")
+    .source(files::SUMMARY, "methods.*");
     for (g, ms) in plan.groups.iter().zip(&plan.methods) {
         t = table_row(
             t,
@@ -414,7 +427,8 @@ fn across_part(analysis: &Analysis, outline: &Outline, page: &mut Page<'_>) -> R
             "Jaccard high",
             "Jaccard low",
         ])
-        .caption("Agreement of the methods. Source: summary.json, across_methods.");
+        .caption("Agreement of the methods.")
+        .source(files::SUMMARY, "across_methods");
         for ((sp, jh), jl) in a.spearman.iter().zip(&a.jaccard_high).zip(&a.jaccard_low) {
             t = table_row(
                 t,

@@ -112,6 +112,14 @@ fn demo_from_a_clean_cache_then_offline_and_resumed() {
     ] {
         assert!(html.contains(part), "report.html lacks {part}");
     }
+    // Issue 29: the key findings first, a verdict per method by the stated rule, and
+    // every number of the report's tables in the file its table names.
+    let verdicts = check_key_findings(&out.join("analysis"));
+    eprintln!("demo verdicts: {verdicts:?}");
+    assert_eq!(verdicts.len(), 4);
+    check_traceable(&out.join("analysis"));
+    let bytes = std::fs::metadata(&report).unwrap().len();
+    assert!(bytes < 5_000_000, "report.html is {bytes} bytes");
     let labels = std::fs::read_to_string(out.join("analysis/labels.csv")).unwrap();
     assert_eq!(labels.lines().count(), 12, "clean and 10 kinds: {labels}");
     let pauc = std::fs::read_to_string(out.join("analysis/edc/pauc.csv")).unwrap();

@@ -8,6 +8,7 @@ use amva_analysis::groups::GroupRules;
 use amva_analysis::AnalyzeOptions;
 use amva_maps::source::MapKind;
 use amva_math::groups::Rule;
+use amva_model::FrModel;
 use amva_quality::pairs::EmbeddingSource;
 use amva_quality::scores::parse_direction_override;
 use amva_report::{ReportOptions, ReportSection};
@@ -90,6 +91,10 @@ pub struct Args {
     /// Upper discard fraction of the EDC's pAUC (with --pairs).
     #[arg(long, default_value_t = 0.2)]
     pub pauc: f64,
+    /// With --pairs: bootstrap resamples of the comparisons for a 95 % interval of each
+    /// pAUC ratio to random (0: none; seeded with --seed, as `amva edc --bootstrap`).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub bootstrap: usize,
     /// Resize face images of the wrong size when embedding them for --pairs.
     #[arg(long)]
     pub resize: bool,
@@ -115,6 +120,10 @@ pub struct Args {
     /// goes at the top of report.html.
     #[arg(long, value_name = "DIR")]
     pub audit: Option<PathBuf>,
+    /// One self-contained report.html with every figure embedded (larger, slower to
+    /// open); by default the report references figures/*.png beside it.
+    #[arg(long)]
+    pub single_file: bool,
 }
 
 pub fn run(a: Args, ui: &Ui) -> Result<()> {
@@ -136,9 +145,11 @@ pub fn run_with_sections(a: Args, ui: &Ui, sections: Vec<ReportSection>) -> Resu
     }
     let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "analysis")?;
     let mut opts = options(&a)?;
-    opts.edc = edc_input(&a, ui)?;
+    // The FR model, loaded once when --pairs needs it (to embed or to map).
+    let mut model = None;
+    opts.edc = edc_input(&a, ui, &mut model)?;
     if let Some(e) = opts.edc.as_mut() {
-        e.pair_maps = pair_maps(&a, e, ui)?;
+        e.pair_maps = pair_maps(&a, e, ui, &mut model)?;
     }
     let audit = match &a.audit {
         None => None,
@@ -153,6 +164,7 @@ pub fn run_with_sections(a: Args, ui: &Ui, sections: Vec<ReportSection>) -> Resu
         gallery: a.gallery,
         sections,
         audit,
+        single_file: a.single_file,
     };
     let outcome = ui.analyze(&opts, &shown)?;
     for n in &outcome.notes {
@@ -204,7 +216,12 @@ fn face_images(a: &Args) -> Result<Option<PathBuf>> {
 
 /// The pair maps of the failing comparisons (`--pair-maps K`), in the analysis's
 /// comparisons/ folder.
-fn pair_maps(a: &Args, input: &EdcInput, ui: &Ui) -> Result<Option<PathBuf>> {
+fn pair_maps(
+    a: &Args,
+    input: &EdcInput,
+    ui: &Ui,
+    model: &mut Option<FrModel>,
+) -> Result<Option<PathBuf>> {
     if a.pair_maps == 0 {
         return Ok(None);
     }
@@ -214,10 +231,10 @@ fn pair_maps(a: &Args, input: &EdcInput, ui: &Ui) -> Result<Option<PathBuf>> {
         );
         return Ok(None);
     };
-    let model = a.model.load(ui)?;
+    let model = load_once(a, ui, model)?;
     let method = amva_maps::pair_bench::parse_method(&a.pair_method)?;
     let run = amva_analysis::failures::PairMapsRun {
-        model: &model,
+        model,
         method: (&a.pair_method, method),
         root: &root,
         resize: a.resize,
@@ -243,7 +260,7 @@ fn pair_maps(a: &Args, input: &EdcInput, ui: &Ui) -> Result<Option<PathBuf>> {
 
 /// The comparisons of `--pairs`, scored with `--embeddings` or with embeddings of the
 /// face images (`--images`, else the images the maps were made from).
-fn edc_input(a: &Args, ui: &Ui) -> Result<Option<EdcInput>> {
+fn edc_input(a: &Args, ui: &Ui, model: &mut Option<FrModel>) -> Result<Option<EdcInput>> {
     let Some(pairs) = &a.pairs else {
         return Ok(None);
     };
@@ -253,8 +270,11 @@ fn edc_input(a: &Args, ui: &Ui) -> Result<Option<EdcInput>> {
             "--pairs needs --embeddings DIR, or --images DIR to embed the faces (the images the maps were made from are not there any more)",
         )?),
     };
-    let model = images.as_ref().map(|_| a.model.load(ui)).transpose()?;
-    let source = match (&images, &model, &a.embeddings) {
+    let model = match images {
+        Some(_) => Some(load_once(a, ui, model)?),
+        None => None,
+    };
+    let source = match (&images, model, &a.embeddings) {
         (Some(root), Some(model), _) => EmbeddingSource::Images {
             root,
             model,
@@ -279,5 +299,17 @@ fn edc_input(a: &Args, ui: &Ui) -> Result<Option<EdcInput>> {
     for n in notes {
         ui.note(&n);
     }
-    Ok(Some(input))
+    Ok(Some(EdcInput {
+        bootstrap: a.bootstrap,
+        ..input
+    }))
+}
+
+/// The FR model of `--model`, loaded on first use and kept in `slot`.
+fn load_once<'m>(a: &Args, ui: &Ui, slot: &'m mut Option<FrModel>) -> Result<&'m FrModel> {
+    let model = match slot.take() {
+        Some(m) => m,
+        None => a.model.load(ui)?,
+    };
+    Ok(slot.insert(model))
 }

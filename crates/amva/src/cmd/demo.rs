@@ -369,7 +369,8 @@ fn degradation_section(corr: &Correlations) -> Result<ReportSection> {
     let mut header = vec!["method".to_string()];
     header.extend(DegradationKind::ALL.iter().map(|k| k.name().to_string()));
     let mut t = Table::new(header)
-        .caption("Spearman of quality vs degradation level. Source: degradation_correlation.csv.");
+        .caption("Spearman of quality vs degradation level.")
+        .source("../degradation_correlation.csv", "");
     for (m, rhos) in &corr.0 {
         let mut row: Vec<Cell> = vec![m.clone().into()];
         row.extend(rhos.iter().map(|c| match c.rho {
