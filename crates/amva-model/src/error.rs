@@ -33,6 +33,12 @@ pub enum Error {
     },
     #[error("ONNX Runtime is not usable: {0}")]
     OrtUnavailable(String),
+    #[error("{path}: another amva ({holder}) has held the engine calibration lock for {seconds} s; run again when it is done, or end it")]
+    CalibrationBusy {
+        path: PathBuf,
+        holder: String,
+        seconds: u64,
+    },
     #[error(transparent)]
     Io(#[from] amva_io::Error),
 }
