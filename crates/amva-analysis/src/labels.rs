@@ -84,9 +84,11 @@ pub fn read_labels(path: &Path, ids: &[String]) -> Result<LabelInput> {
     let mut names: Vec<String> = Vec::new();
     let mut rows: Vec<Vec<usize>> = Vec::new();
     let mut unmatched = Vec::new();
-    for (i, rec) in rd.records().enumerate() {
-        let line = i + 2;
+    for (line, rec) in amva_io::table::strict_rows(&mut rd, &text) {
         let rec = rec.map_err(|e| AnalysisError::store(path, format!("line {line}: {e}")))?;
+        if rec.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
         let image = rec.get(ci).unwrap_or("").trim().to_string();
         let label = rec.get(cg).unwrap_or("").trim().to_string();
         let why = |s: String| (image.clone(), format!("--groups line {line}: {s}"));

@@ -80,7 +80,8 @@ pub fn validate(opts: &AnalyzeOptions) -> Result<Plan> {
     let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
     let keys = crate::keys::unique_keys(&names);
     let geometry = geometry(opts, source.full_shape())?;
-    let mut notes = Vec::new();
+    let mut notes: Vec<String> = methods.iter().filter_map(|m| m.direction_note()).collect();
+    notes.extend(left_out_notes(&source, &groups));
     let faces = if opts.faces {
         face_images(opts, &source, &mut notes)
     } else {
@@ -162,4 +163,34 @@ fn face_images(
             None
         }
     }
+}
+
+/// What was left out of the join, said on stderr (the ids are in unmatched.csv): scores
+/// without a map, maps without a score, and a store that is one shard of a run.
+fn left_out_notes(source: &MapSource, groups: &[MethodGroups]) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(shard) = source.info().raw.get("shard").and_then(|s| s.as_str()) {
+        notes.push(format!(
+            "the map store is shard {shard} of a run, not the whole run: `amva merge` the shards first to analyse every image"
+        ));
+    }
+    for g in groups {
+        let scored = g.rows.len() + g.without_map.len();
+        if !g.without_map.is_empty() {
+            notes.push(format!(
+                "method '{}': {} of {scored} scored images have no map in the store: left out (listed in unmatched.csv)",
+                g.name,
+                g.without_map.len()
+            ));
+        }
+        if !g.without_score.is_empty() {
+            notes.push(format!(
+                "method '{}': {} of {} maps have no finite score: left out (listed in unmatched.csv)",
+                g.name,
+                g.without_score.len(),
+                source.len()
+            ));
+        }
+    }
+    notes
 }

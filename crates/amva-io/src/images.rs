@@ -129,9 +129,11 @@ impl ImageList {
             .unwrap_or(0);
         let root = list.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut items = Vec::new();
-        for (i, rec) in rdr.records().enumerate() {
-            let line = i + 2;
+        for (line, rec) in crate::table::strict_rows(&mut rdr, &text) {
             let rec = rec.map_err(|e| bad(format!("line {line}: {e}")))?;
+            if rec.iter().all(|f| f.trim().is_empty()) {
+                continue;
+            }
             let raw = rec.get(col).map(str::trim).unwrap_or("");
             if raw.is_empty() {
                 return Err(bad(format!(
@@ -208,7 +210,20 @@ pub fn decode_limits() -> image::Limits {
 #[derive(Debug, Clone)]
 pub struct Decoded {
     pub image: RgbImage,
+    /// Damage the decoder forgave (refused with `--strict`).
     pub warning: Option<String>,
+    /// The EXIF orientation applied, if the file had one (not damage: listed beside it).
+    pub turned: Option<String>,
+}
+
+impl Decoded {
+    /// What to list in warnings.csv for this image: its damage and its orientation.
+    pub fn notes(&self) -> Option<String> {
+        match (&self.warning, &self.turned) {
+            (Some(w), Some(t)) => Some(format!("{w}; {t}")),
+            (w, t) => w.clone().or_else(|| t.clone()),
+        }
+    }
 }
 
 /// Reads any supported image as 8-bit RGB (greyscale expanded, alpha dropped).
@@ -253,11 +268,33 @@ pub fn decode_checked(bytes: &[u8], path: &Path) -> Result<Decoded> {
             MAX_PIXELS / 1_000_000
         )));
     }
-    let img = reader()?.decode().map_err(|e| bad(e.to_string()))?;
+    let (img, turned) = decode_upright(reader()?).map_err(|e| bad(e.to_string()))?;
     Ok(Decoded {
         image: img.to_rgb8(),
         warning: damage(format, bytes),
+        turned,
     })
+}
+
+/// Decodes with the EXIF orientation applied (a phone photo stored sideways comes out
+/// upright, as every viewer shows it), and says which tag was applied.
+fn decode_upright<R: std::io::BufRead + std::io::Seek>(
+    reader: image::ImageReader<R>,
+) -> image::ImageResult<(image::DynamicImage, Option<String>)> {
+    use image::metadata::Orientation;
+    use image::ImageDecoder;
+    let mut decoder = reader.into_decoder()?;
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut img = image::DynamicImage::from_decoder(decoder)?;
+    if orientation == Orientation::NoTransforms {
+        return Ok((img, None));
+    }
+    img.apply_orientation(orientation);
+    let note = format!(
+        "EXIF orientation {} ({orientation:?}) applied: decoded upright",
+        orientation.to_exif()
+    );
+    Ok((img, Some(note)))
 }
 
 /// Damage a decoder forgives: a JPEG cut short, which has no end-of-image marker
@@ -312,13 +349,50 @@ pub fn load_fitted_checked(path: &Path, w: u32, h: u32, resize: bool) -> Result<
     let d = load_checked(path)?;
     Ok(Decoded {
         image: fit(d.image, w, h, resize, path)?,
-        warning: d.warning,
+        ..d
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A JPEG whose EXIF orientation tag is `tag` (a little-endian TIFF block with one
+    /// IFD entry), of a 16 x 8 image: left half red, right half blue.
+    fn jpeg_with_orientation(tag: u16) -> Vec<u8> {
+        use image::ImageEncoder;
+        let img = RgbImage::from_fn(16, 8, |x, _| {
+            image::Rgb(if x < 8 { [250, 0, 0] } else { [0, 0, 250] })
+        });
+        let mut exif = b"II*\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0".to_vec();
+        exif.extend_from_slice(&tag.to_le_bytes());
+        exif.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        let mut out = Vec::new();
+        let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 95);
+        enc.set_exif_metadata(exif).unwrap();
+        enc.write_image(img.as_raw(), 16, 8, image::ExtendedColorType::Rgb8)
+            .unwrap();
+        out
+    }
+
+    /// Issue 26, row 2: a photo stored sideways with EXIF orientation 6 decoded sideways.
+    #[test]
+    fn the_exif_orientation_is_applied_and_said() {
+        let p = Path::new("phone.jpg");
+        let d = decode_checked(&jpeg_with_orientation(6), p).unwrap();
+        // 6: rotate 90 degrees clockwise; the left (red) half becomes the top.
+        assert_eq!(d.image.dimensions(), (8, 16));
+        assert!(d.image.get_pixel(4, 2)[0] > 200 && d.image.get_pixel(4, 13)[2] > 200);
+        let turned = d.turned.clone().unwrap();
+        assert!(turned.contains("EXIF orientation 6"), "{turned}");
+        assert_eq!(d.warning, None, "an orientation is not damage");
+        assert_eq!(d.notes(), Some(turned));
+        let upright = decode_checked(&jpeg_with_orientation(1), p).unwrap();
+        assert_eq!(
+            (upright.image.dimensions(), upright.turned),
+            ((16, 8), None)
+        );
+    }
 
     #[test]
     fn greyscale_is_expanded_to_three_equal_channels() {

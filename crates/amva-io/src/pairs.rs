@@ -48,9 +48,11 @@ pub fn parse_numbered(bytes: &[u8], path: &Path) -> Result<Vec<(usize, Pair)>> {
     })?;
     let mut r = crate::table::delimited(text).from_reader(text.as_bytes());
     let mut pairs = Vec::new();
-    for (i, rec) in r.records().enumerate() {
-        let line = i + 2;
+    for (line, rec) in crate::table::strict_rows(&mut r, text) {
         let rec = rec.map_err(|e| bad(format!("line {line}: {e}")))?;
+        if rec.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
         let pair = parse_pair(&rec).map_err(|why| bad(format!("line {line}: {why}")))?;
         pairs.push((line, pair));
     }
@@ -174,7 +176,7 @@ mod tests {
         assert_eq!((ok[1].a.as_str(), ok[1].b.as_str()), ("c", "d"));
         for (body, want) in [
             (&b"a,b,label\nx,y,2\n"[..], "line 2: label '2'"),
-            (b"a,b,label\nx,y\n", "got 2 columns"),
+            (b"a,b,label\nx,y\n", "line 2: 2 fields, expected 3"),
             (b"a,b,label\nx,x,1\n", "compared with itself"),
             (b"a,b,label\n", "no pairs"),
             (

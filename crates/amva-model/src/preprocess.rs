@@ -346,9 +346,9 @@ pub fn load_batch_with(
         .par_iter()
         .map(|it| {
             let d = amva_io::images::load_fitted_checked(&it.path, p.width, p.height, resize)?;
-            Ok(match d.warning {
+            Ok(match &d.warning {
                 Some(w) if strict => (None, Some(format!("{w} (--strict)"))),
-                w => (Some(p.tensor(&d.image)), w),
+                _ => (Some(p.tensor(&d.image)), d.notes()),
             })
         })
         .collect::<Vec<amva_io::Result<_>>>();

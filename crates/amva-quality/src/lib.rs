@@ -103,12 +103,18 @@ pub fn score_images(
             MethodScores::computed(m.name(), m.direction(), m.params()),
         );
     }
+    // A method that takes any size (BRISQUE) gets the size the run's other methods need:
+    // the same images are refused (or resized) for all of them.
+    let run_size = methods
+        .iter()
+        .filter(|m| !m.always_resizes())
+        .find_map(|m| m.input_size());
     for chunk in items.chunks(CHUNK) {
         let ok = decode_chunk(chunk, strict, &mut run);
         for m in methods {
             let fitted: Vec<_> = ok
                 .par_iter()
-                .map(|(it, img)| match m.input_size() {
+                .map(|(it, img)| match m.input_size().or(run_size) {
                     Some((w, h)) if img.dimensions() != (w, h) => amva_io::images::fit(
                         img.clone(),
                         w,
@@ -117,6 +123,7 @@ pub fn score_images(
                         &it.path,
                     )
                     .map(Some),
+                    None => within_any_size(img, &it.path).map(|_| None),
                     _ => Ok(None),
                 })
                 .collect();
@@ -177,6 +184,24 @@ pub fn score_images(
     Ok(run)
 }
 
+/// Most pixels a method that takes any size scores when no other method of the run
+/// fixes the size (BRISQUE's features of a 64-megapixel image take gigabytes).
+pub const MAX_ANY_SIZE_PIXELS: u64 = 4_194_304;
+
+/// Refuses an image too large for a method that takes any size.
+fn within_any_size(img: &image::RgbImage, path: &std::path::Path) -> amva_io::Result<()> {
+    let (w, h) = img.dimensions();
+    if u64::from(w) * u64::from(h) <= MAX_ANY_SIZE_PIXELS {
+        return Ok(());
+    }
+    Err(amva_io::Error::Decode {
+        path: path.into(),
+        reason: format!(
+            "{w}x{h} pixels; at most {MAX_ANY_SIZE_PIXELS} pixels (2048 x 2048) are scored by a method that takes any size; crop or resize the face first"
+        ),
+    })
+}
+
 /// Decodes a chunk: the images that are usable, the others (and the damaged ones with
 /// `strict`) in `run.failed`, damaged but usable ones in `run.warnings`.
 fn decode_chunk<'a>(
@@ -191,10 +216,10 @@ fn decode_chunk<'a>(
     let mut ok = Vec::new();
     for (it, d) in chunk.iter().zip(decoded) {
         match d {
-            Ok(d) => match d.warning {
+            Ok(d) => match &d.warning {
                 Some(w) if strict => run.failed.push((it.id.clone(), format!("{w} (--strict)"))),
-                w => {
-                    run.warnings.extend(w.map(|w| (it.id.clone(), w)));
+                _ => {
+                    run.warnings.extend(d.notes().map(|w| (it.id.clone(), w)));
                     ok.push((it, d.image));
                 }
             },

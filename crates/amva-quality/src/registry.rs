@@ -44,6 +44,17 @@ impl std::str::FromStr for MethodSpec {
     }
 }
 
+/// The direction of amva's built-in methods by the name their scores carry (`amva
+/// quality` and `--fiqa typicality`), for score files whose sidecar is missing.
+pub fn known_direction(name: &str) -> Option<crate::Direction> {
+    use crate::Direction::{Higher, Lower};
+    match name {
+        "magnitude" | "serfiq" | "pose" => Some(Higher),
+        "brisque" | "typicality" => Some(Lower),
+        _ => None,
+    }
+}
+
 /// Parses a comma-separated method list (`magnitude,serfiq,onnx:q.onnx`); names each
 /// unknown or repeated method.
 pub fn parse_methods(list: &str) -> Result<Vec<MethodSpec>> {

@@ -51,6 +51,9 @@ pub enum DirectionSource {
     Default,
     /// The score file's sidecar JSON (or the method itself, for computed scores).
     Sidecar,
+    /// No sidecar says it, but the name is one of amva's built-in methods, whose
+    /// direction is known ([`crate::registry::known_direction`]).
+    Known,
     /// `--direction NAME=...` on the command line.
     Option,
 }
@@ -61,6 +64,7 @@ impl DirectionSource {
         match self {
             DirectionSource::Default => "default",
             DirectionSource::Sidecar => "sidecar",
+            DirectionSource::Known => "built-in method",
             DirectionSource::Option => "--direction",
         }
     }
@@ -105,6 +109,27 @@ impl MethodScores {
             .iter()
             .map(|r| (r.image.as_str(), self.direction.corrected(r.score)))
             .collect()
+    }
+
+    /// What the user should know about where the direction came from: nothing when a
+    /// sidecar or `--direction` said it.
+    pub fn direction_note(&self) -> Option<String> {
+        let file = self.source.display();
+        match self.direction_source {
+            DirectionSource::Default => Some(format!(
+                "{file}: no sidecar ({}) states the direction of method '{}': higher is taken as better; give --direction {}=lower if lower is",
+                sidecar_path(&self.source).display(),
+                self.name,
+                self.name
+            )),
+            DirectionSource::Known => Some(format!(
+                "{file}: no sidecar states the direction of method '{}': {} is better, as for amva's built-in '{}'",
+                self.name,
+                self.direction,
+                self.name
+            )),
+            DirectionSource::Sidecar | DirectionSource::Option => None,
+        }
     }
 
     /// One line naming the excluded non-finite scores, if any (at most five ids).
@@ -212,7 +237,7 @@ struct WrittenSidecar<'a> {
 }
 
 /// Writes `scores` as `path` (long CSV) and its sidecar (see the module docs), with
-/// where they came from. Both writes are atomic.
+/// where they came from. Both writes are atomic, the sidecar first.
 pub fn write_scores(path: &Path, scores: &Scores, origin: &ScoreOrigin) -> Result<()> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let csv_err = |e: csv::Error| QualityError::Scores {
@@ -232,7 +257,6 @@ pub fn write_scores(path: &Path, scores: &Scores, origin: &ScoreOrigin) -> Resul
         path: path.into(),
         reason: e.to_string(),
     })?;
-    amva_io::atomic::write_atomic(path, &bytes)?;
     let methods = scores
         .methods
         .iter()
@@ -253,7 +277,10 @@ pub fn write_scores(path: &Path, scores: &Scores, origin: &ScoreOrigin) -> Resul
         methods,
         origin,
     };
+    // The sidecar first: a run stopped between the two leaves no score file without its
+    // directions (a sidecar alone is never read).
     amva_io::atomic::write_json(&sidecar_path(path), &meta)?;
+    amva_io::atomic::write_atomic(path, &bytes)?;
     Ok(())
 }
 
@@ -272,9 +299,10 @@ impl Sidecar {
             Some((d, p)) => (d.or(self.direction), p.clone()),
             None => (self.direction, serde_json::json!({})),
         };
-        match dir {
-            Some(d) => (d, DirectionSource::Sidecar, params),
-            None => (Direction::Higher, DirectionSource::Default, params),
+        match (dir, crate::registry::known_direction(method)) {
+            (Some(d), _) => (d, DirectionSource::Sidecar, params),
+            (None, Some(d)) => (d, DirectionSource::Known, params),
+            (None, None) => (Direction::Higher, DirectionSource::Default, params),
         }
     }
 }
@@ -484,8 +512,8 @@ pub fn read_score_file(path: &Path) -> Result<Vec<MethodScores>> {
         index: HashMap::new(),
         seen: HashMap::new(),
     };
-    for (i, record) in reader.records().enumerate() {
-        read_row(&mut c, &cols, record, i + 2)?;
+    for (line, record) in amva_io::table::strict_rows(&mut reader, text) {
+        read_row(&mut c, &cols, record, line)?;
     }
     if c.methods.is_empty() {
         return Err(bad(
@@ -499,7 +527,7 @@ pub fn read_score_file(path: &Path) -> Result<Vec<MethodScores>> {
 fn read_row(
     c: &mut Collector<'_>,
     cols: &Columns,
-    record: std::result::Result<csv::StringRecord, csv::Error>,
+    record: std::result::Result<csv::StringRecord, String>,
     line: usize,
 ) -> Result<()> {
     let row_err = |reason: String| QualityError::ScoresRow {
@@ -507,7 +535,7 @@ fn read_row(
         line,
         reason,
     };
-    let record = record.map_err(|e| row_err(e.to_string()))?;
+    let record = record.map_err(row_err)?;
     if record.iter().all(|f| f.trim().is_empty()) {
         return Ok(());
     }
@@ -706,18 +734,36 @@ mod tests {
         assert!(text.starts_with("image,method,score\n"), "{text}");
     }
 
+    /// Issue 26, row 3: without a sidecar, BRISQUE was taken as higher-is-better.
     #[test]
-    fn long_format_without_sidecar_defaults_to_higher() {
+    fn long_format_without_sidecar_takes_known_directions_else_higher() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("q.csv");
         std::fs::write(
             &p,
-            "image,method,score\nx,brisque,3\ny,brisque,4\nx,pose,-2\n",
+            "image,method,score\nx,brisque,3\ny,brisque,4\nx,pose,-2\nx,mine,1\n",
         )
         .unwrap();
         let s = read_scores(&p).unwrap();
-        assert_eq!(s.methods.len(), 2);
-        assert_eq!(s.get("brisque").unwrap().direction, Direction::Higher);
+        assert_eq!(s.methods.len(), 3);
+        let b = s.get("brisque").unwrap();
+        assert_eq!(
+            (b.direction, b.direction_source),
+            (Direction::Lower, DirectionSource::Known)
+        );
+        assert!(b
+            .direction_note()
+            .unwrap()
+            .contains("lower is better, as for amva's built-in"));
+        let m = s.get("mine").unwrap();
+        assert_eq!(
+            (m.direction, m.direction_source),
+            (Direction::Higher, DirectionSource::Default)
+        );
+        assert!(m
+            .direction_note()
+            .unwrap()
+            .contains("--direction mine=lower"));
         assert_eq!(pairs(s.get("pose").unwrap()), vec![("x".to_string(), -2.0)]);
     }
 

@@ -118,7 +118,8 @@ pub fn edc(run: &EdcRun<'_>, progress: &mut dyn FnMut(usize, usize)) -> Result<E
     let mut notes: Vec<String> = scores
         .methods
         .values()
-        .filter_map(|m| m.non_finite_note())
+        .flat_map(|m| [m.direction_note(), m.non_finite_note()])
+        .flatten()
         .collect();
     let pairs = amva_quality::pairs::score_pairs_file(&run.pairs, run.embeddings, progress)
         .map_err(quality)?;

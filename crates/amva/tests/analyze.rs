@@ -1649,3 +1649,88 @@ fn single_file_embeds_every_figure_and_the_default_references_them() {
         check_in_chromium(&out.join("report.html"), figures.len());
     }
 }
+
+/// Issue 26, row 1: a score file with an unquoted decimal comma (`img,3,707`) was read as
+/// score 3 (the extra field ignored) and analyze exited 0 with wrong groups; a groups
+/// file the same. Now a row whose field count differs from the header's is refused,
+/// naming the file, the line and what was expected.
+#[test]
+fn a_row_with_more_fields_than_its_header_is_refused_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, ids) = small_store(dir.path(), 40);
+    let scores = dir.path().join("q.csv");
+    let mut body = String::from("image,score\n");
+    for (i, id) in ids.iter().enumerate() {
+        body += &if i == 5 {
+            format!("{id},3,707\n")
+        } else {
+            format!("{id},{i}\n")
+        };
+    }
+    std::fs::write(&scores, body).unwrap();
+    let o = analyze_cmd(&store, &scores, &dir.path().join("a"), &[]);
+    assert!(!o.status.success());
+    let err = stderr_of(&o);
+    assert!(
+        err.contains("q.csv") && err.contains("line 7") && err.contains("3 fields, expected 2"),
+        "{err}"
+    );
+    let good = rank_scores(dir.path(), &ids);
+    let groups = dir.path().join("g.csv");
+    std::fs::write(
+        &groups,
+        format!("image,group\n{},a\n{},b,extra\n", ids[0], ids[1]),
+    )
+    .unwrap();
+    let g = groups.to_str().unwrap();
+    let o = analyze_cmd(&store, &good, &dir.path().join("b"), &["--groups", g]);
+    assert!(!o.status.success());
+    let err = stderr_of(&o);
+    assert!(
+        err.contains("g.csv") && err.contains("line 3: 3 fields"),
+        "{err}"
+    );
+}
+
+/// Issue 26, rows 3 and 10: a score file without its sidecar silently took "higher is
+/// better", also for BRISQUE (lower is better); scores without a map went to
+/// unmatched.csv without a word. Now built-in method names take their known direction,
+/// other methods the documented default, each said on stderr and recorded; and the
+/// scores left out are counted on stderr.
+#[test]
+fn without_a_sidecar_the_direction_and_what_was_left_out_are_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, ids) = small_store(dir.path(), 40);
+    let long = dir.path().join("q.csv");
+    let mut body = String::from("image,method,score\n");
+    for (i, id) in ids.iter().enumerate() {
+        body += &format!("{id},brisque,{i}\n");
+    }
+    body += "not/in_the_store.jpg,brisque,3\n";
+    std::fs::write(&long, body).unwrap();
+    let mine = dir.path().join("mine.csv");
+    let rows: String = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| format!("{id},{i}\n"))
+        .collect();
+    std::fs::write(&mine, format!("image,score\n{rows}")).unwrap();
+    let out = dir.path().join("a");
+    let o = analyze_cmd(&store, &long, &out, &["--scores", mine.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    let err = stderr_of(&o);
+    let s = Summary::read(&out).unwrap();
+    assert_eq!(s.methods["brisque"].direction, "lower");
+    assert_eq!(s.methods["brisque"].direction_source, "built-in method");
+    assert_eq!(s.methods["mine"].direction, "higher");
+    assert_eq!(s.methods["mine"].direction_source, "default");
+    assert!(
+        err.contains("method 'brisque': lower is better, as for amva's built-in 'brisque'")
+            && err.contains("method 'mine': higher is taken as better"),
+        "{err}"
+    );
+    assert!(
+        err.contains("method 'brisque': 1 of 41 scored images have no map in the store"),
+        "{err}"
+    );
+}

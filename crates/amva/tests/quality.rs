@@ -172,6 +172,93 @@ fn unreadable_and_wrong_size_images_are_listed() {
     );
 }
 
+/// Issue 26, row 6: BRISQUE scored images of a size the run's other methods refuse, and
+/// a JPEG of a few MB whose header declares 16000 x 4000 took 2.7 GB (four of them
+/// aborted the run). Now BRISQUE takes the size of the run's model (or --resize), and
+/// alone it scores at most 4 megapixels; the run goes on with the rest.
+#[test]
+fn brisque_takes_the_runs_size_and_refuses_huge_images() {
+    let Some(shared) = shared() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let imgs = dir.path().join("imgs");
+    std::fs::create_dir_all(&imgs).unwrap();
+    std::fs::copy(
+        shared.join("faces/magface-toy/9.jpg"),
+        imgs.join("good.jpg"),
+    )
+    .unwrap();
+    std::fs::copy(
+        shared.join("faces/lfw-dev/raw250_deepfunneled/Abdoulaye_Wade/Abdoulaye_Wade_0001.jpg"),
+        imgs.join("big.jpg"),
+    )
+    .unwrap();
+    image::GrayImage::from_pixel(16_000, 4_000, image::Luma([128]))
+        .save(imgs.join("huge.jpg"))
+        .unwrap();
+    let out = dir.path().join("q.csv");
+    let failed = dir.path().join("q.failed.csv");
+    run_ok(
+        amva(Some(&shared))
+            .args(["quality", "--fiqa", "magnitude,brisque", "--images"])
+            .arg(&imgs)
+            .arg("--out")
+            .arg(&out),
+    );
+    let s = amva_quality::read_scores(&out).unwrap();
+    let scored = |m: &str| -> Vec<String> {
+        s.get(m)
+            .unwrap()
+            .scores
+            .iter()
+            .map(|r| r.image.clone())
+            .collect()
+    };
+    assert_eq!(
+        scored("brisque"),
+        ["good.jpg"],
+        "the size of the run's model"
+    );
+    assert_eq!(scored("magnitude"), ["good.jpg"]);
+    let listed = std::fs::read_to_string(&failed).unwrap();
+    let lists = |id: &str, what: &str| {
+        listed
+            .lines()
+            .any(|l| l.starts_with(&format!("{id},")) && l.contains(what))
+    };
+    assert!(
+        lists("big.jpg", "brisque") && lists("huge.jpg", "brisque"),
+        "{listed}"
+    );
+    run_ok(
+        amva(Some(&shared))
+            .args(["quality", "--fiqa", "brisque", "--images"])
+            .arg(&imgs)
+            .arg("--out")
+            .arg(&out),
+    );
+    let s = amva_quality::read_scores(&out).unwrap();
+    let mut alone: Vec<String> = s
+        .get("brisque")
+        .unwrap()
+        .scores
+        .iter()
+        .map(|r| r.image.clone())
+        .collect();
+    alone.sort();
+    assert_eq!(
+        alone,
+        ["big.jpg", "good.jpg"],
+        "alone, any size up to 4 megapixels"
+    );
+    let listed = std::fs::read_to_string(&failed).unwrap();
+    assert!(
+        listed.lines().any(|l| l.starts_with("huge.jpg,")
+            && l.contains("16000x4000")
+            && l.contains("4194304")),
+        "{listed}"
+    );
+}
+
 #[test]
 fn unknown_method_lists_the_known_ones() {
     let dir = tempfile::tempdir().unwrap();
