@@ -5,6 +5,22 @@
 use crate::{Error, Result};
 use std::path::Path;
 
+/// The first `k` of `n` items named in a note, then how many more: "a, b and 3 more".
+///
+/// ```
+/// let names = ["a", "b", "c", "d"].map(String::from);
+/// assert_eq!(amva_io::image_notes::first_few(names.into_iter(), 4, 2), "a, b and 2 more");
+/// ```
+pub fn first_few(shown: impl Iterator<Item = String>, n: usize, k: usize) -> String {
+    let list: Vec<String> = shown.take(k).collect();
+    let more = if n > k {
+        format!(" and {} more", n - k)
+    } else {
+        String::new()
+    };
+    format!("{}{more}", list.join(", "))
+}
+
 /// Writes `failed.csv` (image,reason): the images a run could not use.
 pub fn write_failed(path: &Path, rows: &[(String, String)]) -> Result<()> {
     write(path, "reason", rows)

@@ -26,6 +26,9 @@ pub struct ImageItem {
 pub struct ImageList {
     pub root: PathBuf,
     pub items: Vec<ImageItem>,
+    /// Files of a listed folder that are not read, with why (hidden, or not an image
+    /// type), sorted by id: commands list them beside the images that failed.
+    pub skipped: Vec<(String, String)>,
 }
 
 impl ImageList {
@@ -50,6 +53,7 @@ impl ImageList {
                 path: path.to_path_buf(),
             }],
             root,
+            skipped: Vec::new(),
         }
     }
 
@@ -60,6 +64,7 @@ impl ImageList {
         let canon = |p: &Path| std::fs::canonicalize(p).map_err(|e| Error::io(p, e));
         let mut seen_dirs = std::collections::HashSet::from([canon(root)?]);
         let mut found = Vec::new();
+        let mut skipped = Vec::new();
         let mut stack = vec![root.to_path_buf()];
         while let Some(dir) = stack.pop() {
             let mut entries = std::fs::read_dir(&dir)
@@ -67,8 +72,14 @@ impl ImageList {
                 .map(|e| e.map(|e| e.path()).map_err(|e| Error::io(&dir, e)))
                 .collect::<Result<Vec<_>>>()?;
             entries.retain(|p| {
-                !p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                let hidden = p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+                if hidden {
+                    let what = if p.is_dir() { "folder" } else { "file" };
+                    skipped.push((relative_id(root, p), format!("hidden {what}: not read")));
+                }
+                !hidden
             });
             // Sorted, so that which id a linked folder or file keeps does not depend on
             // the file system: the first in id order.
@@ -83,6 +94,8 @@ impl ImageList {
                     // A dangling link is kept: reading it then fails with its name.
                     let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
                     found.push((real, path));
+                } else {
+                    skipped.push((relative_id(root, &path), not_an_image(&path)));
                 }
             }
             stack.extend(subdirs.into_iter().rev());
@@ -102,9 +115,29 @@ impl ImageList {
         items.sort_by(|a, b| a.1.id.cmp(&b.1.id));
         let mut seen_files = std::collections::HashSet::new();
         items.retain(|(real, _)| seen_files.insert(real.clone()));
+        skipped.sort();
         Ok(ImageList {
             root: root.to_path_buf(),
             items: items.into_iter().map(|(_, it)| it).collect(),
+            skipped,
+        })
+    }
+
+    /// One line on the files of the folder that were not read, if any (at most five
+    /// named, with why).
+    pub fn skipped_note(&self) -> Option<String> {
+        let n = self.skipped.len();
+        (n > 0).then(|| {
+            let shown = self
+                .skipped
+                .iter()
+                .map(|(id, why)| format!("{id} ({})", why.split(':').next().unwrap_or(why)));
+            format!(
+                "{n} files in {} are not read: {}; amva reads {}",
+                self.root.display(),
+                crate::image_notes::first_few(shown, n, 5),
+                IMAGE_EXTENSIONS.join(", ")
+            )
         })
     }
 
@@ -154,7 +187,11 @@ impl ImageList {
             };
             items.push(ImageItem { id, path });
         }
-        Ok(ImageList { root, items })
+        Ok(ImageList {
+            root,
+            items,
+            skipped: Vec::new(),
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -171,8 +208,17 @@ impl ImageList {
         ImageList {
             root: self.root.clone(),
             items,
+            skipped: self.skipped.clone(),
         }
     }
+}
+
+/// Why a file of a folder is not read as an image.
+fn not_an_image(p: &Path) -> String {
+    let ext = p.extension().map_or("no extension".into(), |e| {
+        format!(".{}", e.to_string_lossy())
+    });
+    format!("not an image type, {ext}: not read")
 }
 
 fn has_image_extension(p: &Path) -> bool {
@@ -357,6 +403,26 @@ pub fn load_fitted_checked(path: &Path, w: u32, h: u32, resize: bool) -> Result<
 mod tests {
     use super::*;
 
+    /// Issue 26, row 11: a .gif and a dot-file in an image folder were left out without
+    /// a word; now they are kept in the list's `skipped`, with why, and in one note.
+    #[test]
+    fn files_left_out_of_a_folder_are_kept_with_why() {
+        let dir = tempfile::tempdir().unwrap();
+        RgbImage::new(4, 4).save(dir.path().join("a.png")).unwrap();
+        std::fs::write(dir.path().join("b.gif"), b"GIF89a").unwrap();
+        std::fs::write(dir.path().join(".DS_Store"), b"x").unwrap();
+        let list = ImageList::from_dir(dir.path()).unwrap();
+        assert_eq!(list.items.len(), 1);
+        let ids: Vec<&str> = list.skipped.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, [".DS_Store", "b.gif"]);
+        assert!(list.skipped[1].1.contains(".gif"), "{:?}", list.skipped);
+        let note = list.skipped_note().unwrap();
+        assert!(
+            note.starts_with("2 files in") && note.contains("b.gif (not an image type, .gif)"),
+            "{note}"
+        );
+    }
+
     /// A JPEG whose EXIF orientation tag is `tag` (a little-endian TIFF block with one
     /// IFD entry), of a 16 x 8 image: left half red, right half blue.
     fn jpeg_with_orientation(tag: u16) -> Vec<u8> {
@@ -474,6 +540,7 @@ mod tests {
         let list = ImageList {
             root: PathBuf::new(),
             items,
+            ..Default::default()
         };
         let mut all: Vec<String> = (1..=3)
             .flat_map(|i| list.shard(i, 3).items)

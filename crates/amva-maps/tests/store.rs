@@ -282,6 +282,7 @@ fn image_lists_are_sorted_and_duplicate_ids_refused() {
                 path: PathBuf::from(i),
             })
             .collect(),
+        ..Default::default()
     };
     let l = store::sorted_list(mk(&["b", "a", "c"]), Path::new("list.csv")).unwrap();
     assert_eq!(

@@ -424,6 +424,7 @@ fn measure(net: &NetSpec, key: CalibrationKey) -> Result<Calibration> {
         );
     }
     let mut measured = vec![];
+    let mut failures = Vec::new();
     for config in candidates(key.ort.is_some()) {
         let timed = crate::runtime::backend(net.proto, net.path, net.item_shape, &config)
             .and_then(|b| throughput(b.as_ref(), net.item_shape, config.batch));
@@ -431,6 +432,7 @@ fn measure(net: &NetSpec, key: CalibrationKey) -> Result<Calibration> {
             Ok(r) => r,
             Err(e) => {
                 log::info!("  {config}: failed, left out ({e})");
+                failures.push(format!("{config}: {e}"));
                 continue;
             }
         };
@@ -442,7 +444,10 @@ fn measure(net: &NetSpec, key: CalibrationKey) -> Result<Calibration> {
     }
     let choice = fastest(&measured).ok_or_else(|| Error::Load {
         path: net.path.into(),
-        reason: "no engine could be calibrated".into(),
+        reason: format!(
+            "no engine runs this model; the first try: {}",
+            failures.first().map_or("no engine to try", String::as_str)
+        ),
     })?;
     Ok(Calibration {
         key,

@@ -207,8 +207,13 @@ impl Preprocess {
             ));
         }
         if let Some(s) = self.std.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
+            let tiny = if *s == 0.0 {
+                " (values below 1.2e-38, the smallest 32-bit float, read as 0)"
+            } else {
+                ""
+            };
             return Err(format!(
-                "std = {:?}: {s} is not a positive finite number; expected divisors such as 128",
+                "std = {:?}: {s} is not a positive finite number{tiny}; expected divisors such as 128",
                 self.std
             ));
         }
@@ -300,6 +305,15 @@ mod tests {
         .unwrap();
         let err = ModelSpec::from_file(&p).unwrap_err().to_string();
         assert!(err.contains("m.toml") && err.contains("std"), "{err}");
+        // Issue 26, row 12: std = 1e-300 was reported as 0 without a word on why.
+        std::fs::write(
+            &p,
+            spec.to_toml()
+                .replace("std = [128.0, 128.0, 128.0]", "std = [1e-300, 1.0, 1.0]"),
+        )
+        .unwrap();
+        let err = ModelSpec::from_file(&p).unwrap_err().to_string();
+        assert!(err.contains("smallest 32-bit float, read as 0"), "{err}");
         let other = dir.path().join("other.onnx");
         let err = ModelSpec::for_model(&other).unwrap_err().to_string();
         assert!(

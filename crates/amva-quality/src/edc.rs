@@ -490,7 +490,7 @@ pub fn bootstrap_ratios(
                 .into_iter()
                 .map(|k| pairs[k].clone())
                 .collect();
-            edc_report(&drawn, scores, methods, opts)
+            edc_report(&drawn, scores, methods, opts).map_err(|e| resample_error(i, &drawn, e))
         })
         .collect::<Result<_>>()?;
     let mut ratio_ci95 = BTreeMap::new();
@@ -510,6 +510,17 @@ pub fn bootstrap_ratios(
         seed,
         ratio_ci95,
     })
+}
+
+/// The error of bootstrap resample `i`, blaming the resample when it drew too few mated
+/// or non-mated comparisons (not the qualities, which the full set has).
+fn resample_error(i: usize, drawn: &[PairScore], e: QualityError) -> QualityError {
+    let mated = drawn.iter().filter(|p| p.mated).count();
+    QualityError::Edc(format!(
+        "bootstrap resample {i} drew {mated} mated and {} non-mated of {} comparisons, too few for an EDC ({e}); the interval needs more comparisons (or no --bootstrap)",
+        drawn.len() - mated,
+        drawn.len()
+    ))
 }
 
 /// The `p`-th percentile of sorted `v` with linear interpolation (NaN when empty).
@@ -724,6 +735,39 @@ mod tests {
             .to_string();
         assert!(
             err.contains("'nope'") && err.contains("flipped, good"),
+            "{err}"
+        );
+    }
+
+    /// Issue 26, row 12: on a small set, a resample that drew no mated comparison was
+    /// blamed on the qualities; the error now names the resample and what it drew.
+    #[test]
+    fn a_resample_without_mated_comparisons_is_named() {
+        let images: Vec<String> = (0..8).map(|i| format!("im{i}")).collect();
+        let pairs: Vec<PairScore> = (0..8)
+            .map(|k| PairScore {
+                a: images[k].clone(),
+                b: images[(k + 3) % 8].clone(),
+                mated: k == 0,
+                score: k as f64 / 10.0,
+            })
+            .collect();
+        let mut scores = Scores::default();
+        let q = (0..8).map(|i| (images[i].clone(), i as f64));
+        scores
+            .methods
+            .insert("q".into(), method("q", Direction::Higher, q));
+        let opts = EdcOptions {
+            target_fmr: 0.1,
+            pauc_limit: 0.3,
+            seed: 1,
+            random_runs: 2,
+        };
+        let err = bootstrap_ratios(&pairs, &scores, &[], &opts, 300, 0)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("bootstrap resample") && err.contains("drew 0 mated"),
             "{err}"
         );
     }

@@ -136,23 +136,16 @@ impl MethodScores {
     pub fn non_finite_note(&self) -> Option<String> {
         let n = self.non_finite.len();
         (n > 0).then(|| {
-            let shown: Vec<String> = self
+            let shown = self
                 .non_finite
                 .iter()
-                .take(5)
-                .map(|r| format!("{} (line {})", r.image, r.line))
-                .collect();
-            let more = if n > 5 {
-                format!(" and {} more", n - 5)
-            } else {
-                String::new()
-            };
+                .map(|r| format!("{} (line {})", r.image, r.line));
             format!(
-                "{}: {n} {} of method '{}' NaN, infinite or empty, excluded: {}{more}",
+                "{}: {n} {} of method '{}' NaN, infinite or empty, excluded: {}",
                 self.source.display(),
                 if n == 1 { "score is" } else { "scores are" },
                 self.name,
-                shown.join(", ")
+                amva_io::image_notes::first_few(shown, n, 5)
             )
         })
     }

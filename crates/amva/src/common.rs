@@ -255,6 +255,12 @@ impl ModelArgs {
         match &self.model {
             Some(p) => {
                 anyhow::ensure!(
+                    !p.is_dir(),
+                    "--model {}: is a folder; expected an ONNX model file (.onnx) in it, e.g. --model {}",
+                    p.display(),
+                    p.join("model.onnx").display()
+                );
+                anyhow::ensure!(
                     p.is_file(),
                     "--model {}: no such file; expected an ONNX model file",
                     p.display()
@@ -339,6 +345,16 @@ pub fn images_and_model<'a>(
     let mut v = vec![input("--images", images)];
     v.extend(model.map(|m| input("--model", m)));
     v
+}
+
+/// The images of `--images` (a folder, a list or one file), saying on stderr which
+/// files of a folder are not read and why (hidden, or not an image type).
+pub fn open_images(images: &Path, ui: &Ui) -> Result<amva_io::images::ImageList> {
+    let list = amva_io::images::ImageList::open(images)?;
+    if let Some(n) = list.skipped_note() {
+        ui.note(&n);
+    }
+    Ok(list)
 }
 
 /// The images of `--images`, sorted: all, or `limit` of them evenly spread over the list.

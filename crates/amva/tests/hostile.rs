@@ -334,12 +334,23 @@ fn one_image_file_as_images_is_a_one_image_list_not_a_utf8_error() -> Case {
 }
 
 fn a_missing_model_is_named_not_its_settings_file() -> Case {
-    Case::new().setup(|s| s.mkdir("faces")).run(
-        refused("embed --images {dir}/faces --model {dir}/missing.onnx --out {dir}/e")
-            .stderr("--model")
-            .stderr("missing.onnx: no such file")
-            .stderr_lacks("missing.toml"),
-    )
+    Case::new()
+        .setup(|s| {
+            s.mkdir("faces");
+            s.mkdir("models");
+        })
+        .run(
+            refused("embed --images {dir}/faces --model {dir}/missing.onnx --out {dir}/e")
+                .stderr("--model")
+                .stderr("missing.onnx: no such file")
+                .stderr_lacks("missing.toml"),
+        )
+        // Issue 26, row 12: a folder was called "no such file".
+        .run(
+            refused("embed --images {dir}/faces --model {dir}/models --out {dir}/e")
+                .stderr("models: is a folder; expected an ONNX model file")
+                .stderr_lacks("no such file"),
+        )
 }
 
 fn an_unknown_layer_lists_activations_not_weights() -> Case {

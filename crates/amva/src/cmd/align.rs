@@ -86,7 +86,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
             .map(|p| common::input("--landmarks", p)),
     );
     let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "aligned")?;
-    let list = ImageList::open(&a.images)?;
+    let list = crate::common::open_images(&a.images, ui)?;
     anyhow::ensure!(!list.is_empty(), "{}: no images found", a.images.display());
     let (source, models) = source(&a, &opts, &list, ui)?;
     let folder = FolderOptions {

@@ -34,7 +34,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let inputs = common::images_and_model(&a.images.images, a.model.model.as_deref());
     let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, KIND)?;
     let model = a.model.load(ui)?;
-    let list = amva_io::images::ImageList::open(&a.images.images)?;
+    let list = common::open_images(&a.images.images, ui)?;
     anyhow::ensure!(
         !list.is_empty(),
         "{}: no images found",

@@ -182,7 +182,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         .context("--images is needed for these methods (only typicality reads --maps)")?;
     let specs = amva_quality::parse_methods(&a.fiqa)?;
     let _lock = claim_outputs(&a, &images, &specs)?;
-    let list = amva_io::images::ImageList::open(&images)?;
+    let list = crate::common::open_images(&images, ui)?;
     anyhow::ensure!(!list.is_empty(), "{}: no images found", images.display());
     let opts = MethodOptions {
         model: a.model.clone(),
