@@ -28,7 +28,44 @@ pub fn claim_dir(out: &Path, inputs: &[Input<'_>], kind: &str) -> Result<OutputL
     if !existed {
         lock.created = Some(out.to_path_buf());
     }
+    remove_stale_temps(out);
     Ok(lock)
+}
+
+/// Removes the temporaries of earlier runs that were stopped while writing into `out`
+/// (`<name>.<pid>.tmp`, see [`crate::atomic::temp_path`]): with the folder locked, no
+/// other run can be writing them. Best effort: what cannot be removed stays.
+pub fn remove_stale_temps(out: &Path) {
+    let mut stack = vec![out.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            match e.file_type() {
+                Ok(t) if t.is_dir() => stack.push(path),
+                Ok(t) if t.is_file() && is_stale_temp(&path) => {
+                    let _ = std::fs::remove_file(&path);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// `<name>.<pid>.tmp` written by another process than this one.
+fn is_stale_temp(path: &Path) -> bool {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let Some(stem) = name.as_deref().and_then(|n| n.strip_suffix(".tmp")) else {
+        return false;
+    };
+    let Some((_, pid)) = stem.rsplit_once('.') else {
+        return false;
+    };
+    !pid.is_empty()
+        && pid.bytes().all(|b| b.is_ascii_digit())
+        && pid != std::process::id().to_string()
 }
 
 /// Output files (a main file and its sidecars): each checked against `inputs`, and
@@ -264,6 +301,30 @@ mod tests {
             flag: "--images",
             path,
         }
+    }
+
+    /// Issue 26, row 5: `maps.npy.<pid>.tmp` of a killed run survived later successful
+    /// runs into the same folder. Claiming the folder now removes them, and nothing else.
+    #[test]
+    fn claiming_a_folder_removes_the_temporaries_of_stopped_runs() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        std::fs::create_dir_all(out.join("figures")).unwrap();
+        let keep = ["maps.npy", "notes.tmp", "a.b.tmp", "figures/x.png"];
+        let stale = ["maps.npy.4242.tmp", "figures/x.png.77.tmp"];
+        for f in keep.iter().chain(&stale) {
+            std::fs::write(out.join(f), b"x").unwrap();
+        }
+        let mine = crate::atomic::temp_path(&out.join("summary.json"));
+        std::fs::write(&mine, b"x").unwrap();
+        let _lock = claim_dir(&out, &[], "analysis").unwrap();
+        for f in keep {
+            assert!(out.join(f).is_file(), "{f} was removed");
+        }
+        for f in stale {
+            assert!(!out.join(f).exists(), "{f} is still there");
+        }
+        assert!(mine.is_file(), "this run's own temporary is kept");
     }
 
     #[test]

@@ -144,8 +144,15 @@ pub fn read_index(path: &Path) -> Result<Vec<String>> {
     Ok(ids)
 }
 
-/// Embeddings by image id, from an embeddings folder.
+/// Embeddings by image id, from an embeddings folder. A folder without meta.json (which
+/// `amva embed` writes last) is refused as incomplete.
 pub fn read(dir: &Path) -> Result<HashMap<String, Vec<f32>>> {
+    if !dir.join(META_FILE).is_file() {
+        return Err(Error::Npy {
+            path: dir.join(META_FILE),
+            reason: "missing: an incomplete embeddings folder (an `amva embed` stopped before it finished, or not one at all); run `amva embed` into it again".into(),
+        });
+    }
     let ids = read_index(&dir.join(INDEX_FILE))?;
     let path = dir.join(EMBEDDINGS_FILE);
     let arr = amva_io::npy::read_f32(&path)?;
@@ -184,6 +191,10 @@ mod tests {
         w.append(&[1.0, 2.0, 3.0]).unwrap();
         w.append(&[4.0, 5.0, 6.0]).unwrap();
         w.finish().unwrap();
+        // Issue 26, row 5: a folder an interrupted embed left without meta.json was read.
+        let e = read(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("meta.json") && e.contains("incomplete"), "{e}");
+        std::fs::write(dir.path().join(META_FILE), "{}").unwrap();
         let e = read(dir.path()).unwrap();
         assert_eq!(e["b,2.jpg"], vec![4.0, 5.0, 6.0]);
         assert_eq!(e["a/1.jpg"], vec![1.0, 2.0, 3.0]);
@@ -197,6 +208,7 @@ mod tests {
             .unwrap();
         w.append(&[1.0, 2.0]).unwrap();
         w.finish().unwrap();
+        std::fs::write(dir.path().join(META_FILE), "{}").unwrap();
         let e = read(dir.path()).unwrap_err().to_string();
         assert!(e.contains("embeddings.npy") && e.contains("2 rows"), "{e}");
     }

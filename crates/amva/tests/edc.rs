@@ -77,6 +77,7 @@ fn synthetic(seed: u64) -> Synthetic {
         index += &format!("{i},{id}\n");
     }
     std::fs::write(e.join("index.csv"), index).unwrap();
+    std::fs::write(e.join("meta.json"), r#"{"kind": "embeddings"}"#).unwrap();
     let mut s = String::from("image,method,score\n");
     for id in &ids {
         s += &format!("{id},q,{}\n{id},neg,{}\n", quality[id], -quality[id]);
