@@ -56,16 +56,7 @@ pub fn remove_stale_temps(out: &Path) {
 
 /// `<name>.<pid>.tmp` written by another process than this one.
 fn is_stale_temp(path: &Path) -> bool {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    let Some(stem) = name.as_deref().and_then(|n| n.strip_suffix(".tmp")) else {
-        return false;
-    };
-    let Some((_, pid)) = stem.rsplit_once('.') else {
-        return false;
-    };
-    !pid.is_empty()
-        && pid.bytes().all(|b| b.is_ascii_digit())
-        && pid != std::process::id().to_string()
+    crate::atomic::temp_pid(path).is_some_and(|pid| pid != std::process::id())
 }
 
 /// Output files (a main file and its sidecars): each checked against `inputs`, and

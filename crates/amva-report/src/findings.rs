@@ -7,7 +7,6 @@
 
 use amva_analysis::compare::to_f32;
 use amva_analysis::files;
-use amva_analysis::findings::key_findings;
 use amva_analysis::summary::{KeyFinding, KeyFindings};
 use amva_analysis::verdict::Verdict;
 use amva_analysis::Analysis;
@@ -38,20 +37,20 @@ const SUMMARY_CELL: u32 = 560;
 /// Every part of the key-findings section.
 pub(crate) fn key_findings_part(
     analysis: &Analysis,
+    k: &KeyFindings,
     outline: &Outline,
     page: &mut Page<'_>,
 ) -> Result<()> {
-    let k = key_findings(analysis);
     page.para("Does each FIQA method's low-quality group vary more outside the central face region than its high-quality group, how sure is that, and does the method help recognition? One row per method; every cell links to the section it comes from.");
-    page.table(findings_table(&k)?);
-    page.para(format!("{} Verdict rule: {}", how_to_read(&k), k.rule));
+    page.table(findings_table(k)?);
+    page.para(format!("{} Verdict rule: {}", how_to_read(k), k.rule));
     page.figure(
         "summary",
         "Per FIQA method: the AM-V of the high and the low quality group on one colour range, and the per-pixel difference low - high (red: the low group varies more), with the permutation test's p-value and verdict.",
-        &summary_figure(analysis, &k, outline)?,
+        &summary_figure(analysis, k, outline)?,
     )?;
     if analysis.plan.groups.len() >= 2 {
-        page.table(agreement_table(analysis, &k)?);
+        page.table(agreement_table(analysis, k)?);
     }
     if let Some(l) = &analysis.labels {
         page.table(label_highlights(analysis, l)?);

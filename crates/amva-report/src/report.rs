@@ -3,6 +3,7 @@
 //! extra sections from the caller ([`ReportSection`]) and the file list.
 
 use amva_analysis::compare::{max_of, to_f32};
+use amva_analysis::summary::KeyFindings;
 use amva_analysis::{files, Analysis, AnalyzeOptions};
 use amva_draw::{Grid, Outline, Report, RgbImage, Table};
 use amva_draw::{HeatStyled, Styled};
@@ -67,7 +68,8 @@ pub fn render(
         figs: &mut figs,
         blocks: Vec::new(),
     };
-    crate::findings::key_findings_part(analysis, &outline, &mut page)?;
+    let findings = amva_analysis::findings::key_findings(analysis);
+    crate::findings::key_findings_part(analysis, &findings, &outline, &mut page)?;
     let key_findings = page.take();
     let mut sections: Vec<(String, String, Vec<Block>)> = Vec::new();
     let k = shown.gallery;
@@ -93,7 +95,7 @@ pub fn render(
     if let Some(e) = &analysis.edc {
         edc_part(&e.report, &mut page)?;
         if analysis.failures.is_some() {
-            failures_part(analysis, &mut page)?;
+            failures_part(&findings, &mut page)?;
             if let Some(dir) = opts.edc.as_ref().and_then(|e| e.pair_maps.as_ref()) {
                 crate::pair::failing_gallery(analysis, opts, dir, k, &mut page)?;
             }
@@ -150,8 +152,7 @@ pub fn render(
 }
 
 /// Comparisons failing at the EDC's threshold, per method by the groups of their images.
-fn failures_part(analysis: &Analysis, page: &mut Page<'_>) -> Result<()> {
-    let k = amva_analysis::findings::key_findings(analysis);
+fn failures_part(k: &KeyFindings, page: &mut Page<'_>) -> Result<()> {
     let mut t = Table::new([
         "method",
         "false non-matches",
