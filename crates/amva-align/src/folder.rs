@@ -46,6 +46,9 @@ pub struct Aligned {
     pub failed: Vec<(String, String)>,
     /// Faces skipped for being too small.
     pub too_small: usize,
+    /// (image, what): damage the decoder forgave and EXIF rotations applied
+    /// (warnings.csv).
+    pub warnings: Vec<(String, String)>,
 }
 
 impl Aligned {
@@ -65,6 +68,7 @@ struct ItemResult {
     rows: Vec<FaceRow>,
     failed: Option<String>,
     too_small: usize,
+    warning: Option<String>,
 }
 
 /// Aligns every image of `list` on all cores and writes its crops (and previews).
@@ -94,6 +98,9 @@ pub fn align_list(
         if let Some(why) = r.failed {
             all.failed.push((item.id.clone(), why));
         }
+        if let Some(what) = r.warning {
+            all.warnings.push((item.id.clone(), what));
+        }
         all.too_small += r.too_small;
         all.rows.extend(r.rows);
     }
@@ -103,8 +110,11 @@ pub fn align_list(
 /// Aligns one image and writes its crops (and preview).
 fn process(item: &ImageItem, source: &Source, opts: &FolderOptions<'_>) -> Result<ItemResult> {
     let mut res = ItemResult::default();
-    let img = match amva_io::images::load_rgb(&item.path) {
-        Ok(img) => img,
+    let img = match amva_io::images::load_checked(&item.path) {
+        Ok(d) => {
+            res.warning = d.notes();
+            d.image
+        }
         Err(e) => {
             res.failed = Some(format!("unreadable: {e}"));
             return Ok(res);

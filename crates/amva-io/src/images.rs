@@ -133,7 +133,7 @@ impl ImageList {
                 .iter()
                 .map(|(id, why)| format!("{id} ({})", why.split(':').next().unwrap_or(why)));
             format!(
-                "{n} files in {} are not read: {}; amva reads {}",
+                "{n} files in {} are not read (listed in the run's failed.csv): {}; amva reads {}",
                 self.root.display(),
                 crate::image_notes::first_few(shown, n, 5),
                 IMAGE_EXTENSIONS.join(", ")

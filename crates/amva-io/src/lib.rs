@@ -8,11 +8,13 @@ pub mod cache;
 mod error;
 pub mod image_notes;
 pub mod images;
+pub mod memory;
 pub mod models;
 pub mod npy;
 pub mod npy_writer;
 pub mod outputs;
 pub mod pairs;
+pub mod staging;
 pub mod table;
 
 pub use error::{Error, Result};

@@ -19,16 +19,22 @@ pub struct Input<'a> {
 /// An output folder: checked against `inputs` (see [`check_not_inputs`]) and against
 /// what it already holds (`kind` as in its `meta.json`, see [`check_kind`]), created,
 /// and locked (see [`OutputLock`]).
+/// What stopped runs left is cleared first (see [`crate::staging::recover`] and
+/// [`remove_stale_temps`]), so a rerun after any interruption is never refused for it.
 pub fn claim_dir(out: &Path, inputs: &[Input<'_>], kind: &str) -> Result<OutputLock> {
     check_not_inputs(out, inputs)?;
-    check_kind(out, kind)?;
+    if out.exists() && !out.is_dir() {
+        check_kind(out, kind)?; // refuses a file before anything is created
+    }
     let existed = out.exists();
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let mut lock = OutputLock::acquire(out, true)?;
     if !existed {
         lock.created = Some(out.to_path_buf());
     }
+    crate::staging::recover(out)?;
     remove_stale_temps(out);
+    check_kind(out, kind)?;
     Ok(lock)
 }
 

@@ -85,6 +85,16 @@ impl<'m> Faithfulness<'m> {
                 expected: "at least 1",
             });
         }
+        // A step changes 1/steps of the pixels: more steps than pixels change none, and
+        // would only allocate (steps x maps) passes.
+        let pixels = model.spec.preprocess.width as usize * model.spec.preprocess.height as usize;
+        if steps > pixels {
+            return Err(crate::Error::BadParameter {
+                what: "steps",
+                value: steps.to_string(),
+                expected: "at most the model input's pixel count (each step changes 1/steps of the pixels)",
+            });
+        }
         let zero = model.forward(&vec![0.0; model.input_len()], 1)?;
         Ok(Faithfulness {
             model,

@@ -500,7 +500,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<CompareMeta> {
             ),
         ));
     }
-    let mut meta = CompareMeta {
+    let meta = CompareMeta {
         shard: None,
         rows: [0, end],
         complete: false,
@@ -509,7 +509,19 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<CompareMeta> {
         passes: 0,
         ..first.clone()
     };
-    std::fs::create_dir_all(out).map_err(|e| Error::file(out, e))?;
+    // Whole or not at all: written into a staging folder, meta.json published last.
+    let stage = amva_io::staging::Staging::begin(out, META_FILE)?;
+    let meta = write_merged(&metas, meta, stage.dir())?;
+    stage.publish()?;
+    Ok(meta)
+}
+
+/// The merged store of the shards `metas`, written into `out`.
+fn write_merged(
+    metas: &[(CompareMeta, &PathBuf)],
+    mut meta: CompareMeta,
+    out: &Path,
+) -> Result<CompareMeta> {
     let w = PairStoreWriter {
         dir: out.into(),
         meta: meta.clone(),
@@ -519,14 +531,14 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<CompareMeta> {
     let kept = if meta.settings.full { 4 } else { 2 };
     for (k, shape) in w.shapes().iter().enumerate().take(kept) {
         let mut nw = NpyWriter::create(&out.join(ARRAYS[k].0), shape)?;
-        for (m, d) in &metas {
+        for (m, d) in metas {
             nw.append(&read_rows(&d.join(ARRAYS[k].0), m.count, shape)?)?;
         }
         nw.finish()?;
     }
     let mut mapped = Vec::new();
     let mut failed = Vec::new();
-    for (m, d) in &metas {
+    for (m, d) in metas {
         mapped.extend(read_index(&d.join(INDEX_FILE))?);
         failed.extend(read_failed(&d.join(FAILED_FILE))?);
         meta.passes += m.passes;

@@ -80,6 +80,8 @@ pub struct StoreWriter {
     meta: StoreMeta,
     parts_done: usize,
     images_done: usize,
+    /// Files of the image folder not read (their type, hidden): listed in failed.csv.
+    skipped: Vec<(String, String)>,
 }
 
 /// `parts/NNNNNN.ext` of a run folder (the map store's and the comparison store's).
@@ -138,6 +140,7 @@ impl StoreWriter {
                 meta,
                 parts_done: 0,
                 images_done: 0,
+                skipped: Vec::new(),
             });
         }
         let stored = StoreMeta::read(dir)?;
@@ -160,11 +163,18 @@ impl StoreWriter {
             meta: stored,
             parts_done: 0,
             images_done: 0,
+            skipped: Vec::new(),
         };
         if !w.meta.complete {
             w.scan_parts()?;
         }
         Ok(w)
+    }
+
+    /// The files of the image folder that were not read (`ImageList::skipped`): listed
+    /// in the finished store's failed.csv with why.
+    pub fn list_skipped(&mut self, skipped: &[(String, String)]) {
+        self.skipped = skipped.to_vec();
     }
 
     /// Counts the complete parts (0, 1, ... with a record) and removes half-written ones.
@@ -294,6 +304,7 @@ impl StoreWriter {
             fw.finish()?;
         }
         write_index(&self.dir.join(INDEX_FILE), &ids, &flags)?;
+        failed.extend(self.skipped.iter().cloned());
         image_notes::write_failed(&self.dir.join(FAILED_FILE), &failed)?;
         image_notes::write_warnings(&self.dir.join(WARNINGS_FILE), &warnings)?;
         self.meta.count = ids.len();
@@ -508,16 +519,28 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<StoreMeta> {
     check_shards(&stores, out)?;
     check_merge_out(dirs, out)?;
     let rows = merged_rows(&stores)?;
+    // Whole or not at all: written into a staging folder, meta.json published last.
+    let stage = amva_io::staging::Staging::begin(out, META_FILE)?;
+    let meta = write_merged(&stores, &rows, stage.dir())?;
+    stage.publish()?;
+    Ok(meta)
+}
+
+/// The merged store of `rows` of `stores`, written into `out`.
+fn write_merged(
+    stores: &[MapStore],
+    rows: &[(&str, usize, usize)],
+    out: &Path,
+) -> Result<StoreMeta> {
     let first = &stores[0];
-    std::fs::create_dir_all(out).map_err(|e| Error::file(out, e))?;
-    write_merged_maps(&stores, &rows, out)?;
+    write_merged_maps(stores, rows, out)?;
     let ids: Vec<String> = rows.iter().map(|r| r.0.to_string()).collect();
     let flags: Vec<String> = rows
         .iter()
         .map(|&(_, st, r)| stores[st].flags[r].clone())
         .collect();
     write_index(&out.join(INDEX_FILE), &ids, &flags)?;
-    let (failed, warnings) = merged_notes(&stores, out)?;
+    let (failed, warnings) = merged_notes(stores, out)?;
     let mut meta = first.meta.clone();
     meta.shard = None;
     meta.count = ids.len();
@@ -662,6 +685,7 @@ fn merged_notes(stores: &[MapStore], out: &Path) -> Result<(usize, usize)> {
         failed.extend(st.failed()?);
     }
     failed.sort_by(|a, b| a.0.cmp(&b.0));
+    failed.dedup(); // every shard lists the folder's skipped files
     image_notes::write_failed(&out.join(FAILED_FILE), &failed)?;
     let mut warnings: Vec<(String, String)> = Vec::new();
     for st in stores {

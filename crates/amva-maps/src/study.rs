@@ -123,6 +123,7 @@ pub fn run_study(
     note: &dyn Fn(&str),
 ) -> Result<Study> {
     let faith = Faithfulness::new(model, opts.steps, opts.batch)?;
+    check_bootstrap(opts)?;
     let reference = runners.iter().position(|(_, r)| r.is_some());
     let mut results: Vec<Vec<ImageResult>> = vec![Vec::new(); runners.len()];
     let mut failed = Vec::new();
@@ -191,6 +192,7 @@ pub fn study_of_maps(
     progress: &dyn Fn(usize),
 ) -> Result<Study> {
     let faith = Faithfulness::new(model, opts.steps, opts.batch)?;
+    check_bootstrap(opts)?;
     let per = model.input_len();
     let mut results: Vec<Vec<ImageResult>> = vec![Vec::new(); methods.len()];
     for (j, id) in ids.iter().enumerate() {
@@ -297,6 +299,12 @@ impl ChunkMaps {
         let r = reference.filter(|&r| r != mi)?;
         map_pearson(&self.full[r][j], &self.full[mi][j])
     }
+}
+
+/// `--bootstrap` checked against free memory before the study runs (each resample's
+/// mean is kept: 8 bytes).
+fn check_bootstrap(o: &StudyOptions) -> Result<()> {
+    Ok(amva_io::memory::check_count("--bootstrap", o.boot, 8, "the bootstrap means")?)
 }
 
 fn summarise(name: String, rows: Vec<ImageResult>, o: &StudyOptions) -> Result<MethodResult> {

@@ -92,7 +92,7 @@ impl Preprocess {
 
 /// Everything amva needs to know about an FR model besides its weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, from = "SettingsFile")]
 pub struct ModelSpec {
     #[serde(flatten)]
     pub preprocess: Preprocess,
@@ -103,6 +103,42 @@ pub struct ModelSpec {
     /// Input of the small head that SER-FIQ perturbs (optional).
     #[serde(default)]
     pub serfiq_input: Option<String>,
+}
+
+/// A settings file as written: [`ModelSpec`]'s fields in one flat table. Read through
+/// this (not through `#[serde(flatten)]`, which buffers the table and loses where each
+/// value stands) so an error names the line and column of the wrong value.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsFile {
+    width: u32,
+    height: u32,
+    channel_order: ChannelOrder,
+    mean: [f32; 3],
+    std: [f32; 3],
+    layout: Layout,
+    embedding: String,
+    target: String,
+    #[serde(default)]
+    serfiq_input: Option<String>,
+}
+
+impl From<SettingsFile> for ModelSpec {
+    fn from(f: SettingsFile) -> Self {
+        ModelSpec {
+            preprocess: Preprocess {
+                width: f.width,
+                height: f.height,
+                channel_order: f.channel_order,
+                mean: f.mean,
+                std: f.std,
+                layout: f.layout,
+            },
+            embedding: f.embedding,
+            target: f.target,
+            serfiq_input: f.serfiq_input,
+        }
+    }
 }
 
 impl ModelSpec {
@@ -314,6 +350,15 @@ mod tests {
         .unwrap();
         let err = ModelSpec::from_file(&p).unwrap_err().to_string();
         assert!(err.contains("smallest 32-bit float, read as 0"), "{err}");
+        // Issue 26, row 12: a wrong value was reported "at line 1, column 1".
+        let text = spec.to_toml();
+        let line = 1 + text.lines().position(|l| l.starts_with("std")).unwrap();
+        std::fs::write(&p, text.replace("128.0, 128.0]", "128.0, \"x\"]")).unwrap();
+        let err = ModelSpec::from_file(&p).unwrap_err().to_string();
+        assert!(err.contains(&format!("line {line}, column")), "{err}");
+        std::fs::write(&p, text.replace("embedding =", "embeding =")).unwrap();
+        let err = ModelSpec::from_file(&p).unwrap_err().to_string();
+        assert!(err.contains("embeding") && !err.contains("line 1,"), "{err}");
         let other = dir.path().join("other.onnx");
         let err = ModelSpec::for_model(&other).unwrap_err().to_string();
         assert!(

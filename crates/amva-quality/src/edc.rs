@@ -483,27 +483,32 @@ pub fn bootstrap_ratios(
             expected: "at least 2",
         });
     }
-    let reports: Vec<EdcReport> = (0..resamples)
+    // Only each resample's ratios are kept (not its curves): 16 bytes per method, and
+    // the (empty) list of names.
+    let what = format!("the pAUC ratios of {} method(s)", methods.len());
+    let each = 24 + 24 + 16 * methods.len() as u64;
+    amva_io::memory::check_count("--bootstrap", resamples, each, &what)?;
+    let reports: Vec<(Vec<String>, Vec<Option<f64>>)> = (0..resamples)
         .into_par_iter()
         .map(|i| {
             let drawn: Vec<PairScore> = resample(pairs.len(), seed, i)
                 .into_iter()
                 .map(|k| pairs[k].clone())
                 .collect();
-            edc_report(&drawn, scores, methods, opts).map_err(|e| resample_error(i, &drawn, e))
+            let report = edc_report(&drawn, scores, methods, opts)
+                .map_err(|e| resample_error(i, &drawn, e))?;
+            let names = match i {
+                0 => report.methods.iter().map(|m| m.method.clone()).collect(),
+                _ => Vec::new(),
+            };
+            Ok((names, report.methods.iter().map(|m| m.pauc_ratio_to_random).collect()))
         })
         .collect::<Result<_>>()?;
     let mut ratio_ci95 = BTreeMap::new();
-    for (k, m) in reports[0].methods.iter().enumerate() {
-        let mut v: Vec<f64> = reports
-            .iter()
-            .filter_map(|r| r.methods[k].pauc_ratio_to_random)
-            .collect();
+    for (k, method) in reports[0].0.iter().enumerate() {
+        let mut v: Vec<f64> = reports.iter().filter_map(|r| r.1[k]).collect();
         v.sort_by(f64::total_cmp);
-        ratio_ci95.insert(
-            m.method.clone(),
-            (percentile(&v, 2.5), percentile(&v, 97.5)),
-        );
+        ratio_ci95.insert(method.clone(), (percentile(&v, 2.5), percentile(&v, 97.5)));
     }
     Ok(Bootstrap {
         resamples,

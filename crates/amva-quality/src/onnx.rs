@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 /// The `.toml` beside a user's quality model.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(from = "ConfigFile")]
 pub struct OnnxQualityConfig {
     #[serde(flatten)]
     pub preprocess: Preprocess,
@@ -32,6 +33,42 @@ pub struct OnnxQualityConfig {
     /// Method name; default: the model's file stem.
     #[serde(default)]
     pub name: Option<String>,
+}
+
+/// The settings file as written: one flat table, read without `#[serde(flatten)]` (which
+/// loses where each value stands) so an error names the line of the wrong value.
+#[derive(serde::Deserialize)]
+struct ConfigFile {
+    width: u32,
+    height: u32,
+    channel_order: amva_model::preprocess::ChannelOrder,
+    mean: [f32; 3],
+    std: [f32; 3],
+    layout: amva_model::preprocess::Layout,
+    #[serde(default)]
+    output: Option<String>,
+    #[serde(default)]
+    direction: Direction,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+impl From<ConfigFile> for OnnxQualityConfig {
+    fn from(f: ConfigFile) -> Self {
+        OnnxQualityConfig {
+            preprocess: Preprocess {
+                width: f.width,
+                height: f.height,
+                channel_order: f.channel_order,
+                mean: f.mean,
+                std: f.std,
+                layout: f.layout,
+            },
+            output: f.output,
+            direction: f.direction,
+            name: f.name,
+        }
+    }
 }
 
 /// The settings file of `model`: `q.onnx` -> `q.toml`.
@@ -123,5 +160,22 @@ impl QualityMethod for OnnxQuality {
                 Ok(v[0] as f64)
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 26, row 12: every error of a quality model's settings was "at line 1,
+    /// column 1"; now it names the wrong value's line.
+    #[test]
+    fn settings_errors_name_their_line() {
+        let good = "width = 112\nheight = 112\nchannel_order = \"rgb\"\nmean = [1.0, 1.0, 1.0]\nstd = [2.0, 2.0, 2.0]\nlayout = \"nchw\"\ndirection = \"lower\"\n";
+        let c: OnnxQualityConfig = toml::from_str(good).unwrap();
+        assert_eq!((c.preprocess.width, c.direction), (112, Direction::Lower));
+        let bad = good.replace("std = [2.0, 2.0, 2.0]", "std = [2.0, \"two\", 2.0]");
+        let err = toml::from_str::<OnnxQualityConfig>(&bad).unwrap_err().to_string();
+        assert!(err.contains("line 5, column"), "{err}");
     }
 }

@@ -129,6 +129,11 @@ impl SerFiq {
         let probe = tap.run(&vec![0.0; model.input_len()], 1)?;
         let layer_shape = probe[0].shape[1..].to_vec();
         let head = model.cut(&layer, &layer_shape)?;
+        // Each image's T dropout copies and their T embeddings, on every core at once.
+        let per_pass = layer_shape.iter().product::<usize>() + model.embedding_dim;
+        let each = 4 * per_pass as u64 * rayon::current_num_threads() as u64;
+        let what = "the dropout copies and embeddings of the images scored at once";
+        amva_io::memory::check_count("--serfiq-passes", options.passes, each, what)?;
         Ok(SerFiq {
             model,
             tap,

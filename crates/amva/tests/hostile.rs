@@ -8,6 +8,7 @@
 //! model need ../shared; without it they skip with a message (a failure under
 //! AMVA_REQUIRE_DATA=1).
 
+mod interrupted;
 mod util;
 
 use util::cmd::{background, fails, ok, refused, Case, Ran, Scene, Step};
@@ -52,7 +53,119 @@ table![
     two_concurrent_maps_runs_into_one_out_the_second_names_the_first_pid,
     maps_shard_5_of_5_over_3_images_writes_an_empty_store_that_merges,
     demo_out_inside_its_images_folder_is_refused_and_the_folder_kept,
+    files_of_an_image_folder_that_are_not_read_are_listed_in_failed_csv,
+    align_lists_an_exif_rotation_in_warnings_csv,
+    counts_that_would_exhaust_memory_are_refused_before_anything_is_allocated,
 ];
+
+// Issue 26, round 3 ------------------------------------------------------------------
+
+/// Row 11: a `.gif` and a dot-file in the image folder were left out without a line in
+/// failed.csv (embed, quality, maps; align in the next case).
+fn files_of_an_image_folder_that_are_not_read_are_listed_in_failed_csv() -> Case {
+    let listed = ["c.gif,\"not an image type, .gif*", ".DS_Store,hidden file*"];
+    Case::with_data()
+        .setup(|s| {
+            two_faces(s);
+            s.write("faces/c.gif", b"GIF89a");
+            s.write("faces/.DS_Store", b"x");
+        })
+        .run(
+            ok("--json embed --images {dir}/faces --out {dir}/e")
+                .summary("/images", 2)
+                .stderr("2 files in")
+                .rows("e/failed.csv", &listed),
+        )
+        .run(ok(&quality("--json", "--out {dir}/q.csv")).rows("q.failed.csv", &listed))
+        .run(activation("m", "").rows("m/failed.csv", &listed))
+}
+
+/// Row 2 (align): a photo stored sideways with EXIF orientation 6 is turned upright and
+/// the rotation is listed in warnings.csv, beside the crop.
+fn align_lists_an_exif_rotation_in_warnings_csv() -> Case {
+    Case::with_data()
+        .setup(|s| {
+            two_faces(s);
+            let face = image::load_from_memory(&s.read("faces/a.jpg")).unwrap();
+            // Stored turned a quarter to the left: orientation 6 turns it back.
+            let stored = face.rotate270().to_rgb8();
+            s.write("photos/a.jpg", jpeg_with_orientation(&stored, 6));
+            s.write("photos/note.gif", b"GIF89a");
+            let p = amva_math::region::ARCFACE_112;
+            let pts: Vec<String> = p.iter().flat_map(|q| [q[0], q[1]]).map(|v| v.to_string()).collect();
+            s.write("lm.csv", format!("a.jpg,{}\n", pts.join(",")));
+        })
+        .run(
+            ok("--json align --images {dir}/photos --landmarks {dir}/lm.csv --out {dir}/al")
+                .summary("/faces", 1)
+                .rows("al/warnings.csv", &["a.jpg,*orientation 6*"])
+                .rows("al/failed.csv", &["note.gif,\"not an image type*"]),
+        )
+}
+
+/// Item 4: `--permutations`, `--bootstrap`, `--serfiq-passes` and `--steps` far beyond
+/// the machine's memory are refused naming the flag and the largest count that fits,
+/// before anything is allocated (peak memory stays small), not aborted by the allocator.
+fn counts_that_would_exhaust_memory_are_refused_before_anything_is_allocated() -> Case {
+    const HUGE: &str = "100000000000000";
+    const PEAK_KIB: u64 = 600 * 1024;
+    Case::with_data()
+        .setup(|s| {
+            ten_faces(s);
+            nan_set(s);
+            s.write("s.csv", "image,score\na,0.9\nb,0.8\nc,0.1\nd,0.2\ne,0.5\n");
+        })
+        .run(activation("m", ""))
+        .run(ok(&quality("", "--out {dir}/q.csv")))
+        .run(
+            refused(&format!("analyze --maps {{dir}}/m --scores {{dir}}/q.csv --out {{dir}}/a --high top:3 --low bottom:3 --permutations {HUGE}"))
+                .stderr(&format!("--permutations {HUGE}: the statistics of 1 permutation test(s) would need"))
+                .stderr("use at most")
+                .peak_below_kib(PEAK_KIB),
+        )
+        .run(
+            refused(&format!("{} --bootstrap {HUGE}", edc("s.csv")))
+                .stderr(&format!("--bootstrap {HUGE}: the pAUC ratios"))
+                .peak_below_kib(PEAK_KIB),
+        )
+        .run(
+            refused(&format!("quality {FIQA} serfiq --images {{dir}}/faces --out {{dir}}/sq.csv --serfiq-passes {HUGE}"))
+                .stderr(&format!("--serfiq-passes {HUGE}: the dropout copies"))
+                .peak_below_kib(PEAK_KIB),
+        )
+        .run(
+            refused("faithfulness --images {dir}/faces --methods activation --steps 20000 --out {dir}/f")
+                .stderr("at most the model input's pixel count"),
+        )
+}
+
+/// Ten real faces (ten people) from ../shared in faces/.
+fn ten_faces(s: &Scene) {
+    let src = s.shared().join("faces/lfw-dev/aligned112");
+    let mut people: Vec<_> = std::fs::read_dir(&src).unwrap().flatten().map(|e| e.path()).collect();
+    people.sort();
+    for dir in people.iter().filter(|p| p.is_dir()).take(10) {
+        let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
+        files.sort();
+        let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
+        s.write(&format!("faces/{name}"), std::fs::read(&files[0]).unwrap());
+    }
+}
+
+/// `img` as a JPEG whose EXIF orientation tag is `tag` (one IFD entry).
+fn jpeg_with_orientation(img: &image::RgbImage, tag: u16) -> Vec<u8> {
+    use image::ImageEncoder;
+    let mut exif = b"II*\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0".to_vec();
+    exif.extend_from_slice(&tag.to_le_bytes());
+    exif.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    let mut out = Vec::new();
+    let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 95);
+    enc.set_exif_metadata(exif).unwrap();
+    let (w, h) = img.dimensions();
+    enc.write_image(img.as_raw(), w, h, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    out
+}
 
 // Row 1 -----------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ use amva_align::landmarks_csv;
 use amva_align::meta::{AlignMeta, AlignModels};
 use amva_align::{AlignOptions, Aligner};
 use amva_io::images::ImageList;
+use amva_io::staging::Staging;
 use amva_model::EngineKind;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
@@ -34,7 +35,8 @@ Writes, in --out: the crops at the same relative paths (JPEG at quality 95 for .
 face, x1,y1,x2,y2 box and score, the five points in the photo, residual = RMS distance of
 the mapped points from the template in crop pixels, path = the crop; usable as an
 --images list); failed.csv (image,reason: unreadable, no face, face too small, no
-landmarks); meta.json; with --preview, preview/<image>.jpg with boxes and points drawn.")]
+landmarks); warnings.csv (image,warning: EXIF rotation applied, damage the decoder
+forgave); meta.json, written last (the folder appears whole or not at all); with --preview, preview/<image>.jpg with boxes and points drawn.")]
 pub struct Args {
     /// The images: a folder (searched recursively) or a CSV/TSV list with a path column.
     #[arg(long, value_name = "DIR|LIST")]
@@ -89,8 +91,10 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let list = crate::common::open_images(&a.images, ui)?;
     anyhow::ensure!(!list.is_empty(), "{}: no images found", a.images.display());
     let (source, models) = source(&a, &opts, &list, ui)?;
+    // Whole or not at all: written into a staging folder, meta.json published last.
+    let stage = Staging::begin(&a.out, "meta.json")?;
     let folder = FolderOptions {
-        out: &a.out,
+        out: stage.dir(),
         preview: a.preview,
         align: opts,
     };
@@ -105,9 +109,19 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         rows,
         failed,
         too_small,
+        warnings,
     } = aligned;
-    write_faces_csv(&a.out.join("faces.csv"), &rows)?;
-    amva_io::image_notes::write_failed(&a.out.join("failed.csv"), &failed)?;
+    write_faces_csv(&stage.dir().join("faces.csv"), &rows)?;
+    let not_read: Vec<_> = failed.iter().chain(&list.skipped).cloned().collect();
+    amva_io::image_notes::write_failed(&stage.dir().join("failed.csv"), &not_read)?;
+    amva_io::image_notes::write_warnings(&stage.dir().join("warnings.csv"), &warnings)?;
+    if !warnings.is_empty() {
+        ui.note(&format!(
+            "{} image(s) with warnings (EXIF rotation applied, or damage forgiven): {}",
+            warnings.len(),
+            a.out.join("warnings.csv").display()
+        ));
+    }
     let images_ok = list.len() - failed.len();
     AlignMeta {
         amva_version: env!("CARGO_PKG_VERSION").into(),
@@ -130,7 +144,8 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         failed: failed.len(),
         too_small_faces: too_small,
     }
-    .write(&a.out)?;
+    .write(stage.dir())?;
+    stage.publish()?;
     let secs = start.elapsed().as_secs_f64();
     ui.summary(
         &format!(

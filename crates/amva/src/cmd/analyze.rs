@@ -13,7 +13,7 @@ use amva_quality::pairs::EmbeddingSource;
 use amva_quality::scores::parse_direction_override;
 use amva_report::{ReportOptions, ReportSection};
 use anyhow::{Context, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
@@ -144,12 +144,14 @@ pub fn run_with_sections(a: Args, ui: &Ui, sections: Vec<ReportSection>) -> Resu
         inputs.extend(path.as_deref().map(|p| crate::common::input(flag, p)));
     }
     let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "analysis")?;
-    let mut opts = options(&a)?;
+    // Written whole or not at all: into a staging folder, published at the end.
+    let stage = amva_io::staging::Staging::begin(&a.out, amva_analysis::files::SUMMARY)?;
+    let mut opts = options(&a, stage.dir())?;
     // The FR model, loaded once when --pairs needs it (to embed or to map).
     let mut model = None;
     opts.edc = edc_input(&a, ui, &mut model)?;
     if let Some(e) = opts.edc.as_mut() {
-        e.pair_maps = pair_maps(&a, e, ui, &mut model)?;
+        e.pair_maps = pair_maps(&a, e, stage.dir(), ui, &mut model)?;
     }
     let audit = match &a.audit {
         None => None,
@@ -166,7 +168,9 @@ pub fn run_with_sections(a: Args, ui: &Ui, sections: Vec<ReportSection>) -> Resu
         audit,
         single_file: a.single_file,
     };
-    let outcome = ui.analyze(&opts, &shown)?;
+    let mut outcome = ui.analyze(&opts, &shown)?;
+    stage.publish()?;
+    outcome.out = a.out.clone();
     for n in &outcome.notes {
         ui.note(&format!("note: {n}"));
     }
@@ -174,15 +178,15 @@ pub fn run_with_sections(a: Args, ui: &Ui, sections: Vec<ReportSection>) -> Resu
     Ok(())
 }
 
-/// The library's options from the command line.
-fn options(a: &Args) -> Result<AnalyzeOptions> {
+/// The library's options from the command line, writing into `out`.
+fn options(a: &Args, out: &Path) -> Result<AnalyzeOptions> {
     let directions = a
         .direction
         .iter()
         .map(|d| parse_direction_override(d))
         .collect::<Result<Vec<_>, _>>()?;
     anyhow::ensure!(a.memory >= 1, "--memory: at least 1 MiB");
-    let mut opts = AnalyzeOptions::new(&a.maps, a.scores.clone(), &a.out);
+    let mut opts = AnalyzeOptions::new(&a.maps, a.scores.clone(), out);
     opts.map_kind = if a.full_maps {
         MapKind::Full
     } else {
@@ -214,11 +218,12 @@ fn face_images(a: &Args) -> Result<Option<PathBuf>> {
     })
 }
 
-/// The pair maps of the failing comparisons (`--pair-maps K`), in the analysis's
-/// comparisons/ folder.
+/// The pair maps of the failing comparisons (`--pair-maps K`), in the comparisons/
+/// folder of the analysis being written in `out`.
 fn pair_maps(
     a: &Args,
     input: &EdcInput,
+    out: &Path,
     ui: &Ui,
     model: &mut Option<FrModel>,
 ) -> Result<Option<PathBuf>> {
@@ -240,7 +245,7 @@ fn pair_maps(
         resize: a.resize,
         k: a.pair_maps,
     };
-    let dir = a.out.join(amva_analysis::files::COMPARISONS_DIR);
+    let dir = out.join(amva_analysis::files::COMPARISONS_DIR);
     let pb = ui.progress(0, "pair maps");
     let meta = amva_analysis::failures::map_failing(&run, input, &dir, |k, n| {
         pb.set_length(n as u64);
@@ -252,7 +257,7 @@ fn pair_maps(
             "pair maps of {} failing comparisons ({} failed) in {}",
             m.count,
             m.failed,
-            dir.display()
+            a.out.join(amva_analysis::files::COMPARISONS_DIR).display()
         ));
         dir
     }))

@@ -4,6 +4,7 @@ use crate::common::{self, ImageArgs, ModelArgs, Tagged, Ui};
 use amva_model::embed::{EmbedOptions, Problems};
 use amva_model::embeddings::{EmbeddingsMeta, Writer, KIND};
 use amva_model::EngineChoice;
+use amva_io::staging::Staging;
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 
@@ -40,7 +41,9 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         "{}: no images found",
         a.images.images.display()
     );
-    let mut writer = Writer::create(&a.out, model.embedding_dim)?;
+    // Whole or not at all: written into a staging folder, meta.json published last.
+    let stage = Staging::begin(&a.out, amva_model::embeddings::META_FILE)?;
+    let mut writer = Writer::create(stage.dir(), model.embedding_dim)?;
     let batch_used = if a.batch == 0 {
         model.preferred_batch()
     } else {
@@ -70,9 +73,11 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
         warnings: warnings.len(),
         ..EmbeddingsMeta::new(&model, &a.images.images, a.images.resize)
     };
-    amva_io::image_notes::write_failed(&a.out.join("failed.csv"), &failed)?;
-    amva_io::image_notes::write_warnings(&a.out.join("warnings.csv"), &warnings)?;
+    let not_read: Vec<_> = failed.iter().chain(&list.skipped).cloned().collect();
+    amva_io::image_notes::write_failed(&stage.dir().join("failed.csv"), &not_read)?;
+    amva_io::image_notes::write_warnings(&stage.dir().join("warnings.csv"), &warnings)?;
     let ids = writer.finish(meta)?;
+    stage.publish()?;
     let engine = model.engine().to_string();
     let secs = start.elapsed().as_secs_f64();
     let brief = EmbedBrief {

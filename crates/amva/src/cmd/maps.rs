@@ -204,7 +204,10 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let _lock = amva_io::outputs::claim_dir(&a.out, &inputs, "maps")?;
     let model = load_model(&a, ui)?;
     let runner = CamRunner::new(&model, a.cam.params(a.method, &model))?;
-    let list = sorted_list(ImageList::open(&a.images.images)?, &a.images.images)?;
+    let list = sorted_list(
+        crate::common::open_images(&a.images.images, ui)?,
+        &a.images.images,
+    )?;
     anyhow::ensure!(
         !list.is_empty(),
         "{}: no images found",
@@ -217,6 +220,7 @@ pub fn run(a: Args, ui: &Ui) -> Result<()> {
     let settings = run_settings(&a, &model, &runner, &list, part_size);
     let meta = StoreMeta::new(&model.graph.path, &a.images.images, settings, a.shard);
     let mut writer = StoreWriter::open(&a.out, meta)?;
+    writer.list_skipped(&list.skipped);
     let items = match a.shard {
         Some((i, n)) => list.shard(i, n),
         None => list,
