@@ -162,12 +162,23 @@ pub fn cached() -> Vec<Calibration> {
     };
     let (valid, dropped) = parse_cache(&bytes);
     for why in dropped {
-        log::warn!(
+        warn_once(format!(
             "{}: {why}; left out (measured again when needed)",
             path.display()
-        );
+        ));
     }
     valid
+}
+
+/// Logs `text` as a warning the first time this process says it: the cache is read
+/// more than once per run, its faults are said once.
+fn warn_once(text: String) {
+    static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut said = SAID.lock().unwrap_or_else(|e| e.into_inner());
+    if !said.contains(&text) {
+        log::warn!("{text}");
+        said.push(text);
+    }
 }
 
 /// The valid entries of a calibration cache, and why each other one was left out: an
