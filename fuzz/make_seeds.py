@@ -167,8 +167,71 @@ def settings():
     put("model_settings", "empty.toml", "")
 
 
+def tables():
+    # The same bytes are an image list (path column) and a groups file (image,group).
+    put("table", "groups", "image,group\na.jpg,x\nb.jpg,x\nc.jpg,y\nd.jpg,y\n")
+    put("table", "tsv-three-columns", "path\timage\tgroup\np/1.jpg\ta.jpg\tx\np/2.jpg\tb.jpg\tx\n")
+    put("table", "quoted-comma", 'image,group\n"a,1.jpg",x\nb.jpg,"x, y"\n')
+    put("table", "blank-lines-crlf", "image,group\r\n\r\na.jpg,x\r\n,\r\n\r\nb.jpg,x\r\n")
+    put("table", "unmatched-and-small", "image,group\na.jpg,x\na.jpg,y\nb.jpg,\nc.jpg,z\nq.jpg,x\n")
+    put("table", "list-only", "file\nx/1.jpg\nx/2.jpg\n")
+    put("table", "decimal-comma", "image,group\na.jpg,3,707\n")
+    put("table", "short-row", "image,group\na.jpg,x\nb.jpg\n")
+    put("table", "empty-path", "image,group\n,x\n")
+    put("table", "unterminated-quote", 'image,group\n"a.jpg,x\nb.jpg,x\n')
+    put("table", "latin1", b"image,group\n\xe9.jpg,x\n")
+    put("table", "empty", "")
+
+
+def exif_block(orientation, big=False):
+    """A TIFF block with one IFD entry, the orientation (as the tests of images.rs)."""
+    if big:
+        return b"MM\0*\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01" + struct.pack(">H", orientation) + b"\0" * 6
+    return b"II*\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0" + struct.pack("<H", orientation) + b"\0" * 6
+
+
+def tiff(w, h, orientation):
+    """An uncompressed RGB TIFF, left half red, right half blue, with an orientation tag:
+    a photo as a file, and read as an EXIF block it asks for the same orientation."""
+    px = b"".join((b"\xfa\0\0" if x < w // 2 else b"\0\0\xfa") for _ in range(h) for x in range(w))
+    tags = [(256, 3, 1, w), (257, 3, 1, h), (258, 3, 3, None), (259, 3, 1, 1), (262, 3, 1, 2),
+            (273, 4, 1, None), (274, 3, 1, orientation), (277, 3, 1, 3), (278, 3, 1, h), (279, 4, 1, len(px))]
+    ifd_end = 8 + 2 + 12 * len(tags) + 4
+    bits_at, data_at = ifd_end, ifd_end + 6
+    out = b"II*\0" + struct.pack("<IH", 8, len(tags))
+    for tag, kind, count, value in tags:
+        value = {258: bits_at, 273: data_at}.get(tag, value)
+        out += struct.pack("<HHI", tag, kind, count) + (struct.pack("<HH", value, 0) if kind == 3 and count == 1 else struct.pack("<I", value))
+    return out + struct.pack("<I", 0) + struct.pack("<HHH", 8, 8, 8) + px
+
+
+def exifs():
+    jpg = bytearray(read(SHARED, "faces", "lfw-dev", "aligned112", "George_Pataki", "George_Pataki_0002.jpg"))
+    sof = jpg.index(b"\xff\xc0")
+    jpg[sof + 5:sof + 7] = struct.pack(">H", 64)  # 112 x 64: not square, so turning shows
+    jpg = bytes(jpg)
+    def app1(block):
+        body = b"Exif\0\0" + block
+        return jpg[:2] + b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body + jpg[2:]
+    for o in (1, 3, 6, 8):
+        put("exif", "jpeg-orientation-%d.jpg" % o, app1(exif_block(o)))
+    put("exif", "jpeg-orientation-6-big-endian.jpg", app1(exif_block(6, big=True)))
+    put("exif", "jpeg-garbage-exif.jpg", app1(b"II*\0\xff\xff\xff\x7f garbage"))
+    put("exif", "jpeg-orientation-9.jpg", app1(exif_block(9)))
+    put("exif", "jpeg-cut-in-exif.jpg", app1(exif_block(6))[:20])
+    rgb = png(8, 6)
+    put("exif", "png-orientation-6.png", rgb[:33] + struct.pack(">I", 26) + b"eXIf" + exif_block(6)
+        + struct.pack(">I", zlib.crc32(b"eXIf" + exif_block(6))) + rgb[33:])
+    for o in (1, 6, 7):
+        put("exif", "tiff-6x2-orientation-%d.tif" % o, tiff(6, 2, o))
+    put("exif", "block-orientation-5", exif_block(5))
+    put("exif", "block-orientation-8-big-endian", exif_block(8, big=True))
+    put("exif", "block-truncated", exif_block(6)[:12])
+    put("exif", "block-ifd-out-of-range", b"MM\0*\xff\xff\xff\xf0")
+
+
 if __name__ == "__main__":
     for old in glob.glob(os.path.join(HERE, "corpus", "*", "seed-*")):
         os.remove(old)
-    for f in (images, scores, pairs, landmarks, map_stores, settings):
+    for f in (images, scores, pairs, landmarks, map_stores, settings, tables, exifs):
         f()

@@ -2,7 +2,7 @@
 # Runs one fuzz target for SECONDS on its committed corpus (new finds are added to it;
 # minimise with `cargo +nightly fuzz cmin --sanitizer none TARGET` before committing).
 # Usage: fuzz/run.sh TARGET SECONDS [more libFuzzer flags]
-# Targets: image scores landmarks map_store model_settings pairs (fuzz/Cargo.toml).
+# Targets: image scores landmarks map_store model_settings pairs table exif (fuzz/Cargo.toml).
 set -euo pipefail
 if [ $# -lt 2 ]; then
     echo "usage: $0 TARGET SECONDS [libFuzzer flags]" >&2

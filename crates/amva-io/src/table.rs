@@ -4,11 +4,16 @@
 //! refused with its line, so that `img,3,707` (a decimal comma) is never read as 3.
 
 /// A CSV reader builder for `text`: tab-separated when its first line holds a tab,
-/// else comma-separated. Rows may differ in length here; [`strict_rows`] refuses those
-/// that differ from the header. Callers add `has_headers(false)` where the file has no
-/// header and read with `.from_reader(text.as_bytes())`.
+/// else comma-separated. The first line is the first that is not empty, the one the
+/// reader takes as the header (it skips empty lines). Rows may differ in length here;
+/// [`strict_rows`] refuses those that differ from the header. Callers add
+/// `has_headers(false)` where the file has no header and read with
+/// `.from_reader(text.as_bytes())`.
 pub fn delimited(text: &str) -> csv::ReaderBuilder {
-    let first = text.lines().next().unwrap_or("");
+    let first = text
+        .split(['\n', '\r'])
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
     let mut b = csv::ReaderBuilder::new();
     b.delimiter(if first.contains('\t') { b'\t' } else { b',' })
         .flexible(true);
@@ -101,6 +106,18 @@ mod tests {
             .unwrap_err()
             .starts_with("1 field, expected 2"));
         assert_eq!(got[3], (6, Ok(vec!["d.jpg".into(), "3,707".into()])));
+    }
+
+    /// Found by the `table` fuzz target: a TSV starting with an empty line was split at
+    /// commas (its first line holds no tab), so every row was one field, as wide as the
+    /// header: a list took `a.jpg\tx` for a path, a groups file lost its columns.
+    #[test]
+    fn a_tab_separated_table_after_empty_lines_is_split_at_tabs() {
+        let got = rows("\r\n\nimage\tgroup\na.jpg\tx\nb.jpg\n");
+        assert_eq!(got[0], (4, Ok(vec!["a.jpg".into(), "x".into()])));
+        let (line, why) = &got[1];
+        assert_eq!(*line, 5);
+        assert!(why.as_ref().unwrap_err().starts_with("1 field, expected 2"));
     }
 
     #[test]
