@@ -29,7 +29,12 @@ pub fn compute(opts: &AnalyzeOptions, progress: Progress<'_>) -> Result<Analysis
     // Each test keeps every permutation's statistic (8 bytes), written out as well.
     let tests = plan.methods.len() + plan.labels.as_ref().map_or(0, |l| 2 * l.labels.len());
     let what = format!("the statistics of {tests} permutation test(s)");
-    amva_io::memory::check_count("--permutations", opts.permutations, 16 * tests as u64, &what)?;
+    amva_io::memory::check_count(
+        "--permutations",
+        opts.permutations,
+        16 * tests as u64,
+        &what,
+    )?;
     let pool = PoolPlan::new(
         &plan.groups,
         &plan.source,

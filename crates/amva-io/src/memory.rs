@@ -85,12 +85,19 @@ mod tests {
     fn counts_beyond_free_memory_are_refused_with_the_largest_that_fits() {
         let free = 8_000_000_000;
         check_against("--permutations", 1_000_000, 16, "the null statistics", free).unwrap();
-        let err = check_against("--permutations", 10_000_000_000, 16, "the null statistics", free)
-            .unwrap_err()
-            .to_string();
+        let err = check_against(
+            "--permutations",
+            10_000_000_000,
+            16,
+            "the null statistics",
+            free,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
-            err.starts_with("--permutations 10000000000: the null statistics would need 160.0 GB (16 B each)")
-                && err.contains("8.0 GB")
+            err.starts_with(
+                "--permutations 10000000000: the null statistics would need 160.0 GB (16 B each)"
+            ) && err.contains("8.0 GB")
                 && err.ends_with("use at most 500000000"),
             "{err}"
         );

@@ -182,10 +182,19 @@ mod tests {
         write(&s.dir().join("data.csv"), "new");
         write(&s.dir().join("meta.json"), "new");
         s.publish().unwrap();
-        assert_eq!(std::fs::read_to_string(out.join("meta.json")).unwrap(), "new");
+        assert_eq!(
+            std::fs::read_to_string(out.join("meta.json")).unwrap(),
+            "new"
+        );
         assert!(out.join("figures/new.png").is_file());
-        assert!(!out.join("figures/old.png").exists(), "the old folder is replaced");
-        assert!(out.join("keep.txt").is_file(), "entries the run does not write stay");
+        assert!(
+            !out.join("figures/old.png").exists(),
+            "the old folder is replaced"
+        );
+        assert!(
+            out.join("keep.txt").is_file(),
+            "entries the run does not write stay"
+        );
         let left: Vec<_> = std::fs::read_dir(out)
             .unwrap()
             .flatten()
@@ -217,7 +226,10 @@ mod tests {
         let out = &d.path().join("out");
         let stale = out.join(".staging.4242.tmp");
         write(&stale.join("meta.json"), "new");
-        write(&stale.join(JOURNAL), "maps.npy\nindex.csv\nmeta.json\n../escape");
+        write(
+            &stale.join(JOURNAL),
+            "maps.npy\nindex.csv\nmeta.json\n../escape",
+        );
         write(&out.join("maps.npy"), "moved already");
         write(&out.join("index.csv"), "old");
         write(&d.path().join("escape"), "outside");

@@ -304,7 +304,12 @@ impl ChunkMaps {
 /// `--bootstrap` checked against free memory before the study runs (each resample's
 /// mean is kept: 8 bytes).
 fn check_bootstrap(o: &StudyOptions) -> Result<()> {
-    Ok(amva_io::memory::check_count("--bootstrap", o.boot, 8, "the bootstrap means")?)
+    Ok(amva_io::memory::check_count(
+        "--bootstrap",
+        o.boot,
+        8,
+        "the bootstrap means",
+    )?)
 }
 
 fn summarise(name: String, rows: Vec<ImageResult>, o: &StudyOptions) -> Result<MethodResult> {

@@ -358,7 +358,10 @@ mod tests {
         assert!(err.contains(&format!("line {line}, column")), "{err}");
         std::fs::write(&p, text.replace("embedding =", "embeding =")).unwrap();
         let err = ModelSpec::from_file(&p).unwrap_err().to_string();
-        assert!(err.contains("embeding") && !err.contains("line 1,"), "{err}");
+        assert!(
+            err.contains("embeding") && !err.contains("line 1,"),
+            "{err}"
+        );
         let other = dir.path().join("other.onnx");
         let err = ModelSpec::for_model(&other).unwrap_err().to_string();
         assert!(

@@ -11,7 +11,12 @@ mod module {
     use std::ffi::OsString;
     use std::path::PathBuf;
 
-    create_exception!(_native, AmvaError, PyException, "An amva command failed; the message says why.");
+    create_exception!(
+        _native,
+        AmvaError,
+        PyException,
+        "An amva command failed; the message says why."
+    );
 
     /// The `amva` program on `argv` (its name first): what it prints, and its exit code.
     #[pyfunction]

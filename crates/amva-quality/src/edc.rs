@@ -501,7 +501,14 @@ pub fn bootstrap_ratios(
                 0 => report.methods.iter().map(|m| m.method.clone()).collect(),
                 _ => Vec::new(),
             };
-            Ok((names, report.methods.iter().map(|m| m.pauc_ratio_to_random).collect()))
+            Ok((
+                names,
+                report
+                    .methods
+                    .iter()
+                    .map(|m| m.pauc_ratio_to_random)
+                    .collect(),
+            ))
         })
         .collect::<Result<_>>()?;
     let mut ratio_ci95 = BTreeMap::new();

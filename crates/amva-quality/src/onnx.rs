@@ -175,7 +175,9 @@ mod tests {
         let c: OnnxQualityConfig = toml::from_str(good).unwrap();
         assert_eq!((c.preprocess.width, c.direction), (112, Direction::Lower));
         let bad = good.replace("std = [2.0, 2.0, 2.0]", "std = [2.0, \"two\", 2.0]");
-        let err = toml::from_str::<OnnxQualityConfig>(&bad).unwrap_err().to_string();
+        let err = toml::from_str::<OnnxQualityConfig>(&bad)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 5, column"), "{err}");
     }
 }

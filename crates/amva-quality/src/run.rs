@@ -192,7 +192,12 @@ pub fn score_to_files(
     };
     // The score file last (its sidecar just before it): a run stopped on the way leaves
     // no score file, never one without its companions.
-    let not_read: Vec<_> = run.failed.iter().chain(&job.list.skipped).cloned().collect();
+    let not_read: Vec<_> = run
+        .failed
+        .iter()
+        .chain(&job.list.skipped)
+        .cloned()
+        .collect();
     amva_io::image_notes::write_failed(&failed_path(job.out), &not_read)?;
     amva_io::image_notes::write_warnings(&warnings_path(job.out), &run.warnings)?;
     crate::write_scores(job.out, &run.scores, &origin)?;

@@ -92,7 +92,11 @@ fn align_lists_an_exif_rotation_in_warnings_csv() -> Case {
             s.write("photos/a.jpg", jpeg_with_orientation(&stored, 6));
             s.write("photos/note.gif", b"GIF89a");
             let p = amva_math::region::ARCFACE_112;
-            let pts: Vec<String> = p.iter().flat_map(|q| [q[0], q[1]]).map(|v| v.to_string()).collect();
+            let pts: Vec<String> = p
+                .iter()
+                .flat_map(|q| [q[0], q[1]])
+                .map(|v| v.to_string())
+                .collect();
             s.write("lm.csv", format!("a.jpg,{}\n", pts.join(",")));
         })
         .run(
@@ -142,10 +146,18 @@ fn counts_that_would_exhaust_memory_are_refused_before_anything_is_allocated() -
 /// Ten real faces (ten people) from ../shared in faces/.
 fn ten_faces(s: &Scene) {
     let src = s.shared().join("faces/lfw-dev/aligned112");
-    let mut people: Vec<_> = std::fs::read_dir(&src).unwrap().flatten().map(|e| e.path()).collect();
+    let mut people: Vec<_> = std::fs::read_dir(&src)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     people.sort();
     for dir in people.iter().filter(|p| p.is_dir()).take(10) {
-        let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
         files.sort();
         let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
         s.write(&format!("faces/{name}"), std::fs::read(&files[0]).unwrap());

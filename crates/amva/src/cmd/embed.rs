@@ -1,10 +1,10 @@
 //! `amva embed`: embeddings of a set of images.
 
 use crate::common::{self, ImageArgs, ModelArgs, Tagged, Ui};
+use amva_io::staging::Staging;
 use amva_model::embed::{EmbedOptions, Problems};
 use amva_model::embeddings::{EmbeddingsMeta, Writer, KIND};
 use amva_model::EngineChoice;
-use amva_io::staging::Staging;
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 

@@ -58,7 +58,13 @@ fn embed_killed_at_random_moments_leaves_nothing_or_a_whole_folder() {
         args: Box::new(move |out| strings(&["embed", "--images"], &faces, out)),
         judge: |out, r| {
             let files = ["embeddings.npy", "index.csv", "failed.csv", "warnings.csv"];
-            judge_folder(out, r, "meta.json", &files, &["embeddings.npy", "index.csv"])
+            judge_folder(
+                out,
+                r,
+                "meta.json",
+                &files,
+                &["embeddings.npy", "index.csv"],
+            )
         },
         out_name: |k| k.to_string(),
     });
@@ -97,7 +103,13 @@ fn analyze_killed_at_random_moments_leaves_nothing_or_a_whole_analysis() {
             a
         }),
         judge: |out, r| {
-            let files = ["report.html", "images.csv", "explorer.html", "figures", "arrays"];
+            let files = [
+                "report.html",
+                "images.csv",
+                "explorer.html",
+                "figures",
+                "arrays",
+            ];
             judge_folder(out, r, "summary.json", &files, &["images.csv"])
         },
         out_name: |k| k.to_string(),
@@ -145,7 +157,12 @@ impl World {
             .unwrap()
             .flatten()
             .filter(|e| e.path().is_dir())
-            .flat_map(|d| std::fs::read_dir(d.path()).unwrap().flatten().map(|e| e.path()))
+            .flat_map(|d| {
+                std::fs::read_dir(d.path())
+                    .unwrap()
+                    .flatten()
+                    .map(|e| e.path())
+            })
             .collect();
         all.sort();
         std::fs::create_dir_all(self.path("faces")).unwrap();
@@ -181,7 +198,10 @@ impl World {
         self.must(&(s.args)(&reference));
         let full = started.elapsed();
         assert_eq!((s.judge)(&reference, &reference), Ok(Left::Complete));
-        let stream = s.name.bytes().fold(SEED, |h, b| h.wrapping_mul(31) ^ b as u64);
+        let stream = s
+            .name
+            .bytes()
+            .fold(SEED, |h, b| h.wrapping_mul(31) ^ b as u64);
         let mut rng = SplitMix(stream);
         let mut tally = [0usize; 2];
         for k in 0..KILLS {
@@ -189,7 +209,11 @@ impl World {
             let at = full.mul_f64(1.1 * rng.unit());
             let args = (s.args)(&out);
             let mut cmd = self.amva(&args);
-            let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+            let mut child = cmd
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
             std::thread::sleep(at);
             let _ = child.kill(); // SIGKILL; an error when it already ended
             child.wait().unwrap();
@@ -212,7 +236,11 @@ impl World {
 /// `[head..., path, "--out", out]` as strings.
 fn strings(head: &[&str], path: &Path, out: &Path) -> Vec<String> {
     let mut a: Vec<String> = head.iter().map(|s| s.to_string()).collect();
-    a.extend([path.display().to_string(), "--out".into(), out.display().to_string()]);
+    a.extend([
+        path.display().to_string(),
+        "--out".into(),
+        out.display().to_string(),
+    ]);
     a
 }
 
@@ -253,7 +281,10 @@ fn judge_folder(
         return Ok(Left::Absent);
     }
     if !out.join(marker).is_file() {
-        return Err(format!("{} holds {visible:?} but no {marker}", out.display()));
+        return Err(format!(
+            "{} holds {visible:?} but no {marker}",
+            out.display()
+        ));
     }
     for f in files {
         if !out.join(f).exists() {
